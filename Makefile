@@ -1,0 +1,52 @@
+# The two commands: `make demo` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Debian packages the tests and the demo need (installed only when missing).
+DEBS   := xvfb xauth mosquitto fonts-wqy-microhei mtools dosfstools libgl1 libgl1-mesa-dri libegl1 systemd
+export KIVY_NO_ARGS := 1
+
+.PHONY: all venv debs test demo bench bench-ledger bench-drivers bench-ui bench-sync soak screenshots clean
+
+all: test
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(STAMP)
+
+debs:
+	@scripts/ensure-debs $(DEBS)
+
+test: debs venv
+	$(PY) -m pytest
+
+demo: debs venv
+	$(PY) -m kiosk.demo --var var
+
+bench: bench-ledger bench-drivers bench-ui bench-sync
+
+bench-ledger: venv
+	$(PY) bench/bench_ledger.py
+
+bench-drivers: debs venv
+	$(PY) bench/bench_drivers.py
+
+bench-ui: debs venv
+	$(PY) bench/bench_ui.py
+
+bench-sync: debs venv
+	$(PY) bench/bench_sync.py
+
+soak: debs venv
+	$(PY) -m pytest -q tests/sync/test_faults.py --soak
+
+screenshots: debs venv
+	$(PY) -m kiosk.ui.screenshots --out docs/screenshots
+
+clean:
+	rm -rf $(VENV) var *.egg-info

@@ -1,0 +1,349 @@
+"""kioskctl: the staff and technician command line (``--json`` on every command).
+
+Exit codes: 0 success, 2 usage or malformed input, 3 the ledger refuses (insufficient points,
+blocked card, out of stock, unknown card...). Errors are one line on stderr; with ``--json``
+also ``{"error": ..., "code": ...}`` on stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from . import config as config_mod
+from .ledger import (ADMIN, InvalidInput, Ledger, LedgerError, format_fen, parse_count, parse_fen)
+from .ledger.money import MAX_FEN
+from .ledger.purchase import lines_from_amount
+from .ledger.rules import PackagePlan
+from .ledger import staff as staff_mod
+
+EXIT_USAGE, EXIT_REFUSED = 2, 3
+COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace, Ledger], dict]] = {}
+
+
+class UsageError(Exception):
+    pass
+
+
+def command(*path: str):
+    def register(fn):
+        COMMANDS[path] = fn
+        return fn
+    return register
+
+
+def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """Options accepted before or after the subcommand (``kioskctl --db D show --card C --json``)."""
+    d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
+    parser.add_argument("--db", default=d(None), help="ledger SQLite file (default: [kiosk] db in the config)")
+    parser.add_argument("--config", default=d(None), help="config TOML layered over /etc/kiosk/kiosk.toml")
+    parser.add_argument("--json", action="store_true", default=d(False), help="print JSON")
+    parser.add_argument("--operator", default=d(ADMIN), help="staff id acting (default: the local administrator)")
+    parser.add_argument("--at", default=d(None), help="ISO time of the transaction (replaying scenarios)")
+
+
+def _amount(text: str) -> int:
+    try:
+        return parse_fen(text)
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _points(text: str) -> int:
+    try:
+        return parse_count(text, what="points", allow_zero=True)
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _signed_points(text: str) -> int:
+    sign = -1 if text.startswith("-") else 1
+    return sign * _points(text.lstrip("+-"))
+
+
+def _item(text: str) -> tuple[str, str, int]:
+    """SKU[:CATEGORY]=AMOUNT"""
+    try:
+        left, amount = text.rsplit("=", 1)
+        sku, _, cat = left.partition(":")
+        return sku, cat, parse_fen(amount)
+    except (ValueError, InvalidInput):
+        raise argparse.ArgumentTypeError(f"item {text!r} must look like SKU:CATEGORY=12.50") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kioskctl", description=__doc__.splitlines()[0])
+    _common(p, suppress=False)
+    top = p.add_subparsers(dest="cmd", metavar="COMMAND", required=True)
+
+    def sub(parent, name, help_, *path):
+        sp = parent.add_parser(name, help=help_, description=help_)
+        _common(sp, suppress=True)
+        sp.set_defaults(path=path)
+        return sp
+
+    sp = sub(top, "init", "create the ledger and install rules", "init")
+    sp.add_argument("--rules", help="rules TOML (default: the reference rules)")
+
+    member = top.add_parser("member", help="members and cards").add_subparsers(dest="sub", required=True)
+    sp = sub(member, "add", "register a member and issue a card", "member", "add")
+    sp.add_argument("--name", required=True)
+    sp.add_argument("--phone", required=True)
+    sp.add_argument("--card", required=True)
+    sp.add_argument("--birthday", help="YYYY-MM-DD")
+    sp.add_argument("--referrer", help="the referring member's card")
+    sp = sub(member, "show", "show a member", "show")
+    sp.add_argument("--card", required=True)
+    sp = sub(member, "edit", "edit a member's profile", "member", "edit")
+    sp.add_argument("--card", required=True)
+    sp.add_argument("--name")
+    sp.add_argument("--phone")
+    sp.add_argument("--birthday")
+    sp = sub(member, "lost", "report a card lost (blocks it at once)", "member", "lost")
+    sp.add_argument("--card", required=True)
+    sp.add_argument("--reason", default="reported lost")
+    sp = sub(member, "replace", "bind a new card to the same member", "member", "replace")
+    sp.add_argument("--card", required=True)
+    sp.add_argument("--new-card", required=True)
+    sp = sub(member, "close", "close the account: refund principal, forfeit bonus and points", "member", "close")
+    sp.add_argument("--card", required=True)
+    sp.add_argument("--reason", required=True)
+
+    tx = top.add_parser("tx", help="transactions").add_subparsers(dest="sub", required=True)
+    for name, help_ in (("earn", "record a purchase (earns points)"),
+                        ("spend", "record a purchase paid from stored value"),
+                        ("quote", "show what a purchase would cost and earn, writing nothing")):
+        sp = sub(tx, name, help_, "tx", name)
+        sp.add_argument("--card", required=True)
+        sp.add_argument("--amount", type=_amount, help="total paid before discounts, e.g. 128.50")
+        sp.add_argument("--item", type=_item, action="append", default=[], help="SKU:CATEGORY=AMOUNT (repeatable)")
+        sp.add_argument("--coupon", action="append", default=[], help="coupon code to use (repeatable)")
+        sp.add_argument("--points-cash", type=_points, default=0, help="points to use as cash")
+        if name != "spend":
+            sp.add_argument("--pay", choices=("external", "stored-value"), default="external")
+    sp = sub(tx, "checkin", "daily check-in", "tx", "checkin")
+    sp.add_argument("--card", required=True)
+    sp = sub(tx, "redeem", "redeem a gift for points", "tx", "redeem")
+    sp.add_argument("--card", required=True)
+    sp.add_argument("--gift", required=True)
+    sp = sub(tx, "topup", "top up stored value (bonus rules apply)", "tx", "topup")
+    sp.add_argument("--card", required=True)
+    sp.add_argument("--amount", type=_amount, required=True)
+    sp = sub(tx, "undo", "undo a mistaken top-up (manager, within the window)", "tx", "undo")
+    sp.add_argument("tx_id")
+    sp.add_argument("--reason", required=True)
+    sp = sub(tx, "refund", "refund (part of) a purchase", "tx", "refund")
+    sp.add_argument("tx_id")
+    sp.add_argument("--amount", type=_amount, required=True)
+    sp.add_argument("--reason", default="refund")
+    sp = sub(tx, "adjust", "manual points adjustment (manager, with a reason)", "tx", "adjust")
+    sp.add_argument("--card", required=True)
+    sp.add_argument("--points", type=_signed_points, required=True, help="e.g. 50 or -50")
+    sp.add_argument("--reason", required=True)
+    sp = sub(tx, "package-sell", "sell a counted-use package", "tx", "package-sell")
+    sp.add_argument("--card", required=True)
+    sp.add_argument("--package", help="plan code from the rules")
+    sp.add_argument("--name", help="ad-hoc package name (instead of --package)")
+    sp.add_argument("--uses", type=int)
+    sp.add_argument("--price", type=_amount)
+    sp.add_argument("--valid-days", type=int, default=365)
+    sp.add_argument("--pay", choices=("external", "stored-value"), default="external")
+    sp = sub(tx, "package-use", "use one count of a package", "tx", "package-use")
+    sp.add_argument("--card", required=True)
+    sp.add_argument("--package", help="package id or plan code (default: soonest-expiring)")
+
+    coupon = top.add_parser("coupon", help="coupons").add_subparsers(dest="sub", required=True)
+    sp = sub(coupon, "issue", "give a member a coupon", "coupon", "issue")
+    sp.add_argument("--card", required=True)
+    sp.add_argument("--coupon", required=True)
+
+    sub(top, "expire", "expire points lots and packages past their last day", "expire")
+    tiers = top.add_parser("tiers", help="tiers").add_subparsers(dest="sub", required=True)
+    sub(tiers, "evaluate", "downgrade members whose hold period has passed", "tiers", "evaluate")
+    sp = sub(top, "show", "show a member by card", "show")
+    sp.add_argument("--card", required=True)
+    sp = sub(top, "journal", "print this kiosk's journal", "journal")
+    sp.add_argument("--card")
+    sp.add_argument("--since", type=int, default=0, help="after this sequence number")
+    sp.add_argument("--limit", type=int, default=1000)
+    sub(top, "verify", "check balances equal the journal, sequences and integrity", "verify")
+    sub(top, "gifts", "the gift catalogue with this store's stock", "gifts")
+    sub(top, "summary", "today's figures for this kiosk", "summary")
+    staff = top.add_parser("staff", help="staff").add_subparsers(dest="sub", required=True)
+    sp = sub(staff, "add", "add or update a staff member", "staff", "add")
+    sp.add_argument("--id", required=True, dest="staff_id")
+    sp.add_argument("--name", required=True)
+    sp.add_argument("--role", required=True, choices=("cashier", "manager", "technician"))
+    sp.add_argument("--pin", required=True)
+    sp.add_argument("--card", help="staff card id")
+    cfg = top.add_parser("config", help="configuration").add_subparsers(dest="sub", required=True)
+    sub(cfg, "show", "print the effective configuration (secrets masked)", "config", "show")
+    sp = sub(top, "doctor", "check the configured devices and print fixes", "doctor")
+    _doctor_arguments(sp)
+    return p
+
+
+def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
+    try:
+        from drivers import doctor
+    except ImportError:
+        return
+    doctor.add_arguments(parser)
+
+
+# -- commands -----------------------------------------------------------------------------------
+def _purchase(args, led: Ledger, pay: str, preview: bool = False) -> dict:
+    if args.amount is None and not args.item:
+        raise UsageError("give --amount or --item")
+    lines = lines_from_amount(args.amount or 0, [tuple(i) for i in args.item])
+    kw = dict(coupons=args.coupon, points_cash=args.points_cash, pay=pay, at=args.at)
+    if preview:
+        return led.preview_purchase(args.card, lines, **kw).as_dict()
+    return led.purchase(args.card, lines, operator=args.operator, **kw)
+
+
+@command("init")
+def _init(args, led):
+    text = Path(args.rules).read_text(encoding="utf-8") if args.rules else None
+    return {**led.init(text, operator=args.operator, at=args.at), "db": led.path}
+
+
+@command("member", "add")
+def _member_add(args, led):
+    return led.register(name=args.name, phone=args.phone, card_id=args.card, birthday=args.birthday,
+                        referrer_card=args.referrer, operator=args.operator, at=args.at)
+
+
+COMMANDS[("member", "edit")] = lambda a, led: led.edit_profile(a.card, name=a.name, phone=a.phone, birthday=a.birthday,
+                                                                operator=a.operator, at=a.at)
+COMMANDS[("member", "lost")] = lambda a, led: led.report_lost(a.card, reason=a.reason, operator=a.operator, at=a.at)
+COMMANDS[("member", "replace")] = lambda a, led: led.replace_card(a.card, a.new_card, operator=a.operator, at=a.at)
+COMMANDS[("member", "close")] = lambda a, led: led.close_account(a.card, reason=a.reason, operator=a.operator, at=a.at)
+COMMANDS[("tx", "earn")] = lambda a, led: _purchase(a, led, a.pay)
+COMMANDS[("tx", "spend")] = lambda a, led: _purchase(a, led, "stored-value")
+COMMANDS[("tx", "quote")] = lambda a, led: _purchase(a, led, a.pay, preview=True)
+COMMANDS[("tx", "checkin")] = lambda a, led: led.checkin(a.card, operator=_self_or(a.operator), at=a.at)
+COMMANDS[("tx", "redeem")] = lambda a, led: led.redeem(a.card, a.gift, operator=a.operator, at=a.at)
+COMMANDS[("tx", "topup")] = lambda a, led: led.topup(a.card, a.amount, operator=a.operator, at=a.at)
+COMMANDS[("tx", "undo")] = lambda a, led: led.undo_topup(a.tx_id, reason=a.reason, operator=a.operator, at=a.at)
+COMMANDS[("tx", "refund")] = lambda a, led: led.refund(a.tx_id, a.amount, reason=a.reason, operator=a.operator,
+                                                        at=a.at)
+COMMANDS[("tx", "adjust")] = lambda a, led: led.adjust(a.card, a.points, reason=a.reason, operator=a.operator,
+                                                        at=a.at)
+COMMANDS[("tx", "package-use")] = lambda a, led: led.use_package(a.card, a.package, operator=a.operator, at=a.at)
+COMMANDS[("coupon", "issue")] = lambda a, led: led.issue_coupon(a.card, a.coupon, operator=a.operator, at=a.at)
+COMMANDS[("expire",)] = lambda a, led: led.expire(at=a.at, operator=a.operator)
+COMMANDS[("tiers", "evaluate")] = lambda a, led: led.evaluate_tiers(at=a.at, operator=a.operator)
+COMMANDS[("show",)] = lambda a, led: led.member_view(a.card, at=a.at)
+COMMANDS[("gifts",)] = lambda a, led: {"gifts": led.gifts()}
+COMMANDS[("summary",)] = lambda a, led: led.day_summary(at=a.at)
+
+
+def _self_or(operator: str) -> str:
+    return "self" if operator == ADMIN else operator
+
+
+@command("tx", "package-sell")
+def _package_sell(args, led):
+    if args.package:
+        plan = led.rules.package(args.package)
+        if plan is None:
+            raise UsageError(f"package plan {args.package!r} is not in the rules")
+    elif args.name and args.uses and args.price is not None:
+        if not 1 <= args.uses <= 1000 or not 1 <= args.valid_days <= 3650:
+            raise UsageError("--uses must be 1-1000 and --valid-days 1-3650")
+        plan = PackagePlan(code="custom", name=args.name, uses=args.uses, price_fen=args.price,
+                           valid_days=args.valid_days)
+    else:
+        raise UsageError("give --package CODE, or --name, --uses and --price")
+    return led.sell_package(args.card, plan, pay=args.pay, operator=args.operator, at=args.at)
+
+
+@command("journal")
+def _journal(args, led):
+    member_id = led.member_id_for(args.card) if args.card else None
+    return {"journal": led.journal(member_id=member_id, since_seq=args.since, limit=args.limit)}
+
+
+@command("verify")
+def _verify(args, led):
+    from .ledger import verify
+    integrity = led.conn.execute("PRAGMA integrity_check").fetchone()[0]
+    problems = verify(led.conn) + ([] if integrity == "ok" else [f"integrity_check: {integrity}"])
+    if problems:
+        raise LedgerError("; ".join(problems), "inconsistent")
+    (count,) = led.conn.execute("SELECT COUNT(*) FROM journal").fetchone()
+    return {"ok": True, "transactions": count, "integrity": integrity}
+
+
+@command("staff", "add")
+def _staff_add(args, led):
+    led.require_role(args.operator, "manager")
+    with led._write():
+        staff_mod.add_staff(led.conn, args.staff_id, args.name, args.role, args.pin, args.card)
+    return {"staff_id": args.staff_id, "role": args.role}
+
+
+# -- output -------------------------------------------------------------------------------------
+def _human(result: dict) -> str:
+    lines = []
+    for key, value in result.items():
+        if isinstance(value, int) and not isinstance(value, bool) and key.endswith("_fen") and abs(value) < MAX_FEN * 10:
+            value = format_fen(value)
+        elif isinstance(value, (list, dict)):
+            value = json.dumps(value, ensure_ascii=False)
+        lines.append(f"{key}: {value}")
+    return "\n".join(lines)
+
+
+def _fail(args, message: str, code: str, status: int) -> int:
+    print(f"kioskctl: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message, "code": code}, ensure_ascii=False))
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = config_mod.load(args.config)
+    except config_mod.ConfigError as exc:
+        return _fail(args, str(exc), "bad_config", EXIT_USAGE)
+    if args.path == ("config", "show"):
+        print(json.dumps(cfg.redacted(), ensure_ascii=False, indent=None if args.json else 2))
+        return 0
+    if args.path == ("doctor",):
+        from drivers import doctor
+        return doctor.run(args, cfg.get("devices", "nfc") + cfg.get("devices", "scanners"))
+    db = args.db or cfg.get("kiosk", "db")
+    if args.path != ("init",) and not Path(db).exists():
+        return _fail(args, f"no ledger at {db}: run `kioskctl --db {db} init` first", "no_ledger", EXIT_USAGE)
+    try:
+        Path(db).parent.mkdir(parents=True, exist_ok=True)
+        led = Ledger(db, kiosk_id=cfg.get("kiosk", "id"), store_id=cfg.get("kiosk", "store_id"),
+                     timezone=cfg.get("kiosk", "timezone"))
+    except Exception as exc:  # sqlite3 errors: unreadable or not a database
+        return _fail(args, f"cannot open ledger {db}: {exc}", "bad_db", EXIT_USAGE)
+    try:
+        result = COMMANDS[args.path](args, led)
+    except UsageError as exc:
+        return _fail(args, str(exc), "usage", EXIT_USAGE)
+    except InvalidInput as exc:
+        return _fail(args, str(exc), exc.code, EXIT_USAGE)
+    except LedgerError as exc:
+        return _fail(args, str(exc), exc.code, EXIT_REFUSED)
+    except OSError as exc:
+        return _fail(args, f"{exc.filename}: {exc.strerror}", "io_error", EXIT_USAGE)
+    finally:
+        led.close()
+    print(json.dumps(result, ensure_ascii=False) if args.json else _human(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The local ledger: pure domain and its SQLite store (no Kivy, no MQTT, no hardware).
+
+``Ledger`` is the one object callers use; its operations live in small modules by subject
+(members, points, value, purchase, views) and all write through :mod:`kiosk.ledger.core`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .core import ADMIN, SELF
+from .errors import InvalidInput, LedgerError, NotFound, Refused, RulesError
+from .money import format_fen, parse_count, parse_fen
+from .pricing import Line, Quote
+from .purchase import lines_from_amount
+from .rules import Rules, load_rules
+from .verify import verify
+from .views import Views, mask_name, mask_phone
+
+REFERENCE_RULES = Path(__file__).with_name("reference_rules.toml")
+
+
+class Ledger(Views):
+    """Open (creating if needed) a kiosk's ledger file."""
+
+    def init(self, rules_text: str | None = None, *, operator: str = ADMIN, at: str | None = None) -> dict:
+        """Install rules (the reference set by default) and seed this store's gift stock once."""
+        rules = load_rules(rules_text if rules_text is not None else REFERENCE_RULES.read_text())
+        with self._write():
+            self.set_meta("rules", rules.source)
+        seeded = []
+        missing = [g for g in rules.gifts if not self.conn.execute(
+            "SELECT 1 FROM stock WHERE store_id = ? AND sku = ?", (self.store_id, g.sku)).fetchone()]
+        if missing:
+            with self.transaction("stock", operator=operator, at=at, role="manager") as t:
+                for gift in missing:
+                    t.effect("stock", sku=gift.sku, set=gift.stock)
+                    seeded.append(gift.sku)
+        return {"rules": rules.digest, "stock_seeded": seeded}
+
+
+__all__ = ["Ledger", "ADMIN", "SELF", "LedgerError", "InvalidInput", "NotFound", "Refused", "RulesError",
+           "Line", "Quote", "Rules", "load_rules", "lines_from_amount", "parse_fen", "format_fen", "parse_count",
+           "verify", "mask_name", "mask_phone", "REFERENCE_RULES"]

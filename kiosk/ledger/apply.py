@@ -1,0 +1,206 @@
+"""Effects: the only way projections change. Each journal record carries its effects in order.
+
+Applying a record's effects to the projections is deterministic, so replaying the journal
+from empty rebuilds every balance (:mod:`kiosk.ledger.verify`). On the kiosk an impossible
+effect (taking more points than a lot holds) is a bug and raises :class:`Overdraft`. Head office
+applies leniently: it takes what is there and reports the shortfall, which becomes a debt.
+"""
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable
+
+
+class Overdraft(Exception):
+    """An effect took more than there was; strict mode refuses the whole transaction."""
+
+
+Handler = Callable[[sqlite3.Connection, dict, dict, list], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(op: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[op] = fn
+        return fn
+    return register
+
+
+def apply_effects(conn: sqlite3.Connection, record: dict, *, strict: bool = True) -> list[dict]:
+    """Apply every effect of ``record``; return the shortfalls (empty unless lenient)."""
+    shortfalls: list[dict] = []
+    for effect in record["effects"]:
+        apply_effect(conn, record, effect, shortfalls)
+    if strict and shortfalls:
+        raise Overdraft(f"{record['tx_id']}: {shortfalls}")
+    return shortfalls
+
+
+def apply_effect(conn: sqlite3.Connection, record: dict, effect: dict, shortfalls: list) -> None:
+    try:
+        handler = HANDLERS[effect["op"]]
+    except KeyError:
+        raise ValueError(f"unknown effect {effect.get('op')!r} in {record.get('tx_id')}") from None
+    handler(conn, record, effect, shortfalls)
+
+
+@handles("member.add")
+def _member_add(conn, record, e, _):
+    conn.execute(
+        "INSERT INTO members (member_id, name, phone, birthday, referrer_id, joined_at, tier, tier_since)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (e["member_id"], e["name"], e["phone"], e.get("birthday"), e.get("referrer_id"), record["at"],
+         e["tier"], record["at"]))
+
+
+_MEMBER_FIELDS = {"name", "phone", "birthday", "status", "first_purchase_tx"}
+
+
+@handles("member.set")
+def _member_set(conn, record, e, _):
+    fields = {k: v for k, v in e["fields"].items() if k in _MEMBER_FIELDS}
+    assert fields.keys() == e["fields"].keys(), f"unknown member field in {e}"
+    sets = ", ".join(f"{k} = ?" for k in fields)
+    conn.execute(f"UPDATE members SET {sets} WHERE member_id = ?", (*fields.values(), e["member_id"]))
+
+
+@handles("tier")
+def _tier(conn, record, e, _):
+    conn.execute("UPDATE members SET tier = ?, tier_since = ? WHERE member_id = ?",
+                 (e["tier"], record["at"], e["member_id"]))
+
+
+@handles("card.add")
+def _card_add(conn, record, e, _):
+    conn.execute("INSERT INTO cards (card_id, member_id, status, issued_at) VALUES (?, ?, 'active', ?)",
+                 (e["card_id"], e["member_id"], record["at"]))
+
+
+@handles("card.set")
+def _card_set(conn, record, e, _):
+    conn.execute("UPDATE cards SET status = ? WHERE card_id = ?", (e["status"], e["card_id"]))
+
+
+@handles("lot.add")
+def _lot_add(conn, record, e, _):
+    conn.execute("INSERT INTO lots (lot_id, member_id, earned_at, expires_on, points, remaining)"
+                 " VALUES (?, ?, ?, ?, ?, ?)",
+                 (e["lot_id"], e["member_id"], record["at"], e.get("expires_on"), e["points"], e["points"]))
+
+
+@handles("lot.take")
+def _lot_take(conn, record, e, shortfalls):
+    row = conn.execute("SELECT remaining FROM lots WHERE lot_id = ?", (e["lot_id"],)).fetchone()
+    have = row[0] if row else 0
+    taken = min(have, e["points"])
+    if taken:
+        conn.execute("UPDATE lots SET remaining = remaining - ? WHERE lot_id = ?", (taken, e["lot_id"]))
+    if taken < e["points"]:
+        short = e["points"] - taken
+        shortfalls.append({"what": "points", "member_id": e["member_id"], "lot_id": e["lot_id"], "short": short})
+        conn.execute("UPDATE members SET points_debt = points_debt + ? WHERE member_id = ?", (short, e["member_id"]))
+
+
+@handles("debt")
+def _debt(conn, record, e, _):
+    conn.execute("UPDATE members SET points_debt = points_debt + ? WHERE member_id = ?",
+                 (e["delta"], e["member_id"]))
+
+
+@handles("sv")
+def _stored_value(conn, record, e, shortfalls):
+    principal, bonus = conn.execute("SELECT principal_fen, bonus_fen FROM members WHERE member_id = ?",
+                                    (e["member_id"],)).fetchone()
+    if principal + e["principal"] < 0 or bonus + e["bonus"] < 0:
+        shortfalls.append({"what": "stored_value", "member_id": e["member_id"],
+                           "short": -min(0, principal + e["principal"]) - min(0, bonus + e["bonus"])})
+    conn.execute("UPDATE members SET principal_fen = principal_fen + ?, bonus_fen = bonus_fen + ?"
+                 " WHERE member_id = ?", (e["principal"], e["bonus"], e["member_id"]))
+    if e["principal"] + e["bonus"] < 0:
+        conn.execute("INSERT INTO sv_spends (tx_id, member_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                     (record["tx_id"], e["member_id"], record["at"]))
+
+
+@handles("qualify")
+def _qualify(conn, record, e, _):
+    conn.execute("INSERT INTO qualifying (tx_id, member_id, at, amount) VALUES (?, ?, ?, ?)",
+                 (record["tx_id"], e["member_id"], e.get("at", record["at"]), e["amount"]))
+
+
+@handles("checkin")
+def _checkin(conn, record, e, _):
+    conn.execute("INSERT INTO checkins (member_id, day) VALUES (?, ?)", (e["member_id"], e["day"]))
+
+
+@handles("package.add")
+def _package_add(conn, record, e, _):
+    conn.execute("INSERT INTO packages (package_id, member_id, code, name, uses, remaining, expires_on)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 (e["package_id"], e["member_id"], e["code"], e["name"], e["uses"], e["uses"], e["expires_on"]))
+
+
+@handles("package.take")
+def _package_take(conn, record, e, shortfalls):
+    (have,) = conn.execute("SELECT remaining FROM packages WHERE package_id = ?", (e["package_id"],)).fetchone()
+    taken = min(have, e["uses"])
+    if taken < e["uses"]:
+        shortfalls.append({"what": "package_uses", "package_id": e["package_id"], "short": e["uses"] - taken})
+    conn.execute("UPDATE packages SET remaining = remaining - ?, status = ? WHERE package_id = ?",
+                 (taken, e.get("status", "active"), e["package_id"]))
+
+
+@handles("coupon.add")
+def _coupon_add(conn, record, e, _):
+    conn.execute("INSERT INTO coupons (coupon_id, member_id, code, issued_at, valid_until) VALUES (?, ?, ?, ?, ?)",
+                 (e["coupon_id"], e["member_id"], e["code"], record["at"], e["valid_until"]))
+
+
+@handles("coupon.use")
+def _coupon_use(conn, record, e, shortfalls):
+    (used,) = conn.execute("SELECT used_tx FROM coupons WHERE coupon_id = ?", (e["coupon_id"],)).fetchone()
+    if used is not None:
+        shortfalls.append({"what": "coupon", "coupon_id": e["coupon_id"], "used_by": used})
+        return
+    conn.execute("UPDATE coupons SET used_tx = ? WHERE coupon_id = ?", (record["tx_id"], e["coupon_id"]))
+
+
+@handles("stock")
+def _stock(conn, record, e, shortfalls):
+    store = e.get("store_id", record["store_id"])
+    if "set" in e:
+        conn.execute("INSERT INTO stock (store_id, sku, stock) VALUES (?, ?, ?)"
+                     " ON CONFLICT (store_id, sku) DO UPDATE SET stock = excluded.stock", (store, e["sku"], e["set"]))
+        return
+    row = conn.execute("SELECT stock FROM stock WHERE store_id = ? AND sku = ?", (store, e["sku"])).fetchone()
+    have = row[0] if row else 0
+    if have + e["delta"] < 0:
+        shortfalls.append({"what": "stock", "sku": e["sku"], "short": -(have + e["delta"])})
+    conn.execute("INSERT INTO stock (store_id, sku, stock) VALUES (?, ?, ?)"
+                 " ON CONFLICT (store_id, sku) DO UPDATE SET stock = excluded.stock",
+                 (store, e["sku"], max(0, have + e["delta"])))
+
+
+@handles("purchase")
+def _purchase(conn, record, e, _):
+    conn.execute("INSERT INTO purchases (tx_id, member_id, payable_fen, sv_principal_fen, sv_bonus_fen,"
+                 " points_earned, points_cash, lot_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 (record["tx_id"], e["member_id"], e["payable_fen"], e["sv_principal_fen"], e["sv_bonus_fen"],
+                  e["points_earned"], e["points_cash"], e.get("lot_id")))
+
+
+@handles("purchase.refund")
+def _purchase_refund(conn, record, e, _):
+    conn.execute("UPDATE purchases SET refunded_fen = refunded_fen + ?, points_clawed = points_clawed + ?,"
+                 " points_cash_returned = points_cash_returned + ? WHERE tx_id = ?",
+                 (e["fen"], e["points"], e["points_cash"], e["purchase_tx"]))
+
+
+@handles("topup")
+def _topup(conn, record, e, _):
+    conn.execute("INSERT INTO topups (tx_id, member_id, principal_fen, bonus_fen, at) VALUES (?, ?, ?, ?, ?)",
+                 (record["tx_id"], e["member_id"], e["principal"], e["bonus"], record["at"]))
+
+
+@handles("topup.undo")
+def _topup_undo(conn, record, e, _):
+    conn.execute("UPDATE topups SET undone_by = ? WHERE tx_id = ?", (record["tx_id"], e["topup_tx"]))

@@ -1,0 +1,191 @@
+"""The ledger's storage core: one SQLite file, one durable commit per transaction.
+
+A transaction is built inside :meth:`LedgerCore.transaction`: reads and effects happen in one
+``BEGIN IMMEDIATE`` SQLite transaction; on exit the journal row, its effects and its outbox row
+commit together (WAL, ``synchronous=FULL``), or nothing does.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+from zoneinfo import ZoneInfo
+
+from . import schema
+from .apply import apply_effect, apply_effects
+from .dates import parse_moment, to_utc_text
+from .errors import InvalidInput, LedgerError, NotFound, Refused
+from .rules import Rules, load_rules
+
+log = logging.getLogger("kiosk.ledger")
+
+ADMIN = "admin"      # the local administrator: holds every role
+SELF = "self"        # the member at the kiosk, acting for themselves
+ROLES = {"cashier": 1, "manager": 2, "technician": 0, "admin": 3}
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open with the durability settings every writer of this file uses."""
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 30000")
+    return conn
+
+
+@dataclass
+class TxBuilder:
+    """A transaction being built: effects are applied as they are added, then journaled."""
+
+    conn: sqlite3.Connection
+    record: dict
+    moment: datetime
+    local: datetime
+    effects: list = field(default_factory=list)
+
+    def effect(self, op: str, **fields) -> None:
+        effect = {"op": op, **fields}
+        apply_effect(self.conn, self.record, effect, shortfalls := [])
+        if shortfalls:
+            raise LedgerError(f"internal overdraft {shortfalls}", "overdraft")
+        self.record["effects"].append(effect)
+
+    @property
+    def tx_id(self) -> str:
+        return self.record["tx_id"]
+
+
+class LedgerCore:
+    def __init__(self, path: str | Path, *, kiosk_id: str = "kiosk-01", store_id: str = "store-01",
+                 timezone: str = "Asia/Shanghai"):
+        self.path = str(path)
+        self.kiosk_id, self.store_id = kiosk_id, store_id
+        self.tz = ZoneInfo(timezone)
+        self.conn = connect(path)
+        schema.create(self.conn)
+        self._rules: Rules | None = None
+        self._rules_text: str | None = None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- rules ---------------------------------------------------------------------------------
+    @property
+    def rules(self) -> Rules:
+        text = self.meta("rules")
+        if text is None:
+            raise LedgerError("the ledger has no rules yet: run `kioskctl init`", "not_initialised")
+        if text != self._rules_text:
+            self._rules, self._rules_text = load_rules(text), text
+        return self._rules
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+                          " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    # -- transactions --------------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self, kind: str, *, operator: str, at: str | None = None, member_id: str | None = None,
+                    reason: str = "", ref_tx: str | None = None, role: str = "cashier",
+                    data: dict | None = None) -> Iterator[TxBuilder]:
+        """Build one journaled transaction; commit it with its outbox row, or roll all back."""
+        moment = parse_moment(at, self.tz)
+        with self._write() as conn:
+            self.require_role(operator, role)
+            (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE kiosk_id = ?",
+                                  (self.kiosk_id,)).fetchone()
+            record = {"v": 1, "tx_id": str(uuid.uuid4()), "kiosk_id": self.kiosk_id, "store_id": self.store_id,
+                      "channel": "kiosk", "seq": seq, "kind": kind, "at": to_utc_text(moment),
+                      "operator": operator, "member_id": member_id, "ref_tx": ref_tx, "reason": reason,
+                      "data": data or {}, "effects": []}
+            builder = TxBuilder(conn, record, moment, moment.astimezone(self.tz))
+            yield builder
+            if not record["effects"]:
+                raise Refused("nothing to do", "nothing_to_do")
+            self._journal(record)
+            conn.execute("INSERT INTO outbox (seq, tx_id) VALUES (?, ?)", (seq, record["tx_id"]))
+        log.info("tx %s seq=%d kind=%s member=%s operator=%s", record["tx_id"], seq, kind, member_id, operator)
+
+    def _journal(self, record: dict) -> None:
+        self.conn.execute(
+            "INSERT INTO journal (tx_id, kiosk_id, seq, kind, at, operator, member_id, ref_tx, reason, record)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record["tx_id"], record["kiosk_id"], record["seq"], record["kind"], record["at"], record["operator"],
+             record["member_id"], record["ref_tx"], record["reason"],
+             json.dumps(record, separators=(",", ":"), ensure_ascii=False)))
+
+    def ingest(self, record: dict, *, strict: bool = True) -> tuple[bool, list[dict]]:
+        """Apply a transaction made elsewhere (or replayed). Twice has the effect of once.
+
+        Returns (applied, shortfalls); ``applied`` is False for a transaction already journaled.
+        """
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM journal WHERE tx_id = ?", (record["tx_id"],)).fetchone():
+                return False, []
+            shortfalls = apply_effects(conn, record, strict=strict)
+            self._journal(record)
+        return True, shortfalls
+
+    # -- shared look-ups -----------------------------------------------------------------------
+    def require_role(self, operator: str, role: str) -> None:
+        if operator == SELF:
+            if role != "self":
+                raise Refused("staff sign-in needed for this", "forbidden")
+            return
+        if role == "self":
+            role = "cashier"
+        if operator == ADMIN:
+            return
+        row = self.conn.execute("SELECT role FROM staff WHERE staff_id = ?", (operator,)).fetchone()
+        if row is None:
+            raise Refused(f"unknown operator {operator!r}", "unknown_operator")
+        if ROLES.get(row[0], 0) < ROLES[role]:
+            raise Refused(f"operator {operator} is a {row[0]}; this needs a {role}", "forbidden")
+
+    def member_for_card(self, card_id: str, *, active: bool = True) -> dict:
+        """The member a card belongs to; a lost, replaced or closed card is refused."""
+        row = self.conn.execute(
+            "SELECT c.status, m.* FROM cards c JOIN members m ON m.member_id = c.member_id WHERE c.card_id = ?",
+            (card_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"card {card_id} is not known", "unknown_card")
+        names = ["card_status"] + [d[0] for d in self.conn.execute("SELECT * FROM members LIMIT 0").description]
+        member = dict(zip(names, row))
+        if active and member["card_status"] != "active":
+            raise Refused(f"card {card_id} is {member['card_status']}", "card_blocked")
+        if active and member["status"] != "active":
+            raise Refused(f"member account is {member['status']}", "member_closed")
+        return member
+
+    def tx_record(self, tx_id: str) -> dict:
+        row = self.conn.execute("SELECT record FROM journal WHERE tx_id = ?", (tx_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"transaction {tx_id} is not known", "unknown_tx")
+        return json.loads(row[0])
+
+    @staticmethod
+    def require_reason(reason: str | None, what: str) -> str:
+        if not reason or not reason.strip():
+            raise InvalidInput(f"{what} needs a reason")
+        return reason.strip()

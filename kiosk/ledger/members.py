@@ -1,0 +1,122 @@
+"""Members and cards: register, issue, report lost, replace, close, edit the profile."""
+from __future__ import annotations
+
+import re
+import uuid
+
+from .dates import parse_day
+from .errors import InvalidInput, NotFound, Refused
+from .points import PointsOps
+
+_PHONE = re.compile(r"\+?\d{6,15}")
+_CARD = re.compile(r"[A-Za-z0-9_:.-]{1,64}")
+
+
+def check_card_id(card_id: str) -> str:
+    if not isinstance(card_id, str) or not _CARD.fullmatch(card_id):
+        raise InvalidInput(f"card id {card_id!r} must be 1-64 letters, digits or _:.-")
+    return card_id
+
+
+def _profile(name: str | None, phone: str | None, birthday: str | None) -> dict:
+    fields = {}
+    if name is not None:
+        if not name.strip() or len(name) > 64:
+            raise InvalidInput("name must be 1-64 characters")
+        fields["name"] = name.strip()
+    if phone is not None:
+        phone = phone.replace(" ", "").replace("-", "")
+        if not _PHONE.fullmatch(phone):
+            raise InvalidInput(f"phone {phone!r} must be 6-15 digits")
+        fields["phone"] = phone
+    if birthday is not None:
+        fields["birthday"] = parse_day(birthday, "birthday").isoformat() if birthday else None
+    return fields
+
+
+class MemberOps(PointsOps):
+
+    def _card_free(self, card_id: str) -> None:
+        check_card_id(card_id)
+        if self.conn.execute("SELECT 1 FROM cards WHERE card_id = ?", (card_id,)).fetchone():
+            raise Refused(f"card {card_id} is already issued", "card_in_use")
+
+    def register(self, *, name: str, phone: str, card_id: str, birthday: str | None = None,
+                 referrer_card: str | None = None, operator: str, at: str | None = None) -> dict:
+        """A new member with their first card; the referrer is rewarded on the first purchase."""
+        profile = _profile(name, phone, birthday)
+        referrer_id = self.member_for_card(referrer_card)["member_id"] if referrer_card else None
+        member_id = "m" + uuid.uuid4().hex[:20]
+        with self.transaction("register", operator=operator, at=at, member_id=member_id) as t:
+            self._card_free(card_id)
+            t.effect("member.add", member_id=member_id, tier=self.rules.tiers[0].id, referrer_id=referrer_id,
+                     name=profile["name"], phone=profile["phone"], birthday=profile.get("birthday"))
+            t.effect("card.add", card_id=card_id, member_id=member_id)
+        return {"tx_id": t.tx_id, "member_id": member_id, "card_id": card_id}
+
+    def edit_profile(self, card_id: str, *, name: str | None = None, phone: str | None = None,
+                     birthday: str | None = None, operator: str, at: str | None = None) -> dict:
+        fields = _profile(name, phone, birthday)
+        if not fields:
+            raise InvalidInput("nothing to change: give --name, --phone or --birthday")
+        member = self.member_for_card(card_id)
+        with self.transaction("profile", operator=operator, at=at, member_id=member["member_id"]) as t:
+            t.effect("member.set", member_id=member["member_id"], fields=fields)
+        return {"tx_id": t.tx_id, "changed": sorted(fields)}
+
+    def report_lost(self, card_id: str, *, operator: str, reason: str = "reported lost",
+                    at: str | None = None) -> dict:
+        """Block the card at once; the balances stay with the member."""
+        member = self.member_for_card(card_id)
+        with self.transaction("card_lost", operator=operator, at=at, member_id=member["member_id"],
+                              reason=reason or "reported lost", data={"card_id": card_id}) as t:
+            t.effect("card.set", card_id=card_id, status="lost")
+        return {"tx_id": t.tx_id, "card_id": card_id, "status": "lost"}
+
+    def replace_card(self, card_id: str, new_card_id: str, *, operator: str, at: str | None = None) -> dict:
+        """Bind a new card to the same member; the old one is blocked, balances carry over."""
+        member = self.member_for_card(card_id, active=False)
+        if member["status"] != "active":
+            raise Refused("member account is closed", "member_closed")
+        with self.transaction("card_replace", operator=operator, at=at, member_id=member["member_id"],
+                              data={"card_id": card_id, "new_card_id": new_card_id}) as t:
+            self._card_free(new_card_id)
+            if member["card_status"] in ("active", "lost"):
+                t.effect("card.set", card_id=card_id, status="replaced")
+            t.effect("card.add", card_id=new_card_id, member_id=member["member_id"])
+        return {"tx_id": t.tx_id, "card_id": new_card_id, "replaces": card_id}
+
+    def close_account(self, card_id: str, *, reason: str, operator: str, at: str | None = None) -> dict:
+        """Close the member: refund stored-value principal, forfeit bonus, points and packages."""
+        reason = self.require_reason(reason, "closing a card")
+        member = self.member_for_card(card_id, active=False)
+        if member["status"] != "active":
+            raise Refused("member account is already closed", "member_closed")
+        member_id = member["member_id"]
+        with self.transaction("close", operator=operator, at=at, member_id=member_id, reason=reason,
+                              role="manager") as t:
+            principal, bonus = member["principal_fen"], member["bonus_fen"]
+            if principal or bonus:
+                t.effect("sv", member_id=member_id, principal=-principal, bonus=-bonus)
+            day = t.local.date().isoformat()
+            points = self.available_points(member_id, day)
+            if points:
+                self.draw(t, member_id, points, "forfeit")
+            for package_id, remaining in self.conn.execute(
+                    "SELECT package_id, remaining FROM packages WHERE member_id = ? AND remaining > 0",
+                    (member_id,)).fetchall():
+                t.effect("package.take", package_id=package_id, uses=remaining, status="forfeited")
+            for (cid,) in self.conn.execute("SELECT card_id FROM cards WHERE member_id = ? AND status = 'active'",
+                                            (member_id,)).fetchall():
+                t.effect("card.set", card_id=cid, status="closed")
+            t.effect("member.set", member_id=member_id, fields={"status": "closed"})
+            t.record["data"] = {"refund_principal_fen": principal, "forfeit_bonus_fen": bonus,
+                                "forfeit_points": points}
+        return {"tx_id": t.tx_id, "refund_principal_fen": principal, "forfeit_bonus_fen": bonus,
+                "forfeit_points": points}
+
+    def member_id_for(self, card_id: str) -> str:
+        row = self.conn.execute("SELECT member_id FROM cards WHERE card_id = ?", (card_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"card {card_id} is not known", "unknown_card")
+        return row[0]

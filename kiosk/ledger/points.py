@@ -1,0 +1,171 @@
+"""Points: lots with expiry, earning (debt first), spending soonest-expiring first, expiry, tiers.
+
+These are the building blocks the operations use, plus the operations that are about points
+alone: check-in, manual adjustment, gift redemption, the expiry run and tier evaluation.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from .core import LedgerCore, TxBuilder
+from .dates import add_months, from_utc_text, lot_expiry, parse_moment, to_utc_text
+from .errors import NotFound, Refused
+from .rules import Tier
+
+
+class PointsOps(LedgerCore):
+
+    # -- building blocks -----------------------------------------------------------------------
+    def available_points(self, member_id: str, local_day: str) -> int:
+        (points,) = self.conn.execute(
+            "SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ? AND remaining > 0"
+            " AND (expires_on IS NULL OR expires_on >= ?)", (member_id, local_day)).fetchone()
+        return points
+
+    def earn(self, t: TxBuilder, member_id: str, points: int, suffix: str = "p") -> str | None:
+        """Add earned points: repay any debt first, put the rest in a new lot. Returns the lot id."""
+        if points <= 0:
+            return None
+        (debt,) = self.conn.execute("SELECT points_debt FROM members WHERE member_id = ?", (member_id,)).fetchone()
+        repay = min(debt, points)
+        if repay:
+            t.effect("debt", member_id=member_id, delta=-repay)
+        if points == repay:
+            return None
+        expires = lot_expiry(self.rules.expiry, t.local.date())
+        lot_id = f"{t.tx_id}:{suffix}"
+        t.effect("lot.add", lot_id=lot_id, member_id=member_id, points=points - repay,
+                 expires_on=expires.isoformat() if expires else None)
+        return lot_id
+
+    def draw(self, t: TxBuilder, member_id: str, points: int, why: str, *, first_lot: str | None = None,
+             into_debt: bool = False) -> list[dict]:
+        """Take points from valid lots, soonest-expiring first (``first_lot`` before all others).
+
+        Refused when short, unless ``into_debt``: then the shortfall is recorded as a debt.
+        """
+        day = t.local.date().isoformat()
+        lots = self.conn.execute(
+            "SELECT lot_id, remaining FROM lots WHERE member_id = ? AND remaining > 0"
+            " AND (expires_on IS NULL OR expires_on >= ?)"
+            " ORDER BY lot_id != ?, expires_on IS NULL, expires_on, earned_at, lot_id",
+            (member_id, day, first_lot or "")).fetchall()
+        have = sum(r for _, r in lots)
+        if have < points and not into_debt:
+            raise Refused(f"only {have} points available, {points} needed", "insufficient_points")
+        taken, need = [], points
+        for lot_id, remaining in lots:
+            if need == 0:
+                break
+            take = min(need, remaining)
+            t.effect("lot.take", lot_id=lot_id, member_id=member_id, points=take, why=why)
+            taken.append({"lot_id": lot_id, "points": take})
+            need -= take
+        if need:
+            t.effect("debt", member_id=member_id, delta=need)
+        return taken
+
+    def qualifying_total(self, member_id: str, moment: datetime) -> int:
+        since = add_months(moment.date(), -self.rules.tier_window_months)
+        (total,) = self.conn.execute(
+            "SELECT COALESCE(SUM(amount), 0) FROM qualifying WHERE member_id = ? AND at >= ?",
+            (member_id, to_utc_text(moment.replace(year=since.year, month=since.month, day=since.day)))).fetchone()
+        return total
+
+    def tier_for(self, total: int) -> Tier:
+        return [t for t in self.rules.tiers if t.threshold <= total][-1]
+
+    def tier_rank(self, tier_id: str) -> int:
+        return next((i for i, t in enumerate(self.rules.tiers) if t.id == tier_id), 0)
+
+    def upgrade_if_qualified(self, t: TxBuilder, member_id: str, current: str) -> None:
+        """Upgrade at once when qualifying spend (or points) reaches a higher tier."""
+        earned = self.tier_for(self.qualifying_total(member_id, t.moment))
+        if self.tier_rank(earned.id) > self.tier_rank(current):
+            t.effect("tier", member_id=member_id, tier=earned.id, previous=current)
+
+    # -- operations ----------------------------------------------------------------------------
+    def checkin(self, card_id: str, *, operator: str = "self", at: str | None = None) -> dict:
+        member = self.member_for_card(card_id)
+        with self.transaction("checkin", operator=operator, at=at, member_id=member["member_id"],
+                              role="self") as t:
+            day = t.local.date().isoformat()
+            if self.conn.execute("SELECT 1 FROM checkins WHERE member_id = ? AND day = ?",
+                                 (member["member_id"], day)).fetchone():
+                raise Refused("already checked in today", "already_checked_in")
+            t.effect("checkin", member_id=member["member_id"], day=day)
+            self.earn(t, member["member_id"], self.rules.checkin_points)
+            t.record["data"] = {"points": self.rules.checkin_points, "day": day}
+        return {"tx_id": t.tx_id, "points": self.rules.checkin_points}
+
+    def adjust(self, card_id: str, points: int, *, reason: str, operator: str, at: str | None = None) -> dict:
+        """A manager's correction: positive adds a lot, negative draws (refused when short)."""
+        reason = self.require_reason(reason, "a points adjustment")
+        if points == 0:
+            raise Refused("an adjustment of 0 points changes nothing", "nothing_to_do")
+        member = self.member_for_card(card_id, active=False)
+        with self.transaction("adjust", operator=operator, at=at, member_id=member["member_id"], reason=reason,
+                              role="manager", data={"points": points}) as t:
+            if points > 0:
+                self.earn(t, member["member_id"], points)
+            else:
+                self.draw(t, member["member_id"], -points, "adjust")
+        return {"tx_id": t.tx_id, "points": points}
+
+    def redeem(self, card_id: str, sku: str, *, operator: str, at: str | None = None) -> dict:
+        """Exchange points for a gift from this store's stock."""
+        gift = self.rules.gift(sku)
+        if gift is None:
+            raise NotFound(f"gift {sku} is not in the catalogue", "unknown_gift")
+        member = self.member_for_card(card_id)
+        with self.transaction("redeem", operator=operator, at=at, member_id=member["member_id"],
+                              data={"sku": sku, "points": gift.points}) as t:
+            row = self.conn.execute("SELECT stock FROM stock WHERE store_id = ? AND sku = ?",
+                                    (self.store_id, sku)).fetchone()
+            if not row or row[0] <= 0:
+                raise Refused(f"gift {sku} is out of stock", "out_of_stock")
+            t.record["data"]["lots"] = self.draw(t, member["member_id"], gift.points, "redeem")
+            t.effect("stock", sku=sku, delta=-1)
+        return {"tx_id": t.tx_id, "sku": sku, "points": gift.points, "stock_left": row[0] - 1}
+
+    def expire(self, *, at: str | None = None, operator: str = "admin") -> dict:
+        """Expire what is left of lots and packages past their last day: one transaction per member."""
+        done = []
+        day = self._local_day(at)
+        members = [m for (m,) in self.conn.execute(
+            "SELECT DISTINCT member_id FROM lots WHERE remaining > 0 AND expires_on < ?"
+            " UNION SELECT DISTINCT member_id FROM packages WHERE remaining > 0 AND expires_on < ?",
+            (day, day))]
+        for member_id in members:
+            with self.transaction("expire", operator=operator, at=at, member_id=member_id) as t:
+                points = 0
+                for lot_id, remaining in self.conn.execute(
+                        "SELECT lot_id, remaining FROM lots WHERE member_id = ? AND remaining > 0 AND expires_on < ?",
+                        (member_id, day)).fetchall():
+                    t.effect("lot.take", lot_id=lot_id, member_id=member_id, points=remaining, why="expire")
+                    points += remaining
+                for package_id, remaining in self.conn.execute(
+                        "SELECT package_id, remaining FROM packages WHERE member_id = ? AND remaining > 0"
+                        " AND expires_on < ?", (member_id, day)).fetchall():
+                    t.effect("package.take", package_id=package_id, uses=remaining, status="expired")
+                t.record["data"] = {"points": points, "day": day}
+            done.append({"tx_id": t.tx_id, "member_id": member_id, "points": points})
+        return {"expired": done, "day": day}
+
+    def evaluate_tiers(self, *, at: str | None = None, operator: str = "admin") -> dict:
+        """Downgrade members whose qualifying total fell, once the hold period has passed."""
+        moment = parse_moment(at, self.tz)
+        changed = []
+        rows = self.conn.execute("SELECT member_id, tier, tier_since FROM members WHERE status = 'active'").fetchall()
+        for member_id, tier, since in rows:
+            earned = self.tier_for(self.qualifying_total(member_id, moment))
+            hold_end = add_months(from_utc_text(since).date(), self.rules.tier_hold_months)
+            if self.tier_rank(earned.id) >= self.tier_rank(tier) or moment.date() < hold_end:
+                continue
+            with self.transaction("tier", operator=operator, at=at, member_id=member_id, role="manager") as t:
+                t.effect("tier", member_id=member_id, tier=earned.id, previous=tier)
+            changed.append({"tx_id": t.tx_id, "member_id": member_id, "from": tier, "to": earned.id})
+        return {"changed": changed}
+
+    def _local_day(self, at: str | None) -> str:
+        return parse_moment(at, self.tz).astimezone(self.tz).date().isoformat()

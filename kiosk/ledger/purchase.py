@@ -1,0 +1,142 @@
+"""A purchase in one transaction (tier discount, coupons, points as cash, stored value, earning,
+referral, tier upgrade) and its refund (money back the way it came, points taken back)."""
+from __future__ import annotations
+
+from datetime import date
+
+from .core import TxBuilder
+from .dates import parse_moment
+from .errors import InvalidInput, NotFound, Refused
+from .pricing import Line, Quote, quote_purchase
+from .value import ValueOps
+
+
+def _share(total: int, part: int, whole: int) -> int:
+    return total * part // whole if whole else 0
+
+
+class PurchaseOps(ValueOps):
+
+    def _member_coupons(self, member_id: str, codes: list[str], day: str) -> list[tuple[str, object]]:
+        found = []
+        for code in codes:
+            coupon = self.rules.coupon(code)
+            if coupon is None:
+                raise NotFound(f"coupon {code} is not defined in the rules", "unknown_coupon")
+            taken = [cid for cid, _ in found]
+            row = self.conn.execute(
+                "SELECT coupon_id FROM coupons WHERE member_id = ? AND code = ? AND used_tx IS NULL"
+                " AND valid_until >= ? ORDER BY valid_until, coupon_id", (member_id, code, day)).fetchall()
+            free = [cid for (cid,) in row if cid not in taken]
+            if not free:
+                raise Refused(f"the member has no valid {code} coupon", "no_coupon")
+            found.append((free[0], coupon))
+        return found
+
+    def _quote(self, member: dict, lines: list[Line], coupon_codes: list[str], points_cash: int, pay: str,
+               local) -> tuple[Quote, list]:
+        day = local.date().isoformat()
+        coupons = self._member_coupons(member["member_id"], coupon_codes, day)
+        birthday = date.fromisoformat(member["birthday"]) if member["birthday"] else None
+        quote = quote_purchase(
+            self.rules, lines=lines, tier=self.rules.tier(member["tier"]), coupons=[c for _, c in coupons],
+            points_cash=points_cash, available_points=self.available_points(member["member_id"], day) if points_cash else 0,
+            pay=pay, principal=member["principal_fen"], bonus=member["bonus_fen"], local=local, birthday=birthday)
+        return quote, coupons
+
+    def preview_purchase(self, card_id: str, lines: list[Line], *, coupons: list[str] = (), points_cash: int = 0,
+                         pay: str = "external", at: str | None = None) -> Quote:
+        """What a purchase would cost and earn, without writing anything (for the confirm screen)."""
+        member = self.member_for_card(card_id)
+        return self._quote(member, lines, list(coupons), points_cash, pay,
+                           parse_moment(at, self.tz).astimezone(self.tz))[0]
+
+    def purchase(self, card_id: str, lines: list[Line], *, coupons: list[str] = (), points_cash: int = 0,
+                 pay: str = "external", operator: str, at: str | None = None) -> dict:
+        member = self.member_for_card(card_id)
+        member_id = member["member_id"]
+        with self.transaction("purchase", operator=operator, at=at, member_id=member_id) as t:
+            quote, used = self._quote(member, lines, list(coupons), points_cash, pay, t.local)
+            for coupon_id, _ in used:
+                t.effect("coupon.use", coupon_id=coupon_id)
+            if quote.points_cash_points:
+                self.draw(t, member_id, quote.points_cash_points, "cash")
+            if quote.sv_principal_fen or quote.sv_bonus_fen:
+                t.effect("sv", member_id=member_id, principal=-quote.sv_principal_fen, bonus=-quote.sv_bonus_fen)
+            qualifying = quote.payable_fen if self.rules.tier_basis == "spend" else quote.points_earned
+            if qualifying:
+                t.effect("qualify", member_id=member_id, amount=qualifying)
+            lot_id = self.earn(t, member_id, quote.points_earned)
+            t.effect("purchase", member_id=member_id, payable_fen=quote.payable_fen,
+                     sv_principal_fen=quote.sv_principal_fen, sv_bonus_fen=quote.sv_bonus_fen,
+                     points_earned=quote.points_earned, points_cash=quote.points_cash_points, lot_id=lot_id)
+            referral = self._first_purchase(t, member)
+            self.upgrade_if_qualified(t, member_id, member["tier"])
+            t.record["data"] = {**quote.as_dict(), "pay": pay, "coupons": [c for c, _ in used],
+                                "lines": [line.__dict__ for line in lines], "rules": self.rules.digest,
+                                "referral_points": referral}
+        tier = next((e["tier"] for e in t.record["effects"] if e["op"] == "tier"), member["tier"])
+        return {"tx_id": t.tx_id, **quote.as_dict(), "tier": tier, "referral_points": referral}
+
+    def _first_purchase(self, t: TxBuilder, member: dict) -> int:
+        """Mark the first purchase; reward both member and referrer when there is one."""
+        if member["first_purchase_tx"]:
+            return 0
+        t.effect("member.set", member_id=member["member_id"], fields={"first_purchase_tx": t.tx_id})
+        points = self.rules.referral_points
+        referrer = member["referrer_id"]
+        if not referrer or not points or self.conn.execute(
+                "SELECT status FROM members WHERE member_id = ?", (referrer,)).fetchone() != ("active",):
+            return 0
+        self.earn(t, member["member_id"], points, "r")
+        self.earn(t, referrer, points, "rr")
+        return points
+
+    def refund(self, purchase_tx: str, amount_fen: int, *, operator: str, reason: str = "refund",
+               at: str | None = None) -> dict:
+        """Refund part or all of a purchase: money back the way it was paid, points taken back in
+        proportion (floor, capped at what the purchase earned), a shortfall becoming a debt."""
+        row = self.conn.execute(
+            "SELECT member_id, payable_fen, sv_principal_fen, sv_bonus_fen, points_earned, points_cash, lot_id,"
+            " refunded_fen, points_clawed, points_cash_returned FROM purchases WHERE tx_id = ?",
+            (purchase_tx,)).fetchone()
+        if row is None:
+            raise NotFound(f"{purchase_tx} is not a purchase", "unknown_tx")
+        (member_id, payable, sv_p, sv_b, earned, cash_points, lot_id, refunded, clawed, cash_back) = row
+        if amount_fen <= 0:
+            raise InvalidInput("a refund must be more than 0")
+        if amount_fen > payable - refunded:
+            raise Refused(f"at most {(payable - refunded) / 100:.2f} is left to refund", "refund_too_large")
+        after = refunded + amount_fen
+        bonus_back = _share(sv_b, after, payable) - _share(sv_b, refunded, payable)
+        principal_back = (amount_fen - bonus_back) if sv_p + sv_b else 0
+        points_back = min(_share(earned, after, payable) - clawed, earned - clawed)
+        cash_points_back = _share(cash_points, after, payable) - cash_back
+        with self.transaction("refund", operator=operator, at=at, member_id=member_id, ref_tx=purchase_tx,
+                              reason=reason or "refund") as t:
+            if principal_back or bonus_back:
+                t.effect("sv", member_id=member_id, principal=principal_back, bonus=bonus_back)
+            if points_back:
+                self.draw(t, member_id, points_back, "refund", first_lot=lot_id, into_debt=True)
+            if cash_points_back:
+                self.earn(t, member_id, cash_points_back, "pc")
+            qualifying = amount_fen if self.rules.tier_basis == "spend" else points_back
+            if qualifying:
+                t.effect("qualify", member_id=member_id, amount=-qualifying)
+            t.effect("purchase.refund", purchase_tx=purchase_tx, fen=amount_fen, points=points_back,
+                     points_cash=cash_points_back)
+            t.record["data"] = {"amount_fen": amount_fen, "sv_principal_fen": principal_back,
+                                "sv_bonus_fen": bonus_back, "external_fen": amount_fen - principal_back - bonus_back,
+                                "points_taken": points_back, "points_cash_returned": cash_points_back}
+        return {"tx_id": t.tx_id, **t.record["data"]}
+
+
+def lines_from_amount(amount_fen: int, items: list[tuple[str, str, int]] | None = None) -> list[Line]:
+    """One anonymous line for a plain amount, or the given (sku, category, fen) lines."""
+    if items:
+        lines = [Line(amount_fen=fen, sku=sku, category=cat) for sku, cat, fen in items]
+        if amount_fen and sum(l.amount_fen for l in lines) != amount_fen:
+            raise InvalidInput("the items do not add up to the amount")
+        return lines
+    return [Line(amount_fen=amount_fen)]
+

@@ -1,0 +1,154 @@
+"""The SQLite schema: the journal and outbox (the truth) and projections (derived from it).
+
+Projection tables are listed in :data:`PROJECTIONS`; :func:`kiosk.ledger.verify.verify` rebuilds
+them from the journal and compares. Migrations are numbered and run inside one transaction.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+JOURNAL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (
+    tx_id TEXT PRIMARY KEY,
+    kiosk_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    member_id TEXT,
+    ref_tx TEXT,
+    reason TEXT NOT NULL DEFAULT '',
+    record TEXT NOT NULL,
+    UNIQUE (kiosk_id, seq)
+);
+CREATE INDEX IF NOT EXISTS journal_member ON journal (member_id, at);
+CREATE INDEX IF NOT EXISTS journal_ref ON journal (ref_tx);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY,
+    tx_id TEXT NOT NULL UNIQUE REFERENCES journal (tx_id),
+    confirmed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS staff (
+    staff_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    card_id TEXT UNIQUE,
+    pin_hash TEXT NOT NULL,
+    failed INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT
+);
+"""
+
+PROJECTION_DDL = """
+CREATE TABLE IF NOT EXISTS members (
+    member_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    birthday TEXT,
+    referrer_id TEXT,
+    joined_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active',
+    tier TEXT NOT NULL,
+    tier_since TEXT NOT NULL,
+    first_purchase_tx TEXT,
+    points_debt INTEGER NOT NULL DEFAULT 0,
+    principal_fen INTEGER NOT NULL DEFAULT 0,
+    bonus_fen INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS members_phone ON members (phone);
+CREATE TABLE IF NOT EXISTS cards (
+    card_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    issued_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cards_member ON cards (member_id);
+CREATE TABLE IF NOT EXISTS lots (
+    lot_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    earned_at TEXT NOT NULL,
+    expires_on TEXT,
+    points INTEGER NOT NULL,
+    remaining INTEGER NOT NULL CHECK (remaining >= 0 AND remaining <= points)
+);
+CREATE INDEX IF NOT EXISTS lots_member ON lots (member_id, remaining, expires_on);
+CREATE TABLE IF NOT EXISTS qualifying (
+    tx_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    PRIMARY KEY (tx_id, member_id)
+);
+CREATE INDEX IF NOT EXISTS qualifying_member ON qualifying (member_id, at);
+CREATE TABLE IF NOT EXISTS checkins (
+    member_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    PRIMARY KEY (member_id, day)
+);
+CREATE TABLE IF NOT EXISTS packages (
+    package_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    uses INTEGER NOT NULL,
+    remaining INTEGER NOT NULL CHECK (remaining >= 0 AND remaining <= uses),
+    expires_on TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active'
+);
+CREATE INDEX IF NOT EXISTS packages_member ON packages (member_id);
+CREATE TABLE IF NOT EXISTS coupons (
+    coupon_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    used_tx TEXT
+);
+CREATE INDEX IF NOT EXISTS coupons_member ON coupons (member_id, code);
+CREATE TABLE IF NOT EXISTS stock (
+    store_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    stock INTEGER NOT NULL CHECK (stock >= 0),
+    PRIMARY KEY (store_id, sku)
+);
+CREATE TABLE IF NOT EXISTS purchases (
+    tx_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    payable_fen INTEGER NOT NULL,
+    sv_principal_fen INTEGER NOT NULL,
+    sv_bonus_fen INTEGER NOT NULL,
+    points_earned INTEGER NOT NULL,
+    points_cash INTEGER NOT NULL,
+    lot_id TEXT,
+    refunded_fen INTEGER NOT NULL DEFAULT 0,
+    points_clawed INTEGER NOT NULL DEFAULT 0,
+    points_cash_returned INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS topups (
+    tx_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    principal_fen INTEGER NOT NULL,
+    bonus_fen INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    undone_by TEXT
+);
+CREATE TABLE IF NOT EXISTS sv_spends (
+    tx_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sv_spends_member ON sv_spends (member_id, at);
+"""
+
+PROJECTIONS = ("members", "cards", "lots", "qualifying", "checkins", "packages", "coupons", "stock",
+               "purchases", "topups", "sv_spends")
+
+SCHEMA_VERSION = 1
+
+
+def create(conn: sqlite3.Connection) -> None:
+    """Create or migrate the schema (idempotent)."""
+    conn.executescript("BEGIN IMMEDIATE;" + JOURNAL + PROJECTION_DDL +
+                       f"INSERT INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}')"
+                       " ON CONFLICT (key) DO NOTHING; COMMIT;")

@@ -1,0 +1,104 @@
+"""Stored value (储值) top-ups and their undo, counted-use packages (计次卡), coupon issue."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from .dates import from_utc_text
+from .errors import InvalidInput, NotFound, Refused
+from .members import MemberOps
+from .pricing import split_stored_value
+from .rules import PackagePlan
+
+
+class ValueOps(MemberOps):
+
+    def topup_bonus(self, amount_fen: int) -> int:
+        """The bonus of the highest threshold the amount reaches (0 below the lowest)."""
+        steps = [s for s in self.rules.bonus_steps if amount_fen >= s.from_fen]
+        return steps[-1].bonus_fen if steps else 0
+
+    def topup(self, card_id: str, amount_fen: int, *, operator: str, at: str | None = None) -> dict:
+        if amount_fen <= 0:
+            raise InvalidInput("a top-up must be more than 0")
+        member = self.member_for_card(card_id)
+        bonus = self.topup_bonus(amount_fen)
+        with self.transaction("topup", operator=operator, at=at, member_id=member["member_id"],
+                              data={"amount_fen": amount_fen, "bonus_fen": bonus}) as t:
+            t.effect("sv", member_id=member["member_id"], principal=amount_fen, bonus=bonus)
+            t.effect("topup", member_id=member["member_id"], principal=amount_fen, bonus=bonus)
+        return {"tx_id": t.tx_id, "principal_fen": amount_fen, "bonus_fen": bonus,
+                "balance_fen": member["principal_fen"] + member["bonus_fen"] + amount_fen + bonus}
+
+    def undo_topup(self, topup_tx: str, *, reason: str, operator: str, at: str | None = None) -> dict:
+        """A manager takes back a mistaken top-up within the window, unless any of it was spent."""
+        reason = self.require_reason(reason, "undoing a top-up")
+        row = self.conn.execute("SELECT member_id, principal_fen, bonus_fen, at, undone_by FROM topups"
+                                " WHERE tx_id = ?", (topup_tx,)).fetchone()
+        if row is None:
+            raise NotFound(f"{topup_tx} is not a top-up", "unknown_tx")
+        member_id, principal, bonus, topped_at, undone_by = row
+        with self.transaction("topup_undo", operator=operator, at=at, member_id=member_id, reason=reason,
+                              ref_tx=topup_tx, role="manager") as t:
+            if undone_by:
+                raise Refused(f"top-up already undone by {undone_by}", "already_undone")
+            window = timedelta(minutes=self.rules.undo_window_minutes)
+            if t.moment - from_utc_text(topped_at) > window:
+                raise Refused(f"top-ups can only be undone within {self.rules.undo_window_minutes} minutes",
+                              "undo_window_passed")
+            if self.conn.execute("SELECT 1 FROM sv_spends WHERE member_id = ? AND at >= ? LIMIT 1",
+                                 (member_id, topped_at)).fetchone():
+                raise Refused("stored value has been spent since this top-up", "topup_spent")
+            t.effect("sv", member_id=member_id, principal=-principal, bonus=-bonus)
+            t.effect("topup.undo", topup_tx=topup_tx)
+            t.record["data"] = {"principal_fen": principal, "bonus_fen": bonus}
+        return {"tx_id": t.tx_id, "undone": topup_tx, "principal_fen": principal, "bonus_fen": bonus}
+
+    def sell_package(self, card_id: str, plan: PackagePlan, *, pay: str = "external", operator: str,
+                     at: str | None = None) -> dict:
+        """Sell N uses valid for some days; paid outside or from stored value (earns no points)."""
+        if pay not in ("external", "stored-value"):
+            raise InvalidInput(f"payment {pay!r} is not 'external' or 'stored-value'")
+        member = self.member_for_card(card_id)
+        member_id = member["member_id"]
+        with self.transaction("package_sell", operator=operator, at=at, member_id=member_id) as t:
+            principal = bonus = 0
+            if pay == "stored-value" and plan.price_fen:
+                principal, bonus = split_stored_value(plan.price_fen, member["principal_fen"], member["bonus_fen"])
+                t.effect("sv", member_id=member_id, principal=-principal, bonus=-bonus)
+            package_id = f"{t.tx_id}:k"
+            expires = (t.local.date() + timedelta(days=plan.valid_days - 1)).isoformat()
+            t.effect("package.add", package_id=package_id, member_id=member_id, code=plan.code, name=plan.name,
+                     uses=plan.uses, expires_on=expires)
+            t.record["data"] = {"code": plan.code, "uses": plan.uses, "price_fen": plan.price_fen, "pay": pay,
+                                "sv_principal_fen": principal, "sv_bonus_fen": bonus}
+        return {"tx_id": t.tx_id, "package_id": package_id, "uses": plan.uses, "expires_on": expires}
+
+    def use_package(self, card_id: str, package: str | None = None, *, operator: str,
+                    at: str | None = None) -> dict:
+        """Use one count of a package (by id or plan code; default: the soonest-expiring)."""
+        member = self.member_for_card(card_id)
+        with self.transaction("package_use", operator=operator, at=at, member_id=member["member_id"]) as t:
+            day = t.local.date().isoformat()
+            row = self.conn.execute(
+                "SELECT package_id, remaining FROM packages WHERE member_id = ? AND remaining > 0 AND status = 'active'"
+                " AND expires_on >= ? AND (? IS NULL OR package_id = ? OR code = ?)"
+                " ORDER BY expires_on, package_id LIMIT 1",
+                (member["member_id"], day, package, package, package)).fetchone()
+            if row is None:
+                raise Refused("no package with uses left" + (f" matching {package}" if package else ""),
+                              "no_package")
+            t.effect("package.take", package_id=row[0], uses=1)
+            t.record["data"] = {"package_id": row[0], "remaining": row[1] - 1}
+        return {"tx_id": t.tx_id, "package_id": row[0], "remaining": row[1] - 1}
+
+    def issue_coupon(self, card_id: str, code: str, *, operator: str, at: str | None = None) -> dict:
+        coupon = self.rules.coupon(code)
+        if coupon is None:
+            raise NotFound(f"coupon {code} is not defined in the rules", "unknown_coupon")
+        member = self.member_for_card(card_id)
+        with self.transaction("coupon_issue", operator=operator, at=at, member_id=member["member_id"]) as t:
+            coupon_id = f"{t.tx_id}:c"
+            until = (t.local.date() + timedelta(days=coupon.valid_days - 1)).isoformat()
+            t.effect("coupon.add", coupon_id=coupon_id, member_id=member["member_id"], code=code, valid_until=until)
+            t.record["data"] = {"code": code}
+        return {"tx_id": t.tx_id, "coupon_id": coupon_id, "code": code, "valid_until": until}

@@ -1,0 +1,134 @@
+"""Read-side: what a member, a cashier or a report sees. Nothing here writes."""
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from .dates import parse_moment
+from .purchase import PurchaseOps
+
+
+def mask_name(name: str) -> str:
+    """张三丰 -> 张**, Alice -> A****: the first character only."""
+    return name[:1] + "*" * max(1, len(name) - 1)
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "*" * len(phone)
+
+
+class Views(PurchaseOps):
+
+    def member_view(self, card_id: str, *, at: str | None = None, history: int = 10,
+                    require_active: bool = False) -> dict:
+        """Everything the member home screen and `kioskctl show` need, in one read."""
+        member = self.member_for_card(card_id, active=require_active)
+        member_id = member["member_id"]
+        local = parse_moment(at, self.tz).astimezone(self.tz)
+        day = local.date()
+        points = self.available_points(member_id, day.isoformat())
+        soon = self.conn.execute(
+            "SELECT COALESCE(SUM(remaining), 0), MIN(expires_on) FROM lots WHERE member_id = ? AND remaining > 0"
+            " AND expires_on >= ? AND expires_on <= ?",
+            (member_id, day.isoformat(), (day + timedelta(days=30)).isoformat())).fetchone()
+        qualifying = self.qualifying_total(member_id, local)
+        tier = self.rules.tier(member["tier"])
+        higher = [t for t in self.rules.tiers if self.tier_rank(t.id) > self.tier_rank(tier.id)]
+        nxt = higher[0] if higher else None
+        coupons = [{"coupon_id": c, "code": code, "valid_until": until,
+                    "name": (self.rules.coupon(code).name if self.rules.coupon(code) else code)}
+                   for c, code, until in self.conn.execute(
+                       "SELECT coupon_id, code, valid_until FROM coupons WHERE member_id = ? AND used_tx IS NULL"
+                       " AND valid_until >= ? ORDER BY valid_until", (member_id, day.isoformat()))]
+        packages = [{"package_id": p, "code": code, "name": name, "remaining": rem, "uses": uses,
+                     "expires_on": exp}
+                    for p, code, name, rem, uses, exp in self.conn.execute(
+                        "SELECT package_id, code, name, remaining, uses, expires_on FROM packages WHERE member_id = ?"
+                        " AND remaining > 0 AND status = 'active' AND expires_on >= ? ORDER BY expires_on",
+                        (member_id, day.isoformat()))]
+        birthday = date.fromisoformat(member["birthday"]) if member["birthday"] else None
+        return {
+            "member_id": member_id, "card_id": card_id, "card_status": member["card_status"],
+            "status": member["status"], "name": member["name"], "name_masked": mask_name(member["name"]),
+            "phone_masked": mask_phone(member["phone"]), "birthday": member["birthday"],
+            "birthday_month": bool(birthday and birthday.month == day.month),
+            "tier": tier.id, "tier_name": tier.name, "tier_name_zh": tier.name_zh,
+            "tier_discount_percent": str(tier.discount_percent),
+            "qualifying": qualifying, "next_tier": nxt.id if nxt else None,
+            "next_tier_missing": max(0, nxt.threshold - qualifying) if nxt else 0,
+            "points": points - member["points_debt"], "points_debt": member["points_debt"],
+            "points_expiring": soon[0], "points_expiring_on": soon[1],
+            "principal_fen": member["principal_fen"], "bonus_fen": member["bonus_fen"],
+            "coupons": coupons, "packages": packages,
+            "checked_in_today": bool(self.conn.execute(
+                "SELECT 1 FROM checkins WHERE member_id = ? AND day = ?", (member_id, day.isoformat())).fetchone()),
+            "history": self.history(member_id, history),
+        }
+
+    def history(self, member_id: str, limit: int = 10) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT tx_id, kind, at, operator, record FROM journal WHERE member_id = ? ORDER BY at DESC, seq DESC"
+            " LIMIT ?", (member_id, limit)).fetchall()
+        return [{"tx_id": tx, "kind": kind, "at": at, "operator": op, "summary": summarise(json.loads(rec), member_id)}
+                for tx, kind, at, op, rec in rows]
+
+    def journal(self, *, member_id: str | None = None, since_seq: int = 0, limit: int = 1000) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT record FROM journal WHERE kiosk_id = ? AND seq > ? AND (? IS NULL OR member_id = ?)"
+            " ORDER BY seq LIMIT ?", (self.kiosk_id, since_seq, member_id, member_id, limit)).fetchall()
+        return [json.loads(r) for (r,) in rows]
+
+    def gifts(self) -> list[dict]:
+        stock = dict(self.conn.execute("SELECT sku, stock FROM stock WHERE store_id = ?", (self.store_id,)))
+        return [{"sku": g.sku, "name": g.name, "name_zh": g.name_zh, "points": g.points, "stock": stock.get(g.sku, 0)}
+                for g in self.rules.gifts]
+
+    def outbox_backlog(self) -> int:
+        (n,) = self.conn.execute("SELECT COUNT(*) FROM outbox WHERE confirmed_at IS NULL").fetchone()
+        return n
+
+    def day_summary(self, *, at: str | None = None) -> dict:
+        """Today's counts for this kiosk: transactions, points issued/redeemed, top-ups, gifts."""
+        local = parse_moment(at, self.tz).astimezone(self.tz)
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        from .dates import to_utc_text
+        lo, hi = to_utc_text(start), to_utc_text(start + timedelta(days=1))
+        summary = {"day": local.date().isoformat(), "transactions": 0, "points_issued": 0, "points_redeemed": 0,
+                   "topups": 0, "topup_fen": 0, "gifts": 0, "purchases": 0, "sales_fen": 0}
+        for kind, rec in self.conn.execute("SELECT kind, record FROM journal WHERE kiosk_id = ? AND at >= ? AND at < ?",
+                                           (self.kiosk_id, lo, hi)):
+            record = json.loads(rec)
+            summary["transactions"] += 1
+            for e in record["effects"]:
+                if e["op"] == "lot.add":
+                    summary["points_issued"] += e["points"]
+                elif e["op"] == "lot.take" and e.get("why") in ("redeem", "cash"):
+                    summary["points_redeemed"] += e["points"]
+            if kind == "topup":
+                summary["topups"] += 1
+                summary["topup_fen"] += record["data"]["amount_fen"]
+            elif kind == "redeem":
+                summary["gifts"] += 1
+            elif kind == "purchase":
+                summary["purchases"] += 1
+                summary["sales_fen"] += record["data"]["payable_fen"]
+        return summary
+
+
+def summarise(record: dict, member_id: str) -> dict:
+    """Net change a transaction made to one member: points, stored value (fen)."""
+    points = sv = 0
+    for e in record["effects"]:
+        if e.get("member_id") != member_id:
+            continue
+        if e["op"] == "lot.add":
+            points += e["points"]
+        elif e["op"] == "lot.take":
+            points -= e["points"]
+        elif e["op"] == "debt" and e["delta"] < 0:
+            points += -e["delta"]
+        elif e["op"] == "debt":
+            points -= e["delta"]
+        elif e["op"] == "sv":
+            sv += e["principal"] + e["bonus"]
+    return {"points": points, "stored_value_fen": sv, "amount_fen": record["data"].get("payable_fen")}
