@@ -45,7 +45,7 @@ def _bool(value: Any) -> bool:
 
 def _int_between(lo: int, hi: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
             raise ValueError(f"must be a whole number from {lo} to {hi}")
@@ -82,7 +82,7 @@ def _str_list(value: Any) -> list[str]:
 
 def _size(value: Any) -> str:
     value = _str(value)
-    if not re.fullmatch(r"\d{3,4}x\d{3,4}", value):
+    if not re.fullmatch(r"[0-9]{3,4}x[0-9]{3,4}", value):
         raise ValueError("must look like 800x480")
     return value
 

@@ -174,6 +174,9 @@ class LedgerCore:
         member = dict(zip(names, row))
         if active and member["card_status"] != "active":
             raise Refused(f"card {card_id} is {member['card_status']}", "card_blocked")
+        held = active and self.conn.execute("SELECT reason FROM blocklist WHERE card_id = ?", (card_id,)).fetchone()
+        if held:
+            raise Refused(f"card {card_id} is held by head office: {held[0]}", "card_blocked")
         if active and member["status"] != "active":
             raise Refused(f"member account is {member['status']}", "member_closed")
         return member

@@ -8,7 +8,7 @@ from .dates import parse_day
 from .errors import InvalidInput, NotFound, Refused
 from .points import PointsOps
 
-_PHONE = re.compile(r"\+?\d{6,15}")
+_PHONE = re.compile(r"\+?[0-9]{6,15}")
 _CARD = re.compile(r"[A-Za-z0-9_:.-]{1,64}")
 
 

@@ -9,7 +9,7 @@ import re
 
 from .errors import InvalidInput
 
-_AMOUNT = re.compile(r"(\d{1,9})(?:\.(\d{1,2}))?")
+_AMOUNT = re.compile(r"([0-9]{1,9})(?:\.([0-9]{1,2}))?")
 MAX_FEN = 10_000_000_00  # ten million yuan: larger is a typo, not a purchase
 
 
@@ -41,7 +41,7 @@ def parse_count(text: str | int, *, what: str, allow_zero: bool = False, maximum
         raise InvalidInput(f"{what} must be a whole number")
     if isinstance(text, int):
         value = text
-    elif isinstance(text, str) and re.fullmatch(r"\d{1,9}", text.strip()):
+    elif isinstance(text, str) and re.fullmatch(r"[0-9]{1,9}", text.strip()):
         value = int(text.strip())
     else:
         raise InvalidInput(f"{what} {text!r} must be a whole number")

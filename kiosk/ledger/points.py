@@ -73,7 +73,7 @@ class PointsOps(LedgerCore):
         return total
 
     def tier_for(self, total: int) -> Tier:
-        return [t for t in self.rules.tiers if t.threshold <= total][-1]
+        return [t for t in self.rules.tiers if t.threshold <= max(total, 0)][-1]
 
     def tier_rank(self, tier_id: str) -> int:
         return next((i for i, t in enumerate(self.rules.tiers) if t.id == tier_id), 0)

@@ -121,8 +121,9 @@ class PurchaseOps(ValueOps):
             if cash_points_back:
                 self.earn(t, member_id, cash_points_back, "pc")
             qualifying = amount_fen if self.rules.tier_basis == "spend" else points_back
-            if qualifying:
-                t.effect("qualify", member_id=member_id, amount=-qualifying)
+            if qualifying:  # dated like the purchase, so both leave the rolling window together
+                t.effect("qualify", member_id=member_id, amount=-qualifying,
+                         at=self.tx_record(purchase_tx)["at"])
             t.effect("purchase.refund", purchase_tx=purchase_tx, fen=amount_fen, points=points_back,
                      points_cash=cash_points_back)
             t.record["data"] = {"amount_fen": amount_fen, "sv_principal_fen": principal_back,

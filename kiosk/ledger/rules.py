@@ -177,7 +177,7 @@ class _Reader:
 
     def fraction(self, key: str, default: Any = None) -> Fraction:
         raw = self._raw(key, _REQUIRED if default is None else default, (str, int))
-        if isinstance(raw, int) or re.fullmatch(r"\d{1,6}(\.\d{1,4})?", raw):
+        if isinstance(raw, int) or re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,4})?", raw):
             return Fraction(raw)
         raise RulesError(f"{self._key(key)}: {raw!r} is not a decimal like \"1.5\"")
 

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS staff (
     failed INTEGER NOT NULL DEFAULT 0,
     locked_until TEXT
 );
+CREATE TABLE IF NOT EXISTS blocklist (card_id TEXT PRIMARY KEY, reason TEXT NOT NULL, since TEXT NOT NULL);
 """
 
 PROJECTION_DDL = """

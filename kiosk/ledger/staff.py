@@ -18,7 +18,7 @@ _SCRYPT = dict(n=2**14, r=8, p=1)
 
 
 def hash_pin(pin: str) -> str:
-    if not re.fullmatch(r"\d{4,8}", pin or ""):
+    if not re.fullmatch(r"[0-9]{4,8}", pin or ""):
         raise InvalidInput("a PIN is 4 to 8 digits")
     salt = os.urandom(16)
     digest = hashlib.scrypt(pin.encode(), salt=salt, **_SCRYPT)

@@ -1,0 +1,90 @@
+"""``make demo``: a scripted walk through the ledger on an embedded SQLite file under ./var/.
+
+Prints what happened at each step, the way a cashier would read it, and ends by proving that
+the balances equal the journal.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .ledger import Ledger, LedgerError, format_fen, lines_from_amount, verify
+
+STEPS_AT = "2026-11-{day:02d}T{hour:02d}:00"
+
+
+def _at(day: int, hour: int = 10) -> str:
+    return STEPS_AT.format(day=day, hour=hour)
+
+
+def run_ledger_demo(var: Path, out=sys.stdout) -> Ledger:
+    """Replay the reference scenario and a tour of every kind of transaction."""
+    var.mkdir(parents=True, exist_ok=True)
+    db = var / "demo-ledger.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    led = Ledger(db, kiosk_id="demo-kiosk", store_id="demo-store")
+    say = lambda text: print(text, file=out)  # noqa: E731
+    say(f"ledger: {db}  rules: {led.init(at=_at(1, 8))['rules']}")
+
+    led.register(name="王小明", phone="13800138000", card_id="DEMO-0001", birthday="1990-05-17",
+                 operator="admin", at=_at(2, 9))
+    led.register(name="Li Na", phone="13900139000", card_id="DEMO-0002", referrer_card="DEMO-0001",
+                 operator="admin", at=_at(2, 9))
+    say("registered 王小明 (card DEMO-0001) and Li Na (DEMO-0002, referred by 王小明)")
+
+    p = led.purchase("DEMO-0001", lines_from_amount(12850), operator="admin", at=_at(2))
+    say(f"Mon: 王小明 pays {format_fen(p['payable_fen'])}, earns {p['points_earned']} points")
+    p = led.purchase("DEMO-0001", lines_from_amount(90000), operator="admin", at=_at(3))
+    say(f"Tue: pays {format_fen(p['payable_fen'])}, earns {p['points_earned']}; tier is now {p['tier']}")
+    p = led.purchase("DEMO-0001", lines_from_amount(20000), operator="admin", at=_at(5))
+    say(f"Thu: a 200.00 purchase costs {format_fen(p['payable_fen'])} (5% off), earns {p['points_earned']}")
+    p = led.purchase("DEMO-0001", lines_from_amount(10000), operator="admin", at=_at(11))
+    say(f"Wed: 100.00 at double points earns {p['points_earned']}")
+
+    t = led.topup("DEMO-0002", 50000, operator="admin", at=_at(12))
+    say(f"Li Na tops up 500.00 and gets {format_fen(t['bonus_fen'])} bonus")
+    led.issue_coupon("DEMO-0002", "C10", operator="admin", at=_at(12))
+    p = led.purchase("DEMO-0002", lines_from_amount(8000), coupons=["C10"], pay="stored-value",
+                     operator="admin", at=_at(12, 11))
+    say(f"Li Na buys 80.00 with coupon C10 from stored value: pays {format_fen(p['payable_fen'])} "
+        f"({format_fen(p['sv_principal_fen'])} principal + {format_fen(p['sv_bonus_fen'])} bonus), "
+        f"earns {p['points_earned']}; referral gives {p['referral_points']} points to both")
+    led.checkin("DEMO-0002", at=_at(12, 12))
+    try:
+        led.checkin("DEMO-0002", at=_at(12, 13))
+    except LedgerError as exc:
+        say(f"second check-in the same day refused: {exc}")
+    r = led.redeem("DEMO-0001", "GIFT-MUG", operator="admin", at=_at(13))
+    say(f"王小明 redeems a mug for {r['points']} points; {r['stock_left']} mugs left")
+    refund = led.refund(p["tx_id"], 3000, operator="admin", at=_at(13))
+    say(f"refund 30.00 of Li Na's purchase: {format_fen(refund['sv_principal_fen'])} principal and "
+        f"{format_fen(refund['sv_bonus_fen'])} bonus back, {refund['points_taken']} points taken back")
+    led.report_lost("DEMO-0001", operator="admin", at=_at(14))
+    try:
+        led.checkin("DEMO-0001", at=_at(14, 11))
+    except LedgerError as exc:
+        say(f"the lost card is refused at once: {exc}")
+    led.replace_card("DEMO-0001", "DEMO-0003", operator="admin", at=_at(14, 12))
+    view = led.member_view("DEMO-0003", at=_at(14, 13))
+    say(f"new card DEMO-0003: {view['name_masked']}, {view['tier_name']}, {view['points']} points, "
+        f"stored value {format_fen(view['principal_fen'] + view['bonus_fen'])}")
+    problems = verify(led.conn)
+    (count,) = led.conn.execute("SELECT COUNT(*) FROM journal").fetchone()
+    say(f"journal: {count} transactions, {led.outbox_backlog()} waiting for head office; "
+        + ("balances equal the journal" if not problems else f"PROBLEMS: {problems}"))
+    return led
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kiosk-demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--var", default="var", help="where the demo keeps its files")
+    args = parser.parse_args(argv)
+    led = run_ledger_demo(Path(args.var))
+    led.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

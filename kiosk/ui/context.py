@@ -1,0 +1,32 @@
+"""Everything the UI needs to know about this kiosk, gathered once by the entry point."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from kiosk.ledger import Ledger
+
+
+@dataclass
+class KioskContext:
+    db: Path
+    kiosk_id: str = "kiosk-01"
+    store_id: str = "store-01"
+    store_name: str = "Demo Store"
+    timezone: str = "Asia/Shanghai"
+    language: str = "zh_CN"
+    idle_timeout_s: int = 30
+    cards: dict = field(default_factory=dict)       # the [cards] config section
+    codes: dict = field(default_factory=dict)       # the [codes] config section
+    nfc: list[str] = field(default_factory=list)
+    scanners: list[str] = field(default_factory=list)
+    simulate: bool = False
+    automation: str | None = None                   # socket path for tests and the scripted demo
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def open_ledger(self) -> Ledger:
+        return Ledger(self.db, kiosk_id=self.kiosk_id, store_id=self.store_id, timezone=self.timezone)
