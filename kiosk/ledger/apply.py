@@ -83,18 +83,19 @@ def _card_set(conn, record, e, _):
 
 @handles("lot.add")
 def _lot_add(conn, record, e, _):
-    conn.execute("INSERT INTO lots (lot_id, member_id, earned_at, expires_on, points, remaining)"
+    conn.execute("INSERT INTO lots (member_id, lot_id, earned_at, expires_on, points, remaining)"
                  " VALUES (?, ?, ?, ?, ?, ?)",
-                 (e["lot_id"], e["member_id"], record["at"], e.get("expires_on"), e["points"], e["points"]))
+                 (e["member_id"], e["lot_id"], record["at"], e.get("expires_on"), e["points"], e["points"]))
 
 
 @handles("lot.take")
 def _lot_take(conn, record, e, shortfalls):
-    row = conn.execute("SELECT remaining FROM lots WHERE lot_id = ?", (e["lot_id"],)).fetchone()
+    key = (e["member_id"], e["lot_id"])
+    row = conn.execute("SELECT remaining FROM lots WHERE member_id = ? AND lot_id = ?", key).fetchone()
     have = row[0] if row else 0
     taken = min(have, e["points"])
     if taken:
-        conn.execute("UPDATE lots SET remaining = remaining - ? WHERE lot_id = ?", (taken, e["lot_id"]))
+        conn.execute("UPDATE lots SET remaining = remaining - ? WHERE member_id = ? AND lot_id = ?", (taken, *key))
     if taken < e["points"]:
         short = e["points"] - taken
         shortfalls.append({"what": "points", "member_id": e["member_id"], "lot_id": e["lot_id"], "short": short})
@@ -123,8 +124,8 @@ def _stored_value(conn, record, e, shortfalls):
 
 @handles("qualify")
 def _qualify(conn, record, e, _):
-    conn.execute("INSERT INTO qualifying (tx_id, member_id, at, amount) VALUES (?, ?, ?, ?)",
-                 (record["tx_id"], e["member_id"], e.get("at", record["at"]), e["amount"]))
+    conn.execute("INSERT INTO qualifying (member_id, at, tx_id, amount) VALUES (?, ?, ?, ?)",
+                 (e["member_id"], e.get("at", record["at"]), record["tx_id"], e["amount"]))
 
 
 @handles("checkin")

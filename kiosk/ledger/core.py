@@ -11,7 +11,7 @@ import logging
 import sqlite3
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator
@@ -48,7 +48,7 @@ class TxBuilder:
     record: dict
     moment: datetime
     local: datetime
-    effects: list = field(default_factory=list)
+    member: dict | None = None
 
     def effect(self, op: str, **fields) -> None:
         effect = {"op": op, **fields}
@@ -72,6 +72,9 @@ class LedgerCore:
         schema.create(self.conn)
         self._rules: Rules | None = None
         self._rules_text: str | None = None
+        self._in_transaction = False
+        self._member_columns = ["card_status"] + [
+            d[0] for d in self.conn.execute("SELECT * FROM members LIMIT 0").description]
 
     def close(self) -> None:
         self.conn.close()
@@ -79,12 +82,17 @@ class LedgerCore:
     # -- rules ---------------------------------------------------------------------------------
     @property
     def rules(self) -> Rules:
+        """The installed rules; re-read at most once per transaction (the sync agent may replace them)."""
+        if self._rules is None or not self._in_transaction:
+            self._refresh_rules()
+        return self._rules
+
+    def _refresh_rules(self) -> None:
         text = self.meta("rules")
         if text is None:
             raise LedgerError("the ledger has no rules yet: run `kioskctl init`", "not_initialised")
         if text != self._rules_text:
             self._rules, self._rules_text = load_rules(text), text
-        return self._rules
 
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -107,24 +115,35 @@ class LedgerCore:
 
     @contextmanager
     def transaction(self, kind: str, *, operator: str, at: str | None = None, member_id: str | None = None,
-                    reason: str = "", ref_tx: str | None = None, role: str = "cashier",
+                    card: str | None = None, card_active: bool = True, reason: str = "",
+                    ref_tx: str | None = None, role: str = "cashier",
                     data: dict | None = None) -> Iterator[TxBuilder]:
-        """Build one journaled transaction; commit it with its outbox row, or roll all back."""
+        """Build one journaled transaction; commit it with its outbox row, or roll all back.
+
+        With ``card``, the member is read inside the write lock (``t.member``), so balances
+        cannot change underneath the operation.
+        """
         moment = parse_moment(at, self.tz)
         with self._write() as conn:
-            self.require_role(operator, role)
-            (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE kiosk_id = ?",
-                                  (self.kiosk_id,)).fetchone()
-            record = {"v": 1, "tx_id": str(uuid.uuid4()), "kiosk_id": self.kiosk_id, "store_id": self.store_id,
-                      "channel": "kiosk", "seq": seq, "kind": kind, "at": to_utc_text(moment),
-                      "operator": operator, "member_id": member_id, "ref_tx": ref_tx, "reason": reason,
-                      "data": data or {}, "effects": []}
-            builder = TxBuilder(conn, record, moment, moment.astimezone(self.tz))
-            yield builder
-            if not record["effects"]:
-                raise Refused("nothing to do", "nothing_to_do")
-            self._journal(record)
-            conn.execute("INSERT INTO outbox (seq, tx_id) VALUES (?, ?)", (seq, record["tx_id"]))
+            self._refresh_rules()
+            self._in_transaction = True
+            try:
+                self.require_role(operator, role)
+                member = self.member_for_card(card, active=card_active) if card else None
+                member_id = member["member_id"] if member else member_id
+                (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE kiosk_id = ?",
+                                      (self.kiosk_id,)).fetchone()
+                record = {"v": 1, "tx_id": str(uuid.uuid4()), "kiosk_id": self.kiosk_id,
+                          "store_id": self.store_id, "channel": "kiosk", "seq": seq, "kind": kind,
+                          "at": to_utc_text(moment), "operator": operator, "member_id": member_id,
+                          "ref_tx": ref_tx, "reason": reason, "data": data or {}, "effects": []}
+                yield TxBuilder(conn, record, moment, moment.astimezone(self.tz), member)
+                if not record["effects"]:
+                    raise Refused("nothing to do", "nothing_to_do")
+                self._journal(record)
+                conn.execute("INSERT INTO outbox (seq, tx_id) VALUES (?, ?)", (seq, record["tx_id"]))
+            finally:
+                self._in_transaction = False
         log.info("tx %s seq=%d kind=%s member=%s operator=%s", record["tx_id"], seq, kind, member_id, operator)
 
     def _journal(self, record: dict) -> None:
@@ -170,8 +189,7 @@ class LedgerCore:
             (card_id,)).fetchone()
         if row is None:
             raise NotFound(f"card {card_id} is not known", "unknown_card")
-        names = ["card_status"] + [d[0] for d in self.conn.execute("SELECT * FROM members LIMIT 0").description]
-        member = dict(zip(names, row))
+        member = dict(zip(self._member_columns, row))
         if active and member["card_status"] != "active":
             raise Refused(f"card {card_id} is {member['card_status']}", "card_blocked")
         held = active and self.conn.execute("SELECT reason FROM blocklist WHERE card_id = ?", (card_id,)).fetchone()

@@ -36,7 +36,7 @@ def lot_expiry(rule: Expiry, earned: date) -> date | None:
 
 
 def to_utc_text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def from_utc_text(text: str) -> datetime:

@@ -59,27 +59,25 @@ class MemberOps(PointsOps):
         fields = _profile(name, phone, birthday)
         if not fields:
             raise InvalidInput("nothing to change: give --name, --phone or --birthday")
-        member = self.member_for_card(card_id)
-        with self.transaction("profile", operator=operator, at=at, member_id=member["member_id"]) as t:
-            t.effect("member.set", member_id=member["member_id"], fields=fields)
+        with self.transaction("profile", operator=operator, at=at, card=card_id) as t:
+            t.effect("member.set", member_id=t.member["member_id"], fields=fields)
         return {"tx_id": t.tx_id, "changed": sorted(fields)}
 
     def report_lost(self, card_id: str, *, operator: str, reason: str = "reported lost",
                     at: str | None = None) -> dict:
         """Block the card at once; the balances stay with the member."""
-        member = self.member_for_card(card_id)
-        with self.transaction("card_lost", operator=operator, at=at, member_id=member["member_id"],
+        with self.transaction("card_lost", operator=operator, at=at, card=card_id,
                               reason=reason or "reported lost", data={"card_id": card_id}) as t:
             t.effect("card.set", card_id=card_id, status="lost")
         return {"tx_id": t.tx_id, "card_id": card_id, "status": "lost"}
 
     def replace_card(self, card_id: str, new_card_id: str, *, operator: str, at: str | None = None) -> dict:
         """Bind a new card to the same member; the old one is blocked, balances carry over."""
-        member = self.member_for_card(card_id, active=False)
-        if member["status"] != "active":
-            raise Refused("member account is closed", "member_closed")
-        with self.transaction("card_replace", operator=operator, at=at, member_id=member["member_id"],
+        with self.transaction("card_replace", operator=operator, at=at, card=card_id, card_active=False,
                               data={"card_id": card_id, "new_card_id": new_card_id}) as t:
+            member = t.member
+            if member["status"] != "active":
+                raise Refused("member account is closed", "member_closed")
             self._card_free(new_card_id)
             if member["card_status"] in ("active", "lost"):
                 t.effect("card.set", card_id=card_id, status="replaced")
@@ -89,12 +87,11 @@ class MemberOps(PointsOps):
     def close_account(self, card_id: str, *, reason: str, operator: str, at: str | None = None) -> dict:
         """Close the member: refund stored-value principal, forfeit bonus, points and packages."""
         reason = self.require_reason(reason, "closing a card")
-        member = self.member_for_card(card_id, active=False)
-        if member["status"] != "active":
-            raise Refused("member account is already closed", "member_closed")
-        member_id = member["member_id"]
-        with self.transaction("close", operator=operator, at=at, member_id=member_id, reason=reason,
+        with self.transaction("close", operator=operator, at=at, card=card_id, card_active=False, reason=reason,
                               role="manager") as t:
+            member, member_id = t.member, t.member["member_id"]
+            if member["status"] != "active":
+                raise Refused("member account is already closed", "member_closed")
             principal, bonus = member["principal_fen"], member["bonus_fen"]
             if principal or bonus:
                 t.effect("sv", member_id=member_id, principal=-principal, bonus=-bonus)

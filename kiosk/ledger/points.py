@@ -86,9 +86,8 @@ class PointsOps(LedgerCore):
 
     # -- operations ----------------------------------------------------------------------------
     def checkin(self, card_id: str, *, operator: str = "self", at: str | None = None) -> dict:
-        member = self.member_for_card(card_id)
-        with self.transaction("checkin", operator=operator, at=at, member_id=member["member_id"],
-                              role="self") as t:
+        with self.transaction("checkin", operator=operator, at=at, card=card_id, role="self") as t:
+            member = t.member
             day = t.local.date().isoformat()
             if self.conn.execute("SELECT 1 FROM checkins WHERE member_id = ? AND day = ?",
                                  (member["member_id"], day)).fetchone():
@@ -103,9 +102,9 @@ class PointsOps(LedgerCore):
         reason = self.require_reason(reason, "a points adjustment")
         if points == 0:
             raise Refused("an adjustment of 0 points changes nothing", "nothing_to_do")
-        member = self.member_for_card(card_id, active=False)
-        with self.transaction("adjust", operator=operator, at=at, member_id=member["member_id"], reason=reason,
+        with self.transaction("adjust", operator=operator, at=at, card=card_id, card_active=False, reason=reason,
                               role="manager", data={"points": points}) as t:
+            member = t.member
             if points > 0:
                 self.earn(t, member["member_id"], points)
             else:
@@ -117,9 +116,9 @@ class PointsOps(LedgerCore):
         gift = self.rules.gift(sku)
         if gift is None:
             raise NotFound(f"gift {sku} is not in the catalogue", "unknown_gift")
-        member = self.member_for_card(card_id)
-        with self.transaction("redeem", operator=operator, at=at, member_id=member["member_id"],
+        with self.transaction("redeem", operator=operator, at=at, card=card_id,
                               data={"sku": sku, "points": gift.points}) as t:
+            member = t.member
             row = self.conn.execute("SELECT stock FROM stock WHERE store_id = ? AND sku = ?",
                                     (self.store_id, sku)).fetchone()
             if not row or row[0] <= 0:

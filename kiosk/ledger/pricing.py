@@ -116,7 +116,8 @@ def earn_points(rules: Rules, lines: list[Line], bases: list[int], local: dateti
         factor, used = line_multiplier(rules, active, line)
         pools[factor] = pools.get(factor, 0) + base
         names.extend(n for n in used if n not in names)
-    points = sum(math.floor(math.floor(Fraction(base, 100) * rules.points_per_yuan) * factor)
+    rate = rules.points_per_yuan
+    points = sum(base * rate.numerator // (100 * rate.denominator) * factor.numerator // factor.denominator
                  for factor, base in pools.items())
     return points, tuple(names)
 

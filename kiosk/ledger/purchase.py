@@ -53,9 +53,8 @@ class PurchaseOps(ValueOps):
 
     def purchase(self, card_id: str, lines: list[Line], *, coupons: list[str] = (), points_cash: int = 0,
                  pay: str = "external", operator: str, at: str | None = None) -> dict:
-        member = self.member_for_card(card_id)
-        member_id = member["member_id"]
-        with self.transaction("purchase", operator=operator, at=at, member_id=member_id) as t:
+        with self.transaction("purchase", operator=operator, at=at, card=card_id) as t:
+            member, member_id = t.member, t.member["member_id"]
             quote, used = self._quote(member, lines, list(coupons), points_cash, pay, t.local)
             for coupon_id, _ in used:
                 t.effect("coupon.use", coupon_id=coupon_id)
@@ -72,11 +71,12 @@ class PurchaseOps(ValueOps):
                      points_earned=quote.points_earned, points_cash=quote.points_cash_points, lot_id=lot_id)
             referral = self._first_purchase(t, member)
             self.upgrade_if_qualified(t, member_id, member["tier"])
-            t.record["data"] = {**quote.as_dict(), "pay": pay, "coupons": [c for c, _ in used],
+            quoted = quote.as_dict()
+            t.record["data"] = {**quoted, "pay": pay, "coupons": [c for c, _ in used],
                                 "lines": [line.__dict__ for line in lines], "rules": self.rules.digest,
                                 "referral_points": referral}
         tier = next((e["tier"] for e in t.record["effects"] if e["op"] == "tier"), member["tier"])
-        return {"tx_id": t.tx_id, **quote.as_dict(), "tier": tier, "referral_points": referral}
+        return {"tx_id": t.tx_id, **quoted, "tier": tier, "referral_points": referral}
 
     def _first_purchase(self, t: TxBuilder, member: dict) -> int:
         """Mark the first purchase; reward both member and referrer when there is one."""
@@ -96,24 +96,24 @@ class PurchaseOps(ValueOps):
                at: str | None = None) -> dict:
         """Refund part or all of a purchase: money back the way it was paid, points taken back in
         proportion (floor, capped at what the purchase earned), a shortfall becoming a debt."""
-        row = self.conn.execute(
-            "SELECT member_id, payable_fen, sv_principal_fen, sv_bonus_fen, points_earned, points_cash, lot_id,"
-            " refunded_fen, points_clawed, points_cash_returned FROM purchases WHERE tx_id = ?",
-            (purchase_tx,)).fetchone()
-        if row is None:
-            raise NotFound(f"{purchase_tx} is not a purchase", "unknown_tx")
-        (member_id, payable, sv_p, sv_b, earned, cash_points, lot_id, refunded, clawed, cash_back) = row
         if amount_fen <= 0:
             raise InvalidInput("a refund must be more than 0")
-        if amount_fen > payable - refunded:
-            raise Refused(f"at most {(payable - refunded) / 100:.2f} is left to refund", "refund_too_large")
-        after = refunded + amount_fen
-        bonus_back = _share(sv_b, after, payable) - _share(sv_b, refunded, payable)
-        principal_back = (amount_fen - bonus_back) if sv_p + sv_b else 0
-        points_back = min(_share(earned, after, payable) - clawed, earned - clawed)
-        cash_points_back = _share(cash_points, after, payable) - cash_back
-        with self.transaction("refund", operator=operator, at=at, member_id=member_id, ref_tx=purchase_tx,
-                              reason=reason or "refund") as t:
+        with self.transaction("refund", operator=operator, at=at, ref_tx=purchase_tx, reason=reason or "refund") as t:
+            row = self.conn.execute(
+                "SELECT member_id, payable_fen, sv_principal_fen, sv_bonus_fen, points_earned, points_cash, lot_id,"
+                " refunded_fen, points_clawed, points_cash_returned FROM purchases WHERE tx_id = ?",
+                (purchase_tx,)).fetchone()
+            if row is None:
+                raise NotFound(f"{purchase_tx} is not a purchase", "unknown_tx")
+            (member_id, payable, sv_p, sv_b, earned, cash_points, lot_id, refunded, clawed, cash_back) = row
+            if amount_fen > payable - refunded:
+                raise Refused(f"at most {(payable - refunded) / 100:.2f} is left to refund", "refund_too_large")
+            t.record["member_id"] = member_id
+            after = refunded + amount_fen
+            bonus_back = _share(sv_b, after, payable) - _share(sv_b, refunded, payable)
+            principal_back = (amount_fen - bonus_back) if sv_p + sv_b else 0
+            points_back = min(_share(earned, after, payable) - clawed, earned - clawed)
+            cash_points_back = _share(cash_points, after, payable) - cash_back
             if principal_back or bonus_back:
                 t.effect("sv", member_id=member_id, principal=principal_back, bonus=bonus_back)
             if points_back:

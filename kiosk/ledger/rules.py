@@ -6,6 +6,7 @@ Amounts are yuan strings ("1000.00"), factors are decimal strings ("1.5"), so no
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import tomllib
@@ -110,7 +111,7 @@ class Rules:
     packages: tuple[PackagePlan, ...] = ()
     source: str = field(default="", compare=False, repr=False)
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
         """Short hash of the rules text, recorded on every purchase for audit."""
         return hashlib.sha256(self.source.encode()).hexdigest()[:16]

@@ -23,10 +23,9 @@ CREATE TABLE IF NOT EXISTS journal (
     UNIQUE (kiosk_id, seq)
 );
 CREATE INDEX IF NOT EXISTS journal_member ON journal (member_id, at);
-CREATE INDEX IF NOT EXISTS journal_ref ON journal (ref_tx);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY,
-    tx_id TEXT NOT NULL UNIQUE REFERENCES journal (tx_id),
+    tx_id TEXT NOT NULL REFERENCES journal (tx_id),
     confirmed_at TEXT
 );
 CREATE TABLE IF NOT EXISTS staff (
@@ -66,27 +65,26 @@ CREATE TABLE IF NOT EXISTS cards (
 );
 CREATE INDEX IF NOT EXISTS cards_member ON cards (member_id);
 CREATE TABLE IF NOT EXISTS lots (
-    lot_id TEXT PRIMARY KEY,
     member_id TEXT NOT NULL,
+    lot_id TEXT NOT NULL,
     earned_at TEXT NOT NULL,
     expires_on TEXT,
     points INTEGER NOT NULL,
-    remaining INTEGER NOT NULL CHECK (remaining >= 0 AND remaining <= points)
-);
-CREATE INDEX IF NOT EXISTS lots_member ON lots (member_id, remaining, expires_on);
+    remaining INTEGER NOT NULL CHECK (remaining >= 0 AND remaining <= points),
+    PRIMARY KEY (member_id, lot_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS qualifying (
-    tx_id TEXT NOT NULL,
     member_id TEXT NOT NULL,
     at TEXT NOT NULL,
+    tx_id TEXT NOT NULL,
     amount INTEGER NOT NULL,
-    PRIMARY KEY (tx_id, member_id)
-);
-CREATE INDEX IF NOT EXISTS qualifying_member ON qualifying (member_id, at);
+    PRIMARY KEY (member_id, at, tx_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkins (
     member_id TEXT NOT NULL,
     day TEXT NOT NULL,
     PRIMARY KEY (member_id, day)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS packages (
     package_id TEXT PRIMARY KEY,
     member_id TEXT NOT NULL,
@@ -125,7 +123,7 @@ CREATE TABLE IF NOT EXISTS purchases (
     refunded_fen INTEGER NOT NULL DEFAULT 0,
     points_clawed INTEGER NOT NULL DEFAULT 0,
     points_cash_returned INTEGER NOT NULL DEFAULT 0
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS topups (
     tx_id TEXT PRIMARY KEY,
     member_id TEXT NOT NULL,

@@ -20,10 +20,10 @@ class ValueOps(MemberOps):
     def topup(self, card_id: str, amount_fen: int, *, operator: str, at: str | None = None) -> dict:
         if amount_fen <= 0:
             raise InvalidInput("a top-up must be more than 0")
-        member = self.member_for_card(card_id)
         bonus = self.topup_bonus(amount_fen)
-        with self.transaction("topup", operator=operator, at=at, member_id=member["member_id"],
+        with self.transaction("topup", operator=operator, at=at, card=card_id,
                               data={"amount_fen": amount_fen, "bonus_fen": bonus}) as t:
+            member = t.member
             t.effect("sv", member_id=member["member_id"], principal=amount_fen, bonus=bonus)
             t.effect("topup", member_id=member["member_id"], principal=amount_fen, bonus=bonus)
         return {"tx_id": t.tx_id, "principal_fen": amount_fen, "bonus_fen": bonus,
@@ -32,13 +32,14 @@ class ValueOps(MemberOps):
     def undo_topup(self, topup_tx: str, *, reason: str, operator: str, at: str | None = None) -> dict:
         """A manager takes back a mistaken top-up within the window, unless any of it was spent."""
         reason = self.require_reason(reason, "undoing a top-up")
-        row = self.conn.execute("SELECT member_id, principal_fen, bonus_fen, at, undone_by FROM topups"
-                                " WHERE tx_id = ?", (topup_tx,)).fetchone()
-        if row is None:
-            raise NotFound(f"{topup_tx} is not a top-up", "unknown_tx")
-        member_id, principal, bonus, topped_at, undone_by = row
-        with self.transaction("topup_undo", operator=operator, at=at, member_id=member_id, reason=reason,
-                              ref_tx=topup_tx, role="manager") as t:
+        with self.transaction("topup_undo", operator=operator, at=at, reason=reason, ref_tx=topup_tx,
+                              role="manager") as t:
+            row = self.conn.execute("SELECT member_id, principal_fen, bonus_fen, at, undone_by FROM topups"
+                                    " WHERE tx_id = ?", (topup_tx,)).fetchone()
+            if row is None:
+                raise NotFound(f"{topup_tx} is not a top-up", "unknown_tx")
+            member_id, principal, bonus, topped_at, undone_by = row
+            t.record["member_id"] = member_id
             if undone_by:
                 raise Refused(f"top-up already undone by {undone_by}", "already_undone")
             window = timedelta(minutes=self.rules.undo_window_minutes)
@@ -58,9 +59,8 @@ class ValueOps(MemberOps):
         """Sell N uses valid for some days; paid outside or from stored value (earns no points)."""
         if pay not in ("external", "stored-value"):
             raise InvalidInput(f"payment {pay!r} is not 'external' or 'stored-value'")
-        member = self.member_for_card(card_id)
-        member_id = member["member_id"]
-        with self.transaction("package_sell", operator=operator, at=at, member_id=member_id) as t:
+        with self.transaction("package_sell", operator=operator, at=at, card=card_id) as t:
+            member, member_id = t.member, t.member["member_id"]
             principal = bonus = 0
             if pay == "stored-value" and plan.price_fen:
                 principal, bonus = split_stored_value(plan.price_fen, member["principal_fen"], member["bonus_fen"])
@@ -76,8 +76,8 @@ class ValueOps(MemberOps):
     def use_package(self, card_id: str, package: str | None = None, *, operator: str,
                     at: str | None = None) -> dict:
         """Use one count of a package (by id or plan code; default: the soonest-expiring)."""
-        member = self.member_for_card(card_id)
-        with self.transaction("package_use", operator=operator, at=at, member_id=member["member_id"]) as t:
+        with self.transaction("package_use", operator=operator, at=at, card=card_id) as t:
+            member = t.member
             day = t.local.date().isoformat()
             row = self.conn.execute(
                 "SELECT package_id, remaining FROM packages WHERE member_id = ? AND remaining > 0 AND status = 'active'"
@@ -95,8 +95,8 @@ class ValueOps(MemberOps):
         coupon = self.rules.coupon(code)
         if coupon is None:
             raise NotFound(f"coupon {code} is not defined in the rules", "unknown_coupon")
-        member = self.member_for_card(card_id)
-        with self.transaction("coupon_issue", operator=operator, at=at, member_id=member["member_id"]) as t:
+        with self.transaction("coupon_issue", operator=operator, at=at, card=card_id) as t:
+            member = t.member
             coupon_id = f"{t.tx_id}:c"
             until = (t.local.date() + timedelta(days=coupon.valid_days - 1)).isoformat()
             t.effect("coupon.add", coupon_id=coupon_id, member_id=member["member_id"], code=code, valid_until=until)
