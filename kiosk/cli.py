@@ -207,7 +207,8 @@ def _purchase(args, led: Ledger, pay: str, preview: bool = False) -> dict:
 
 @command("init")
 def _init(args, led):
-    text = Path(args.rules).read_text(encoding="utf-8") if args.rules else None
+    rules = args.rules or args.cfg.get("kiosk", "rules")
+    text = Path(rules).read_text(encoding="utf-8") if rules else None
     return {**led.init(text, operator=args.operator, at=args.at), "db": led.path}
 
 
@@ -329,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
                      timezone=cfg.get("kiosk", "timezone"))
     except Exception as exc:  # sqlite3 errors: unreadable or not a database
         return _fail(args, f"cannot open ledger {db}: {exc}", "bad_db", EXIT_USAGE)
+    args.cfg = cfg
     try:
         result = COMMANDS[args.path](args, led)
     except UsageError as exc:
