@@ -42,7 +42,7 @@ def raw_insert_rate(path: Path, n: int) -> float:
 def ledger_rate(path: Path, n: int) -> float:
     led = Ledger(path, kiosk_id="bench", store_id="bench")
     led.init()
-    cards = [f"C{i}" for i in range(50)]
+    cards = [f"C{i}" for i in range(n)]   # a realistic spread: about one purchase per member
     for i, card in enumerate(cards):
         led.register(name=f"M{i}", phone=f"138{i:08d}", card_id=card, operator="admin")
     rng = random.Random(1)

@@ -27,6 +27,7 @@ class Ledger(Views):
         rules = load_rules(rules_text if rules_text is not None else REFERENCE_RULES.read_text())
         with self._write():
             self.set_meta("rules", rules.source)
+        self._rules = None  # our own write does not change PRAGMA data_version
         seeded = []
         missing = [g for g in rules.gifts if not self.conn.execute(
             "SELECT 1 FROM stock WHERE store_id = ? AND sku = ?", (self.store_id, g.sku)).fetchone()]

@@ -73,6 +73,7 @@ class LedgerCore:
         self._rules: Rules | None = None
         self._rules_text: str | None = None
         self._in_transaction = False
+        self._data_version = -1
         self._member_columns = ["card_status"] + [
             d[0] for d in self.conn.execute("SELECT * FROM members LIMIT 0").description]
 
@@ -88,6 +89,11 @@ class LedgerCore:
         return self._rules
 
     def _refresh_rules(self) -> None:
+        """Re-read the rules only when another connection has committed since we last looked."""
+        (version,) = self.conn.execute("PRAGMA data_version").fetchone()
+        if self._rules is not None and version == self._data_version:
+            return
+        self._data_version = version
         text = self.meta("rules")
         if text is None:
             raise LedgerError("the ledger has no rules yet: run `kioskctl init`", "not_initialised")
