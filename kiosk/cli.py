@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from drivers import doctor
+
 from . import config as config_mod
-from .ledger import (ADMIN, InvalidInput, Ledger, LedgerError, format_fen, parse_count, parse_fen)
+from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, format_fen, parse_count, parse_fen, verify
 from .ledger.money import MAX_FEN
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
@@ -187,10 +189,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
-    try:
-        from drivers import doctor
-    except ImportError:
-        return
     doctor.add_arguments(parser)
 
 
@@ -271,7 +269,6 @@ def _journal(args, led):
 
 @command("verify")
 def _verify(args, led):
-    from .ledger import verify
     integrity = led.conn.execute("PRAGMA integrity_check").fetchone()[0]
     problems = verify(led.conn) + ([] if integrity == "ok" else [f"integrity_check: {integrity}"])
     if problems:
@@ -319,7 +316,6 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(cfg.redacted(), ensure_ascii=False, indent=None if args.json else 2))
         return 0
     if args.path == ("doctor",):
-        from drivers import doctor
         return doctor.run(args, cfg.get("devices", "nfc") + cfg.get("devices", "scanners"))
     db = args.db or cfg.get("kiosk", "db")
     if args.path != ("init",) and not Path(db).exists():

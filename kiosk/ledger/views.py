@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from .dates import parse_moment
+from .dates import parse_moment, to_utc_text
 from .purchase import PurchaseOps
 
 
@@ -91,7 +91,6 @@ class Views(PurchaseOps):
         """Today's counts for this kiosk: transactions, points issued/redeemed, top-ups, gifts."""
         local = parse_moment(at, self.tz).astimezone(self.tz)
         start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        from .dates import to_utc_text
         lo, hi = to_utc_text(start), to_utc_text(start + timedelta(days=1))
         summary = {"day": local.date().isoformat(), "transactions": 0, "points_issued": 0, "points_redeemed": 0,
                    "topups": 0, "topup_fen": 0, "gifts": 0, "purchases": 0, "sales_fen": 0}
