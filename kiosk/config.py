@@ -127,7 +127,7 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "cert": Option(_str, "", "this kiosk's client certificate file"),
         "key": Option(_str, "", "this kiosk's client key file", secret=True),
         "password": Option(_str, "", "broker password, when the broker uses passwords", secret=True),
-        "hq_public_key": Option(_str, "", "head office's Ed25519 public key for signed messages (hex)"),
+        "hq_public_key": Option(_str, "", "file with head office's Ed25519 public key (PEM) for signed messages"),
         "auth_timeout_ms": Option(_int_between(100, 60_000), 1500, "wait this long for online authorization"),
     },
     "ui": {

@@ -1,7 +1,4 @@
-"""``kiosk-hq``: the head-office hub (filled by the sync issue)."""
-import sys
+"""``kiosk-hq``: the head-office hub (ingest, authority, retained data) and its admin commands."""
+from .cli import main
 
-
-def main() -> int:
-    print("kiosk-hq: not yet available", file=sys.stderr)
-    return 2
+__all__ = ["main"]

@@ -1,0 +1,78 @@
+"""Head office's answers to a source's questions: may this spend go ahead, whose card is this,
+and what happened in the chain since position N (the feed a kiosk catches up from)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from .ingest import balances, feed_head
+
+FEED_PAGE_MAX = 1000
+
+
+class Authority:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def answer(self, kind: str, args: dict) -> tuple[str, dict]:
+        """(reason, result) for one request; ``reason`` is "" when the answer is yes/found."""
+        return {"authorize": self.authorize, "card.lookup": self.card_lookup, "feed.fetch": self.feed}[kind](args)
+
+    def _card(self, card_id: str) -> tuple[str | None, str, str | None]:
+        """(member_id, card status, block reason) for a card; member_id None when unknown."""
+        row = self.conn.execute("SELECT c.member_id, c.status, m.status FROM cards c JOIN members m"
+                                " ON m.member_id = c.member_id WHERE c.card_id = ?", (card_id,)).fetchone()
+        held = self.conn.execute("SELECT reason FROM blocklist WHERE card_id = ?", (card_id,)).fetchone()
+        if row is None:
+            return None, "unknown", held[0] if held else None
+        status = row[1] if row[2] == "active" else "closed"
+        return row[0], status, held[0] if held else None
+
+    def authorize(self, args: dict) -> tuple[str, dict]:
+        member_id, status, held = self._card(args["card_id"])
+        if member_id is None:
+            return "unknown_card", {"approved": False}
+        if held or status != "active":
+            return "card_blocked", {"approved": False}
+        (balance,) = balances(self.conn, {member_id}, self.head())
+        amount, spend = args["amount"], args["spend"]
+        if spend in ("points", "gift") and balance["points"] < amount:
+            return "insufficient_points", {"approved": False, "balance": balance}
+        if spend == "stored_value" and balance["principal_fen"] + balance["bonus_fen"] < amount:
+            return "insufficient_stored_value", {"approved": False, "balance": balance}
+        if spend == "gift" and self._stock(args) <= 0:
+            return "out_of_stock", {"approved": False, "balance": balance}
+        if spend == "coupon" and not self._coupon_free(member_id, args.get("coupon_code", "")):
+            return "no_coupon", {"approved": False, "balance": balance}
+        return "", {"approved": True, "balance": balance}
+
+    def _stock(self, args: dict) -> int:
+        row = self.conn.execute("SELECT stock FROM stock WHERE store_id = ? AND sku = ?",
+                                (args.get("store_id", ""), args.get("sku", ""))).fetchone()
+        return row[0] if row else 0
+
+    def _coupon_free(self, member_id: str, code: str) -> bool:
+        today = datetime.now(timezone.utc).date().isoformat()
+        return self.conn.execute("SELECT 1 FROM coupons WHERE member_id = ? AND code = ? AND used_tx IS NULL"
+                                 " AND valid_until >= ?", (member_id, code, today)).fetchone() is not None
+
+    def card_lookup(self, args: dict) -> tuple[str, dict]:
+        member_id, status, held = self._card(args["card_id"])
+        if member_id is None:
+            return "unknown_card", {"found": False}
+        (balance,) = balances(self.conn, {member_id}, self.head())
+        return "", {"found": True, "member_id": member_id, "card_status": status, "blocked": bool(held),
+                    "balance": balance}
+
+    def feed(self, args: dict) -> tuple[str, dict]:
+        """A page of the feed after position ``after``, leaving out the asker's own transactions
+        (it has them) while still moving its position past them."""
+        rows = self.conn.execute(
+            "SELECT l.hq_seq, CASE WHEN j.kiosk_id = ? THEN NULL ELSE j.record END FROM hq_log l"
+            " JOIN journal j ON j.tx_id = l.tx_id WHERE l.hq_seq > ? ORDER BY l.hq_seq LIMIT ?",
+            (args.get("source_id", ""), args["after"], min(args["limit"], FEED_PAGE_MAX))).fetchall()
+        last = rows[-1][0] if rows else args["after"]
+        return "", {"records": [json.loads(r) for _, r in rows if r is not None], "last": last, "head": self.head()}
+
+    def head(self) -> int:
+        return feed_head(self.conn)

@@ -1,0 +1,86 @@
+"""``kiosk-hq``: run the hub, or change head office's data (the running hub publishes it)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..cli_common import add_broker_options, broker_from, setup_logging, stop_on_signals
+from ..protocol import Signer, generate
+from .db import Db
+from ..protocol.limits import DEFAULT_LIMITS
+from .retained import Retained
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kiosk-hq", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a hub process")
+    run.add_argument("--db", required=True, help="sqlite:///path or postgresql://...")
+    add_broker_options(run)
+    run.add_argument("--signing-key", required=True, help="head office's Ed25519 private key (PEM)")
+    run.add_argument("--hub-id", default="hq-1", help="unique per hub process (its MQTT client id)")
+    run.add_argument("--group", default="hq", help="shared-subscription group of the hubs")
+    run.add_argument("--hold-on-overdraft", action="store_true", help="block a member's cards after a double spend")
+    keygen = sub.add_parser("keygen", help="make head office's signing key pair")
+    keygen.add_argument("--out", required=True, help="folder for hq-signing.pem and hq-signing.pub")
+    for name, helptext in (("rules", "publish a rules file"), ("limits", "publish offline limits (JSON)"),
+                           ("block", "hold a card chain-wide"), ("unblock", "release a held card"),
+                           ("staff", "add or change a staff member"), ("catalogue", "publish a store's catalogue"),
+                           ("gaps", "list sources with missing sequence numbers"), ("alerts", "list alerts")):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("--db", required=True)
+    sub.choices["rules"].add_argument("file")
+    sub.choices["limits"].add_argument("json", nargs="?", help=f"default {json.dumps(DEFAULT_LIMITS)}")
+    sub.choices["block"].add_argument("card_id")
+    sub.choices["block"].add_argument("--reason", required=True)
+    sub.choices["unblock"].add_argument("card_id")
+    for arg in ("staff_id", "name", "role"):
+        sub.choices["staff"].add_argument(arg)
+    sub.choices["staff"].add_argument("--pin", required=True)
+    sub.choices["staff"].add_argument("--card")
+    sub.choices["catalogue"].add_argument("store_id")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        from .hub import Hub
+        setup_logging(args.log_level)
+        hub = Hub(args.db, broker_from(args), Signer.load(args.signing_key), hub_id=args.hub_id, group=args.group,
+                  hold_on_overdraft=args.hold_on_overdraft)
+        hub.run(stop_on_signals())
+        return 0
+    if args.command == "keygen":
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        generate(out / "hq-signing.pem", out / "hq-signing.pub")
+        print(json.dumps({"private": str(out / "hq-signing.pem"), "public": str(out / "hq-signing.pub")}))
+        return 0
+    db = Db(args.db)
+    retained = Retained(db)
+    if args.command == "gaps":
+        rows = db.conn.execute("SELECT s.source_id, s.hwm, MIN(p.seq), COUNT(p.seq) FROM hq_sources s JOIN hq_parked p"
+                               " ON p.source_id = s.source_id GROUP BY s.source_id, s.hwm").fetchall()
+        result = [{"source_id": s, "confirmed_to": h, "missing_from": h + 1, "missing_to": lo - 1, "held": n}
+                  for s, h, lo, n in rows]
+    elif args.command == "alerts":
+        result = [dict(zip(("at", "kind", "source_id", "tx_id", "member_id", "detail"), r)) for r in db.conn.execute(
+            "SELECT at, kind, source_id, tx_id, member_id, detail FROM hq_alerts ORDER BY alert_id").fetchall()]
+    else:
+        result = {"version": {
+            "rules": lambda: retained.set_rules(Path(args.file).read_text()),
+            "limits": lambda: retained.set_limits(json.loads(args.json) if args.json else DEFAULT_LIMITS),
+            "block": lambda: retained.block(args.card_id, args.reason),
+            "unblock": lambda: retained.unblock(args.card_id),
+            "staff": lambda: retained.add_staff(args.staff_id, args.name, args.role, args.pin, args.card),
+            "catalogue": lambda: retained.set_catalogue(args.store_id),
+        }[args.command]()}
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

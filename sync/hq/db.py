@@ -1,0 +1,100 @@
+"""Head office's database: SQLite by default, PostgreSQL for a chain, behind one tiny interface.
+
+The ledger's apply code only calls ``conn.execute(sql, params).fetchone()/fetchall()`` with
+``?`` placeholders and portable SQL, so a wrapper that rewrites ``?`` to ``%s`` lets the very
+same rules/apply code run on PostgreSQL. Every write transaction at head office is serialised
+(SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: one advisory lock), which keeps the feed order
+(``hq_log.hq_seq``) equal to the commit order even with several hub processes.
+"""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from typing import Iterator
+from urllib.parse import urlsplit
+
+from kiosk.ledger import schema as ledger_schema
+from kiosk.ledger.core import connect as sqlite_connect
+
+HUB_DDL = """
+CREATE TABLE IF NOT EXISTS hq_sources (
+    source_id TEXT PRIMARY KEY, store_id TEXT NOT NULL, channel TEXT NOT NULL,
+    hwm INTEGER NOT NULL DEFAULT 0, last_seen TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hq_log (hq_seq INTEGER PRIMARY KEY AUTOINCREMENT, tx_id TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS hq_parked (
+    source_id TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (source_id, seq));
+CREATE TABLE IF NOT EXISTS hq_corrections (
+    tx_id TEXT PRIMARY KEY, source_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
+    detail TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS hq_corrections_source ON hq_corrections (source_id, seq);
+CREATE TABLE IF NOT EXISTS hq_alerts (
+    alert_id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL, source_id TEXT,
+    tx_id TEXT, member_id TEXT, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hq_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL);
+"""
+_PG_LOCK = 7_316_001   # the one advisory lock all hub writers take
+
+
+class Db:
+    """A connection plus how this dialect begins a serialised write transaction."""
+
+    def __init__(self, url: str):
+        self.url = url
+        parts = urlsplit(url)
+        if parts.scheme == "sqlite":
+            self.dialect = "sqlite"
+            self.conn = sqlite_connect(parts.path if url.startswith("sqlite:///") else parts.netloc + parts.path)
+            self.fatal = (sqlite3.OperationalError,)
+            self._begin = ["BEGIN IMMEDIATE"]
+            ledger_schema.create(self.conn)
+            self.conn.executescript(HUB_DDL)
+        elif parts.scheme in ("postgresql", "postgres"):
+            import psycopg
+            self.dialect = "postgresql"
+            self.conn = PgConnection(psycopg.connect(url, autocommit=True))
+            self.fatal = (psycopg.OperationalError, psycopg.InterfaceError)
+            self._begin = ["BEGIN", f"SELECT pg_advisory_xact_lock({_PG_LOCK})"]
+            with self.transaction():
+                self.conn.script(pg_ddl(ledger_schema.JOURNAL + ledger_schema.PROJECTION_DDL + HUB_DDL))
+        else:
+            raise ValueError(f"--db {url!r} must be sqlite:///path or postgresql://...")
+
+    @contextmanager
+    def transaction(self) -> Iterator[object]:
+        for statement in self._begin:
+            self.conn.execute(statement)
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def pg_ddl(sqlite_ddl: str) -> str:
+    """The same tables for PostgreSQL: 64-bit integers, serials, no SQLite-only table options."""
+    return (sqlite_ddl.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
+            .replace("INTEGER", "BIGINT").replace(") WITHOUT ROWID;", ");").replace(") STRICT;", ");"))
+
+
+class PgConnection:
+    """Just enough of sqlite3.Connection for the ledger's apply code: ``?`` -> ``%s``."""
+
+    def __init__(self, pg):
+        self.pg = pg
+        self._sql: dict[str, str] = {}
+
+    def execute(self, sql: str, params=()):
+        translated = self._sql.get(sql)
+        if translated is None:
+            translated = self._sql[sql] = sql.replace("%", "%%").replace("?", "%s")
+        return self.pg.execute(translated, params)
+
+    def script(self, sql: str) -> None:
+        self.pg.execute(sql)
+
+    def close(self) -> None:
+        self.pg.close()

@@ -1,0 +1,209 @@
+"""Ingest: every source's transactions into the authoritative ledger, once each, in order.
+
+Per source the hub keeps a contiguous sequence high-water mark. A record at or below it is a
+duplicate (a resend) and changes nothing; the next one is applied with the kiosk's own
+rules/apply code in lenient mode, so a double spend between offline kiosks becomes a debt plus
+a correction and an alert instead of a refusal; a record beyond a gap is parked until the gap
+fills (the kiosk resends whatever stays unconfirmed). One batch is one database transaction.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from kiosk.ledger.apply import apply_effects
+
+from ..protocol import utc_now
+from .db import Db
+from .retained import Retained
+
+log = logging.getLogger("sync.hq.ingest")
+
+
+@dataclass
+class Outcome:
+    """What one batch did: the source's new high-water mark and what to tell people about."""
+
+    source_id: str
+    hwm: int = 0
+    held: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    corrections: list[dict] = field(default_factory=list)
+    alerts: list[dict] = field(default_factory=list)
+    members: set[str] = field(default_factory=set)
+    held_cards: list[str] = field(default_factory=list)
+    balances: list[dict] = field(default_factory=list)
+    head: int = 0
+
+
+def members_of(record: dict) -> set[str]:
+    found = {e["member_id"] for e in record["effects"] if isinstance(e.get("member_id"), str)}
+    return found | ({record["member_id"]} if record.get("member_id") else set())
+
+
+class Ingest:
+    def __init__(self, db: Db, *, hold_on_overdraft: bool = False):
+        self.db, self.conn = db, db.conn
+        self.hold_on_overdraft = hold_on_overdraft
+
+    def batch(self, store_id: str, source_id: str, channel: str, records: list[dict]) -> Outcome:
+        """Apply what is new in ``records`` (all from ``source_id``) in one transaction."""
+        out = Outcome(source_id)
+        with self.db.transaction():
+            hwm = self._source(store_id, source_id, channel)
+            for record in sorted(records, key=lambda r: r["seq"]):
+                if record["seq"] <= hwm:
+                    self._duplicate(record, out)
+                elif record["seq"] == hwm + 1:
+                    self._apply(record, out)
+                    hwm += 1
+                else:
+                    self.conn.execute("INSERT INTO hq_parked (source_id, seq, record) VALUES (?, ?, ?)"
+                                      " ON CONFLICT (source_id, seq) DO NOTHING",
+                                      (source_id, record["seq"], json.dumps(record, separators=(",", ":"))))
+            out.hwm = self._drain_parked(source_id, hwm, out)
+            self.conn.execute("UPDATE hq_sources SET hwm = ? WHERE source_id = ?", (out.hwm, source_id))
+            out.held, first_held = self.conn.execute(
+                "SELECT COUNT(*), MIN(seq) FROM hq_parked WHERE source_id = ?", (source_id,)).fetchone()
+            out.corrections += self._stored_corrections(source_id, [r["seq"] for r in records], out)
+            if out.held_cards:
+                Retained(self.db).republish_blocklist()
+            out.head = self.head()
+            out.balances = balances(self.conn, out.members, out.head)
+        if out.held:
+            log.warning("gap source=%s confirmed_to=%d holding=%d from_seq=%d", source_id, out.hwm, out.held,
+                        first_held)
+        log.info("batch source=%s records=%d applied=%d duplicates=%d hwm=%d head=%d", source_id, len(records),
+                 out.applied, out.duplicates, out.hwm, out.head)
+        return out
+
+    def originate(self, kind: str, effects: list[dict], *, store_id: str, operator: str = "hq",
+                  member_id: str | None = None, reason: str = "", data: dict | None = None) -> dict:
+        """A transaction made by head office itself (restock, manual correction): journaled and fed out."""
+        out = Outcome("hq")
+        with self.db.transaction():
+            seq = self._source(store_id, "hq", "hq") + 1
+            record = {"v": 1, "tx_id": str(uuid.uuid4()), "kiosk_id": "hq", "store_id": store_id, "channel": "hq",
+                      "seq": seq, "kind": kind, "at": utc_now(), "operator": operator, "member_id": member_id,
+                      "ref_tx": None, "reason": reason, "data": data or {}, "effects": effects}
+            self._apply(record, out)
+            self.conn.execute("UPDATE hq_sources SET hwm = ? WHERE source_id = 'hq'", (seq,))
+        return record
+
+    def head(self) -> int:
+        return feed_head(self.conn)
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _source(self, store_id: str, source_id: str, channel: str) -> int:
+        self.conn.execute("INSERT INTO hq_sources (source_id, store_id, channel, hwm, last_seen) VALUES (?, ?, ?, 0, ?)"
+                          " ON CONFLICT (source_id) DO UPDATE SET last_seen = excluded.last_seen",
+                          (source_id, store_id, channel, utc_now()))
+        hwm, known_store = self.conn.execute("SELECT hwm, store_id FROM hq_sources WHERE source_id = ?",
+                                             (source_id,)).fetchone()
+        if known_store != store_id:
+            raise ValueError(f"source {source_id} belongs to store {known_store}, not {store_id}")
+        return hwm
+
+    def _apply(self, record: dict, out: Outcome) -> None:
+        self.conn.execute("SAVEPOINT sp_record")
+        try:
+            shortfalls = apply_effects(self.conn, record, strict=False)
+            self.conn.execute(
+                "INSERT INTO journal (tx_id, kiosk_id, seq, kind, at, operator, member_id, ref_tx, reason, record)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record["tx_id"], record["kiosk_id"], record["seq"], record["kind"], record["at"],
+                 record["operator"], record["member_id"], record["ref_tx"], record["reason"],
+                 json.dumps(record, separators=(",", ":"), ensure_ascii=False)))
+            self.conn.execute("INSERT INTO hq_log (tx_id) VALUES (?)", (record["tx_id"],))
+        except self.db.fatal:
+            raise
+        except Exception as exc:  # a record the ledger cannot apply: refuse it, never silently
+            self.conn.execute("ROLLBACK TO SAVEPOINT sp_record")
+            self.conn.execute("RELEASE SAVEPOINT sp_record")
+            self._correct(record, "rejected", {"error": f"{type(exc).__name__}: {exc}"[:300]}, out)
+            return
+        self.conn.execute("RELEASE SAVEPOINT sp_record")
+        out.applied += 1
+        out.members |= members_of(record)
+        if shortfalls:
+            self._correct(record, "overdraft", {"shortfalls": shortfalls}, out)
+            if self.hold_on_overdraft and record.get("member_id"):
+                self._hold(record["member_id"], out)
+
+    def _duplicate(self, record: dict, out: Outcome) -> None:
+        out.duplicates += 1
+        row = self.conn.execute(
+            "SELECT tx_id FROM journal WHERE kiosk_id = ? AND seq = ?"
+            " UNION ALL SELECT tx_id FROM hq_corrections WHERE source_id = ? AND seq = ? AND kind = 'rejected'",
+            (record["kiosk_id"], record["seq"], record["kiosk_id"], record["seq"])).fetchone()
+        if row and row[0] != record["tx_id"]:
+            self._alert("conflict", record, {"seq": record["seq"], "journaled": row[0]}, out)
+
+    def _drain_parked(self, source_id: str, hwm: int, out: Outcome) -> int:
+        self.conn.execute("DELETE FROM hq_parked WHERE source_id = ? AND seq <= ?", (source_id, hwm))
+        while True:
+            row = self.conn.execute("SELECT record FROM hq_parked WHERE source_id = ? AND seq = ?",
+                                    (source_id, hwm + 1)).fetchone()
+            if row is None:
+                return hwm
+            self._apply(json.loads(row[0]), out)
+            hwm += 1
+            self.conn.execute("DELETE FROM hq_parked WHERE source_id = ? AND seq = ?", (source_id, hwm))
+
+    def _correct(self, record: dict, kind: str, detail: dict, out: Outcome) -> None:
+        correction = {"tx_id": record["tx_id"], "seq": record["seq"], "kind": kind, "detail": detail}
+        self.conn.execute("INSERT INTO hq_corrections (tx_id, source_id, seq, kind, detail, at)"
+                          " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tx_id) DO NOTHING",
+                          (record["tx_id"], record["kiosk_id"], record["seq"], kind, json.dumps(detail), utc_now()))
+        out.corrections.append(correction)
+        self._alert(kind, record, detail, out)
+
+    def _alert(self, kind: str, record: dict, detail: dict, out: Outcome) -> None:
+        alert = {"kind": kind, "source_id": record["kiosk_id"], "tx_id": record["tx_id"],
+                 "member_id": record.get("member_id") or "", "detail": detail}
+        self.conn.execute("INSERT INTO hq_alerts (at, kind, source_id, tx_id, member_id, detail)"
+                          " VALUES (?, ?, ?, ?, ?, ?)", (utc_now(), kind, alert["source_id"], alert["tx_id"],
+                                                         alert["member_id"], json.dumps(detail)))
+        out.alerts.append(alert)
+        log.warning("alert %s source=%s tx=%s member=%s detail=%s", kind, alert["source_id"], alert["tx_id"],
+                    alert["member_id"], json.dumps(detail)[:300])
+
+    def _hold(self, member_id: str, out: Outcome) -> None:
+        cards = [c for (c,) in self.conn.execute(
+            "SELECT card_id FROM cards WHERE member_id = ? AND status = 'active'", (member_id,)).fetchall()]
+        for card_id in cards:
+            self.conn.execute("INSERT INTO blocklist (card_id, reason, since) VALUES (?, ?, ?)"
+                              " ON CONFLICT (card_id) DO NOTHING", (card_id, "held after a double spend", utc_now()))
+        out.held_cards += cards
+
+    def _stored_corrections(self, source_id: str, seqs: list[int], out: Outcome) -> list[dict]:
+        """Corrections made earlier for records of this batch (a resend must hear them again)."""
+        fresh = {c["tx_id"] for c in out.corrections}
+        rows = self.conn.execute(
+            "SELECT tx_id, seq, kind, detail FROM hq_corrections WHERE source_id = ? AND seq >= ? AND seq <= ?",
+            (source_id, min(seqs), max(seqs))).fetchall()
+        return [{"tx_id": t, "seq": s, "kind": k, "detail": json.loads(d)} for t, s, k, d in rows if t not in fresh]
+
+
+def feed_head(conn) -> int:
+    """The newest position of the feed: every applied transaction in commit order."""
+    return conn.execute("SELECT COALESCE(MAX(hq_seq), 0) FROM hq_log").fetchone()[0]
+
+
+def balances(conn, member_ids: set[str], as_of: int) -> list[dict]:
+    """Each member's balances as head office has them now (points net of debt, as a kiosk shows them)."""
+    if not member_ids:
+        return []
+    today = datetime.now(timezone.utc).date().isoformat()
+    marks = ", ".join("?" * len(member_ids))
+    rows = conn.execute(
+        "SELECT m.member_id, m.points_debt, m.principal_fen, m.bonus_fen, m.tier, m.status,"
+        " (SELECT COALESCE(SUM(l.remaining), 0) FROM lots l WHERE l.member_id = m.member_id AND l.remaining > 0"
+        "  AND (l.expires_on IS NULL OR l.expires_on >= ?))"
+        f" FROM members m WHERE m.member_id IN ({marks}) ORDER BY m.member_id", (today, *sorted(member_ids))).fetchall()
+    return [{"member_id": m, "as_of": as_of, "points": int(lots) - debt, "points_debt": debt, "principal_fen": p,
+             "bonus_fen": b, "tier": tier, "status": status} for m, debt, p, b, tier, status, lots in rows]

@@ -1,0 +1,108 @@
+"""What head office sends a kiosk, applied to its SQLite file: confirmations and corrections,
+the transaction feed (member directory, other kiosks' and head office's transactions), rules,
+block list, staff credentials, offline limits and the store's catalogue.
+
+Everything arrives already verified (signature, schema) by the codec; retained data carries a
+version and anything not newer than what the kiosk holds is ignored (a replay changes nothing).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from kiosk.ledger import Ledger, RulesError, load_rules
+
+from .local import SyncState
+from .protocol import utc_now
+from .sender import Sender
+
+log = logging.getLogger("sync.inbound")
+FEED_PAGE = 500
+
+
+class Inbound:
+    def __init__(self, ledger: Ledger, state: SyncState, sender: Sender, ask: Callable[[str, dict], None]):
+        self.ledger, self.state, self.sender, self.ask = ledger, state, sender, ask
+        self.feed_asked = False
+
+    def handle(self, env: dict) -> None:
+        getattr(self, "_" + env["type"].replace(".", "_"))(env["body"])
+
+    def _ack(self, body: dict) -> None:
+        hwm = self.state.apply_ack(body)
+        self.sender.confirmed(hwm)
+        for c in body["corrections"]:
+            log.warning("correction %s for tx %s (seq %d): %s", c["kind"], c["tx_id"], c["seq"], c["detail"])
+
+    # -- the feed ------------------------------------------------------------------------------
+    def _feed_head(self, body: dict) -> None:
+        if body["head"] > self.state.get("feed", 0):
+            self.fetch()
+
+    def fetch(self, force: bool = False) -> None:
+        if force or not self.feed_asked:
+            self.feed_asked = True
+            self.ask("feed.fetch", {"after": self.state.get("feed", 0), "limit": FEED_PAGE})
+
+    def _response(self, body: dict) -> None:
+        self.state.touch()
+        if body["kind"] != "feed.fetch":
+            return      # answers to the UI's questions go to its own Requester
+        self.feed_asked = False
+        result, position = body["result"], self.state.get("feed", 0)
+        for record in result["records"]:
+            if record["kiosk_id"] != self.ledger.kiosk_id:
+                applied, shortfalls = self.ledger.ingest(record, strict=False)
+                if shortfalls:
+                    log.info("feed tx %s from %s took more than this kiosk had: %s", record["tx_id"],
+                             record["kiosk_id"], shortfalls)
+        if result["last"] > position:
+            with self.state.write():
+                self.state.put("feed", result["last"])
+            log.info("feed now at %d of %d (%d records)", result["last"], result["head"], len(result["records"]))
+        if result["last"] < result["head"] and result["last"] > position:
+            self.fetch()
+
+    # -- retained head-office data -------------------------------------------------------------
+    def _versioned(self, name: str, body: dict, apply: Callable[[], None]) -> None:
+        if not self.state.newer(name, body["version"]):
+            log.debug("%s version %d is not newer than ours", name, body["version"])
+            return
+        with self.state.write():
+            apply()
+            self.state.put(f"version:{name}", body["version"])
+        log.info("applied %s version %d", name, body["version"])
+
+    def _rules(self, body: dict) -> None:
+        try:
+            rules = load_rules(body["text"])
+        except RulesError as exc:
+            log.error("refused rules version %d: %s", body["version"], exc)
+            return
+        self._versioned("rules", body, lambda: self.ledger.set_meta("rules", rules.source))
+
+    def _blocklist(self, body: dict) -> None:
+        def apply():
+            self.ledger.conn.execute("DELETE FROM blocklist")
+            self.ledger.conn.executemany("INSERT INTO blocklist (card_id, reason, since) VALUES (?, ?, ?)",
+                                         [(c["card_id"], c["reason"], utc_now()) for c in body["cards"]])
+        self._versioned("blocklist", body, apply)
+
+    def _staff(self, body: dict) -> None:
+        def apply():
+            conn = self.ledger.conn
+            keep = [s["staff_id"] for s in body["staff"]]
+            conn.execute(f"DELETE FROM staff WHERE staff_id NOT IN ({', '.join('?' * len(keep)) or 'NULL'})", keep)
+            for s in body["staff"]:
+                conn.execute("INSERT INTO staff (staff_id, name, role, card_id, pin_hash) VALUES (?, ?, ?, ?, ?)"
+                             " ON CONFLICT (staff_id) DO UPDATE SET name = excluded.name, role = excluded.role,"
+                             " card_id = excluded.card_id, pin_hash = excluded.pin_hash",
+                             (s["staff_id"], s["name"], s["role"], s["card_id"], s["pin_hash"]))
+        self._versioned("staff", body, apply)
+
+    def _limits(self, body: dict) -> None:
+        self._versioned("limits", body, lambda: self.state.put("limits", body))
+
+    def _catalogue(self, body: dict) -> None:
+        if body["store_id"] == self.ledger.store_id:
+            self._versioned("catalogue", body, lambda: self.state.put("catalogue", body))

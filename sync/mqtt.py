@@ -1,0 +1,78 @@
+"""One way to make an MQTT 5 client for both ends: TLS with a client certificate, or plain TCP
+for local development; a persistent session (clean_start=False plus a session expiry) so the
+broker keeps subscriptions and queued messages across reconnects; automatic reconnect with backoff.
+
+paho keeps its own session state in memory only, so neither end relies on it for delivery:
+the kiosk's outbox and head office's confirmations are the record of what arrived.
+"""
+from __future__ import annotations
+
+import logging
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+log = logging.getLogger("sync.mqtt")
+SESSION_EXPIRY = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Broker:
+    """``mqtts://host:8883`` with CA, certificate and key files; ``mqtt://host:1883`` for development."""
+
+    url: str
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "localhost"
+
+    @property
+    def tls(self) -> bool:
+        return urlsplit(self.url).scheme == "mqtts"
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or (8883 if self.tls else 1883)
+
+    def check(self) -> "Broker":
+        scheme = urlsplit(self.url).scheme
+        if scheme not in ("mqtt", "mqtts"):
+            raise ValueError(f"broker URL {self.url!r} must start with mqtts:// (or mqtt:// for development)")
+        if self.tls and not (self.ca and self.cert and self.key):
+            raise ValueError("mqtts:// needs --ca, --cert and --key")
+        return self
+
+
+def make_client(broker: Broker, client_id: str, *, will: tuple[str, bytes] | None = None) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if broker.tls:
+        client.tls_set(ca_certs=broker.ca, certfile=broker.cert, keyfile=broker.key,
+                       cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    else:
+        log.warning("broker %s is plain TCP: for local development only", broker.url)
+    if will:
+        client.will_set(will[0], will[1], qos=1, retain=True)
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    client.max_queued_messages_set(0)
+    return client
+
+
+def start(client: mqtt.Client, broker: Broker, *, keepalive: int = 15) -> None:
+    """Connect in the background (retrying until the broker answers) with a persistent session."""
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = SESSION_EXPIRY
+    client.connect_async(broker.host, broker.port, keepalive=keepalive, clean_start=False, properties=props)
+    client.loop_start()
+
+
+def stop(client: mqtt.Client) -> None:
+    client.disconnect()
+    client.loop_stop()

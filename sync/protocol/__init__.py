@@ -1,0 +1,6 @@
+"""The wire protocol both ends share: topics, envelopes and their schemas, signatures."""
+from . import topics
+from .envelope import SIGNED, Codec, Dropped, check, utc_now
+from .signing import Signer, Verifier, generate
+
+__all__ = ["topics", "Codec", "Dropped", "SIGNED", "check", "utc_now", "Signer", "Verifier", "generate"]

@@ -1,0 +1,85 @@
+"""The wire format: schemas ship with the package, real ledger records pass them, and anything
+malformed, float-valued, mistyped or unsigned is dropped with a reason."""
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from kiosk.ledger import lines_from_amount
+from sync.protocol import Codec, Dropped, Signer, Verifier, check, generate, topics
+
+
+@pytest.fixture
+def codecs(tmp_path):
+    signer = generate(tmp_path / "k.pem", tmp_path / "k.pub")
+    return Codec("hq-1", "hq", signer=signer), Codec("k1", verifier=Verifier.load(tmp_path / "k.pub"))
+
+
+def test_every_schema_ships_and_is_valid():
+    names = [p.name for p in (resources.files("sync") / "schemas").iterdir()]
+    assert {"envelope.json", "record.json", "tx.batch.json", "ack.json", "blocklist.json"} <= set(names)
+    for name in names:
+        Draft202012Validator.check_schema(json.loads((resources.files("sync") / "schemas" / name).read_text()))
+
+
+def test_real_ledger_records_pass_the_record_schema(make_kiosk):
+    k = make_kiosk("k1")
+    k.register(name="Li Si", phone="13800001111", card_id="CARD-1", operator="admin")
+    k.topup("CARD-1", 10000, operator="admin")
+    k.purchase("CARD-1", lines_from_amount(2500), operator="admin", pay="stored-value")
+    for record in k.journal():
+        check("record", record)
+
+
+def test_head_office_messages_must_be_signed_by_head_office(tmp_path, codecs):
+    hq, kiosk = codecs
+    good = hq.pack("blocklist", {"version": 2, "cards": [{"card_id": "C1", "reason": "lost"}]})
+    assert kiosk.unpack(good, {"blocklist"})["body"]["version"] == 2
+    other = Codec("hq-1", "hq", signer=generate(tmp_path / "x.pem", tmp_path / "x.pub"))
+    forged = [other.pack("blocklist", {"version": 3, "cards": []}),                           # wrong key
+              json.dumps({k: v for k, v in json.loads(good).items() if k != "sig"}).encode(),  # unsigned
+              good.replace(b'"lost"', b'"found"')]                                              # tampered
+    for payload in forged:
+        with pytest.raises(Dropped, match="signature|unsigned|sig"):
+            kiosk.unpack(payload, {"blocklist"})
+
+
+@pytest.mark.parametrize("payload, reason", [
+    (b"\x00\x01", "not JSON"),
+    (b"[1, 2]", "not a JSON object"),
+    (b'{"v": 2}', "envelope"),
+    (b'{"v":1,"type":"ack","id":"x","at":"now","from":"hq","channel":"hq","body":{}}', "envelope"),
+])
+def test_garbage_is_dropped_with_a_reason(codecs, payload, reason):
+    with pytest.raises(Dropped, match=reason):
+        codecs[1].unpack(payload, {"ack"})
+
+
+def test_floats_and_unexpected_types_are_refused(codecs):
+    hq, kiosk = codecs
+    status = Codec("k1").pack("status", {"state": "online"})
+    with pytest.raises(Dropped, match="not expected"):
+        kiosk.unpack(status, {"ack"})
+    with pytest.raises(Dropped, match="non-integer"):
+        kiosk.unpack(status.replace(b'"online"}', b'"online","backlog":1.0}'), {"status"})
+    with pytest.raises(Dropped, match="limits"):      # signed, but the body fails its schema
+        kiosk.unpack(hq.pack("limits", {"version": 1}), {"limits"})
+
+
+def test_topics_confine_ids_and_reserve_head_office_names():
+    st = topics.SourceTopics("s1", "k1")
+    assert st.tx == "kiosk/v1/s1/k1/tx" and topics.parse_source(st.ack) == ("s1", "k1", "ack")
+    for bad in ("hq", "a/b", "+", "#", ""):
+        with pytest.raises(ValueError):
+            topics.SourceTopics("s1", bad)
+    assert "pattern write kiosk/v1/+/%u/tx" in topics.broker_acl()
+
+
+def test_signer_round_trip_from_files(tmp_path):
+    generate(tmp_path / "a.pem", tmp_path / "a.pub")
+    env = Signer.load(tmp_path / "a.pem").sign({"v": 1, "body": {"x": 1}})
+    assert Verifier.load(tmp_path / "a.pub").check(env) is None
+    assert oct((tmp_path / "a.pem").stat().st_mode & 0o777) == "0o600"
