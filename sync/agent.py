@@ -23,7 +23,7 @@ from .local import SyncState
 from .mqtt import Broker, make_client, start, stop
 from .protocol import Codec, Dropped, Verifier, topics
 from .requester import request_body
-from .sdnotify import Watchdog
+from kiosk.sdnotify import Watchdog
 from .sender import Sender
 
 log = logging.getLogger("sync.agent")

@@ -14,7 +14,7 @@ from collections import Counter
 
 from ..mqtt import Broker, make_client, start, stop
 from ..protocol import Codec, Dropped, Signer, topics, utc_now
-from ..sdnotify import Watchdog
+from kiosk.sdnotify import Watchdog
 from .authority import Authority
 from .db import Db
 from .ingest import Ingest
