@@ -1,0 +1,77 @@
+"""What the kiosk app gets from the sync layer; the ``kiosk`` entry point wires it into the UI.
+
+- ``authorize(...)``: may this spend go ahead? Head office first, the offline limits otherwise.
+- ``status()``: online or not, the unconfirmed backlog, the last contact, open corrections; for
+  the offline banner and the staff device-status screen.
+- ``corrections()`` / ``acknowledge(tx_id)``: head office's corrections stay on screen until staff
+  acknowledge them.
+
+The UI never imports this module: it receives the bound methods, so ``kiosk.ui`` keeps depending
+on the ledger only. The link has its own SQLite connection and its own MQTT connection.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from kiosk.config import Config
+from kiosk.ledger import Ledger
+
+from .authorize import Decision, SpendRequest, authorize
+from .local import SyncState
+from .mqtt import Broker
+from .protocol import Codec, Verifier, topics
+from .requester import Requester
+
+log = logging.getLogger("sync.link")
+ONLINE_WITHIN = timedelta(seconds=90)   # the agent hears from head office at least every 30 s
+
+
+class KioskLink:
+    def __init__(self, db_path: str, *, kiosk_id: str, store_id: str, timezone_name: str,
+                 requester: Requester | None, timeout: float = 1.5):
+        self.ledger = Ledger(db_path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone_name)
+        self.state = SyncState(self.ledger.conn)
+        self.requester, self.timeout = requester, timeout
+
+    @classmethod
+    def from_config(cls, cfg: Config, db_path: str) -> "KioskLink":
+        """Online authorization needs [sync] broker and hq_public_key; without them, offline limits only."""
+        kiosk_id, store_id = cfg.get("kiosk", "id"), cfg.get("kiosk", "store_id")
+        requester = None
+        hq_key = cfg.get("sync", "hq_public_key")
+        if hq_key:
+            broker = Broker(cfg.get("sync", "broker"), cfg.get("sync", "ca") or None, cfg.get("sync", "cert") or None,
+                            cfg.get("sync", "key") or None).check()
+            requester = Requester(broker, Codec(kiosk_id, verifier=Verifier.load(hq_key)),
+                                  topics.SourceTopics(store_id, kiosk_id), f"{kiosk_id}-ui").start()
+        else:
+            log.warning("no [sync] hq_public_key: spends are decided by the offline limits only")
+        return cls(db_path, kiosk_id=kiosk_id, store_id=store_id, timezone_name=cfg.get("kiosk", "timezone"),
+                   requester=requester, timeout=cfg.get("sync", "auth_timeout_ms") / 1000)
+
+    def authorize(self, card_id: str, spend: str, amount: int, *, sku: str | None = None,
+                  coupon_code: str | None = None) -> Decision:
+        decision = authorize(self.ledger, SpendRequest(card_id, spend, amount, sku, coupon_code), self.requester,
+                             self.timeout)
+        log.info("authorize %s %s %d: %s (%s)", spend, card_id, amount, decision.reason,
+                 "online" if decision.online else "offline")
+        return decision
+
+    def status(self, now: datetime | None = None) -> dict:
+        now = now or datetime.now(timezone.utc)
+        last = self.state.get("last_hq_contact")
+        online = bool(last) and now - datetime.fromisoformat(last.replace("Z", "+00:00")) <= ONLINE_WITHIN
+        return {"online": online, "last_contact": last, "backlog": self.ledger.outbox_backlog(),
+                "corrections": len(self.state.corrections())}
+
+    def corrections(self) -> list[dict]:
+        return self.state.corrections()
+
+    def acknowledge(self, tx_id: str) -> None:
+        self.state.acknowledge(tx_id)
+
+    def close(self) -> None:
+        if self.requester:
+            self.requester.close()
+        self.ledger.close()
