@@ -136,7 +136,7 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "size": Option(_size, "800x480", "window size"),
         "rotation": Option(_one_of(0, 90, 180, 270), 0, "screen rotation in degrees"),
         "fullscreen": Option(_bool, False, "run fullscreen (on the device)"),
-        "touch": Option(_str, "", "the one touch input, e.g. mtdev:/dev/input/event0 (empty: Kivy's default)"),
+        "touch": Option(_str, "", "the one touch input, e.g. mtdev:/dev/input/event0 (empty: mouse only: desktop, Xvfb)"),
     },
 }
 

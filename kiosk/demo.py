@@ -1,11 +1,16 @@
-"""``make demo``: a scripted walk through the ledger on an embedded SQLite file under ./var/.
+"""``make demo``: a scripted walk through the ledger on an embedded SQLite file under ./var/,
+then the touchscreen app on simulated hardware.
 
-Prints what happened at each step, the way a cashier would read it, and ends by proving that
-the balances equal the journal.
+The ledger part prints what happened at each step, the way a cashier would read it, and ends by
+proving that the balances equal the journal. Then, with a display, ``kiosk --simulate`` opens
+(F12 or the "Demo panel" button presents demo cards and scans demo codes); without one, the
+same app runs on a private Xvfb display through the scripted walk-through of every screen and
+saves a screenshot of each under ``var/demo/``.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -77,12 +82,35 @@ def run_ledger_demo(var: Path, out=sys.stdout) -> Ledger:
     return led
 
 
+def run_ui_walkthrough(out: Path, say=print) -> list[dict]:
+    """The app under Xvfb through every screen, as a member and a cashier would use it."""
+    from .ui.remote import Kiosk, virtual_display
+    from .ui.tour import tour
+
+    out.mkdir(parents=True, exist_ok=True)
+    with virtual_display() as display, Kiosk(out / "run", display=display) as kiosk:
+        seen = tour(kiosk, out, say=say)
+    say(f"{len(seen)} screenshots in {out}/")
+    return seen
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kiosk-demo", description=__doc__.splitlines()[0])
     parser.add_argument("--var", default="var", help="where the demo keeps its files")
+    parser.add_argument("--ledger-only", action="store_true", help="only the scripted ledger walk-through")
+    parser.add_argument("--scripted", action="store_true",
+                        help="run the scripted UI walk-through even when there is a display")
     args = parser.parse_args(argv)
-    led = run_ledger_demo(Path(args.var))
+    var = Path(args.var)
+    led = run_ledger_demo(var)
     led.close()
+    if args.ledger_only:
+        return 0
+    if os.environ.get("DISPLAY") and not args.scripted:
+        from .app import main as kiosk_main
+        return kiosk_main(["--simulate", "--var", str(var)])
+    print("\nNo display: the touchscreen app on simulated hardware, scripted, under Xvfb:")
+    run_ui_walkthrough(var / "demo")
     return 0
 
 

@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from drivers.codes import make_coupon_code, make_gtin, make_member_qr, make_receipt_code
 from drivers.tokens import make_member_token
 from kiosk.ledger import REFERENCE_RULES, Ledger, lines_from_amount
-from kiosk.ledger import staff as staff_mod
 
 TOKEN_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"kiosk demo token key").digest())
 FORGER_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"not head office").digest())
@@ -71,6 +70,7 @@ def _card(label: str, card_id: str, forged: bool = False) -> DemoCard:
 
 
 ZHANG = _card("张三丰 (birthday, gold path)", "880000000001")
+ZHANG_MEMBER_ID = "M0000000000000ZHANG"     # fixed, so the demo phone QR code can name him
 ALICE = _card("Alice Wang (stored value, coupon)", "880000000002")
 LI = _card("李四 (many points)", "880000000003")
 LOST = _card("Lost card", "880000000004")
@@ -96,7 +96,7 @@ def demo_config() -> dict:
 def demo_codes(store_id: str, now: float | None = None) -> dict[str, str]:
     """Codes the developer panel can scan, made fresh (a phone QR code is valid for a minute)."""
     now = time.time() if now is None else now
-    qr = make_member_qr(SECRETS["qr_secret"].encode(), ZHANG.card_id, now)
+    qr = make_member_qr(SECRETS["qr_secret"].encode(), ZHANG_MEMBER_ID, now)
     receipt_id = f"POS{int(now * 1000) % 10**9}"
     return {
         "phone_qr": qr,
@@ -120,9 +120,8 @@ def seed(path: str | Path, *, kiosk_id: str = "kiosk-01", store_id: str = "store
     led = Ledger(path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone)
     try:
         led.init(DEMO_RULES, at=_at(year_ago - timedelta(days=1)))
-        with led._write():
-            for card, staff_id, name, role, pin in STAFF:
-                staff_mod.add_staff(led.conn, staff_id, name, role, pin, card.card_id)
+        for card, staff_id, name, role, pin in STAFF:
+            led.add_staff(staff_id, name, role, pin, card.card_id)
         _members(led, now, year_ago)
     finally:
         led.close()
@@ -133,7 +132,7 @@ def _members(led: Ledger, now: datetime, year_ago: datetime) -> None:
     recently = now - timedelta(days=3)
     birthday = date(1985, now.month, min(8, now.day)).isoformat()
     led.register(name="张三丰", phone="13800138001", card_id=ZHANG.card_id, birthday=birthday, operator=op,
-                 at=_at(year_ago))
+                 member_id=ZHANG_MEMBER_ID, at=_at(year_ago))
     led.purchase(ZHANG.card_id, lines_from_amount(60000), operator=op, at=_at(year_ago + timedelta(hours=1)))
     led.purchase(ZHANG.card_id, lines_from_amount(520000), operator=op, at=_at(recently))
     led.topup(ZHANG.card_id, 100000, operator=op, at=_at(recently + timedelta(hours=1)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import staff
 from .core import ADMIN, SELF
 from .errors import InvalidInput, LedgerError, NotFound, Refused, RulesError
 from .money import format_fen, parse_count, parse_fen
@@ -37,6 +38,21 @@ class Ledger(Views):
                     t.effect("stock", sku=gift.sku, set=gift.stock)
                     seeded.append(gift.sku)
         return {"rules": rules.digest, "stock_seeded": seeded}
+
+    def add_staff(self, staff_id: str, name: str, role: str, pin: str, card_id: str | None = None) -> None:
+        with self._write():
+            staff.add_staff(self.conn, staff_id, name, role, pin, card_id)
+
+    def staff_for_card(self, card_id: str) -> dict | None:
+        """The staff member a card belongs to, or None (so a tap can tell staff from members)."""
+        row = self.conn.execute("SELECT staff_id, name, role FROM staff WHERE card_id = ?", (card_id,)).fetchone()
+        return dict(zip(("staff_id", "name", "role"), row)) if row else None
+
+    def card_for_member(self, member_id: str) -> str | None:
+        """The member's active card (a phone QR code names the member, not a card)."""
+        row = self.conn.execute("SELECT card_id FROM cards WHERE member_id = ? ORDER BY status = 'active' DESC,"
+                                " issued_at DESC LIMIT 1", (member_id,)).fetchone()
+        return row[0] if row else None
 
 
 __all__ = ["Ledger", "ADMIN", "SELF", "LedgerError", "InvalidInput", "NotFound", "Refused", "RulesError",

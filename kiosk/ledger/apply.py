@@ -196,6 +196,18 @@ def _purchase_refund(conn, record, e, _):
                  (e["fen"], e["points"], e["points_cash"], e["purchase_tx"]))
 
 
+@handles("receipt")
+def _receipt(conn, record, e, shortfalls):
+    """A receipt is claimable once chain-wide: a second claim (two offline kiosks) becomes a debt."""
+    cursor = conn.execute("INSERT INTO receipt_claims (receipt, member_id, tx_id) VALUES (?, ?, ?)"
+                          " ON CONFLICT (receipt) DO NOTHING", (e["receipt"], e["member_id"], record["tx_id"]))
+    if cursor.rowcount == 0:
+        shortfalls.append({"what": "receipt", "receipt": e["receipt"], "member_id": e["member_id"],
+                           "short": e["points"]})
+        conn.execute("UPDATE members SET points_debt = points_debt + ? WHERE member_id = ?",
+                     (e["points"], e["member_id"]))
+
+
 @handles("topup")
 def _topup(conn, record, e, _):
     conn.execute("INSERT INTO topups (tx_id, member_id, principal_fen, bonus_fen, at) VALUES (?, ?, ?, ?, ?)",

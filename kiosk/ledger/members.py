@@ -10,6 +10,7 @@ from .points import PointsOps
 
 _PHONE = re.compile(r"\+?[0-9]{6,15}")
 _CARD = re.compile(r"[A-Za-z0-9_:.-]{1,64}")
+_MEMBER_ID = re.compile(r"M[0-9A-Z]{1,19}")
 
 
 def check_card_id(card_id: str) -> str:
@@ -42,13 +43,22 @@ class MemberOps(PointsOps):
             raise Refused(f"card {card_id} is already issued", "card_in_use")
 
     def register(self, *, name: str, phone: str, card_id: str, birthday: str | None = None,
-                 referrer_card: str | None = None, operator: str, at: str | None = None) -> dict:
-        """A new member with their first card; the referrer is rewarded on the first purchase."""
+                 referrer_card: str | None = None, member_id: str | None = None, operator: str,
+                 at: str | None = None) -> dict:
+        """A new member with their first card; the referrer is rewarded on the first purchase.
+
+        ``member_id`` is for ids head office assigned; by default a new one is made (76 random bits,
+        in the form the phone QR code carries).
+        """
         profile = _profile(name, phone, birthday)
         referrer_id = self.member_for_card(referrer_card)["member_id"] if referrer_card else None
-        member_id = "m" + uuid.uuid4().hex[:20]
+        if member_id is not None and not _MEMBER_ID.fullmatch(member_id):
+            raise InvalidInput(f"member id {member_id!r} must be M and 1-19 of 0-9A-Z")
+        member_id = member_id or "M" + uuid.uuid4().hex[:19].upper()
         with self.transaction("register", operator=operator, at=at, member_id=member_id) as t:
             self._card_free(card_id)
+            if self.conn.execute("SELECT 1 FROM members WHERE member_id = ?", (member_id,)).fetchone():
+                raise Refused(f"member {member_id} already exists", "member_exists")
             t.effect("member.add", member_id=member_id, tier=self.rules.tiers[0].id, referrer_id=referrer_id,
                      name=profile["name"], phone=profile["phone"], birthday=profile.get("birthday"))
             t.effect("card.add", card_id=card_id, member_id=member_id)

@@ -5,11 +5,12 @@ alone: check-in, manual adjustment, gift redemption, the expiry run and tier eva
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from .core import LedgerCore, TxBuilder
 from .dates import add_months, from_utc_text, lot_expiry, parse_moment, to_utc_text
-from .errors import NotFound, Refused
+from .errors import InvalidInput, NotFound, Refused
+from .pricing import Line, earn_points
 from .rules import Tier
 
 
@@ -96,6 +97,33 @@ class PointsOps(LedgerCore):
             self.earn(t, member["member_id"], self.rules.checkin_points)
             t.record["data"] = {"points": self.rules.checkin_points, "day": day}
         return {"tx_id": t.tx_id, "points": self.rules.checkin_points}
+
+    def claim_receipt(self, card_id: str, *, store_id: str, pos_txn: str, amount_fen: int, issued_at: int,
+                      operator: str = "self", at: str | None = None) -> dict:
+        """Points for a purchase made without the card, from the POS's signed receipt (verified by
+        the caller). Earned as on the day of the receipt; each receipt is claimable once."""
+        if amount_fen <= 0:
+            raise InvalidInput("a receipt needs a positive amount")
+        receipt = f"{store_id}/{pos_txn}"
+        issued = datetime.fromtimestamp(issued_at, timezone.utc)
+        with self.transaction("receipt_claim", operator=operator, at=at, card=card_id, role="self",
+                              data={"receipt": receipt, "amount_fen": amount_fen, "issued_at": to_utc_text(issued)}) as t:
+            member_id = t.member["member_id"]
+            if self.conn.execute("SELECT 1 FROM receipt_claims WHERE receipt = ?", (receipt,)).fetchone():
+                raise Refused(f"receipt {receipt} was already claimed", "already_claimed")
+            days = self.rules.receipt_claim_days
+            if issued > t.moment + timedelta(minutes=10) or t.moment - issued > timedelta(days=days):
+                raise Refused(f"receipts can be claimed for {days} days after the purchase", "receipt_too_old")
+            birthday = date.fromisoformat(t.member["birthday"]) if t.member["birthday"] else None
+            points, names = earn_points(self.rules, [Line(amount_fen)], [amount_fen], issued.astimezone(self.tz),
+                                        birthday)
+            t.effect("receipt", receipt=receipt, member_id=member_id, points=points)
+            if self.rules.tier_basis == "spend":
+                t.effect("qualify", member_id=member_id, amount=amount_fen, at=to_utc_text(issued))
+            self.earn(t, member_id, points)
+            self.upgrade_if_qualified(t, member_id, t.member["tier"])
+            t.record["data"].update(points=points, multipliers=list(names))
+        return {"tx_id": t.tx_id, "points": points, "receipt": receipt}
 
     def adjust(self, card_id: str, points: int, *, reason: str, operator: str, at: str | None = None) -> dict:
         """A manager's correction: positive adds a lot, negative draws (refused when short)."""

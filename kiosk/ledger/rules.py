@@ -97,6 +97,7 @@ class Rules:
     expiry: Expiry = Expiry()
     checkin_points: int = 0
     referral_points: int = 0
+    receipt_claim_days: int = 30
     cash_points_per_yuan: int = 100
     cash_max_share_percent: int = 0
     tier_basis: str = "spend"
@@ -286,6 +287,7 @@ def load_rules(text: str) -> Rules:
     cash.done()
     per_yuan, stack = points.fraction("per_yuan", "1"), points.bool("stack_multipliers")
     checkin, referral = points.int("checkin", 0, 0, 100_000), points.int("referral", 0, 0, 1_000_000)
+    receipt_days = points.int("receipt_claim_days", 30, 0, 3650)
     multipliers = tuple(_multiplier(m) for m in points.items("multipliers"))
     points.done()
 
@@ -337,7 +339,8 @@ def load_rules(text: str) -> Rules:
         if len(set(keys)) != len(keys):
             raise RulesError(f"{what}: duplicate code")
     return Rules(points_per_yuan=per_yuan, stack_multipliers=stack, multipliers=multipliers, expiry=expiry,
-                 checkin_points=checkin, referral_points=referral, cash_points_per_yuan=cash_per_yuan,
+                 checkin_points=checkin, referral_points=referral, receipt_claim_days=receipt_days,
+                 cash_points_per_yuan=cash_per_yuan,
                  cash_max_share_percent=cash_share, tier_basis=basis, tier_window_months=window,
                  tier_hold_months=hold, tiers=tuple(tiers),
                  bonus_steps=tuple(sorted(steps, key=lambda s: s.from_fen)), undo_window_minutes=undo,

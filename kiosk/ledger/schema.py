@@ -138,10 +138,15 @@ CREATE TABLE IF NOT EXISTS sv_spends (
     at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sv_spends_member ON sv_spends (member_id, at);
+CREATE TABLE IF NOT EXISTS receipt_claims (
+    receipt TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    tx_id TEXT NOT NULL
+);
 """
 
 PROJECTIONS = ("members", "cards", "lots", "qualifying", "checkins", "packages", "coupons", "stock",
-               "purchases", "topups", "sv_spends")
+               "purchases", "topups", "sv_spends", "receipt_claims")
 
 SCHEMA_VERSION = 1
 

@@ -1,4 +1,4 @@
-"""The run-time language switch: ``tr._("text")`` in kv rules and Python.
+"""The run-time language switch: ``tr._(msgid)`` in kv rules and Python.
 
 The kv compiler binds ``tr._(...)`` expressions to the ``_`` "property" of :data:`tr`; this
 class records those bindings and re-runs them when the language changes (the pattern of
@@ -31,15 +31,20 @@ class Translator(Observable):
     def funbind(self, name, func, *largs, **kwargs):
         if name != "_":
             return super().funbind(name, func, *largs, **kwargs)
-        if (func, largs) in self._observers:
-            self._observers.remove((func, largs))
+        self._observers = [(f, a) for f, a in self._observers if not (f is func and a is largs)]
 
     def switch(self, lang: str) -> None:
         if lang not in LANGUAGES:
             raise ValueError(f"language {lang!r} is not one of {LANGUAGES}")
         self.lang = lang
-        for func, largs in list(self._observers):
-            func(*largs, None, None)
+        alive = []
+        for func, largs in self._observers:
+            try:
+                func(*largs, None, None)
+            except ReferenceError:      # the widget is gone (kv never unbinds it): forget it
+                continue
+            alive.append((func, largs))
+        self._observers = alive
 
 
 tr = Translator()

@@ -36,12 +36,19 @@ class InputPump:
         self.events.put(None)
         self._thread.join(2)
 
+    @property
+    def busy(self) -> bool:
+        """True while an event is queued or being handled (the automation waits for this)."""
+        return self.events.unfinished_tasks > 0
+
     def _run(self) -> None:
         while (event := self.events.get()) is not None:
             try:
                 self._handle(event)
             except Exception:  # noqa: BLE001 - one bad event must not stop the kiosk listening
                 log.exception("could not handle %s", type(event).__name__)
+            finally:
+                self.events.task_done()
 
     def _handle(self, event) -> None:
         if isinstance(event, CardPresented):

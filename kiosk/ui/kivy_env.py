@@ -16,6 +16,17 @@ log = logging.getLogger(__name__)
 PROVIDERS = ("mtdev", "hidinput", "linuxwacom", "tuio")
 
 
+class OptionalProviders(logging.Filter):
+    """Kivy reports the optional providers it could not load (mtdev, X cut buffers) as errors at
+    every start; on a kiosk that does not use them they are noise in the journal, so they are kept
+    only when debugging."""
+
+    NOISE = ("Input: MTDev is not supported", "Cutbuffer: Unable to find any valuable")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.NOISE) or logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 def touch_provider(spec: str) -> str:
     """``mtdev:/dev/input/event0`` -> Kivy's ``mtdev,/dev/input/event0`` ([input] section syntax).
 
@@ -36,8 +47,11 @@ def prepare(*, home: Path, size: str, rotation: int, fullscreen: bool, touch: st
     os.environ.setdefault("KIVY_CLOCK", "interrupt")    # results from other threads wake the loop at once
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     provider = touch_provider(touch) if touch else None
+    kivy_log = logging.getLogger("kivy")
+    kivy_log.addFilter(OptionalProviders())
     from kivy.config import Config
 
+    kivy_log.setLevel(logging.getLogger().level)        # Kivy sets its own level on import
     width, height = size.split("x")
     Config.set("graphics", "width", width)
     Config.set("graphics", "height", height)
@@ -47,6 +61,7 @@ def prepare(*, home: Path, size: str, rotation: int, fullscreen: bool, touch: st
     Config.set("graphics", "show_cursor", "0" if provider else "1")
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("kivy", "keyboard_mode", "system")
+    Config.set("widgets", "scroll_timeout", "120")     # a tap on a list button acts at once, not 0.2 s later
     for option in Config.options("input"):
         Config.remove_option("input", option)
     if provider:

@@ -32,7 +32,7 @@ LEDGER = {
     "unknown_staff": N_("This is not a staff card."),
     "staff_locked": N_("Too many wrong PINs: this staff card is locked for 15 minutes."),
     "invalid_input": N_("Please check what was entered."),
-    "claim_unavailable": N_("Claiming points from receipts is not available on this kiosk yet. Please ask staff."),
+    "receipt_too_old": N_("This receipt is too old to claim points."),
     "already_claimed": N_("This receipt has already been claimed."),
     "nothing_to_do": N_("Nothing to do."),
     "not_a_member": N_("Please tap a member card first."),

@@ -5,22 +5,22 @@ calls, and the two look-ups the ledger does not offer yet (see the UI hand-over 
 """
 from __future__ import annotations
 
+import json
+import sqlite3
+from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 
 from kiosk.ledger import NotFound, Refused
+from kiosk.ledger.dates import from_utc_text
 
-
-def staff_for_card(led, card_id: str) -> dict | None:
-    """The staff member a card belongs to, or None (requested as ``Ledger.staff_for_card``)."""
-    row = led.conn.execute("SELECT staff_id, name, role FROM staff WHERE card_id = ?", (card_id,)).fetchone()
-    return dict(zip(("staff_id", "name", "role"), row)) if row else None
+REACHABLE_FOR = timedelta(minutes=10)     # head office answered this recently: show it as reachable
 
 
 def _percent(value: Fraction) -> str:
     return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
 
 
-def coupon_terms(led, code: str) -> dict:
+def coupon_rule(led, code: str) -> dict:
     """A coupon's terms from the rules, so the screen can describe it in either language."""
     coupon = led.rules.coupon(code)
     if coupon is None:
@@ -41,7 +41,7 @@ def member_snapshot(led, card_id: str, history: int = 10) -> dict:
         view["next_tier_name"], view["next_tier_name_zh"] = tier.name, tier.name_zh
         view["next_tier_threshold"] = tier.threshold
     for coupon in view["coupons"]:
-        coupon.update(coupon_terms(led, coupon["code"]))
+        coupon.update(coupon_rule(led, coupon["code"]))
     return view
 
 
@@ -51,7 +51,7 @@ def read_card(led, card_id: str) -> dict:
     Never raises for an expected answer, so the UI can decide what the tap means (a blank card is
     welcome when issuing one, and a plain message otherwise).
     """
-    staff = staff_for_card(led, card_id)
+    staff = led.staff_for_card(card_id)
     if staff:
         return {"kind": "staff", "card_id": card_id, **staff}
     try:
@@ -62,35 +62,31 @@ def read_card(led, card_id: str) -> dict:
         return {"kind": "refused", "card_id": card_id, "code": exc.code}
 
 
-def read_member_qr(led, qr_id: str) -> dict:
-    """A phone QR code names a member (or, in the demo, a card number): open that member's active card.
-
-    The ledger's member ids ("m" + 20 hex digits) do not fit the QR format's id (up to 20 of 0-9A-Z);
-    until they agree (see the hand-over notes) both readings are tried.
-    """
-    member = led.conn.execute("SELECT member_id FROM members WHERE member_id = ?", (qr_id.lower(),)).fetchone() \
-        or led.conn.execute("SELECT member_id FROM cards WHERE card_id = ?", (qr_id,)).fetchone()
-    row = member and led.conn.execute(
-        "SELECT card_id FROM cards WHERE member_id = ? ORDER BY status = 'active' DESC, issued_at DESC LIMIT 1",
-        member).fetchone()
-    if not row:
-        return {"kind": "unknown", "card_id": ""}
-    return read_card(led, row[0])
+def read_member_qr(led, member_id: str) -> dict:
+    """A phone QR code names a member: open that member's active card."""
+    card = led.card_for_member(member_id)
+    return read_card(led, card) if card else {"kind": "unknown", "card_id": ""}
 
 
 def claim_receipt(led, card_id: str, receipt) -> dict:
-    """Claim a verified receipt's points, when the ledger can (requested as ``Ledger.claim_receipt``)."""
-    claim = getattr(led, "claim_receipt", None)
-    if claim is None:
-        raise Refused("claiming points from a receipt is not available on this kiosk yet", "claim_unavailable")
-    return claim(card_id, store_id=receipt.store_id, pos_txn=receipt.pos_txn, amount_fen=receipt.amount_fen,
-                 issued_at=receipt.issued_at, operator="self")
+    """Claim a verified receipt's points for the member on screen."""
+    return led.claim_receipt(card_id, store_id=receipt.store_id, pos_txn=receipt.pos_txn,
+                             amount_fen=receipt.amount_fen, issued_at=receipt.issued_at, operator="self")
 
 
-def head_office_status(led) -> dict:
-    """Whether head office is reachable, the unsent backlog and the last contact.
+def head_office_status(led, now: datetime | None = None) -> dict:
+    """Whether head office is reachable, the unsent backlog and the last contact (this one function
+    is where the UI learns about sync).
 
-    The sync agent (a separate process) does not publish its status yet; until it does, head
-    office counts as unreachable. This is the one place to wire it.
+    The sync agent (another process) records when head office last answered in its
+    ``sync_state`` table in the same file; head office counts as reachable while that is recent,
+    and as unreachable when the agent has never run on this file.
     """
-    return {"reachable": False, "last_contact": None, "backlog": led.outbox_backlog()}
+    try:
+        row = led.conn.execute("SELECT value FROM sync_state WHERE key = 'last_hq_contact'").fetchone()
+    except sqlite3.OperationalError:        # no sync agent has ever run on this ledger file
+        row = None
+    last = json.loads(row[0]) if row else None
+    now = now or datetime.now(timezone.utc)
+    return {"reachable": bool(last) and now - from_utc_text(last) < REACHABLE_FOR, "last_contact": last,
+            "backlog": led.outbox_backlog()}

@@ -21,7 +21,7 @@ PRIMARY = (0.05, 0.42, 0.45, 1)
 ACCENT = (0.90, 0.45, 0.10, 1)
 DANGER = (0.75, 0.16, 0.16, 1)
 OK = (0.16, 0.55, 0.25, 1)
-DISABLED = (0.75, 0.76, 0.77, 1)
+DISABLED = (0.86, 0.87, 0.88, 1)
 BANNER = (0.98, 0.86, 0.55, 1)
 
 TOUCH = 56          # px at scale 1: every button is at least this tall (48 px is the floor)

@@ -17,7 +17,7 @@ from kiosk.ledger.rules import PackagePlan
 
 CARDS = ["A", "B", "C"]
 TMP = "/dev/shm" if shutil.os.path.isdir("/dev/shm") else None
-PROJECTION_QUERIES = ["SELECT * FROM members", "SELECT * FROM lots", "SELECT * FROM stock",
+PROJECTION_QUERIES = ["SELECT * FROM members", "SELECT * FROM lots", "SELECT * FROM stock", "SELECT * FROM receipt_claims",
                       "SELECT * FROM coupons", "SELECT * FROM packages", "SELECT * FROM cards"]
 
 
@@ -112,6 +112,12 @@ class LedgerMachine(RuleBasedStateMachine):
     def redeem(self, card, sku):
         self._try(self.led.redeem, self.cards[card], sku, operator="admin", at=self._at())
 
+    @rule(card=st.sampled_from(CARDS), receipt=st.integers(1, 4), fen=st.integers(1, 50_000))
+    def claim_receipt(self, card, receipt, fen):
+        issued = int(self.now.replace(tzinfo=self.led.tz).timestamp()) - 3600
+        self._try(self.led.claim_receipt, self.cards[card], store_id="s1", pos_txn=f"P{receipt}", amount_fen=fen,
+                  issued_at=issued, at=self._at())
+
     @rule(card=st.sampled_from(CARDS))
     def checkin(self, card):
         self._try(self.led.checkin, self.cards[card], at=self._at())
@@ -168,6 +174,7 @@ class LedgerMachine(RuleBasedStateMachine):
             change = {"purchase": lambda: data["points_earned"] - data["points_cash_points"] + data["referral_points"],
                       "refund": lambda: data["points_cash_returned"] - data["points_taken"],
                       "checkin": lambda: data["points"], "adjust": lambda: data["points"],
+                      "receipt_claim": lambda: data["points"],
                       "redeem": lambda: -data["points"], "expire": lambda: -data["points"],
                       "close": lambda: -data["forfeit_points"]}.get(kind, lambda: 0)()
             declared[member] = declared.get(member, 0) + change

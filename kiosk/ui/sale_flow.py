@@ -1,0 +1,147 @@
+"""Recording a purchase (amount, coupon, points as cash, payment; previewed before confirming)
+and refunding one."""
+from __future__ import annotations
+
+from kiosk.ledger import InvalidInput, lines_from_amount, parse_count, parse_fen
+
+from . import messages
+from .formatting import count, money
+from .i18n import tr
+from .keyentry import type_key
+from .presenter import coupon_terms
+from .staff_presenter import present_purchases, present_quote
+
+
+class SaleFlow:
+    def __init__(self, ctl):
+        self.ctl = ctl
+        self.clear()
+
+    def clear(self) -> None:
+        self.amount = self.points = ""
+        self.field = "amount"
+        self.coupon: str | None = None
+        self.pay = "external"
+        self.quote: dict | None = None
+        self.problem = ""
+        self._asked = 0
+        self.refund_tx: str | None = None
+
+    # -- purchase -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self.clear()
+        self.ctl.show("purchase", self.render)
+
+    def render(self) -> dict:
+        member = self.ctl.member
+        if member is None:
+            return {}
+        coupons = [{"text": coupon_terms(c, tr._), "action": "coupon", "arg": c["code"], "aid": f"coupon-{c['code']}",
+                    "tone": "choice", "selected": c["code"] == self.coupon} for c in member["coupons"]]
+        return {"amount": self.amount or "0", "points": self.points or "0", "field": self.field,
+                "coupons": coupons, "pay": self.pay, "quote": present_quote(self.quote, tr._) if self.quote else [],
+                "payable": money(self.quote["payable_fen"]) if self.quote else "",
+                "problem": self.problem, "ready": self.quote is not None,
+                "available": tr._("{n} points available").format(n=count(member["points"])),
+                "balance": tr._("Stored value {amount}").format(amount=money(member["principal_fen"] + member["bonus_fen"]))}
+
+    def key(self, key: str) -> None:
+        if self.field == "amount":
+            self.amount = type_key(self.amount, key)
+        else:
+            self.points = type_key(self.points, key, decimals=False, max_len=7)
+        self.preview()
+
+    def choose(self, field: str) -> None:
+        self.field = field
+        self.ctl.refresh()
+
+    def toggle_coupon(self, code: str) -> None:
+        self.coupon = None if self.coupon == code else code
+        self.preview()
+
+    def payment(self, pay: str) -> None:
+        self.pay = pay
+        self.preview()
+
+    def _request(self) -> tuple | None:
+        try:
+            amount = parse_fen(self.amount or "0")
+            points = parse_count(self.points or "0", what="points", allow_zero=True)
+        except InvalidInput:
+            return None
+        return amount, points
+
+    def preview(self) -> None:
+        """Ask the ledger what this purchase would cost and earn; only the latest answer counts."""
+        self.quote, self.problem = None, ""
+        request = self._request()
+        self.ctl.refresh()
+        if request is None:
+            return
+        self._asked += 1
+        asked, card, coupons, pay = self._asked, self.ctl.member["card_id"], [self.coupon] if self.coupon else [], self.pay
+
+        def got(quote):
+            if asked == self._asked:
+                self.quote = quote.as_dict()
+                self.ctl.refresh()
+
+        def refused(failure):
+            if asked == self._asked:
+                self.problem = messages.for_failure(failure.code, failure.message, tr._)
+                self.ctl.refresh()
+        self.ctl.run(lambda led: led.preview_purchase(card, lines_from_amount(request[0]), coupons=coupons,
+                                                      points_cash=request[1], pay=pay), got, refused)
+
+    def confirm(self) -> None:
+        amount, points = self._request()
+        card, operator = self.ctl.member["card_id"], self.ctl.staff["staff_id"]
+        coupons, pay = [self.coupon] if self.coupon else [], self.pay
+
+        def done(result):
+            self.ctl.notice(tr._("Paid {amount}. {n} points earned.").format(
+                amount=money(result["payable_fen"]), n=count(result["points_earned"])), "ok")
+            self.ctl.reload_member(self.ctl.staff_flow.home)
+        self.ctl.write(lambda led: led.purchase(card, lines_from_amount(amount), coupons=coupons, points_cash=points,
+                                              pay=pay, operator=operator), done)
+
+    def scanned_coupon(self, code) -> None:
+        """A printed coupon scanned on the purchase screen selects the member's coupon of that campaign."""
+        member = self.ctl.member
+        if self.ctl.sm.current != "purchase" or member is None:
+            self.ctl.notice(tr._("Scan coupons while recording a purchase."))
+        elif any(c["code"] == code.campaign for c in member["coupons"]):
+            self.coupon = code.campaign
+            self.preview()
+        else:
+            self.ctl.notice(tr._(messages.LEDGER["no_coupon"]), "error")
+
+    # -- refund -------------------------------------------------------------------------------
+    def refund_start(self) -> None:
+        self.clear()
+        self.ctl.show("refund", self.render_refund)
+
+    def render_refund(self) -> dict:
+        member = self.ctl.member
+        if member is None:
+            return {}
+        return {"rows": present_purchases(member["history"], tr._, self.ctl.ctx.tz, self.refund_tx),
+                "amount": self.amount or "0", "ready": bool(self.refund_tx and self._request() and self.amount)}
+
+    def refund_pick(self, tx_id: str) -> None:
+        self.refund_tx = tx_id
+        self.ctl.refresh()
+
+    def refund_key(self, key: str) -> None:
+        self.amount = type_key(self.amount, key)
+        self.ctl.refresh()
+
+    def refund_confirm(self) -> None:
+        tx, amount, operator = self.refund_tx, parse_fen(self.amount), self.ctl.staff["staff_id"]
+
+        def done(result):
+            self.ctl.notice(tr._("Refunded {amount}. {n} points taken back.").format(
+                amount=money(amount), n=count(result["points_taken"])), "ok")
+            self.ctl.reload_member(self.ctl.staff_flow.home)
+        self.ctl.write(lambda led: led.refund(tx, amount, operator=operator), done)

@@ -1,0 +1,6 @@
+"""Use one count of a member's package, or sell a new one."""
+from .base import KioskScreen
+
+
+class PackagesScreen(KioskScreen):
+    pass

@@ -1,0 +1,6 @@
+"""Staff PIN entry after a staff card tap."""
+from .base import KioskScreen
+
+
+class PinScreen(KioskScreen):
+    pass

@@ -1,0 +1,92 @@
+"""Staff at the counter: card + PIN sign-in, the staff home with the member being served, the day."""
+from __future__ import annotations
+
+from kiosk.ledger import staff as staff_ledger
+
+from . import messages, services
+from .i18n import tr
+from .keyentry import type_key
+from .staff_presenter import ROLE_NAMES, present_staff_home, present_summary
+
+PIN_LENGTH = 8
+
+
+class StaffFlow:
+    def __init__(self, ctl):
+        self.ctl = ctl
+        self.clear()
+
+    def clear(self) -> None:
+        self.card: dict | None = None       # the staff card waiting for its PIN
+        self.pin = ""
+        self.error = ""
+        self.day: dict | None = None
+
+    # -- sign-in ------------------------------------------------------------------------------
+    def staff_card(self, found: dict) -> None:
+        if self.ctl.staff and self.ctl.staff["staff_id"] == found["staff_id"]:
+            self.home()
+            return
+        self.ctl.reset()
+        self.card, self.pin, self.error = found, "", ""
+        self.ctl.show("pin", self.render_pin)
+
+    def render_pin(self) -> dict:
+        if self.card is None:
+            return {}
+        return {"name": f"{self.card['name']} · {tr._(ROLE_NAMES.get(self.card['role'], self.card['role']))}",
+                "dots": "●" * len(self.pin), "error": self.error, "ready": len(self.pin) >= 4}
+
+    def key(self, key: str) -> None:
+        self.pin = type_key(self.pin, key, decimals=False, max_len=PIN_LENGTH)
+        self.error = ""
+        self.ctl.refresh()
+
+    def submit(self) -> None:
+        card, pin = self.card["card_id"], self.pin
+        self.pin = ""
+        self.ctl.write(lambda led: staff_ledger.sign_in(led.conn, card, pin), self.signed_in, self.refused)
+
+    def refused(self, failure) -> None:
+        self.error = messages.for_failure(failure.code, failure.message, tr._)
+        self.ctl.refresh()
+
+    def signed_in(self, staff: dict) -> None:
+        self.ctl.staff, self.card = staff, None
+        self.home()
+
+    def cancel(self) -> None:
+        self.ctl.reset()
+
+    # -- the staff home -----------------------------------------------------------------------
+    def home(self) -> None:
+        self.ctl.awaiting_card = None
+        self.ctl.show("staff", self.render_home)
+
+    def render_home(self) -> dict:
+        staff = self.ctl.staff
+        return present_staff_home(staff, self.ctl.member, tr._, tr.lang) if staff else {}
+
+    def select_member(self, view: dict) -> None:
+        self.ctl.member = view
+        self.home()
+
+    def clear_member(self) -> None:
+        self.ctl.member = None
+        self.home()
+
+    def sign_out(self) -> None:
+        self.ctl.reset()
+
+    # -- today's summary and the devices ------------------------------------------------------
+    def summary(self) -> None:
+        def got(day):
+            self.day = day
+            self.ctl.show("summary", self.render_summary)
+        self.ctl.run(lambda led: {"summary": led.day_summary(), "status": services.head_office_status(led)}, got)
+
+    def render_summary(self) -> dict:
+        if self.day is None:
+            return {}
+        devices = [(d.url.text, d.state, d.detail) for d in self.ctl.devices]
+        return present_summary(self.day["summary"], self.day["status"], devices, tr._, self.ctl.ctx.tz)

@@ -1,0 +1,115 @@
+"""Counter-side texts: the staff home, purchase quotes, lists to pick from, the day and the devices.
+
+Pure functions like :mod:`kiosk.ui.presenter`; what each role may do is decided here too so a
+button the ledger would refuse is greyed out instead (the ledger still checks every call).
+"""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from kiosk.ledger.core import ROLES
+
+from .formatting import count, local_time, money
+from .presenter import N_, Translate, tier_name
+
+NEEDS = {"purchase": "cashier", "topup": "cashier", "refund": "cashier", "gifts": "cashier",
+         "packages": "cashier", "register": "cashier", "card": "cashier", "undo": "manager",
+         "close": "manager", "summary": "technician"}
+ROLE_NAMES = {"cashier": N_("Cashier"), "manager": N_("Manager"), "technician": N_("Technician")}
+STATES = {"ok": N_("working"), "missing": N_("not found"), "permission denied": N_("permission denied"),
+          "busy": N_("in use by another program"), "wrong driver bound": N_("wrong driver"),
+          "not responding": N_("not responding"), "starting": N_("starting"), "stopped": N_("stopped")}
+
+
+def allowed(role: str | None, action: str) -> bool:
+    return role is not None and ROLES.get(role, 0) >= ROLES[NEEDS[action]]
+
+
+def staff_line(staff: dict, _: Translate) -> str:
+    return f"{staff['name']} · {_(ROLE_NAMES.get(staff['role'], staff['role']))}"
+
+
+def member_line(view: dict, _: Translate, lang: str) -> str:
+    return _("{tier} · {points} points · {balance}").format(
+        tier=tier_name(view, lang), points=count(view["points"]),
+        balance=money(view["principal_fen"] + view["bonus_fen"]))
+
+
+def present_staff_home(staff: dict, member: dict | None, _: Translate, lang: str) -> dict:
+    role = staff["role"]
+    can = {f"can_{action}": allowed(role, action) and (member is not None or action in ("register", "summary"))
+           for action in NEEDS}
+    data = {"staff": staff_line(staff, _), "has_member": member is not None, **can}
+    if member:
+        data.update(member=f"{member['name_masked']}  {member['phone_masked']}", member_line=member_line(member, _, lang),
+                    member_detail=_("Coupons: {coupons} · Packages: {packages} · Card {card}").format(
+                        coupons=len(member["coupons"]), packages=len(member["packages"]), card=member["card_id"]))
+    else:
+        data["prompt"] = _("Tap the member's card or scan their phone code")
+    return data
+
+
+def present_quote(quote: dict, _: Translate) -> list[dict]:
+    """The lines of a purchase preview, in the order they are applied."""
+    rows = [(_("Amount"), money(quote["gross_fen"]))]
+    if quote["tier_discount_fen"]:
+        rows.append((_("Tier discount"), "-" + money(quote["tier_discount_fen"])))
+    if quote["coupon_discount_fen"]:
+        rows.append((_("Coupon"), "-" + money(quote["coupon_discount_fen"])))
+    if quote["points_cash_points"]:
+        rows.append((_("Points as cash ({n} points)").format(n=count(quote["points_cash_points"])),
+                     "-" + money(quote["points_cash_fen"])))
+    rows.append((_("Payable"), money(quote["payable_fen"])))
+    if quote["sv_principal_fen"] or quote["sv_bonus_fen"]:
+        rows.append((_("Principal used"), money(quote["sv_principal_fen"])))
+        rows.append((_("Bonus used"), money(quote["sv_bonus_fen"])))
+    if quote["external_fen"]:
+        rows.append((_("Paid at the till"), money(quote["external_fen"])))
+    rows.append((_("Points earned"), "+" + count(quote["points_earned"])))
+    return [{"text": label, "detail": value} for label, value in rows]
+
+
+def present_topups(history: list[dict], _: Translate, tz: ZoneInfo, can_undo: bool) -> list[dict]:
+    """Recent top-ups with an Undo button (managers only; the ledger checks the time window)."""
+    topups = [h for h in history if h["kind"] == "topup"]
+    return [{"text": local_time(h["at"], tz), "detail": money(h["summary"]["stored_value_fen"]), "action": "undo",
+             "arg": h["tx_id"], "aid": f"undo-{i}", "button": _("Undo") if can_undo else _("Manager only"),
+             "enabled": can_undo} for i, h in enumerate(topups)]
+
+
+def present_purchases(history: list[dict], _: Translate, tz: ZoneInfo, picked: str | None) -> list[dict]:
+    """Recent purchases to pick one to refund."""
+    purchases = [h for h in history if h["kind"] == "purchase"]
+    return [{"text": local_time(h["at"], tz), "detail": money(h["summary"]["amount_fen"] or 0),
+             "action": "refund_pick", "arg": h["tx_id"], "aid": f"refund_pick-{i}",
+             "button": _("Selected") if h["tx_id"] == picked else _("Select"), "enabled": h["tx_id"] != picked}
+            for i, h in enumerate(purchases)]
+
+
+def present_packages(packages: list[dict], plans: list[dict], _: Translate) -> tuple[list[dict], list[dict]]:
+    """The member's packages (use one count) and the plans on sale."""
+    held = [{"text": p["name"], "detail": _("{left} of {uses} left, until {date}").format(
+        left=p["remaining"], uses=p["uses"], date=p["expires_on"]), "action": "use", "arg": p["package_id"],
+        "aid": f"use-{p['code']}", "button": _("Use one"), "enabled": True} for p in packages]
+    sale = [{"text": p["name"], "detail": _("{uses} uses, {days} days, {price}").format(
+        uses=p["uses"], days=p["valid_days"], price=money(p["price_fen"])), "action": "sell", "arg": p["code"],
+        "aid": f"sell-{p['code']}", "button": _("Sell"), "enabled": True} for p in plans]
+    return held, sale
+
+
+def present_summary(summary: dict, status: dict, devices: list[tuple[str, str, str]], _: Translate,
+                    tz: ZoneInfo) -> dict:
+    """Today's figures for this kiosk and the state of its readers, scanners and sync."""
+    figures = [(_("Transactions"), count(summary["transactions"])),
+               (_("Purchases"), f"{count(summary['purchases'])} · {money(summary['sales_fen'])}"),
+               (_("Top-ups"), f"{count(summary['topups'])} · {money(summary['topup_fen'])}"),
+               (_("Points issued"), count(summary["points_issued"])),
+               (_("Points redeemed"), count(summary["points_redeemed"])),
+               (_("Gifts redeemed"), count(summary["gifts"]))]
+    rows = [{"text": url, "detail": _(STATES.get(state, state)) + (f" ({detail})" if detail else "")}
+            for url, state, detail in devices]
+    rows.append({"text": _("Head office"), "detail": _("connected") if status["reachable"] else _("unreachable")})
+    rows.append({"text": _("Waiting to send"), "detail": _("{n} transactions").format(n=count(status["backlog"]))})
+    rows.append({"text": _("Last contact"),
+                 "detail": local_time(status["last_contact"], tz) if status["last_contact"] else _("never")})
+    return {"day": summary["day"], "figures": [{"text": k, "detail": v} for k, v in figures], "devices": rows}
