@@ -79,10 +79,33 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2
+    try:
+        ctx.head_office = _head_office(cfg, ctx)
+    except (OSError, ValueError) as exc:      # unreadable key or certificate, bad broker URL
+        print(f"kiosk: [sync]: {exc}", file=sys.stderr)
+        return 2
     from .ui.kioskapp import KioskApp
 
-    KioskApp(ctx).run()
+    try:
+        KioskApp(ctx).run()
+    finally:
+        if ctx.head_office is not None:
+            ctx.head_office.close()
     return 0
+
+
+def _head_office(cfg, ctx):
+    """The sync link: online authorization of spends, head-office status and corrections.
+
+    A device always has one (without [sync] hq_public_key it can only apply the offline limits the
+    sync agent stored). A simulation has one only when the key is configured; otherwise the demo
+    spends on the local ledger's word.
+    """
+    if ctx.simulate and not cfg.get("sync", "hq_public_key"):
+        return None
+    from sync.kiosk_link import KioskLink
+
+    return KioskLink.from_config(cfg, str(ctx.db))
 
 
 if __name__ == "__main__":

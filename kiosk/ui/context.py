@@ -3,9 +3,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from kiosk.ledger import Ledger
+
+
+class HeadOffice(Protocol):
+    """What the sync layer offers the UI (``sync.kiosk_link.KioskLink``), handed in by the entry point
+    so that the UI depends on the ledger only. Called on the worker thread: ``authorize`` may wait."""
+
+    def authorize(self, card_id: str, spend: str, amount: int, *, sku: str | None = None,
+                  coupon_code: str | None = None): ...        # -> .approved, .online, .reason
+
+    def status(self) -> dict: ...                             # online, last_contact, backlog
+
+    def corrections(self) -> list[dict]: ...
+
+    def acknowledge(self, tx_id: str) -> None: ...
 
 
 @dataclass
@@ -23,6 +38,7 @@ class KioskContext:
     scanners: list[str] = field(default_factory=list)
     simulate: bool = False
     automation: str | None = None                   # socket path for tests and the scripted demo
+    head_office: HeadOffice | None = None           # None: no sync configured (simulation, development)
 
     @property
     def tz(self) -> ZoneInfo:

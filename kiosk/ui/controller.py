@@ -200,7 +200,7 @@ class Controller:
             self.status = status
             if self.sm.current == "attract":
                 self.refresh()
-        self.worker.submit(services.head_office_status, got, lambda _f: None)
+        self.worker.submit(lambda led: services.head_office_status(led, self.ctx.head_office), got, lambda _f: None)
 
     # -- what the drivers report (called on the UI thread by the input pump) --------------------
     def on_card(self, found: dict, started: float) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kiosk.ledger import InvalidInput, lines_from_amount, parse_count, parse_fen
 
-from . import messages
+from . import messages, services
 from .formatting import count, money
 from .i18n import tr
 from .keyentry import type_key
@@ -97,14 +97,24 @@ class SaleFlow:
     def confirm(self) -> None:
         amount, points = self._request()
         card, operator = self.ctl.member["card_id"], self.ctl.staff["staff_id"]
-        coupons, pay = [self.coupon] if self.coupon else [], self.pay
+        coupons, pay, quote, head_office = [self.coupon] if self.coupon else [], self.pay, self.quote or {}, \
+            self.ctl.ctx.head_office
+        spends = [("points", points, {})]
+        if pay == "stored-value":
+            spends.append(("stored_value", quote.get("payable_fen", 0), {}))
+        if self.coupon:
+            spends.append(("coupon", quote.get("coupon_discount_fen", 0), {"coupon_code": self.coupon}))
+
+        def purchase(led):
+            services.authorize_spends(head_office, card, spends)
+            return led.purchase(card, lines_from_amount(amount), coupons=coupons, points_cash=points, pay=pay,
+                                operator=operator)
 
         def done(result):
             self.ctl.notice(tr._("Paid {amount}. {n} points earned.").format(
                 amount=money(result["payable_fen"]), n=count(result["points_earned"])), "ok")
             self.ctl.reload_member(self.ctl.staff_flow.home)
-        self.ctl.write(lambda led: led.purchase(card, lines_from_amount(amount), coupons=coupons, points_cash=points,
-                                              pay=pay, operator=operator), done)
+        self.ctl.write(purchase, done)
 
     def scanned_coupon(self, code) -> None:
         """A printed coupon scanned on the purchase screen selects the member's coupon of that campaign."""

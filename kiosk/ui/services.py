@@ -74,14 +74,31 @@ def claim_receipt(led, card_id: str, receipt) -> dict:
                              amount_fen=receipt.amount_fen, issued_at=receipt.issued_at, operator="self")
 
 
-def head_office_status(led, now: datetime | None = None) -> dict:
-    """Whether head office is reachable, the unsent backlog and the last contact (this one function
-    is where the UI learns about sync).
+def authorize_spends(head_office, card_id: str, spends: list[tuple[str, int, dict]]) -> None:
+    """Ask head office (or, without an answer, the offline limits) before spending; refuse with the
+    reason as the code. Without a head-office link (simulation) spends go ahead on the ledger's word."""
+    if head_office is None:
+        return
+    for spend, amount, extra in spends:
+        if amount <= 0:
+            continue
+        decision = head_office.authorize(card_id, spend, amount, **extra)
+        if not decision.approved:
+            where = "head office" if decision.online else "offline limits"
+            raise Refused(f"{spend} {amount} refused by {where}: {decision.reason}", decision.reason)
 
-    The sync agent (another process) records when head office last answered in its
-    ``sync_state`` table in the same file; head office counts as reachable while that is recent,
-    and as unreachable when the agent has never run on this file.
+
+def head_office_status(led, head_office=None, now: datetime | None = None) -> dict:
+    """Whether head office is reachable, the unsent backlog, the last contact and its open
+    corrections (this one function is where the UI learns about sync).
+
+    With the sync link, its answer; without one, the sync agent's ``sync_state`` table in the same
+    file when an agent has run on it: head office counts as reachable while its last answer is recent.
     """
+    if head_office is not None:
+        status = head_office.status()
+        return {"reachable": status["online"], "last_contact": status["last_contact"], "backlog": status["backlog"],
+                "corrections": head_office.corrections()}
     try:
         row = led.conn.execute("SELECT value FROM sync_state WHERE key = 'last_hq_contact'").fetchone()
     except sqlite3.OperationalError:        # no sync agent has ever run on this ledger file
@@ -89,4 +106,4 @@ def head_office_status(led, now: datetime | None = None) -> dict:
     last = json.loads(row[0]) if row else None
     now = now or datetime.now(timezone.utc)
     return {"reachable": bool(last) and now - from_utc_text(last) < REACHABLE_FOR, "last_contact": last,
-            "backlog": led.outbox_backlog()}
+            "backlog": led.outbox_backlog(), "corrections": []}

@@ -83,7 +83,18 @@ class StaffFlow:
         def got(day):
             self.day = day
             self.ctl.show("summary", self.render_summary)
-        self.ctl.run(lambda led: {"summary": led.day_summary(), "status": services.head_office_status(led)}, got)
+        head_office = self.ctl.ctx.head_office
+        self.ctl.run(lambda led: {"summary": led.day_summary(),
+                                  "status": services.head_office_status(led, head_office)}, got)
+
+    def acknowledge_corrections(self) -> None:
+        """Staff have read head office's corrections on the summary screen."""
+        head_office, shown = self.ctl.ctx.head_office, self.day["status"]["corrections"] if self.day else []
+
+        def acknowledge(_led):
+            for correction in shown:
+                head_office.acknowledge(correction["tx_id"])
+        self.ctl.write(acknowledge, lambda _r: self.summary())
 
     def render_summary(self) -> dict:
         if self.day is None:

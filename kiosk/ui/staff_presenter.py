@@ -112,4 +112,17 @@ def present_summary(summary: dict, status: dict, devices: list[tuple[str, str, s
     rows.append({"text": _("Waiting to send"), "detail": _("{n} transactions").format(n=count(status["backlog"]))})
     rows.append({"text": _("Last contact"),
                  "detail": local_time(status["last_contact"], tz) if status["last_contact"] else _("never")})
-    return {"day": summary["day"], "figures": [{"text": k, "detail": v} for k, v in figures], "devices": rows}
+    corrections = status.get("corrections", [])
+    for correction in corrections:
+        rows.append({"text": _("Head office correction"), "detail": present_correction(correction, _)})
+    acknowledge = _("Acknowledge {n} corrections").format(n=len(corrections)) if corrections else ""
+    return {"day": summary["day"], "figures": [{"text": k, "detail": v} for k, v in figures], "devices": rows,
+            "acknowledge": acknowledge}
+
+
+def present_correction(correction: dict, _: Translate) -> str:
+    """One line for a correction from head office: what it was about and what was short."""
+    shortfalls = correction["detail"].get("shortfalls", [])
+    short = ", ".join(f"{s.get('what', '?')} {s.get('short', '')}".strip() for s in shortfalls)
+    kind = _("double spend") if correction["kind"] == "overdraft" else correction["kind"]
+    return f"#{correction['seq']} {kind}" + (f" ({short})" if short else "")

@@ -16,17 +16,17 @@ def display():
 
 @pytest.fixture
 def start(tmp_path, display):
-    """start(*args, ui={...}) -> a running kiosk; ``ui`` becomes the [ui] section of its config."""
+    """start(*args, ui={...}, sync={...}) -> a running kiosk; ``ui`` and ``sync`` become config sections."""
     running: list[Kiosk] = []
 
-    def start(*args: str, ui: dict | None = None) -> Kiosk:
+    def start(*args: str, ui: dict | None = None, sync: dict | None = None) -> Kiosk:
         var = tmp_path / f"kiosk{len(running)}"
         var.mkdir()
         config = None
-        if ui:
+        if ui or sync:
             config = var / "kiosk.toml"
-            config.write_text("[ui]\n" + "".join(f"{key} = {value!r}\n" for key, value in ui.items())
-                              .replace("'", '"'))
+            config.write_text("".join(f"[{name}]\n" + "".join(f"{key} = {value!r}\n" for key, value in section.items())
+                                      for name, section in (("ui", ui), ("sync", sync)) if section).replace("'", '"'))
         kiosk = Kiosk(var, display=display, args=list(args), config=str(config) if config else None)
         running.append(kiosk)
         return kiosk
@@ -43,8 +43,19 @@ def kiosk(start) -> Kiosk:
 
 
 @pytest.fixture
-def ledger(kiosk):
+def ledger_of():
+    """ledger_of(kiosk): the ledger file a kiosk uses, opened by the test to check what the app wrote."""
+    opened: list[Ledger] = []
+
+    def open_for(kiosk: Kiosk) -> Ledger:
+        opened.append(Ledger(kiosk.var / "simulate" / "ledger.db"))
+        return opened[-1]
+    yield open_for
+    for led in opened:
+        led.close()
+
+
+@pytest.fixture
+def ledger(kiosk, ledger_of):
     """The same ledger file the app uses, opened by the test to check what the app wrote."""
-    led = Ledger(kiosk.var / "simulate" / "ledger.db")
-    yield led
-    led.close()
+    return ledger_of(kiosk)
