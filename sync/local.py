@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager
-from typing import Iterator
 
+from kiosk.ledger.core import write_transaction
 from kiosk.ledger.views import summarise
 
 from .protocol import utc_now
@@ -38,15 +37,8 @@ class SyncState:
         self.conn = conn
         conn.executescript("BEGIN IMMEDIATE;" + DDL + "COMMIT;")
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def write(self):
+        return write_transaction(self.conn)
 
     def get(self, key: str, default=None):
         row = self.conn.execute("SELECT value FROM sync_state WHERE key = ?", (key,)).fetchone()

@@ -30,6 +30,19 @@ SELF = "self"        # the member at the kiosk, acting for themselves
 ROLES = {"cashier": 1, "manager": 2, "technician": 0, "admin": 3}
 
 
+@contextmanager
+def write_transaction(conn, begin: tuple[str, ...] | list[str] = ("BEGIN IMMEDIATE",)) -> Iterator:
+    """One write transaction: committed when the block ends, rolled back on any exception."""
+    for statement in begin:
+        conn.execute(statement)
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     """Open with the durability settings every writer of this file uses."""
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
@@ -110,15 +123,8 @@ class LedgerCore:
                           " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
     # -- transactions --------------------------------------------------------------------------
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def _write(self):
+        return write_transaction(self.conn)
 
     @contextmanager
     def transaction(self, kind: str, *, operator: str, at: str | None = None, member_id: str | None = None,

@@ -9,12 +9,10 @@ same rules/apply code run on PostgreSQL. Every write transaction at head office 
 from __future__ import annotations
 
 import sqlite3
-from contextlib import contextmanager
-from typing import Iterator
 from urllib.parse import urlsplit
 
 from kiosk.ledger import schema as ledger_schema
-from kiosk.ledger.core import connect as sqlite_connect
+from kiosk.ledger.core import connect as sqlite_connect, write_transaction
 
 HUB_DDL = """
 CREATE TABLE IF NOT EXISTS hq_sources (
@@ -59,16 +57,8 @@ class Db:
         else:
             raise ValueError(f"--db {url!r} must be sqlite:///path or postgresql://...")
 
-    @contextmanager
-    def transaction(self) -> Iterator[object]:
-        for statement in self._begin:
-            self.conn.execute(statement)
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def transaction(self):
+        return write_transaction(self.conn, self._begin)
 
     def close(self) -> None:
         self.conn.close()
