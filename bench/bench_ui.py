@@ -98,6 +98,22 @@ def rss_mb(pid: int) -> float:
         return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
 
 
+SOFTWARE_GL = ("libLLVM", "swrast_dri", "kms_swrast_dri")   # Mesa's llvmpipe: Xvfb has no GPU
+
+
+def software_gl_rss_mb(pid: int) -> float:
+    """Resident pages of Mesa's software-renderer libraries, which a Pi's GPU driver (v3d) does not load."""
+    total, counting = 0, False
+    with open(f"/proc/{pid}/smaps") as fh:
+        for line in fh:
+            head = line.split()
+            if head and not line[0].isupper():                       # a mapping's header line
+                counting = len(head) > 5 and any(name in head[5] for name in SOFTWARE_GL)
+            elif counting and head[0] == "Rss:":
+                total += int(head[1])
+    return total / 1024
+
+
 def empty_window_rss_mb(display: str, folder: Path) -> float:
     """An 800x480 Kivy window with one label: what the GL stack and Kivy cost before any app."""
     folder.mkdir()
@@ -152,6 +168,7 @@ def main() -> int:
             for _ in range(max(0, args.memory_taps - args.taps - WARM_UP)):
                 tap(kiosk, card_id(rng.randrange(args.members)))
             memory = rss_mb(kiosk.proc.pid)
+            software_gl = software_gl_rss_mb(kiosk.proc.pid)
     print(json.dumps({
         "members": args.members, "build_s": round(build_s, 1), "taps": len(latencies), "warm_up_taps": WARM_UP,
         "tap_to_member_drawn_ms": {"p50": round(pct(latencies, 50), 1), "p95": round(pct(latencies, 95), 1),
@@ -164,6 +181,7 @@ def main() -> int:
         "rss_mb_after_taps": round(memory, 1), "memory_taps": max(args.memory_taps, args.taps + WARM_UP),
         "target_rss_mb": 150, "empty_kivy_window_rss_mb": round(empty_rss, 1),
         "app_rss_above_empty_window_mb": round(memory - empty_rss, 1),
+        "software_gl_rss_mb": round(software_gl, 1), "rss_mb_without_software_gl": round(memory - software_gl, 1),
     }))
     return 0
 
