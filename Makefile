@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# Debian packages the tests and the demo need (installed only when missing).
-DEBS   := xvfb xauth mosquitto fonts-wqy-microhei mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
+# Debian packages the tests and the demo need (installed only when missing): a compiler and
+# headers for evdev (source-only on PyPI), Xvfb and Mesa for the Kivy window, Mosquitto, the font.
+DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-wqy-microhei mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
 .PHONY: all venv debs test demo bench bench-ledger bench-drivers bench-ui bench-sync soak screenshots clean
