@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=cfg.get("kiosk", "log_level"), format="%(levelname)s %(name)s: %(message)s")
+    # nfcpy logs an ERROR on every retry while a reader is missing; the driver reports each change once
+    logging.getLogger("nfc").setLevel(logging.CRITICAL)
     ctx = _context(args, cfg)
     if not ctx.db.exists():
         print(f"kiosk: no ledger at {ctx.db}: run `kioskctl --db {ctx.db} init` first (or kiosk --simulate)",
