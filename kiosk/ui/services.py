@@ -1,19 +1,13 @@
-"""The few ledger reads the UI needs that are more than one ledger call (run on the worker).
+"""The ledger and head-office calls the UI makes that are more than one call (run on the worker).
 
 Writes are single ledger calls made by the flows; this module holds the reads that combine
-calls, and the two look-ups the ledger does not offer yet (see the UI hand-over notes).
+calls, the spend check with head office, and the head-office status.
 """
 from __future__ import annotations
 
-import json
-import sqlite3
-from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 
 from kiosk.ledger import NotFound, Refused
-from kiosk.ledger.dates import from_utc_text
-
-REACHABLE_FOR = timedelta(minutes=10)     # head office answered this recently: show it as reachable
 
 
 def _percent(value: Fraction) -> str:
@@ -88,22 +82,12 @@ def authorize_spends(head_office, card_id: str, spends: list[tuple[str, int, dic
             raise Refused(f"{spend} {amount} refused by {where}: {decision.reason}", decision.reason)
 
 
-def head_office_status(led, head_office=None, now: datetime | None = None) -> dict:
+def head_office_status(led, head_office=None) -> dict:
     """Whether head office is reachable, the unsent backlog, the last contact and its open
-    corrections (this one function is where the UI learns about sync).
-
-    With the sync link, its answer; without one, the sync agent's ``sync_state`` table in the same
-    file when an agent has run on it: head office counts as reachable while its last answer is recent.
-    """
-    if head_office is not None:
-        status = head_office.status()
-        return {"reachable": status["online"], "last_contact": status["last_contact"], "backlog": status["backlog"],
-                "corrections": head_office.corrections()}
-    try:
-        row = led.conn.execute("SELECT value FROM sync_state WHERE key = 'last_hq_contact'").fetchone()
-    except sqlite3.OperationalError:        # no sync agent has ever run on this ledger file
-        row = None
-    last = json.loads(row[0]) if row else None
-    now = now or datetime.now(timezone.utc)
-    return {"reachable": bool(last) and now - from_utc_text(last) < REACHABLE_FOR, "last_contact": last,
-            "backlog": led.outbox_backlog(), "corrections": []}
+    corrections: the sync link's answer (this one function is where the UI learns about sync).
+    Without a link (a simulation with no head-office key) the kiosk is simply not connected."""
+    if head_office is None:
+        return {"reachable": False, "last_contact": None, "backlog": led.outbox_backlog(), "corrections": []}
+    status = head_office.status()
+    return {"reachable": status["online"], "last_contact": status["last_contact"], "backlog": status["backlog"],
+            "corrections": head_office.corrections()}
