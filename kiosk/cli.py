@@ -20,7 +20,6 @@ from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, format_fen, parse_
 from .ledger.money import MAX_FEN
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
-from .ledger import staff as staff_mod
 
 EXIT_USAGE, EXIT_REFUSED = 2, 3
 COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace, Ledger], dict]] = {}
@@ -280,8 +279,7 @@ def _verify(args, led):
 @command("staff", "add")
 def _staff_add(args, led):
     led.require_role(args.operator, "manager")
-    with led._write():
-        staff_mod.add_staff(led.conn, args.staff_id, args.name, args.role, args.pin, args.card)
+    led.add_staff(args.staff_id, args.name, args.role, args.pin, args.card)
     return {"staff_id": args.staff_id, "role": args.role}
 
 
