@@ -9,11 +9,9 @@ Everything is dated relative to ``now`` so the demo looks the same on any day.
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -21,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from drivers.codes import make_coupon_code, make_gtin, make_member_qr, make_receipt_code
 from drivers.tokens import make_member_token
 from kiosk.ledger import REFERENCE_RULES, Ledger, lines_from_amount
+from kiosk.ledger.clock import from_env
 
 TOKEN_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"kiosk demo token key").digest())
 FORGER_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"not head office").digest())
@@ -95,7 +94,7 @@ def demo_config() -> dict:
 
 def demo_codes(store_id: str, now: float | None = None) -> dict[str, str]:
     """Codes the developer panel can scan, made fresh (a phone QR code is valid for a minute)."""
-    now = time.time() if now is None else now
+    now = from_env().now().timestamp() if now is None else now
     qr = make_member_qr(SECRETS["qr_secret"].encode(), ZHANG_MEMBER_ID, now)
     receipt_id = f"POS{int(now * 1000) % 10**9}"
     return {
@@ -114,10 +113,9 @@ def _at(moment: datetime) -> str:
 def seed(path: str | Path, *, kiosk_id: str = "kiosk-01", store_id: str = "store-01",
          timezone: str = "Asia/Shanghai", now: datetime | None = None) -> None:
     """Create a ledger at ``path`` with the demo rules, staff and members (the file must not exist)."""
-    tz = ZoneInfo(timezone)
-    now = (now or datetime.now(tz)).astimezone(tz).replace(microsecond=0)
-    year_ago = now.replace(year=now.year - 1, day=1, hour=10, minute=0, second=0)
     led = Ledger(path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone)
+    now = (now or led.clock.now()).astimezone(led.tz).replace(microsecond=0)
+    year_ago = now.replace(year=now.year - 1, day=1, hour=10, minute=0, second=0)
     try:
         led.init(DEMO_RULES, at=_at(year_ago - timedelta(days=1)))
         for card, staff_id, name, role, pin in STAFF:

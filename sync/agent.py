@@ -16,6 +16,7 @@ import time
 
 from kiosk import config
 from kiosk.ledger import Ledger
+from kiosk.ledger.clock import Clock
 
 from .cli_common import add_broker_options, broker_from, setup_logging, stop_on_signals
 from .inbound import Inbound
@@ -33,11 +34,11 @@ DOWNLINK_TYPES = {"ack", "response", "feed.head", "rules", "blocklist", "staff",
 class Agent:
     def __init__(self, db_path: str, *, kiosk_id: str, store_id: str, broker: Broker, hq_key: str,
                  channel: str = "kiosk", timezone: str = "Asia/Shanghai", batch: int = 200, window: int = 8,
-                 timeout: float = 5.0, feed_poll: float = 30.0):
-        self.ledger = Ledger(db_path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone)
-        self.state = SyncState(self.ledger.conn)
+                 timeout: float = 5.0, feed_poll: float = 30.0, clock: Clock | None = None):
+        self.ledger = Ledger(db_path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone, clock=clock)
+        self.state = SyncState(self.ledger.conn, self.ledger.clock)
         self.topics = topics.SourceTopics(store_id, kiosk_id)
-        self.codec = Codec(kiosk_id, channel, verifier=Verifier.load(hq_key))
+        self.codec = Codec(kiosk_id, channel, verifier=Verifier.load(hq_key), clock=self.ledger.clock)
         self.broker, self.feed_poll = broker, feed_poll
         self.inbox: queue.Queue = queue.Queue()
         self.client = make_client(broker, f"{kiosk_id}-sync", will=(self.topics.status, self._status("offline")))
@@ -55,7 +56,7 @@ class Agent:
         self.client.publish(self.topics.tx, self.codec.pack("tx.batch", body), qos=1)
 
     def _ask(self, kind: str, args: dict) -> None:
-        self.client.publish(self.topics.req, self.codec.pack("request", request_body(kind, args, 10)), qos=1)
+        self.client.publish(self.topics.req, self.codec.pack("request", request_body(kind, args, 10, self.ledger.clock.now())), qos=1)
 
     def _on_connect(self, client, userdata, flags, reason, properties) -> None:
         if reason.is_failure:

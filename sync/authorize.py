@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from kiosk.ledger import Ledger, LedgerError
+from kiosk.ledger.dates import to_utc_text
 
 from .local import SyncState
-from .protocol import utc_now
 from .protocol.limits import DEFAULT_LIMITS
 from .requester import Requester
 
@@ -46,7 +46,7 @@ def authorize(ledger: Ledger, request: SpendRequest, client: Requester | None, t
         member = ledger.member_for_card(request.card_id)
     except LedgerError as exc:
         return Decision(False, False, exc.code)
-    state = SyncState(ledger.conn)
+    state = SyncState(ledger.conn, ledger.clock)
     if client is not None:
         args = {"card_id": request.card_id, "spend": request.spend, "amount": request.amount}
         args.update({k: v for k, v in (("sku", request.sku), ("coupon_code", request.coupon_code)) if v})
@@ -55,7 +55,7 @@ def authorize(ledger: Ledger, request: SpendRequest, client: Requester | None, t
             state.touch()
             result = answer["result"]
             return Decision(result["approved"], True, answer["reason"] or "approved", result.get("balance"))
-    return _offline(ledger, state, request, member["member_id"], now or datetime.now(timezone.utc))
+    return _offline(ledger, state, request, member["member_id"], now or ledger.clock.now())
 
 
 def _offline(ledger: Ledger, state: SyncState, request: SpendRequest, member_id: str, now: datetime) -> Decision:
@@ -81,5 +81,5 @@ def _offline(ledger: Ledger, state: SyncState, request: SpendRequest, member_id:
                 return Decision(False, False, reason)
         conn.execute("INSERT INTO sync_offline_spends (auth_id, card_id, member_id, unit, amount, day, at)"
                      " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (str(uuid.uuid4()), request.card_id, member_id, unit, request.amount, day, utc_now()))
+                     (str(uuid.uuid4()), request.card_id, member_id, unit, request.amount, day, to_utc_text(now)))
     return Decision(True, False, "approved_offline")

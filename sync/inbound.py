@@ -13,7 +13,6 @@ from typing import Callable
 from kiosk.ledger import Ledger, RulesError, load_rules
 
 from .local import SyncState
-from .protocol import utc_now
 from .sender import Sender
 
 log = logging.getLogger("sync.inbound")
@@ -85,7 +84,7 @@ class Inbound:
         def apply():
             self.ledger.conn.execute("DELETE FROM blocklist")
             self.ledger.conn.executemany("INSERT INTO blocklist (card_id, reason, since) VALUES (?, ?, ?)",
-                                         [(c["card_id"], c["reason"], utc_now()) for c in body["cards"]])
+                                         [(c["card_id"], c["reason"], self.state.now()) for c in body["cards"]])
         self._versioned("blocklist", body, apply)
 
     def _staff(self, body: dict) -> None:

@@ -12,10 +12,11 @@ on the ledger only. The link has its own SQLite connection and its own MQTT conn
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from kiosk.config import Config
 from kiosk.ledger import Ledger
+from kiosk.ledger.clock import Clock
 
 from .authorize import Decision, SpendRequest, authorize
 from .local import SyncState
@@ -29,9 +30,9 @@ ONLINE_WITHIN = timedelta(seconds=90)   # the agent hears from head office at le
 
 class KioskLink:
     def __init__(self, db_path: str, *, kiosk_id: str, store_id: str, timezone_name: str,
-                 requester: Requester | None, timeout: float = 1.5):
-        self.ledger = Ledger(db_path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone_name)
-        self.state = SyncState(self.ledger.conn)
+                 requester: Requester | None, timeout: float = 1.5, clock: Clock | None = None):
+        self.ledger = Ledger(db_path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone_name, clock=clock)
+        self.state = SyncState(self.ledger.conn, self.ledger.clock)
         self.requester, self.timeout = requester, timeout
 
     @classmethod
@@ -59,7 +60,7 @@ class KioskLink:
         return decision
 
     def status(self, now: datetime | None = None) -> dict:
-        now = now or datetime.now(timezone.utc)
+        now = now or self.ledger.clock.now()
         last = self.state.get("last_hq_contact")
         online = bool(last) and now - datetime.fromisoformat(last.replace("Z", "+00:00")) <= ONLINE_WITHIN
         return {"online": online, "last_contact": last, "backlog": self.ledger.outbox_backlog(),

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from kiosk.ledger.clock import Clock, from_env
 from kiosk.ledger.core import write_transaction
+from kiosk.ledger.dates import to_utc_text
 from kiosk.ledger.views import summarise
 
-from .protocol import utc_now
 
 DDL = """
 CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,9 +34,12 @@ BALANCE_FIELDS = ("member_id", "as_of", "points", "points_debt", "principal_fen"
 
 
 class SyncState:
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
+    def __init__(self, conn: sqlite3.Connection, clock: Clock | None = None):
+        self.conn, self.clock = conn, clock or from_env()
         conn.executescript("BEGIN IMMEDIATE;" + DDL + "COMMIT;")
+
+    def now(self) -> str:
+        return to_utc_text(self.clock.now())
 
     def write(self):
         return write_transaction(self.conn)
@@ -61,7 +65,7 @@ class SyncState:
         with self.write() as conn:
             (top,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()
             hwm = min(body["hwm"], top)
-            now = utc_now()
+            now = self.now()
             if hwm > self.confirmed():
                 conn.execute("UPDATE outbox SET confirmed_at = ? WHERE seq <= ? AND confirmed_at IS NULL", (now, hwm))
                 self.put("confirmed", hwm)
@@ -84,7 +88,7 @@ class SyncState:
     def touch(self) -> None:
         """Head office answered just now (the offline window counts from here)."""
         with self.write():
-            self.put("last_hq_contact", utc_now())
+            self.put("last_hq_contact", self.now())
 
     # -- for the screens -----------------------------------------------------------------------
     def corrections(self, *, unacknowledged: bool = True) -> list[dict]:
@@ -94,7 +98,7 @@ class SyncState:
 
     def acknowledge(self, tx_id: str) -> None:
         with self.write() as conn:
-            conn.execute("UPDATE sync_corrections SET acknowledged_at = ? WHERE tx_id = ?", (utc_now(), tx_id))
+            conn.execute("UPDATE sync_corrections SET acknowledged_at = ? WHERE tx_id = ?", (self.now(), tx_id))
 
     def hq_balance(self, member_id: str) -> dict | None:
         row = self.conn.execute(f"SELECT {', '.join(BALANCE_FIELDS)} FROM sync_balances WHERE member_id = ?",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+
+from kiosk.ledger.dates import to_utc_text
 
 from .mqtt import Broker, make_client, start, stop
 from .protocol import Codec, Dropped
@@ -14,9 +16,9 @@ from .protocol.topics import SourceTopics
 log = logging.getLogger("sync.requester")
 
 
-def request_body(kind: str, args: dict, timeout: float) -> dict:
-    deadline = datetime.now(timezone.utc) + timedelta(seconds=timeout)
-    return {"req_id": str(uuid.uuid4()), "kind": kind, "deadline": deadline.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+def request_body(kind: str, args: dict, timeout: float, now: datetime) -> dict:
+    """A question that head office answers only before ``now + timeout`` (both ends share one clock)."""
+    return {"req_id": str(uuid.uuid4()), "kind": kind, "deadline": to_utc_text(now + timedelta(seconds=timeout)),
             "args": args}
 
 
@@ -55,7 +57,7 @@ class Requester:
         """The response body, or None when head office did not answer within ``timeout`` seconds."""
         if not self.ready.is_set():
             return None
-        body = request_body(kind, args, timeout)
+        body = request_body(kind, args, timeout, self.codec.clock.now())
         event, box = threading.Event(), []
         self._waiting[body["req_id"]] = (event, box)
         try:

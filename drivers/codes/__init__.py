@@ -36,9 +36,10 @@ class CodeVerifier:
         self.receipt_max_age_s = receipt_max_age_s
 
     @classmethod
-    def from_config(cls, codes: dict) -> "CodeVerifier":
+    def from_config(cls, codes: dict, clock: Callable[[], float] = time.time) -> "CodeVerifier":
         """From the [codes] config section (secrets are used as UTF-8 bytes)."""
-        return cls(*(codes.get(k, "").encode("utf-8") for k in ("qr_secret", "receipt_secret", "coupon_secret")))
+        return cls(*(codes.get(k, "").encode("utf-8") for k in ("qr_secret", "receipt_secret", "coupon_secret")),
+                   clock=clock)
 
     def check(self, payload: str | bytes) -> Result:
         result = self._check(payload)

@@ -43,6 +43,11 @@ class Ledger(Views):
         with self._write():
             staff.add_staff(self.conn, staff_id, name, role, pin, card_id)
 
+    def sign_in(self, card_or_id: str, pin: str) -> dict:
+        """A staff member's card (or id) and PIN, at the ledger's clock; wrong PINs count towards the lockout.
+        Each counter update commits on its own, so a refusal still counts."""
+        return staff.sign_in(self.conn, card_or_id, pin, self.clock.now())
+
     def staff_for_card(self, card_id: str) -> dict | None:
         """The staff member a card belongs to, or None (so a tap can tell staff from members)."""
         row = self.conn.execute("SELECT staff_id, name, role FROM staff WHERE card_id = ?", (card_id,)).fetchone()

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 from . import schema
 from .apply import apply_effect, apply_effects
-from .dates import parse_moment, to_utc_text
+from .clock import Clock, from_env
+from .dates import from_utc_text, parse_moment, to_utc_text
 from .errors import InvalidInput, LedgerError, NotFound, Refused
 from .rules import Rules, load_rules
 
@@ -78,8 +79,9 @@ class TxBuilder:
 
 class LedgerCore:
     def __init__(self, path: str | Path, *, kiosk_id: str = "kiosk-01", store_id: str = "store-01",
-                 timezone: str = "Asia/Shanghai"):
+                 timezone: str = "Asia/Shanghai", clock: Clock | None = None):
         self.path = str(path)
+        self.clock = clock or from_env()
         self.kiosk_id, self.store_id = kiosk_id, store_id
         self.tz = ZoneInfo(timezone)
         self.conn = connect(path)
@@ -122,6 +124,14 @@ class LedgerCore:
         self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
                           " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
+    # -- time ------------------------------------------------------------------------------------
+    def moment(self, at: str | None = None) -> datetime:
+        """The instant of ``--at`` (store-local unless it has an offset), or now by the ledger's clock."""
+        return parse_moment(at, self.tz, self.clock.now())
+
+    def local_moment(self, at: str | None = None) -> datetime:
+        return self.moment(at).astimezone(self.tz)
+
     # -- transactions --------------------------------------------------------------------------
     def _write(self):
         return write_transaction(self.conn)
@@ -136,7 +146,7 @@ class LedgerCore:
         With ``card``, the member is read inside the write lock (``t.member``), so balances
         cannot change underneath the operation.
         """
-        moment = parse_moment(at, self.tz)
+        moment = self.moment(at)
         with self._write() as conn:
             self._refresh_rules()
             self._in_transaction = True
@@ -144,6 +154,7 @@ class LedgerCore:
                 self.require_role(operator, role)
                 member = self.member_for_card(card, active=card_active) if card else None
                 member_id = member["member_id"] if member else member_id
+                self._not_before_what_it_refers_to(moment, member, ref_tx)
                 (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE kiosk_id = ?",
                                       (self.kiosk_id,)).fetchone()
                 record = {"v": 1, "tx_id": str(uuid.uuid4()), "kiosk_id": self.kiosk_id,
@@ -158,6 +169,15 @@ class LedgerCore:
             finally:
                 self._in_transaction = False
         log.info("tx %s seq=%d kind=%s member=%s operator=%s", record["tx_id"], seq, kind, member_id, operator)
+
+    def _not_before_what_it_refers_to(self, moment: datetime, member: dict | None, ref_tx: str | None) -> None:
+        """A transaction cannot be dated before the member joined or before the transaction it corrects."""
+        if member is not None and moment < from_utc_text(member["joined_at"]):
+            raise InvalidInput(f"time {to_utc_text(moment)} is before the member joined ({member['joined_at']})")
+        if ref_tx is not None:
+            row = self.conn.execute("SELECT at FROM journal WHERE tx_id = ?", (ref_tx,)).fetchone()
+            if row is not None and moment < from_utc_text(row[0]):
+                raise InvalidInput(f"time {to_utc_text(moment)} is before transaction {ref_tx} ({row[0]})")
 
     def _journal(self, record: dict) -> None:
         self.conn.execute(

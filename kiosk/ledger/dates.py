@@ -43,14 +43,23 @@ def from_utc_text(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def parse_moment(text: str | None, tz: ZoneInfo) -> datetime:
-    """``--at`` values: ISO 8601; without an offset it is the store's local time. None: now."""
+FIRST_YEAR, LAST_YEAR = 2000, 2099     # a transaction dated outside these is a typing mistake
+
+
+def parse_moment(text: str | None, tz: ZoneInfo, now: datetime) -> datetime:
+    """``--at`` values: ISO 8601; without an offset it is the store's local time. None: ``now``.
+
+    Years outside 2000-2099 are refused: they are typing mistakes, and near the ends of the
+    calendar the expiry arithmetic would overflow.
+    """
     if text is None:
-        return datetime.now(timezone.utc)
+        return now
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(f"time {text!r} is not ISO 8601 like 2026-11-23T14:30") from None
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise InvalidInput(f"time {text!r} is outside the years {FIRST_YEAR}-{LAST_YEAR}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment.astimezone(timezone.utc)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from .core import LedgerCore, TxBuilder
-from .dates import add_months, from_utc_text, lot_expiry, parse_moment, to_utc_text
+from .dates import add_months, from_utc_text, lot_expiry, to_utc_text
 from .errors import InvalidInput, NotFound, Refused
 from .pricing import Line, earn_points
 from .rules import Tier
@@ -181,7 +181,7 @@ class PointsOps(LedgerCore):
 
     def evaluate_tiers(self, *, at: str | None = None, operator: str = "admin") -> dict:
         """Downgrade members whose qualifying total fell, once the hold period has passed."""
-        moment = parse_moment(at, self.tz)
+        moment = self.moment(at)
         changed = []
         rows = self.conn.execute("SELECT member_id, tier, tier_since FROM members WHERE status = 'active'").fetchall()
         for member_id, tier, since in rows:
@@ -195,4 +195,4 @@ class PointsOps(LedgerCore):
         return {"changed": changed}
 
     def _local_day(self, at: str | None) -> str:
-        return parse_moment(at, self.tz).astimezone(self.tz).date().isoformat()
+        return self.local_moment(at).date().isoformat()

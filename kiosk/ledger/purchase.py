@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from .core import TxBuilder
-from .dates import parse_moment
+from .dates import to_utc_text
 from .errors import InvalidInput, NotFound, Refused
 from .pricing import Line, Quote, quote_purchase
 from .value import ValueOps
@@ -17,7 +17,9 @@ def _share(total: int, part: int, whole: int) -> int:
 
 class PurchaseOps(ValueOps):
 
-    def _member_coupons(self, member_id: str, codes: list[str], day: str) -> list[tuple[str, object]]:
+    def _member_coupons(self, member_id: str, codes: list[str], local) -> list[tuple[str, object]]:
+        """The member's unused coupons for ``codes``: issued by ``local`` and still valid that day."""
+        day, instant = local.date().isoformat(), to_utc_text(local)
         found = []
         for code in codes:
             coupon = self.rules.coupon(code)
@@ -26,7 +28,8 @@ class PurchaseOps(ValueOps):
             taken = [cid for cid, _ in found]
             row = self.conn.execute(
                 "SELECT coupon_id FROM coupons WHERE member_id = ? AND code = ? AND used_tx IS NULL"
-                " AND valid_until >= ? ORDER BY valid_until, coupon_id", (member_id, code, day)).fetchall()
+                " AND valid_until >= ? AND issued_at <= ? ORDER BY valid_until, coupon_id",
+                (member_id, code, day, instant)).fetchall()
             free = [cid for (cid,) in row if cid not in taken]
             if not free:
                 raise Refused(f"the member has no valid {code} coupon", "no_coupon")
@@ -36,7 +39,7 @@ class PurchaseOps(ValueOps):
     def _quote(self, member: dict, lines: list[Line], coupon_codes: list[str], points_cash: int, pay: str,
                local) -> tuple[Quote, list]:
         day = local.date().isoformat()
-        coupons = self._member_coupons(member["member_id"], coupon_codes, day)
+        coupons = self._member_coupons(member["member_id"], coupon_codes, local)
         birthday = date.fromisoformat(member["birthday"]) if member["birthday"] else None
         quote = quote_purchase(
             self.rules, lines=lines, tier=self.rules.tier(member["tier"]), coupons=[c for _, c in coupons],
@@ -49,7 +52,7 @@ class PurchaseOps(ValueOps):
         """What a purchase would cost and earn, without writing anything (for the confirm screen)."""
         member = self.member_for_card(card_id)
         return self._quote(member, lines, list(coupons), points_cash, pay,
-                           parse_moment(at, self.tz).astimezone(self.tz))[0]
+                           self.local_moment(at))[0]
 
     def purchase(self, card_id: str, lines: list[Line], *, coupons: list[str] = (), points_cash: int = 0,
                  pay: str = "external", operator: str, at: str | None = None) -> dict:

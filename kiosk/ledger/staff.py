@@ -6,7 +6,7 @@ import hmac
 import os
 import re
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from .core import ROLES
 from .dates import from_utc_text, to_utc_text
@@ -42,9 +42,8 @@ def add_staff(conn: sqlite3.Connection, staff_id: str, name: str, role: str, pin
                  (staff_id, name, role, card_id, hash_pin(pin)))
 
 
-def sign_in(conn: sqlite3.Connection, card_or_id: str, pin: str, now: datetime | None = None) -> dict:
+def sign_in(conn: sqlite3.Connection, card_or_id: str, pin: str, now: datetime) -> dict:
     """Check a staff card (or id) and PIN; five wrong PINs lock the card for 15 minutes."""
-    now = now or datetime.now(timezone.utc)
     row = conn.execute("SELECT staff_id, name, role, pin_hash, failed, locked_until FROM staff"
                        " WHERE card_id = ? OR staff_id = ?", (card_or_id, card_or_id)).fetchone()
     if row is None:

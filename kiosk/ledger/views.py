@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from .dates import parse_moment, to_utc_text
+from .dates import to_utc_text
 from .purchase import PurchaseOps
 
 
@@ -24,7 +24,7 @@ class Views(PurchaseOps):
         """Everything the member home screen and `kioskctl show` need, in one read."""
         member = self.member_for_card(card_id, active=require_active)
         member_id = member["member_id"]
-        local = parse_moment(at, self.tz).astimezone(self.tz)
+        local = self.local_moment(at)
         day = local.date()
         points = self.available_points(member_id, day.isoformat())
         soon = self.conn.execute(
@@ -89,7 +89,7 @@ class Views(PurchaseOps):
 
     def day_summary(self, *, at: str | None = None) -> dict:
         """Today's counts for this kiosk: transactions, points issued/redeemed, top-ups, gifts."""
-        local = parse_moment(at, self.tz).astimezone(self.tz)
+        local = self.local_moment(at)
         start = local.replace(hour=0, minute=0, second=0, microsecond=0)
         lo, hi = to_utc_text(start), to_utc_text(start + timedelta(days=1))
         summary = {"day": local.date().isoformat(), "transactions": 0, "points_issued": 0, "points_redeemed": 0,

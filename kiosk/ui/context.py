@@ -7,6 +7,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from kiosk.ledger import Ledger
+from kiosk.ledger.clock import Clock, from_env
 
 
 class HeadOffice(Protocol):
@@ -39,10 +40,11 @@ class KioskContext:
     simulate: bool = False
     automation: str | None = None                   # socket path for tests and the scripted demo
     head_office: HeadOffice | None = None           # None: no sync configured (simulation, development)
+    clock: Clock = field(default_factory=from_env)  # the one clock of this process (tests pin it)
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
     def open_ledger(self) -> Ledger:
-        return Ledger(self.db, kiosk_id=self.kiosk_id, store_id=self.store_id, timezone=self.timezone)
+        return Ledger(self.db, kiosk_id=self.kiosk_id, store_id=self.store_id, timezone=self.timezone, clock=self.clock)

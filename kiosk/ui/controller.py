@@ -72,7 +72,7 @@ class Controller:
         self.flows = (self.members, self.staff_flow, self.sale, self.value, self.cards, self.gifts)
         self.counters = SqliteCounterStore(str(ctx.db))     # NTAG 424 read counters, kept across restarts
         self.pump = InputPump(self.events, CardVerifier.from_config(ctx.cards, self.counters),
-                              CodeVerifier.from_config(ctx.codes), self.worker, self, post)
+                              CodeVerifier.from_config(ctx.codes, clock=lambda: ctx.clock.now().timestamp()), self.worker, self, post)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:

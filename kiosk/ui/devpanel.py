@@ -47,7 +47,7 @@ def tap_card(ctl, card) -> None:
 def scan_code(ctl, name: str) -> None:
     scanner = ctl.sim_device(ctl.ctx.scanners)
     if scanner is not None:
-        scanner.scan(demo_data.demo_codes(ctl.ctx.store_id)[name])
+        scanner.scan(demo_data.demo_codes(ctl.ctx.store_id, ctl.ctx.clock.now().timestamp())[name])
 
 
 def bind_shortcuts(app) -> None:

@@ -1,7 +1,6 @@
 """Staff at the counter: card + PIN sign-in, the staff home with the member being served, the day."""
 from __future__ import annotations
 
-from kiosk.ledger import staff as staff_ledger
 
 from . import messages, services
 from .i18n import tr
@@ -45,7 +44,7 @@ class StaffFlow:
     def submit(self) -> None:
         card, pin = self.card["card_id"], self.pin
         self.pin = ""
-        self.ctl.write(lambda led: staff_ledger.sign_in(led.conn, card, pin), self.signed_in, self.refused)
+        self.ctl.write(lambda led: led.sign_in(card, pin), self.signed_in, self.refused)
 
     def refused(self, failure) -> None:
         self.error = messages.for_failure(failure.code, failure.message, tr._)

@@ -3,7 +3,9 @@ and what happened in the chain since position N (the feed a kiosk catches up fro
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from kiosk.ledger.clock import Clock, from_env
 
 from .ingest import balances, feed_head
 
@@ -11,8 +13,11 @@ FEED_PAGE_MAX = 1000
 
 
 class Authority:
-    def __init__(self, conn):
-        self.conn = conn
+    def __init__(self, conn, clock: Clock | None = None, timezone: str = "Asia/Shanghai"):
+        self.conn, self.clock, self.tz = conn, clock or from_env(), ZoneInfo(timezone)
+
+    def today(self) -> str:
+        return self.clock.now().astimezone(self.tz).date().isoformat()
 
     def answer(self, kind: str, args: dict) -> tuple[str, dict]:
         """(reason, result) for one request; ``reason`` is "" when the answer is yes/found."""
@@ -34,7 +39,7 @@ class Authority:
             return "unknown_card", {"approved": False}
         if held or status != "active":
             return "card_blocked", {"approved": False}
-        (balance,) = balances(self.conn, {member_id}, self.head())
+        (balance,) = balances(self.conn, {member_id}, self.head(), self.today())
         amount, spend = args["amount"], args["spend"]
         if spend in ("points", "gift") and balance["points"] < amount:
             return "insufficient_points", {"approved": False, "balance": balance}
@@ -52,7 +57,7 @@ class Authority:
         return row[0] if row else 0
 
     def _coupon_free(self, member_id: str, code: str) -> bool:
-        today = datetime.now(timezone.utc).date().isoformat()
+        today = self.today()
         return self.conn.execute("SELECT 1 FROM coupons WHERE member_id = ? AND code = ? AND used_tx IS NULL"
                                  " AND valid_until >= ?", (member_id, code, today)).fetchone() is not None
 
@@ -60,7 +65,7 @@ class Authority:
         member_id, status, held = self._card(args["card_id"])
         if member_id is None:
             return "unknown_card", {"found": False}
-        (balance,) = balances(self.conn, {member_id}, self.head())
+        (balance,) = balances(self.conn, {member_id}, self.head(), self.today())
         return "", {"found": True, "member_id": member_id, "card_status": status, "blocked": bool(held),
                     "balance": balance}
 

@@ -23,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--hub-id", default="hq-1", help="unique per hub process (its MQTT client id)")
     run.add_argument("--group", default="hq", help="shared-subscription group of the hubs")
     run.add_argument("--hold-on-overdraft", action="store_true", help="block a member's cards after a double spend")
+    run.add_argument("--timezone", default="Asia/Shanghai", help="the chain's time zone: local days for coupon validity and lot expiry")
     keygen = sub.add_parser("keygen", help="make head office's signing key pair")
     keygen.add_argument("--out", required=True, help="folder for hq-signing.pem and hq-signing.pub")
     for name, helptext in (("rules", "publish a rules file"), ("limits", "publish offline limits (JSON)"),
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         from .hub import Hub
         setup_logging(args.log_level)
         hub = Hub(args.db, broker_from(args), Signer.load(args.signing_key), hub_id=args.hub_id, group=args.group,
-                  hold_on_overdraft=args.hold_on_overdraft)
+                  hold_on_overdraft=args.hold_on_overdraft, timezone=args.timezone)
         hub.run(stop_on_signals())
         return 0
     if args.command == "keygen":

@@ -13,7 +13,9 @@ import threading
 from collections import Counter
 
 from ..mqtt import Broker, make_client, start, stop
-from ..protocol import Codec, Dropped, Signer, topics, utc_now
+from kiosk.ledger.clock import Clock, from_env
+
+from ..protocol import Codec, Dropped, Signer, topics
 from kiosk.sdnotify import Watchdog
 from .authority import Authority
 from .db import Db
@@ -25,12 +27,13 @@ log = logging.getLogger("sync.hq")
 
 class Hub:
     def __init__(self, db_url: str, broker: Broker, signer: Signer, *, hub_id: str = "hq-1", group: str = "hq",
-                 hold_on_overdraft: bool = False):
+                 hold_on_overdraft: bool = False, clock: Clock | None = None, timezone: str = "Asia/Shanghai"):
+        clock = clock or from_env()
         self.db = Db(db_url)
-        self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft)
-        self.authority = Authority(self.db.conn)
-        self.retained = Retained(self.db)
-        self.codec = Codec(hub_id, "hq", signer=signer)
+        self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone)
+        self.authority = Authority(self.db.conn, clock, timezone)
+        self.retained = Retained(self.db, clock)
+        self.codec = Codec(hub_id, "hq", signer=signer, clock=clock)
         self.failure: BaseException | None = None
         self.stats: Counter = Counter()     # batches, records applied, requests answered
         self.hub_id, self.group, self.broker = hub_id, group, broker
@@ -93,7 +96,7 @@ class Hub:
     def _request(self, store: str, source: str, payload: bytes) -> None:
         env = self.codec.unpack(payload, {"request"})
         body = env["body"]
-        if utc_now() > body["deadline"]:
+        if self.codec.now() > body["deadline"]:
             log.info("late request %s %s from %s: not answered", body["kind"], body["req_id"], source)
             return
         self.stats.update(requests=1)

@@ -12,11 +12,11 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from kiosk.ledger.apply import apply_effects
+from kiosk.ledger.clock import Clock, from_env, now_text
 
-from ..protocol import utc_now
 from .db import Db
 from .retained import Retained
 
@@ -46,9 +46,18 @@ def members_of(record: dict) -> set[str]:
 
 
 class Ingest:
-    def __init__(self, db: Db, *, hold_on_overdraft: bool = False):
+    def __init__(self, db: Db, *, hold_on_overdraft: bool = False, clock: Clock | None = None,
+                 timezone: str = "Asia/Shanghai"):
         self.db, self.conn = db, db.conn
         self.hold_on_overdraft = hold_on_overdraft
+        self.clock, self.tz = clock or from_env(), ZoneInfo(timezone)
+
+    def now(self) -> str:
+        return now_text(self.clock)
+
+    def today(self) -> str:
+        """The chain's calendar day now (coupon validity and lot expiry are counted in local days)."""
+        return self.clock.now().astimezone(self.tz).date().isoformat()
 
     def batch(self, store_id: str, source_id: str, channel: str, records: list[dict]) -> Outcome:
         """Apply what is new in ``records`` (all from ``source_id``) in one transaction."""
@@ -71,9 +80,9 @@ class Ingest:
                 "SELECT COUNT(*), MIN(seq) FROM hq_parked WHERE source_id = ?", (source_id,)).fetchone()
             out.corrections += self._stored_corrections(source_id, [r["seq"] for r in records], out)
             if out.held_cards:
-                Retained(self.db).republish_blocklist()
+                Retained(self.db, self.clock).republish_blocklist()
             out.head = self.head()
-            out.balances = balances(self.conn, out.members, out.head)
+            out.balances = balances(self.conn, out.members, out.head, self.today())
         if out.held:
             log.warning("gap source=%s confirmed_to=%d holding=%d from_seq=%d", source_id, out.hwm, out.held,
                         first_held)
@@ -88,7 +97,7 @@ class Ingest:
         with self.db.transaction():
             seq = self._source(store_id, "hq", "hq") + 1
             record = {"v": 1, "tx_id": str(uuid.uuid4()), "kiosk_id": "hq", "store_id": store_id, "channel": "hq",
-                      "seq": seq, "kind": kind, "at": utc_now(), "operator": operator, "member_id": member_id,
+                      "seq": seq, "kind": kind, "at": self.now(), "operator": operator, "member_id": member_id,
                       "ref_tx": None, "reason": reason, "data": data or {}, "effects": effects}
             self._apply(record, out)
             self.conn.execute("UPDATE hq_sources SET hwm = ? WHERE source_id = 'hq'", (seq,))
@@ -101,7 +110,7 @@ class Ingest:
     def _source(self, store_id: str, source_id: str, channel: str) -> int:
         self.conn.execute("INSERT INTO hq_sources (source_id, store_id, channel, hwm, last_seen) VALUES (?, ?, ?, 0, ?)"
                           " ON CONFLICT (source_id) DO UPDATE SET last_seen = excluded.last_seen",
-                          (source_id, store_id, channel, utc_now()))
+                          (source_id, store_id, channel, self.now()))
         hwm, known_store = self.conn.execute("SELECT hwm, store_id FROM hq_sources WHERE source_id = ?",
                                              (source_id,)).fetchone()
         if known_store != store_id:
@@ -158,7 +167,7 @@ class Ingest:
         correction = {"tx_id": record["tx_id"], "seq": record["seq"], "kind": kind, "detail": detail}
         self.conn.execute("INSERT INTO hq_corrections (tx_id, source_id, seq, kind, detail, at)"
                           " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tx_id) DO NOTHING",
-                          (record["tx_id"], record["kiosk_id"], record["seq"], kind, json.dumps(detail), utc_now()))
+                          (record["tx_id"], record["kiosk_id"], record["seq"], kind, json.dumps(detail), self.now()))
         out.corrections.append(correction)
         self._alert(kind, record, detail, out)
 
@@ -166,7 +175,7 @@ class Ingest:
         alert = {"kind": kind, "source_id": record["kiosk_id"], "tx_id": record["tx_id"],
                  "member_id": record.get("member_id") or "", "detail": detail}
         self.conn.execute("INSERT INTO hq_alerts (at, kind, source_id, tx_id, member_id, detail)"
-                          " VALUES (?, ?, ?, ?, ?, ?)", (utc_now(), kind, alert["source_id"], alert["tx_id"],
+                          " VALUES (?, ?, ?, ?, ?, ?)", (self.now(), kind, alert["source_id"], alert["tx_id"],
                                                          alert["member_id"], json.dumps(detail)))
         out.alerts.append(alert)
         log.warning("alert %s source=%s tx=%s member=%s detail=%s", kind, alert["source_id"], alert["tx_id"],
@@ -177,7 +186,7 @@ class Ingest:
             "SELECT card_id FROM cards WHERE member_id = ? AND status = 'active'", (member_id,)).fetchall()]
         for card_id in cards:
             self.conn.execute("INSERT INTO blocklist (card_id, reason, since) VALUES (?, ?, ?)"
-                              " ON CONFLICT (card_id) DO NOTHING", (card_id, "held after a double spend", utc_now()))
+                              " ON CONFLICT (card_id) DO NOTHING", (card_id, "held after a double spend", self.now()))
         out.held_cards += cards
 
     def _stored_corrections(self, source_id: str, seqs: list[int], out: Outcome) -> list[dict]:
@@ -194,11 +203,11 @@ def feed_head(conn) -> int:
     return conn.execute("SELECT COALESCE(MAX(hq_seq), 0) FROM hq_log").fetchone()[0]
 
 
-def balances(conn, member_ids: set[str], as_of: int) -> list[dict]:
-    """Each member's balances as head office has them now (points net of debt, as a kiosk shows them)."""
+def balances(conn, member_ids: set[str], as_of: int, today: str) -> list[dict]:
+    """Each member's balances as head office has them on local day ``today`` (points net of debt, as a
+    kiosk shows them)."""
     if not member_ids:
         return []
-    today = datetime.now(timezone.utc).date().isoformat()
     marks = ", ".join("?" * len(member_ids))
     rows = conn.execute(
         "SELECT m.member_id, m.points_debt, m.principal_fen, m.bonus_fen, m.tier, m.status,"

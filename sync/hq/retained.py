@@ -11,7 +11,9 @@ import json
 from kiosk.ledger import load_rules
 from kiosk.ledger.staff import add_staff
 
-from ..protocol import check, topics, utc_now
+from kiosk.ledger.clock import Clock, from_env, now_text
+
+from ..protocol import check, topics
 from .db import Db
 
 FIXED = {"rules": topics.RULES, "blocklist": topics.BLOCKLIST, "staff": topics.STAFF, "limits": topics.LIMITS}
@@ -24,8 +26,9 @@ def topic_and_type(name: str) -> tuple[str, str]:
 
 
 class Retained:
-    def __init__(self, db: Db):
+    def __init__(self, db: Db, clock: Clock | None = None):
         self.db, self.conn = db, db.conn
+        self.clock = clock or from_env()
 
     def _bump(self, name: str, body: dict) -> int:
         """Store ``body`` as the next version of ``name`` (call inside a transaction)."""
@@ -61,7 +64,7 @@ class Retained:
     def block(self, card_id: str, reason: str) -> int:
         with self.db.transaction():
             self.conn.execute("INSERT INTO blocklist (card_id, reason, since) VALUES (?, ?, ?) ON CONFLICT (card_id)"
-                              " DO UPDATE SET reason = excluded.reason", (card_id, reason, utc_now()))
+                              " DO UPDATE SET reason = excluded.reason", (card_id, reason, now_text(self.clock)))
             return self.republish_blocklist()
 
     def unblock(self, card_id: str) -> int:

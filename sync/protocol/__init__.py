@@ -1,6 +1,6 @@
 """The wire protocol both ends share: topics, envelopes and their schemas, signatures."""
 from . import topics
-from .envelope import SIGNED, Codec, Dropped, check, utc_now
+from .envelope import SIGNED, Codec, Dropped, check
 from .signing import Signer, Verifier, generate
 
-__all__ = ["topics", "Codec", "Dropped", "SIGNED", "check", "utc_now", "Signer", "Verifier", "generate"]
+__all__ = ["topics", "Codec", "Dropped", "SIGNED", "check", "Signer", "Verifier", "generate"]

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
 from functools import cache
 from importlib import resources
 from urllib.parse import urljoin
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
+
+from kiosk.ledger.clock import Clock, from_env
+from kiosk.ledger.dates import to_utc_text
 
 from .signing import Signer, Verifier
 
@@ -26,10 +28,6 @@ SIGNED = frozenset({"ack", "response", "feed.head", "rules", "blocklist", "staff
 
 class Dropped(ValueError):
     """A payload that must be logged and ignored; the message says why."""
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @cache
@@ -74,18 +72,23 @@ class Codec:
     """Packs and unpacks envelopes; signs with ``signer`` (head office), verifies with ``verifier`` (kiosk)."""
 
     def __init__(self, sender: str, channel: str = "kiosk", *, signer: Signer | None = None,
-                 verifier: Verifier | None = None):
+                 verifier: Verifier | None = None, clock: Clock | None = None):
         self.sender, self.channel = sender, channel
+        self.clock = clock or from_env()
         self.signer, self.verifier = signer, verifier
 
     def pack(self, type_: str, body: dict) -> bytes:
-        env = {"v": 1, "type": type_, "id": str(uuid.uuid4()), "at": utc_now(), "from": self.sender,
+        env = {"v": 1, "type": type_, "id": str(uuid.uuid4()), "at": self.now(), "from": self.sender,
                "channel": self.channel, "body": body}
         if type_ in SIGNED:
             if self.signer is None:
                 raise ValueError(f"{type_} messages must be signed: no head-office key loaded")
             self.signer.sign(env)
         return json.dumps(env, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def now(self) -> str:
+        """This end's clock as protocol text (UTC, microseconds, "Z")."""
+        return to_utc_text(self.clock.now())
 
     def unpack(self, payload: bytes, expect: frozenset[str] | set[str]) -> dict:
         """The validated envelope, or Dropped. ``expect``: the types allowed on this topic."""

@@ -17,3 +17,11 @@ def member(led):
     led.register(name="张三", phone="13800138000", card_id="C1", birthday="1990-05-17", operator="admin",
                  at="2026-11-01T09:00")
     return "C1"
+
+
+@pytest.fixture
+def early_member(led):
+    """The same member, registered at the start of the year (for scenarios that span months)."""
+    led.register(name="张三", phone="13800138000", card_id="C1", birthday="1990-05-17", operator="admin",
+                 at="2026-01-01T09:00")
+    return "C1"

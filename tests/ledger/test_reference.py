@@ -45,10 +45,10 @@ def test_points_expire_end_of_month_twelve_months_later(led, member):
     assert led.expire(at="2027-12-02T00:30")["expired"] == []
 
 
-def test_spending_draws_soonest_expiring_lot_first(led, member):
-    early = buy(led, member, 50000, "2026-01-05T10:00")    # 500 points, last day 2027-01-31
-    late = buy(led, member, 100000, MON)                   # 1000 points, last day 2027-11-30
-    redeem = led.redeem(member, "GIFT-MUG", operator="admin", at=THU)
+def test_spending_draws_soonest_expiring_lot_first(led, early_member):
+    early = buy(led, early_member, 50000, "2026-01-05T10:00")    # 500 points, last day 2027-01-31
+    late = buy(led, early_member, 100000, MON)                   # 1000 points, last day 2027-11-30
+    redeem = led.redeem(early_member, "GIFT-MUG", operator="admin", at=THU)
     lots = dict(led.conn.execute("SELECT lot_id, remaining FROM lots"))
     assert lots == {f"{early['tx_id']}:p": 0, f"{late['tx_id']}:p": 700}
     record = led.tx_record(redeem["tx_id"])
@@ -101,10 +101,10 @@ def test_coupons(led, member):
         buy(led, member, 1500, TUE, coupons=["NOPE"])
 
 
-def test_coupon_expires_after_its_validity(led, member):
-    led.issue_coupon(member, "V20", operator="admin", at="2026-10-01T10:00")   # 30 days: through Oct 30
+def test_coupon_expires_after_its_validity(led, early_member):
+    led.issue_coupon(early_member, "V20", operator="admin", at="2026-10-01T10:00")   # 30 days: through Oct 30
     with pytest.raises(Refused, match="no valid V20"):
-        buy(led, member, 5000, MON, coupons=["V20"])
+        buy(led, early_member, 5000, MON, coupons=["V20"])
 
 
 def test_topup_bonus_and_proportional_spend(led, member):
@@ -186,9 +186,9 @@ def test_gift_stock_runs_out(led, member):
     assert led.member_view(member, at=TUE)["points"] == 12000 - 5 * 2000
 
 
-def test_tier_downgrade_only_after_hold(led, member):
-    p = buy(led, member, 100000, "2026-01-05T10:00")
-    assert led.member_view(member, at=MON)["tier"] == "normal"
+def test_tier_downgrade_only_after_hold(led, early_member):
+    p = buy(led, early_member, 100000, "2026-01-05T10:00")
+    assert led.member_view(early_member, at=MON)["tier"] == "normal"
     led.refund(p["tx_id"], 100000, operator="admin", at="2026-01-06T10:00")
     assert led.evaluate_tiers(at="2026-06-01T00:00")["changed"] == []   # hold of 12 months
     changed = led.evaluate_tiers(at="2027-01-06T00:00")["changed"]

@@ -1,7 +1,7 @@
 """Spends ask head office first; without an answer the offline limits decide."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -43,7 +43,7 @@ def test_online_head_office_approves_and_refuses_on_its_own_balances(broker, sta
     assert (no.approved, no.online, no.reason) == (False, True, "insufficient_stored_value")
 
 
-def test_without_an_answer_the_offline_limits_decide(broker, make_kiosk, requester):
+def test_without_an_answer_the_offline_limits_decide(broker, make_kiosk, requester, clock):
     k = make_kiosk("k1")            # no hub: requests go unanswered
     k.register(name="Zhou Jie", phone="13800007777", card_id="CARD-Q", operator="admin")
     k.register(name="Wu Di", phone="13800008888", card_id="CARD-R", operator="admin")
@@ -61,7 +61,7 @@ def test_without_an_answer_the_offline_limits_decide(broker, make_kiosk, request
     assert decide("CARD-Q", "points", 100).approved                                       # another unit
     assert decide("CARD-R", "stored_value", 5000).approved
     assert decide("CARD-R", "stored_value", 2001).reason == "offline_limit_kiosk_total"    # 12001 > 12000
-    later = datetime.now(timezone.utc) + timedelta(hours=25)
+    later = clock.now() + timedelta(hours=25)
     assert decide("CARD-R", "points", 1, now=later).reason == "offline_window_passed"
 
 

@@ -124,7 +124,6 @@ def test_forged_and_corrupted_messages_change_nothing(tmp_path, broker, start_hu
 def test_head_office_data_reaches_the_kiosk_and_old_versions_are_ignored(tmp_path, broker, start_hub, make_kiosk,
                                                                         start_agent, caplog):
     from kiosk.ledger import REFERENCE_RULES
-    from kiosk.ledger.staff import sign_in
 
     k = make_kiosk("k1")
     hq = Retained(Db(f"sqlite:///{tmp_path / 'hq.db'}"))
@@ -142,7 +141,7 @@ def test_head_office_data_reaches_the_kiosk_and_old_versions_are_ignored(tmp_pat
     wait_for(lambda: state.get("catalogue") and state.get("limits") and state.get("version:staff"),
              what="head-office data at the kiosk")
     wait_for(lambda: k.rules.checkin_points == 7, what="new rules in force")
-    assert sign_in(k.conn, "STAFF-1", "246810")["staff_id"] == "s01"
+    assert k.sign_in("STAFF-1", "246810")["staff_id"] == "s01"
     assert state.get("limits")["window_hours"] == 12
     assert [g["sku"] for g in state.get("catalogue")["gifts"]] == [g.sku for g in k.rules.gifts]
 

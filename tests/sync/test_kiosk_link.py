@@ -1,5 +1,5 @@
 """What the kiosk app sees through the link: online status, authorization, backlog."""
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from kiosk import config
 from kiosk.ledger import lines_from_amount
@@ -15,7 +15,8 @@ def link_config(tmp_path, broker_url, hq_public):
     return config.load(path, environ={}, system_path=tmp_path / "none")
 
 
-def test_online_kiosk_sees_head_office_and_asks_it(tmp_path, broker, hq_keys, start_hub, make_kiosk, start_agent):
+def test_online_kiosk_sees_head_office_and_asks_it(tmp_path, broker, hq_keys, start_hub, make_kiosk, start_agent,
+                                                   clock):
     kiosk = make_kiosk("k1")
     kiosk.register(name="Sun Li", phone="13800001111", card_id="CARD-L", operator="admin")
     kiosk.purchase("CARD-L", lines_from_amount(30000), operator="admin")        # 300 points
@@ -32,7 +33,7 @@ def test_online_kiosk_sees_head_office_and_asks_it(tmp_path, broker, hq_keys, st
         assert (yes.approved, yes.online) == (True, True)
         no = link.authorize("CARD-L", "points", 301)
         assert (no.approved, no.online, no.reason) == (False, True, "insufficient_points")
-        later = datetime.now(timezone.utc) + timedelta(minutes=5)
+        later = clock.now() + timedelta(minutes=5)
         assert link.status(now=later)["online"] is False      # nothing heard for 5 minutes: offline banner
     finally:
         link.close()

@@ -1,0 +1,24 @@
+"""Every test runs on one pinned clock, never the wall clock's idea of the day.
+
+The pinned instant is a Tuesday morning in Asia/Shanghai outside any member's birthday month that the
+tests use. It reaches code in this process through ``kiosk.ledger.clock.from_env`` (the default of every
+Ledger, Agent, Hub and Codec) and child processes (kioskctl, the app, hubs, agents) through the same
+environment variable. The clock ticks from there, so timeouts and retries still make progress.
+Tests that need another instant pass ``at=`` / ``--at`` or their own clock (tests/test_instants.py
+runs the time-sensitive scenarios at the awkward instants).
+"""
+from __future__ import annotations
+
+import pytest
+
+from kiosk.ledger.clock import SteadyClock
+
+PINNED = "2026-11-24T10:00:00+08:00"
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch) -> SteadyClock:
+    pinned = SteadyClock(PINNED)
+    for name, value in pinned.environ().items():
+        monkeypatch.setenv(name, value)
+    return pinned
