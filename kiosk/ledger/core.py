@@ -85,7 +85,12 @@ class LedgerCore:
         self.kiosk_id, self.store_id = kiosk_id, store_id
         self.tz = ZoneInfo(timezone)
         self.conn = connect(path)
-        schema.create(self.conn)
+        try:
+            with write_transaction(self.conn):
+                schema.create(self.conn)
+        except BaseException:
+            self.conn.close()
+            raise
         self._rules: Rules | None = None
         self._rules_text: str | None = None
         self._in_transaction = False

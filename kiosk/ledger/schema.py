@@ -1,11 +1,14 @@
 """The SQLite schema: the journal and outbox (the truth) and projections (derived from it).
 
 Projection tables are listed in :data:`PROJECTIONS`; :func:`kiosk.ledger.verify.verify` rebuilds
-them from the journal and compares. Migrations are numbered and run inside one transaction.
+them from the journal and compares. Every change to these tables after the first release is a new
+entry in :data:`MIGRATIONS` (see :mod:`kiosk.ledger.migrations`).
 """
 from __future__ import annotations
 
 import sqlite3
+
+from .migrations import Migration, latest, upgrade
 
 JOURNAL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -148,11 +151,20 @@ CREATE TABLE IF NOT EXISTS receipt_claims (
 PROJECTIONS = ("members", "cards", "lots", "qualifying", "checkins", "packages", "coupons", "stock",
                "purchases", "topups", "sv_spends", "receipt_claims")
 
-SCHEMA_VERSION = 1
+# Append a Migration for every schema change; never edit one that has shipped.
+MIGRATIONS = (
+    Migration(1, "baseline: journal, outbox, staff, block list and projections of the first release",
+              JOURNAL + PROJECTION_DDL + "DELETE FROM meta WHERE key = 'schema_version';"),
+)
+SCHEMA_VERSION = latest(MIGRATIONS)
 
 
-def create(conn: sqlite3.Connection) -> None:
-    """Create or migrate the schema (idempotent)."""
-    conn.executescript("BEGIN IMMEDIATE;" + JOURNAL + PROJECTION_DDL +
-                       f"INSERT INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}')"
-                       " ON CONFLICT (key) DO NOTHING; COMMIT;")
+def user_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def create(conn: sqlite3.Connection) -> list[int]:
+    """Create the schema, or upgrade it to this release's version; returns the migrations applied.
+    The caller holds the write transaction."""
+    return upgrade("this ledger file", MIGRATIONS, lambda: user_version(conn),
+                   lambda version: conn.execute(f"PRAGMA user_version = {int(version)}"), conn.execute)

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from kiosk.ledger import schema as ledger_schema
 from kiosk.ledger.core import connect as sqlite_connect, write_transaction
+from kiosk.ledger.migrations import Migration, upgrade
 
 HUB_DDL = """
 CREATE TABLE IF NOT EXISTS hq_sources (
@@ -30,6 +31,8 @@ CREATE TABLE IF NOT EXISTS hq_alerts (
     tx_id TEXT, member_id TEXT, detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS hq_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL);
 """
+# Append a Migration for every change to the hub's own tables; never edit one that has shipped.
+HUB_MIGRATIONS = (Migration(1, "baseline: sources, feed log, parked records, corrections, alerts, versions", HUB_DDL),)
 _PG_LOCK = 7_316_001   # the one advisory lock all hub writers take
 
 
@@ -44,18 +47,40 @@ class Db:
             self.conn = sqlite_connect(parts.path if url.startswith("sqlite:///") else parts.netloc + parts.path)
             self.fatal = (sqlite3.OperationalError,)
             self._begin = ["BEGIN IMMEDIATE"]
-            ledger_schema.create(self.conn)
-            self.conn.executescript(HUB_DDL)
         elif parts.scheme in ("postgresql", "postgres"):
             import psycopg
             self.dialect = "postgresql"
             self.conn = PgConnection(psycopg.connect(url, autocommit=True))
             self.fatal = (psycopg.OperationalError, psycopg.InterfaceError)
             self._begin = ["BEGIN", f"SELECT pg_advisory_xact_lock({_PG_LOCK})"]
-            with self.transaction():
-                self.conn.script(pg_ddl(ledger_schema.JOURNAL + ledger_schema.PROJECTION_DDL + HUB_DDL))
         else:
             raise ValueError(f"--db {url!r} must be sqlite:///path or postgresql://...")
+        self.migrate()
+
+    def migrate(self) -> None:
+        """Bring the ledger's and the hub's tables to this release (under the write lock, so hubs
+        starting together migrate once). SQLite keeps the ledger's version in ``user_version`` as a
+        kiosk file does; the hub's (and on PostgreSQL both) live in ``meta``."""
+        with self.transaction():
+            self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            if self.dialect == "sqlite":
+                ledger_schema.create(self.conn)
+            else:
+                self._upgrade("ledger", ledger_schema.MIGRATIONS)
+            self._upgrade("hub", HUB_MIGRATIONS)
+
+    def _upgrade(self, component: str, migrations) -> None:
+        key = f"schema_version:{component}"
+
+        def read() -> int:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return int(row[0]) if row else 0
+
+        def write(version: int) -> None:
+            self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key)"
+                              " DO UPDATE SET value = excluded.value", (key, str(version)))
+        execute = self.conn.execute if self.dialect == "sqlite" else lambda sql: self.conn.execute(pg_ddl(sql))
+        upgrade(f"head office's database ({component} tables)", migrations, read, write, execute)
 
     def transaction(self):
         return write_transaction(self.conn, self._begin)
@@ -82,9 +107,6 @@ class PgConnection:
         if translated is None:
             translated = self._sql[sql] = sql.replace("%", "%%").replace("?", "%s")
         return self.pg.execute(translated, params)
-
-    def script(self, sql: str) -> None:
-        self.pg.execute(sql)
 
     def close(self) -> None:
         self.pg.close()
