@@ -56,7 +56,8 @@ class Agent:
         self.client.publish(self.topics.tx, self.codec.pack("tx.batch", body), qos=1)
 
     def _ask(self, kind: str, args: dict) -> None:
-        self.client.publish(self.topics.req, self.codec.pack("request", request_body(kind, args, 10, self.ledger.clock.now())), qos=1)
+        body = request_body(kind, args, 10, self.ledger.clock.now())
+        self.client.publish(self.topics.req, self.codec.pack("request", body), qos=1)
 
     def _on_connect(self, client, userdata, flags, reason, properties) -> None:
         if reason.is_failure:

@@ -10,6 +10,7 @@ from kiosk.ledger.clock import Clock, from_env
 from .ingest import balances, feed_head
 
 FEED_PAGE_MAX = 1000
+FEED_PAGE_BYTES = 1024 * 1024     # a page of records stays far below the broker's and the agent's limits
 
 
 class Authority:
@@ -76,8 +77,15 @@ class Authority:
             "SELECT l.hq_seq, CASE WHEN j.kiosk_id = ? THEN NULL ELSE j.record END FROM hq_log l"
             " JOIN journal j ON j.tx_id = l.tx_id WHERE l.hq_seq > ? ORDER BY l.hq_seq LIMIT ?",
             (args.get("source_id", ""), args["after"], min(args["limit"], FEED_PAGE_MAX))).fetchall()
-        last = rows[-1][0] if rows else args["after"]
-        return "", {"records": [json.loads(r) for _, r in rows if r is not None], "last": last, "head": self.head()}
+        page, size, last = [], 0, args["after"]
+        for position, record in rows:
+            size += len(record or "")
+            if page and size > FEED_PAGE_BYTES:
+                break                       # the rest comes with the next page
+            last = position
+            if record is not None:
+                page.append(json.loads(record))
+        return "", {"records": page, "last": last, "head": self.head()}
 
     def head(self) -> int:
         return feed_head(self.conn)
