@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from . import schema
+from . import journal, schema
 from .apply import apply_effect, apply_effects
 from .clock import Clock, from_env
 from .dates import from_utc_text, parse_moment, to_utc_text
@@ -162,7 +162,7 @@ class LedgerCore:
                 self._not_before_what_it_refers_to(moment, member, ref_tx)
                 (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE kiosk_id = ?",
                                       (self.kiosk_id,)).fetchone()
-                record = {"v": 1, "tx_id": str(uuid.uuid4()), "kiosk_id": self.kiosk_id,
+                record = {"v": journal.RECORD_VERSION, "tx_id": str(uuid.uuid4()), "kiosk_id": self.kiosk_id,
                           "store_id": self.store_id, "channel": "kiosk", "seq": seq, "kind": kind,
                           "at": to_utc_text(moment), "operator": operator, "member_id": member_id,
                           "ref_tx": ref_tx, "reason": reason, "data": data or {}, "effects": []}
@@ -185,12 +185,9 @@ class LedgerCore:
                 raise InvalidInput(f"time {to_utc_text(moment)} is before transaction {ref_tx} ({row[0]})")
 
     def _journal(self, record: dict) -> None:
-        self.conn.execute(
-            "INSERT INTO journal (tx_id, kiosk_id, seq, kind, at, operator, member_id, ref_tx, reason, record)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record["tx_id"], record["kiosk_id"], record["seq"], record["kind"], record["at"], record["operator"],
-             record["member_id"], record["ref_tx"], record["reason"],
-             json.dumps(record, separators=(",", ":"), ensure_ascii=False)))
+        """Seal a new record of this kiosk onto its chain and append it."""
+        journal.seal(record, journal.last_hash(self.conn, self.kiosk_id))
+        journal.append(self.conn, record, record["hash"])
 
     def ingest(self, record: dict, *, strict: bool = True) -> tuple[bool, list[dict]]:
         """Apply a transaction made elsewhere (or replayed). Twice has the effect of once.
@@ -201,7 +198,8 @@ class LedgerCore:
             if conn.execute("SELECT 1 FROM journal WHERE tx_id = ?", (record["tx_id"],)).fetchone():
                 return False, []
             shortfalls = apply_effects(conn, record, strict=strict)
-            self._journal(record)
+            link = record.get("hash") or journal.link_hash(journal.last_hash(conn, record["kiosk_id"]), record)
+            journal.append(conn, record, link)
         return True, shortfalls
 
     # -- shared look-ups -----------------------------------------------------------------------

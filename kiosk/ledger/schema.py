@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from . import journal
 from .migrations import Migration, latest, upgrade
 
 JOURNAL = """
@@ -155,6 +156,8 @@ PROJECTIONS = ("members", "cards", "lots", "qualifying", "checkins", "packages",
 MIGRATIONS = (
     Migration(1, "baseline: journal, outbox, staff, block list and projections of the first release",
               JOURNAL + PROJECTION_DDL + "DELETE FROM meta WHERE key = 'schema_version';"),
+    Migration(2, "hash chain: each journal row keeps its link hash (first-release rows get theirs now)",
+              "ALTER TABLE journal ADD COLUMN hash TEXT;", journal.backfill),
 )
 SCHEMA_VERSION = latest(MIGRATIONS)
 

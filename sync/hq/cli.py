@@ -29,7 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     for name, helptext in (("rules", "publish a rules file"), ("limits", "publish offline limits (JSON)"),
                            ("block", "hold a card chain-wide"), ("unblock", "release a held card"),
                            ("staff", "add or change a staff member"), ("catalogue", "publish a store's catalogue"),
-                           ("gaps", "list sources with missing sequence numbers"), ("alerts", "list alerts")):
+                           ("gaps", "list sources with missing sequence numbers"), ("alerts", "list alerts"),
+                           ("sources", "list sources: mark, chain tip, held or not"),
+                           ("release", "release a source held after a chain break (once a technician has looked)")):
         s = sub.add_parser(name, help=helptext)
         s.add_argument("--db", required=True)
     sub.choices["rules"].add_argument("file")
@@ -42,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.choices["staff"].add_argument("--pin", required=True)
     sub.choices["staff"].add_argument("--card")
     sub.choices["catalogue"].add_argument("store_id")
+    sub.choices["release"].add_argument("source_id")
     return p
 
 
@@ -67,6 +70,15 @@ def main(argv: list[str] | None = None) -> int:
                                " ON p.source_id = s.source_id GROUP BY s.source_id, s.hwm").fetchall()
         result = [{"source_id": s, "confirmed_to": h, "missing_from": h + 1, "missing_to": lo - 1, "held": n}
                   for s, h, lo, n in rows]
+    elif args.command == "sources":
+        result = [dict(zip(("source_id", "store_id", "channel", "confirmed_to", "tip", "sealed", "held"), r))
+                  for r in db.conn.execute("SELECT source_id, store_id, channel, hwm, tip, sealed, held"
+                                           " FROM hq_sources ORDER BY source_id").fetchall()]
+    elif args.command == "release":
+        with db.transaction():
+            held = db.conn.execute("SELECT held FROM hq_sources WHERE source_id = ?", (args.source_id,)).fetchone()
+            db.conn.execute("UPDATE hq_sources SET held = NULL WHERE source_id = ?", (args.source_id,))
+        result = {"source_id": args.source_id, "was_held": held[0] if held else None}
     elif args.command == "alerts":
         result = [dict(zip(("at", "kind", "source_id", "tx_id", "member_id", "detail"), r)) for r in db.conn.execute(
             "SELECT at, kind, source_id, tx_id, member_id, detail FROM hq_alerts ORDER BY alert_id").fetchall()]
