@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Callable
@@ -204,9 +205,24 @@ def _purchase(args, led: Ledger, pay: str, preview: bool = False) -> dict:
 
 @command("init")
 def _init(args, led):
-    rules = args.rules or args.cfg.get("kiosk", "rules")
+    return {"db": led.path, "kiosk_id": led.kiosk_id, "store_id": led.store_id, "rules": led.rules.digest}
+
+
+def _open(args, cfg) -> Ledger:
+    """The ledger named by --db or the config; only ``init`` creates one.
+
+    The kiosk and store ids are those recorded in the ledger; ids set explicitly in the config (or
+    KIOSK_ID / KIOSK_STORE_ID) must match them.
+    """
+    db = args.db or cfg.get("kiosk", "db")
+    ids = {name: cfg.get("kiosk", key) for name, key in (("kiosk_id", "id"), ("store_id", "store_id"))
+           if cfg.source("kiosk", key) != "default"}
+    timezone = cfg.get("kiosk", "timezone")
+    if args.path != ("init",):
+        return Ledger(db, **ids, timezone=timezone)
+    rules = args.rules or cfg.get("kiosk", "rules")
     text = Path(rules).read_text(encoding="utf-8") if rules else None
-    return {**led.init(text, operator=args.operator, at=args.at), "db": led.path}
+    return Ledger.create(db, **ids, timezone=timezone, rules_text=text, operator=args.operator, at=args.at)
 
 
 @command("member", "add")
@@ -315,15 +331,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.path == ("doctor",):
         return doctor.run(args, cfg.get("devices", "nfc") + cfg.get("devices", "scanners"))
-    db = args.db or cfg.get("kiosk", "db")
-    if args.path != ("init",) and not Path(db).exists():
-        return _fail(args, f"no ledger at {db}: run `kioskctl --db {db} init` first", "no_ledger", EXIT_USAGE)
     try:
-        Path(db).parent.mkdir(parents=True, exist_ok=True)
-        led = Ledger(db, kiosk_id=cfg.get("kiosk", "id"), store_id=cfg.get("kiosk", "store_id"),
-                     timezone=cfg.get("kiosk", "timezone"))
-    except Exception as exc:  # sqlite3 errors: unreadable or not a database
-        return _fail(args, f"cannot open ledger {db}: {exc}", "bad_db", EXIT_USAGE)
+        led = _open(args, cfg)
+    except LedgerError as exc:        # not a ledger, another kiosk's ledger, bad rules for init
+        return _fail(args, str(exc), exc.code, EXIT_USAGE)
+    except OSError as exc:
+        return _fail(args, f"{exc.filename}: {exc.strerror}", "io_error", EXIT_USAGE)
+    except sqlite3.Error as exc:     # unreadable or damaged
+        return _fail(args, f"cannot open ledger {args.db or cfg.get('kiosk', 'db')}: {exc}", "bad_db", EXIT_USAGE)
     args.cfg = cfg
     try:
         result = COMMANDS[args.path](args, led)

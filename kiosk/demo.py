@@ -29,9 +29,9 @@ def run_ledger_demo(var: Path, out=sys.stdout) -> Ledger:
     db = var / "demo-ledger.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    led = Ledger(db, kiosk_id="demo-kiosk", store_id="demo-store")
+    led = Ledger.create(db, kiosk_id="demo-kiosk", store_id="demo-store", at=_at(1, 8))
     say = lambda text: print(text, file=out)  # noqa: E731
-    say(f"ledger: {db}  rules: {led.init(at=_at(1, 8))['rules']}")
+    say(f"ledger: {db}  rules: {led.rules.digest}")
 
     led.register(name="王小明", phone="13800138000", card_id="DEMO-0001", birthday="1990-05-17",
                  operator="admin", at=_at(2, 9))

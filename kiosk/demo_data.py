@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -113,11 +114,12 @@ def _at(moment: datetime) -> str:
 def seed(path: str | Path, *, kiosk_id: str = "kiosk-01", store_id: str = "store-01",
          timezone: str = "Asia/Shanghai", now: datetime | None = None) -> None:
     """Create a ledger at ``path`` with the demo rules, staff and members (the file must not exist)."""
-    led = Ledger(path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone)
-    now = (now or led.clock.now()).astimezone(led.tz).replace(microsecond=0)
+    clock = from_env()
+    now = (now or clock.now()).astimezone(ZoneInfo(timezone)).replace(microsecond=0)
     year_ago = now.replace(year=now.year - 1, day=1, hour=10, minute=0, second=0)
+    led = Ledger.create(path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone, rules_text=DEMO_RULES,
+                        clock=clock, at=_at(year_ago - timedelta(days=1)))
     try:
-        led.init(DEMO_RULES, at=_at(year_ago - timedelta(days=1)))
         for card, staff_id, name, role, pin in STAFF:
             led.add_staff(staff_id, name, role, pin, card.card_id)
         _members(led, now, year_ago)
