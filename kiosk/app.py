@@ -37,7 +37,7 @@ def _context(args, cfg):
 
     kiosk, ui = cfg.section("kiosk"), cfg.section("ui")
     ctx = KioskContext(db=Path(args.db or kiosk["db"]), kiosk_id=kiosk["id"], store_id=kiosk["store_id"],
-                       store_name=kiosk["store_name"], timezone=kiosk["timezone"],
+                       store_name=kiosk["store_name"], timezone=kiosk["timezone"], phone_region=kiosk["phone_region"],
                        language=args.language or ui["language"], idle_timeout_s=ui["idle_timeout_s"],
                        cards=cfg.section("cards"), codes=cfg.section("codes"), nfc=cfg.get("devices", "nfc"),
                        scanners=cfg.get("devices", "scanners"), automation=args.automation)

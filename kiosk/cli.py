@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--birthday", help="YYYY-MM-DD")
     sp.add_argument("--referrer", help="the referring member's card")
     sp = sub(member, "show", "show a member", "show")
-    sp.add_argument("--card", required=True)
+    _who(sp)
     sp = sub(member, "edit", "edit a member's profile", "member", "edit")
     sp.add_argument("--card", required=True)
     sp.add_argument("--name")
@@ -165,8 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub(top, "expire", "expire points lots and packages past their last day", "expire")
     tiers = top.add_parser("tiers", help="tiers").add_subparsers(dest="sub", required=True)
     sub(tiers, "evaluate", "downgrade members whose hold period has passed", "tiers", "evaluate")
-    sp = sub(top, "show", "show a member by card", "show")
-    sp.add_argument("--card", required=True)
+    sp = sub(top, "show", "show a member by card or phone", "show")
+    _who(sp)
     sp = sub(top, "journal", "print this kiosk's journal", "journal")
     sp.add_argument("--card")
     sp.add_argument("--since", type=int, default=0, help="after this sequence number")
@@ -186,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub(top, "doctor", "check the configured devices and print fixes", "doctor")
     _doctor_arguments(sp)
     return p
+
+
+def _who(parser: argparse.ArgumentParser) -> None:
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--card")
+    who.add_argument("--phone", help="the member's phone (+86 may be left out)")
 
 
 def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
@@ -217,12 +223,12 @@ def _open(args, cfg) -> Ledger:
     db = args.db or cfg.get("kiosk", "db")
     ids = {name: cfg.get("kiosk", key) for name, key in (("kiosk_id", "id"), ("store_id", "store_id"))
            if cfg.source("kiosk", key) != "default"}
-    timezone = cfg.get("kiosk", "timezone")
+    place = {"timezone": cfg.get("kiosk", "timezone"), "phone_region": cfg.get("kiosk", "phone_region")}
     if args.path != ("init",):
-        return Ledger(db, **ids, timezone=timezone)
+        return Ledger(db, **ids, **place)
     rules = args.rules or cfg.get("kiosk", "rules")
     text = Path(rules).read_text(encoding="utf-8") if rules else None
-    return Ledger.create(db, **ids, timezone=timezone, rules_text=text, operator=args.operator, at=args.at)
+    return Ledger.create(db, **ids, **place, rules_text=text, operator=args.operator, at=args.at)
 
 
 @command("member", "add")
@@ -251,7 +257,7 @@ COMMANDS[("tx", "package-use")] = lambda a, led: led.use_package(a.card, a.packa
 COMMANDS[("coupon", "issue")] = lambda a, led: led.issue_coupon(a.card, a.coupon, operator=a.operator, at=a.at)
 COMMANDS[("expire",)] = lambda a, led: led.expire(at=a.at, operator=a.operator)
 COMMANDS[("tiers", "evaluate")] = lambda a, led: led.evaluate_tiers(at=a.at, operator=a.operator)
-COMMANDS[("show",)] = lambda a, led: led.member_view(a.card, at=a.at)
+COMMANDS[("show",)] = lambda a, led: led.member_view(a.card or led.member_by_phone(a.phone)["card_id"], at=a.at)
 COMMANDS[("gifts",)] = lambda a, led: {"gifts": led.gifts()}
 COMMANDS[("summary",)] = lambda a, led: led.day_summary(at=a.at)
 

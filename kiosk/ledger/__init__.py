@@ -18,7 +18,8 @@ from .pricing import Line, Quote
 from .purchase import lines_from_amount
 from .rules import Rules, load_rules
 from .verify import verify
-from .views import Views, mask_name, mask_phone
+from .phones import mask_phone
+from .views import Views, mask_name
 
 REFERENCE_RULES = Path(__file__).with_name("reference_rules.toml")
 
@@ -28,8 +29,8 @@ class Ledger(Views):
 
     @classmethod
     def create(cls, path: str | Path, *, kiosk_id: str | None = None, store_id: str | None = None,
-               timezone: str = "Asia/Shanghai", rules_text: str | None = None, operator: str = ADMIN,
-               at: str | None = None, clock: Clock | None = None) -> "Ledger":
+               timezone: str = "Asia/Shanghai", phone_region: str = "CN", rules_text: str | None = None,
+               operator: str = ADMIN, at: str | None = None, clock: Clock | None = None) -> "Ledger":
         """Make a ledger for this kiosk and install rules; on an existing ledger, re-install the rules.
 
         The new file is built beside ``path`` and renamed into place, so a failure (bad rules, a
@@ -52,8 +53,9 @@ class Ledger(Views):
                 for suffix in ("", "-wal", "-shm", "-journal"):
                     Path(f"{building}{suffix}").unlink(missing_ok=True)
             _sync_folder(path.parent)
-            return cls(path, timezone=timezone, clock=clock)
-        led = cls(path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone, clock=clock)
+            return cls(path, timezone=timezone, phone_region=phone_region, clock=clock)
+        led = cls(path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone, phone_region=phone_region,
+                  clock=clock)
         try:
             led.init(rules_text, operator=operator, at=at)
         except BaseException:

@@ -82,8 +82,9 @@ class LedgerCore:
     recorded at ``init``; None takes the recorded ones. Anything else is refused untouched."""
 
     def __init__(self, path: str | Path, *, kiosk_id: str | None = None, store_id: str | None = None,
-                 timezone: str = "Asia/Shanghai", clock: Clock | None = None):
+                 timezone: str = "Asia/Shanghai", phone_region: str = "CN", clock: Clock | None = None):
         self.path = str(path)
+        self.phone_region = phone_region
         first_release = False
         if not schema.is_ledger_file(path):
             if not Path(path).exists():
