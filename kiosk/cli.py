@@ -17,6 +17,7 @@ from typing import Callable
 from drivers import doctor
 
 from . import config as config_mod
+from .cli_output import OneLineParser, guarded
 from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, format_fen, parse_count, parse_fen, verify
 from .ledger.money import MAX_FEN
 from .ledger.purchase import lines_from_amount
@@ -77,7 +78,7 @@ def _item(text: str) -> tuple[str, str, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kioskctl", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="kioskctl", description=__doc__.splitlines()[0])
     _common(p, suppress=False)
     top = p.add_subparsers(dest="cmd", metavar="COMMAND", required=True)
 
@@ -325,6 +326,10 @@ def _fail(args, message: str, code: str, status: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return guarded(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
