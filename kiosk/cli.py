@@ -17,7 +17,7 @@ from typing import Callable
 from drivers import doctor
 
 from . import config as config_mod
-from .cli_output import OneLineParser, guarded
+from .cli_output import OneLineParser, guarded, human
 from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, format_fen, parse_count, parse_fen, verify
 from .ledger.money import MAX_FEN
 from .ledger.purchase import lines_from_amount
@@ -307,17 +307,6 @@ def _staff_add(args, led):
 
 
 # -- output -------------------------------------------------------------------------------------
-def _human(result: dict) -> str:
-    lines = []
-    for key, value in result.items():
-        if isinstance(value, int) and not isinstance(value, bool) and key.endswith("_fen") and abs(value) < MAX_FEN * 10:
-            value = format_fen(value)
-        elif isinstance(value, (list, dict)):
-            value = json.dumps(value, ensure_ascii=False)
-        lines.append(f"{key}: {value}")
-    return "\n".join(lines)
-
-
 def _fail(args, message: str, code: str, status: int) -> int:
     print(f"kioskctl: {message}", file=sys.stderr)
     if getattr(args, "json", False):
@@ -363,7 +352,7 @@ def _main(argv: list[str] | None) -> int:
         return _fail(args, f"{exc.filename}: {exc.strerror}", "io_error", EXIT_USAGE)
     finally:
         led.close()
-    print(json.dumps(result, ensure_ascii=False) if args.json else _human(result))
+    print(json.dumps(result, ensure_ascii=False) if args.json else human(result))
     return 0
 
 
