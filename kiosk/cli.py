@@ -199,6 +199,18 @@ def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
     doctor.add_arguments(parser)
 
 
+def _doctor(args, cfg) -> int:
+    """The devices, the [cards] settings, and what a tap means as the app would judge it."""
+    from drivers.cards import config_problems
+
+    from .tap_check import card_meaning
+
+    cards, db = cfg.section("cards"), args.db or cfg.get("kiosk", "db")
+    problems = config_problems(cards)
+    meaning = None if problems else card_meaning(cards, db, lambda: _open(args, cfg))
+    return doctor.run(args, cfg.get("devices", "nfc") + cfg.get("devices", "scanners"), meaning, problems)
+
+
 # -- commands -----------------------------------------------------------------------------------
 def _purchase(args, led: Ledger, pay: str, preview: bool = False) -> dict:
     if args.amount is None and not args.item:
@@ -330,7 +342,7 @@ def _main(argv: list[str] | None) -> int:
         print(json.dumps(cfg.redacted(), ensure_ascii=False, indent=None if args.json else 2))
         return 0
     if args.path == ("doctor",):
-        return doctor.run(args, cfg.get("devices", "nfc") + cfg.get("devices", "scanners"))
+        return _doctor(args, cfg)
     try:
         led = _open(args, cfg)
     except LedgerError as exc:        # not a ledger, another kiosk's ledger, bad rules for init
