@@ -69,6 +69,9 @@ def _card(label: str, card_id: str, forged: bool = False) -> DemoCard:
     return DemoCard(label, card_id, bytes.fromhex("04") + hashlib.sha256(card_id.encode()).digest()[:6], forged)
 
 
+# The people of both halves of `make demo` (the scripted ledger story and the touchscreen app).
+ZHANG_NAME, ZHANG_PHONE = "张三丰", "13800138001"
+ALICE_NAME, ALICE_PHONE = "Alice Wang", "13900139002"
 ZHANG = _card("张三丰 (birthday, gold path)", "880000000001")
 ZHANG_MEMBER_ID = "M0000000000000ZHANG"     # fixed, so the demo phone QR code can name him
 ALICE = _card("Alice Wang (stored value, coupon)", "880000000002")
@@ -131,7 +134,7 @@ def _members(led: Ledger, now: datetime, year_ago: datetime) -> None:
     op = "admin"
     recently = now - timedelta(days=3)
     birthday = date(1985, now.month, min(8, now.day)).isoformat()
-    led.register(name="张三丰", phone="13800138001", card_id=ZHANG.card_id, birthday=birthday, operator=op,
+    led.register(name=ZHANG_NAME, phone=ZHANG_PHONE, card_id=ZHANG.card_id, birthday=birthday, operator=op,
                  member_id=ZHANG_MEMBER_ID, at=_at(year_ago))
     led.purchase(ZHANG.card_id, lines_from_amount(60000), operator=op, at=_at(year_ago + timedelta(hours=1)))
     led.purchase(ZHANG.card_id, lines_from_amount(520000), operator=op, at=_at(recently))
@@ -142,7 +145,7 @@ def _members(led: Ledger, now: datetime, year_ago: datetime) -> None:
     for hour in (2, 3, 4):
         led.use_package(ZHANG.card_id, operator=op, at=_at(recently + timedelta(hours=hour)))
 
-    led.register(name="Alice Wang", phone="13900139002", card_id=ALICE.card_id, operator=op, at=_at(recently))
+    led.register(name=ALICE_NAME, phone=ALICE_PHONE, card_id=ALICE.card_id, operator=op, at=_at(recently))
     led.purchase(ALICE.card_id, lines_from_amount(12000), operator=op, at=_at(recently + timedelta(hours=1)))
     led.topup(ALICE.card_id, 50000, operator=op, at=_at(recently + timedelta(hours=2)))
     led.issue_coupon(ALICE.card_id, "M200-50", operator=op, at=_at(recently))
