@@ -17,9 +17,8 @@ from typing import Callable
 from drivers import doctor
 
 from . import config as config_mod
-from .cli_output import OneLineParser, guarded, human
-from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, format_fen, parse_count, parse_fen, verify
-from .ledger.money import MAX_FEN
+from .cli_output import OneLineParser, escape, guarded, human
+from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, parse_count, parse_fen, verify
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
 
@@ -320,7 +319,7 @@ def _staff_add(args, led):
 
 # -- output -------------------------------------------------------------------------------------
 def _fail(args, message: str, code: str, status: int) -> int:
-    print(f"kioskctl: {message}", file=sys.stderr)
+    print(f"kioskctl: {escape(message)}", file=sys.stderr)
     if getattr(args, "json", False):
         print(json.dumps({"error": message, "code": code}, ensure_ascii=False))
     return status
@@ -339,7 +338,10 @@ def _main(argv: list[str] | None) -> int:
     except config_mod.ConfigError as exc:
         return _fail(args, str(exc), "bad_config", EXIT_USAGE)
     if args.path == ("config", "show"):
-        print(json.dumps(cfg.redacted(), ensure_ascii=False, indent=None if args.json else 2))
+        settings = cfg.redacted()
+        print(json.dumps(settings, ensure_ascii=False) if args.json else "\n\n".join(
+            f"[{section}]\n" + "\n".join(f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in keys.items())
+            for section, keys in settings.items()))
         return 0
     if args.path == ("doctor",):
         return _doctor(args, cfg)
@@ -351,7 +353,6 @@ def _main(argv: list[str] | None) -> int:
         return _fail(args, f"{exc.filename}: {exc.strerror}", "io_error", EXIT_USAGE)
     except sqlite3.Error as exc:     # unreadable or damaged
         return _fail(args, f"cannot open ledger {args.db or cfg.get('kiosk', 'db')}: {exc}", "bad_db", EXIT_USAGE)
-    args.cfg = cfg
     try:
         result = COMMANDS[args.path](args, led)
     except UsageError as exc:
