@@ -6,11 +6,17 @@ import sys
 
 import pytest
 
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+from kiosk import config
+
+
+
+def env():
+    """This process's environment (the pinned clock included) without the config variables (KIOSK_ID...)."""
+    return {k: v for k, v in os.environ.items() if k not in config.ENVIRONMENT}
 
 
 def run(module, *args):
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, env=ENV)
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, env=env())
 
 
 def one_line_error(proc, status=2):
@@ -51,6 +57,6 @@ def test_output_into_a_closed_pipe_is_no_traceback(tmp_path, command):
     read, write = os.pipe()
     os.close(read)                       # the reader is gone before anything is written
     proc = subprocess.run([sys.executable, "-m", module, *(a.replace("{tmp}", str(tmp_path)) for a in args)],
-                          stdout=write, stderr=subprocess.PIPE, text=True, env=ENV)
+                          stdout=write, stderr=subprocess.PIPE, text=True, env=env())
     os.close(write)
     assert proc.returncode == 141 and proc.stderr == "", proc.stderr

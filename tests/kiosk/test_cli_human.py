@@ -4,14 +4,20 @@ import os
 import subprocess
 import sys
 
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+from kiosk import config
+
+
+
+def env():
+    """This process's environment (the pinned clock included) without the config variables (KIOSK_ID...)."""
+    return {k: v for k, v in os.environ.items() if k not in config.ENVIRONMENT}
 EVIL = "Eve\x1b[2J\x1b[H\x07"
 
 
 def test_show_and_lists_read_as_tables_with_units(tmp_path):
     def ctl(*args):
         proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "--db", str(tmp_path / "k.db"), *args],
-                              capture_output=True, text=True, env=ENV)
+                              capture_output=True, text=True, env=env())
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
     ctl("init", "--at", "2026-11-01T08:00")

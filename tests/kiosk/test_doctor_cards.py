@@ -5,20 +5,25 @@ import subprocess
 import sys
 
 from drivers.cards import make_sun_message
+from kiosk import config
 
 MASTER = bytes(range(16))
 UID = bytes.fromhex("04A1B2C3D4E5F6")
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+
+
+def env():
+    """This process's environment (the pinned clock included) without the config variables (KIOSK_ID...)."""
+    return {k: v for k, v in os.environ.items() if k not in config.ENVIRONMENT}
 AT = "2026-11-02T10:00"
 
 
 def kioskctl(tmp_path, *args, cards="accept_sun = true\nsun_master_key = \"%s\"\naccept_token = false\n" % MASTER.hex(),
              nfc=None):
-    config = tmp_path / "kiosk.toml"
+    config_file = tmp_path / "kiosk.toml"
     devices = f'[devices]\nnfc = ["{nfc}"]\nscanners = []\n' if nfc else ""
-    config.write_text(f"[cards]\n{cards}\n{devices}")
-    return subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(config), "--db", str(tmp_path / "l.db"),
-                           *args], capture_output=True, text=True, env=ENV)
+    config_file.write_text(f"[cards]\n{cards}\n{devices}")
+    return subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(config_file), "--db", str(tmp_path / "l.db"),
+                           *args], capture_output=True, text=True, env=env())
 
 
 def tap(tmp_path, ndef: bytes) -> dict:

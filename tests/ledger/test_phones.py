@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from kiosk import config
 from kiosk.ledger import InvalidInput, NotFound, Refused
 
 AT = "2026-11-02T10:00"
@@ -31,7 +32,7 @@ def test_phone_numbers_are_normalised_and_unique_among_active_members(led):
 
 
 def test_kioskctl_shows_a_member_by_phone(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env = {k: v for k, v in os.environ.items() if k not in config.ENVIRONMENT}
 
     def ctl(*args):
         return subprocess.run([sys.executable, "-m", "kiosk.cli", "--db", str(tmp_path / "k.db"), *args],
