@@ -21,7 +21,7 @@ from . import journal, schema
 from .apply import apply_effect, apply_effects
 from .clock import Clock, from_env
 from .dates import from_utc_text, parse_moment, to_utc_text
-from .errors import InvalidInput, LedgerError, NotFound, Refused
+from .errors import InvalidInput, LedgerError, NotALedger, NotFound, Refused
 from .rules import Rules, load_rules
 
 log = logging.getLogger("kiosk.ledger")
@@ -78,16 +78,31 @@ class TxBuilder:
 
 
 class LedgerCore:
-    def __init__(self, path: str | Path, *, kiosk_id: str = "kiosk-01", store_id: str = "store-01",
-                 timezone: str = "Asia/Shanghai", clock: Clock | None = None):
+    """An existing ledger file. ``kiosk_id``/``store_id``: the configured ids, which must be those
+    recorded at ``init``; None takes the recorded ones. Anything else is refused untouched."""
+
+    def __init__(self, path: str | Path, *, kiosk_id: str | None = None, store_id: str | None = None,
+                 timezone: str = "Asia/Shanghai", phone_region: str = "CN", clock: Clock | None = None):
         self.path = str(path)
+        self.phone_region = phone_region
+        first_release = False
+        if not schema.is_ledger_file(path):
+            if not Path(path).exists():
+                raise NotALedger(f"no ledger at {path}: run `kioskctl --db {path} init` first")
+            if not schema.is_first_release_ledger(path):
+                raise NotALedger(f"{path} is not a kiosk ledger (left unchanged; only `kioskctl init` makes one)")
+            first_release = True
         self.clock = clock or from_env()
-        self.kiosk_id, self.store_id = kiosk_id, store_id
         self.tz = ZoneInfo(timezone)
         self.conn = connect(path)
         try:
             with write_transaction(self.conn):
                 schema.create(self.conn)
+                if first_release:
+                    schema.adopt_first_release(self.conn, kiosk_id, store_id)
+            if first_release:      # the header mark into the main file, where is_ledger_file reads it
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.kiosk_id, self.store_id = self._identity(kiosk_id, store_id)
         except BaseException:
             self.conn.close()
             raise
@@ -98,8 +113,24 @@ class LedgerCore:
         self._member_columns = ["card_status"] + [
             d[0] for d in self.conn.execute("SELECT * FROM members LIMIT 0").description]
 
+    def _identity(self, kiosk_id: str | None, store_id: str | None) -> tuple[str, str]:
+        recorded = schema.identity(self.conn)
+        if recorded is None:
+            raise NotALedger(f"{self.path} records no kiosk id: not a ledger made by `kioskctl init`")
+        wanted = (kiosk_id or recorded[0], store_id or recorded[1])
+        if wanted != recorded:
+            raise InvalidInput(f"{self.path} is the ledger of kiosk {recorded[0]} in store {recorded[1]}, not of the"
+                               f" configured kiosk {wanted[0]} in store {wanted[1]}", "wrong_kiosk")
+        return recorded
+
     def close(self) -> None:
         self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # -- rules ---------------------------------------------------------------------------------
     @property

@@ -5,16 +5,13 @@ import json
 from datetime import date, timedelta
 
 from .dates import to_utc_text
+from .phones import mask_phone
 from .purchase import PurchaseOps
 
 
 def mask_name(name: str) -> str:
     """张三丰 -> 张**, Alice -> A****: the first character only."""
     return name[:1] + "*" * max(1, len(name) - 1)
-
-
-def mask_phone(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "*" * len(phone)
 
 
 class Views(PurchaseOps):

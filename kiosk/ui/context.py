@@ -31,6 +31,7 @@ class KioskContext:
     store_id: str = "store-01"
     store_name: str = "Demo Store"
     timezone: str = "Asia/Shanghai"
+    phone_region: str = "CN"
     language: str = "zh_CN"
     idle_timeout_s: int = 30
     cards: dict = field(default_factory=dict)       # the [cards] config section
@@ -47,4 +48,5 @@ class KioskContext:
         return ZoneInfo(self.timezone)
 
     def open_ledger(self) -> Ledger:
-        return Ledger(self.db, kiosk_id=self.kiosk_id, store_id=self.store_id, timezone=self.timezone, clock=self.clock)
+        return Ledger(self.db, kiosk_id=self.kiosk_id, store_id=self.store_id, timezone=self.timezone,
+                      phone_region=self.phone_region, clock=self.clock)

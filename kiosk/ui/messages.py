@@ -27,6 +27,8 @@ LEDGER = {
     "topup_spent": N_("Stored value was spent after this top-up; it cannot be undone."),
     "already_undone": N_("This top-up was already undone."),
     "no_package": N_("No package with uses left."),
+    "phone_in_use": N_("This phone number is already registered to another member."),
+    "unknown_phone": N_("No member has this phone number."),
     "card_in_use": N_("This card is already in use. Please tap a blank card."),
     "forbidden": N_("Your role cannot do this. Please ask a manager."),
     "unknown_staff": N_("This is not a staff card."),

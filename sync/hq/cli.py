@@ -1,10 +1,18 @@
-"""``kiosk-hq``: run the hub, or change head office's data (the running hub publishes it)."""
+"""``kiosk-hq``: run the hub, or change head office's data (the running hub publishes it).
+
+Exit status: 0 done; 2 usage or bad input (a bad --db URL, JSON, rules file, role...), one line on
+stderr; 141 when the reader of the output went away (``| head``).
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
+
+from kiosk.cli_output import EXIT_USAGE, OneLineParser, guarded
+from kiosk.ledger import LedgerError
 
 from ..cli_common import add_broker_options, broker_from, setup_logging, stop_on_signals
 from ..protocol import Signer, generate
@@ -14,7 +22,7 @@ from .retained import Retained
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kiosk-hq", description=__doc__)
+    p = OneLineParser(prog="kiosk-hq", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a hub process")
     run.add_argument("--db", required=True, help="sqlite:///path or postgresql://...")
@@ -49,7 +57,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return guarded(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        problem = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
+    except json.JSONDecodeError as exc:
+        problem = f"{args.command}: not valid JSON: {exc}"
+    except (ValueError, LedgerError, sqlite3.Error) as exc:   # bad URL, schema, rules, role; unreadable db
+        problem = str(exc)
+    print(f"kiosk-hq: {problem}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "run":
         from .hub import Hub
         setup_logging(args.log_level)

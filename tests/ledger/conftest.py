@@ -5,8 +5,7 @@ from kiosk.ledger import Ledger
 
 @pytest.fixture
 def led(tmp_path):
-    ledger = Ledger(tmp_path / "ledger.db", kiosk_id="k1", store_id="s1")
-    ledger.init(at="2026-01-01T08:00")
+    ledger = Ledger.create(tmp_path / "ledger.db", kiosk_id="k1", store_id="s1", at="2026-01-01T08:00")
     yield ledger
     ledger.close()
 

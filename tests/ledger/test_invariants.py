@@ -25,8 +25,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @initialize()
     def open(self):
         self.dir = tempfile.mkdtemp(dir=TMP)
-        self.led = Ledger(f"{self.dir}/l.db", kiosk_id="k1", store_id="s1")
-        self.led.init(at="2026-01-01T08:00")
+        self.led = Ledger.create(f"{self.dir}/l.db", kiosk_id="k1", store_id="s1", at="2026-01-01T08:00")
         self.now = datetime(2026, 1, 2, 9, 0)
         self.cards = {}          # original card -> current card
         self.purchases, self.topups = [], []

@@ -33,11 +33,9 @@ def test_old_or_future_receipts_are_refused(led, member):
 def test_two_offline_kiosks_claiming_one_receipt_make_a_debt_at_head_office(tmp_path):
     kiosks = []
     for name in ("k1", "k2"):
-        k = Ledger(tmp_path / f"{name}.db", kiosk_id=name, store_id="s1")
-        k.init(at="2026-01-01T08:00")
+        k = Ledger.create(tmp_path / f"{name}.db", kiosk_id=name, store_id="s1", at="2026-01-01T08:00")
         kiosks.append(k)
-    hq = Ledger(tmp_path / "hq.db", kiosk_id="hq", store_id="hq")
-    hq.init(at="2026-01-01T08:00")
+    hq = Ledger.create(tmp_path / "hq.db", kiosk_id="hq", store_id="hq", at="2026-01-01T08:00")
     register = kiosks[0].register(name="A", phone="13800000000", card_id="C1", operator="admin", at="2026-11-01T09:00")
     for ledger in (kiosks[1], hq):
         ledger.ingest(kiosks[0].tx_record(register["tx_id"]))

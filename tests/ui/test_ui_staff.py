@@ -143,3 +143,15 @@ def test_replaced_card_carries_the_account_and_blocks_the_old_one(kiosk, ledger)
     assert f"卡号 {demo.BLANKS[2].card_id}" in kiosk.text()
     assert ledger.member_view(demo.BLANKS[2].card_id)["principal_fen"] == 50000
     assert ledger.member_view(demo.ALICE.card_id)["card_status"] == "replaced"
+
+
+def test_staff_find_a_member_by_phone(kiosk, ledger):
+    kiosk.sign_in(demo.CASHIER, "1234")
+    kiosk.type("find-phone", "13800138001")          # 张三丰's phone in the demo data, typed without +86
+    kiosk.press("find-member")
+    assert "张**  138****8001" in kiosk.text()
+    assert kiosk.state()["screen"] == "staff"
+    kiosk.press("clear-member")
+    kiosk.type("find-phone", "13900000009")
+    kiosk.press("find-member")
+    assert "没有会员使用此手机号。" in kiosk.text()
