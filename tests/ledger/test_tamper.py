@@ -19,8 +19,7 @@ ROUNDS = 300
 def real_ledger(tmp_path_factory):
     """A ledger with a few dozen transactions of every common kind."""
     path = tmp_path_factory.mktemp("real") / "ledger.db"
-    led = Ledger(path, kiosk_id="k1", store_id="s1")
-    led.init(at="2026-01-01T08:00")
+    led = Ledger.create(path, kiosk_id="k1", store_id="s1", at="2026-01-01T08:00")
     for n in range(1, 5):
         led.register(name=f"Member {n}", phone=f"1380000000{n}", card_id=f"C{n}", operator="admin",
                      at=f"2026-01-0{n}T09:00")

@@ -17,8 +17,7 @@ from sync.hq.ingest import Ingest
 @pytest.fixture
 def kiosk_records(tmp_path):
     """Five genuine sealed records of kiosk k1."""
-    led = Ledger(tmp_path / "k1.db", kiosk_id="k1", store_id="s1")
-    led.init()
+    led = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1")
     led.register(name="Qin Hai", phone="13800002222", card_id="C1", operator="admin")
     for amount in (1000, 2000, 3000):
         led.purchase("C1", lines_from_amount(amount), operator="admin")
