@@ -71,9 +71,14 @@ def _tier(conn, record, e, _):
 
 
 @handles("card.add")
-def _card_add(conn, record, e, _):
-    conn.execute("INSERT INTO cards (card_id, member_id, status, issued_at) VALUES (?, ?, 'active', ?)",
-                 (e["card_id"], e["member_id"], record["at"]))
+def _card_add(conn, record, e, shortfalls):
+    """A member has one live card: a second one (two offline kiosks replacing the same card) is void."""
+    live = conn.execute("SELECT card_id FROM cards WHERE member_id = ? AND status = 'active'",
+                        (e["member_id"],)).fetchone()
+    if live:
+        shortfalls.append({"what": "card", "card_id": e["card_id"], "member_id": e["member_id"], "live_card": live[0]})
+    conn.execute("INSERT INTO cards (card_id, member_id, status, issued_at) VALUES (?, ?, ?, ?)",
+                 (e["card_id"], e["member_id"], "void" if live else "active", record["at"]))
 
 
 @handles("card.set")

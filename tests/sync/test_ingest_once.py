@@ -1,0 +1,30 @@
+"""Head office keeps the once-only rules when two offline kiosks both did the same thing."""
+from __future__ import annotations
+
+import json
+
+from sync.hq.db import Db
+from sync.hq.ingest import Ingest
+
+MON, TUE = "2026-11-02T10:00", "2026-11-03T10:00"
+
+
+def _offline_pair(make_kiosk, tmp_path):
+    a, b = make_kiosk("k1"), make_kiosk("k2")
+    register = a.register(name="Ma Chao", phone="13800001234", card_id="R1", operator="admin", at=MON)
+    b.ingest(a.tx_record(register["tx_id"]))
+    return a, b, register["member_id"], Ingest(Db(f"sqlite:///{tmp_path / 'hq.db'}"))
+
+
+def test_second_replacement_of_one_card_is_void_alerted_and_blocked(tmp_path, make_kiosk):
+    a, b, member_id, ingest = _offline_pair(make_kiosk, tmp_path)
+    a.replace_card("R1", "R2", operator="admin", at=TUE)
+    b.replace_card("R1", "R3", operator="admin", at=TUE)
+    ingest.batch("s1", "k1", "kiosk", a.journal())
+    out = ingest.batch("s1", "k2", "kiosk", b.journal())
+    assert [c["detail"]["shortfalls"][0]["what"] for c in out.corrections] == ["card"]
+    assert [a["kind"] for a in out.alerts] == ["overdraft"] and out.held_cards == ["R3"]
+    cards = dict(ingest.conn.execute("SELECT card_id, status FROM cards").fetchall())
+    assert cards == {"R1": "replaced", "R2": "active", "R3": "void"}
+    (blocked,) = ingest.conn.execute("SELECT body FROM hq_versions WHERE name = 'blocklist'").fetchone()
+    assert [c["card_id"] for c in json.loads(blocked)["cards"]] == ["R3"]
