@@ -169,9 +169,16 @@ MIGRATIONS = (
               JOURNAL + PROJECTION_DDL + "DELETE FROM meta WHERE key = 'schema_version';"),
     Migration(2, "hash chain: each journal row keeps its link hash (first-release rows get theirs now)",
               "ALTER TABLE journal ADD COLUMN hash TEXT;", journal.backfill),
+    Migration(3, "journal_others: the members a record touches besides its own (a referrer)", """
+CREATE TABLE IF NOT EXISTS journal_others (
+    member_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    tx_id TEXT NOT NULL REFERENCES journal (tx_id),
+    PRIMARY KEY (member_id, at, tx_id)
+);
+""", journal.index_others),
 )
 SCHEMA_VERSION = latest(MIGRATIONS)
-
 
 def user_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]

@@ -64,8 +64,9 @@ class Views(PurchaseOps):
 
     def history(self, member_id: str, limit: int = 10) -> list[dict]:
         rows = self.conn.execute(
-            "SELECT tx_id, kind, at, operator, record FROM journal WHERE member_id = ? ORDER BY at DESC, seq DESC"
-            " LIMIT ?", (member_id, limit)).fetchall()
+            "SELECT tx_id, kind, at, operator, record FROM journal WHERE tx_id IN"
+            " (SELECT tx_id FROM journal WHERE member_id = ? UNION ALL SELECT tx_id FROM journal_others"
+            "  WHERE member_id = ?) ORDER BY at DESC, seq DESC LIMIT ?", (member_id, member_id, limit)).fetchall()
         return [{"tx_id": tx, "kind": kind, "at": at, "operator": op, "summary": summarise(json.loads(rec), member_id)}
                 for tx, kind, at, op, rec in rows]
 

@@ -59,8 +59,7 @@ class Source:
 
 
 def members_of(record: dict) -> set[str]:
-    found = {e["member_id"] for e in record["effects"] if isinstance(e.get("member_id"), str)}
-    return found | ({record["member_id"]} if record.get("member_id") else set())
+    return set(journal.others(record)) | ({record["member_id"]} if record.get("member_id") else set())
 
 
 class Ingest:
