@@ -18,6 +18,7 @@ from drivers import doctor
 
 from . import config as config_mod
 from .cli_output import OneLineParser, escape, guarded, human
+from .ctl import staff as staff_ctl
 from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, parse_count, parse_fen, verify
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
@@ -174,13 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub(top, "verify", "check balances equal the journal, sequences and integrity", "verify")
     sub(top, "gifts", "the gift catalogue with this store's stock", "gifts")
     sub(top, "summary", "today's figures for this kiosk", "summary")
-    staff = top.add_parser("staff", help="staff").add_subparsers(dest="sub", required=True)
-    sp = sub(staff, "add", "add or update a staff member", "staff", "add")
-    sp.add_argument("--id", required=True, dest="staff_id")
-    sp.add_argument("--name", required=True)
-    sp.add_argument("--role", required=True, choices=("cashier", "manager", "technician"))
-    sp.add_argument("--pin", required=True)
-    sp.add_argument("--card", help="staff card id")
+    staff_ctl.add_parsers(top, sub)
     cfg = top.add_parser("config", help="configuration").add_subparsers(dest="sub", required=True)
     sub(cfg, "show", "print the effective configuration (secrets masked)", "config", "show")
     sp = sub(top, "doctor", "check the configured devices and print fixes", "doctor")
@@ -272,6 +267,7 @@ COMMANDS[("tiers", "evaluate")] = lambda a, led: led.evaluate_tiers(at=a.at, ope
 COMMANDS[("show",)] = lambda a, led: led.member_view(a.card or led.member_by_phone(a.phone)["card_id"], at=a.at)
 COMMANDS[("gifts",)] = lambda a, led: {"gifts": led.gifts()}
 COMMANDS[("summary",)] = lambda a, led: led.day_summary(at=a.at)
+COMMANDS.update(staff_ctl.COMMANDS)
 
 
 def _self_or(operator: str) -> str:
@@ -308,13 +304,6 @@ def _verify(args, led):
         raise LedgerError("; ".join(problems), "inconsistent")
     (count,) = led.conn.execute("SELECT COUNT(*) FROM journal").fetchone()
     return {"ok": True, "transactions": count, "integrity": integrity}
-
-
-@command("staff", "add")
-def _staff_add(args, led):
-    led.require_role(args.operator, "manager")
-    led.add_staff(args.staff_id, args.name, args.role, args.pin, args.card)
-    return {"staff_id": args.staff_id, "role": args.role}
 
 
 # -- output -------------------------------------------------------------------------------------

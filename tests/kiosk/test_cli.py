@@ -12,9 +12,9 @@ def ctl(tmp_path):
     db = tmp_path / "k.db"
     env = {**os.environ, "KIOSK_DB": str(tmp_path / "unused.db")}
 
-    def run(*args, expect=0):
+    def run(*args, expect=0, stdin=None):
         proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "--db", str(db), *args], capture_output=True,
-                              text=True, env=env)
+                              text=True, env=env, input=stdin)
         assert proc.returncode == expect, (args, proc.returncode, proc.stdout, proc.stderr)
         return proc
     run("init")
@@ -112,7 +112,7 @@ def test_missing_ledger_and_bad_config_are_clear(tmp_path):
 
 def test_staff_roles_are_enforced(ctl):
     ctl("member", "add", "--name", "A", "--phone", "13800138000", "--card", "C1")
-    ctl("staff", "add", "--id", "ann", "--name", "Ann", "--role", "cashier", "--pin", "1234")
+    ctl("staff", "add", "--id", "ann", "--name", "Ann", "--role", "cashier", "--pin-stdin", stdin="1234\n")
     top = js(ctl("tx", "topup", "--card", "C1", "--amount", "100", "--operator", "ann", "--json"))
     proc = ctl("tx", "undo", top["tx_id"], "--reason", "oops", "--operator", "ann", "--json", expect=3)
     assert js(proc)["code"] == "forbidden"
