@@ -18,7 +18,7 @@ _COUNTED = {"purchase": "purchases", "refund": "refunds", "topup": "topups", "to
 def _money(kind: str, data: dict) -> dict[str, int]:
     """What a transaction adds to the money figures (fen), by kind."""
     if kind == "purchase":
-        return {"sales_fen": data["payable_fen"],
+        return {"sales_fen": data["payable_fen"], "coupon_discount_fen": data["coupon_discount_fen"],
                 "cash_in_fen": data["payable_fen"] - data["sv_principal_fen"] - data["sv_bonus_fen"]}
     if kind == "refund":
         return {"refund_fen": data["amount_fen"], "cash_out_fen": data["external_fen"]}
@@ -37,7 +37,7 @@ def _money(kind: str, data: dict) -> dict[str, int]:
 
 def day_summary(day: str, records: list[dict]) -> dict:
     summary = {"day": day, "transactions": len(records), **dict.fromkeys(_COUNTED.values(), 0),
-               "sales_fen": 0, "refund_fen": 0, "topup_fen": 0, "topup_bonus_fen": 0, "topup_undo_fen": 0,
+               "sales_fen": 0, "coupon_discount_fen": 0, "refund_fen": 0, "topup_fen": 0, "topup_bonus_fen": 0, "topup_undo_fen": 0,
                "package_sales_fen": 0, "close_refund_fen": 0, "close_forfeit_bonus_fen": 0,
                "cash_in_fen": 0, "cash_out_fen": 0, "stored_value_in_fen": 0, "stored_value_out_fen": 0,
                "points_issued": 0, **dict.fromkeys(_TAKEN.values(), 0), "points_debt_added": 0,

@@ -1,7 +1,7 @@
 """A member has exactly one live card, on the kiosk and at head office."""
 import pytest
 
-from kiosk.ledger import Ledger, Refused, lines_from_amount, verify
+from kiosk.ledger import Refused, lines_from_amount, verify
 
 MON, TUE = "2026-11-02T10:00", "2026-11-03T10:00"
 
@@ -20,22 +20,13 @@ def test_a_replaced_card_cannot_be_replaced_again(led, member):
     assert live == [("R2",)] and verify(led.conn) == []
 
 
-def test_two_offline_kiosks_replacing_one_card_leave_one_live_card_at_head_office(tmp_path):
-    kiosks = []
-    for name in ("k1", "k2"):
-        k = Ledger(tmp_path / f"{name}.db", kiosk_id=name, store_id="s1")
-        k.init(at="2026-01-01T08:00")
-        kiosks.append(k)
-    hq = Ledger(tmp_path / "hq.db", kiosk_id="hq", store_id="hq")
-    hq.init(at="2026-01-01T08:00")
-    register = kiosks[0].register(name="A", phone="13800000000", card_id="R1", operator="admin", at=MON)
-    for ledger in (kiosks[1], hq):
-        ledger.ingest(kiosks[0].tx_record(register["tx_id"]))
+def test_two_offline_kiosks_replacing_one_card_leave_one_live_card_at_head_office(offline_pair):
+    kiosks, hq, member_id = offline_pair("R1", MON)
     first = kiosks[0].replace_card("R1", "R2", operator="admin", at=TUE)
     second = kiosks[1].replace_card("R1", "R3", operator="admin", at=TUE)
     assert hq.ingest(kiosks[0].tx_record(first["tx_id"]), strict=False) == (True, [])
     applied, shortfalls = hq.ingest(kiosks[1].tx_record(second["tx_id"]), strict=False)
-    assert applied and shortfalls == [{"what": "card", "card_id": "R3", "member_id": register["member_id"],
+    assert applied and shortfalls == [{"what": "card", "card_id": "R3", "member_id": member_id,
                                        "live_card": "R2"}]
     assert hq.conn.execute("SELECT card_id FROM cards WHERE status = 'active'").fetchall() == [("R2",)]
     with pytest.raises(Refused):

@@ -30,7 +30,7 @@ def test_an_older_ledger_indexes_its_old_referrals_when_opened(led, member, tmp_
     led.purchase("C2", lines_from_amount(5000), operator="admin", at=TUE)
     led.conn.executescript("DROP TABLE journal_others; PRAGMA user_version = 2;")     # before migration 3
     led.close()
-    again = Ledger(tmp_path / "ledger.db", kiosk_id="k1", store_id="s1")
+    again = Ledger(tmp_path / "ledger.db")
     try:
         _history_adds_up(again, member)
         assert again.conn.execute("PRAGMA user_version").fetchone() == (3,)

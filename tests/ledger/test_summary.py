@@ -21,7 +21,8 @@ def _day_records(led):
 
 def test_summary_equals_an_independent_sum_over_the_days_journal(led, member):
     a = dict(operator="admin")
-    led.purchase(member, lines_from_amount(50000), at="2025-10-15T10:00", **a)       # a lot that expires on 10-31
+    led.register(name="王五", phone="13700137000", card_id="C0", at="2025-10-15T09:00", **a)
+    led.purchase("C0", lines_from_amount(50000), at="2025-10-15T10:00", **a)         # a lot that expires on 10-31
     led.register(name="李四", phone="13900139000", card_id="C2", referrer_card=member, at=at("08:55"), **a)
     cash_in = cash_out = 0
     top = led.topup(member, 50000, at=at("09:00"), **a)
