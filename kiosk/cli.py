@@ -18,7 +18,7 @@ from drivers import doctor
 
 from . import config as config_mod
 from .cli_output import OneLineParser, escape, guarded, human
-from .ctl import staff as staff_ctl
+from .ctl import coupons as coupons_ctl, staff as staff_ctl
 from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, parse_count, parse_fen, verify
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
@@ -124,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--amount", type=_amount, help="total paid before discounts, e.g. 128.50")
         sp.add_argument("--item", type=_item, action="append", default=[], help="SKU:CATEGORY=AMOUNT (repeatable)")
         sp.add_argument("--coupon", action="append", default=[], help="coupon code to use (repeatable)")
+        coupons_ctl.add_arguments(sp)
         sp.add_argument("--points-cash", type=_points, default=0, help="points to use as cash")
         if name != "spend":
             sp.add_argument("--pay", choices=("external", "stored-value"), default="external")
@@ -210,7 +211,8 @@ def _purchase(args, led: Ledger, pay: str, preview: bool = False) -> dict:
     if args.amount is None and not args.item:
         raise UsageError("give --amount or --item")
     lines = lines_from_amount(args.amount or 0, [tuple(i) for i in args.item])
-    kw = dict(coupons=args.coupon, points_cash=args.points_cash, pay=pay, at=args.at)
+    kw = dict(coupons=args.coupon, printed_coupons=coupons_ctl.verified(args), points_cash=args.points_cash,
+              pay=pay, at=args.at)
     if preview:
         return led.preview_purchase(args.card, lines, **kw).as_dict()
     return led.purchase(args.card, lines, operator=args.operator, **kw)
@@ -342,6 +344,7 @@ def _main(argv: list[str] | None) -> int:
         return _fail(args, f"{exc.filename}: {exc.strerror}", "io_error", EXIT_USAGE)
     except sqlite3.Error as exc:     # unreadable or damaged
         return _fail(args, f"cannot open ledger {args.db or cfg.get('kiosk', 'db')}: {exc}", "bad_db", EXIT_USAGE)
+    args.codes = cfg.section("codes")      # the secrets a printed coupon is verified with
     try:
         result = COMMANDS[args.path](args, led)
     except UsageError as exc:

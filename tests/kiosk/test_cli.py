@@ -118,3 +118,24 @@ def test_staff_roles_are_enforced(ctl):
     assert js(proc)["code"] == "forbidden"
     journal = js(ctl("journal", "--json"))["journal"]
     assert journal[-1]["operator"] == "ann"
+
+
+def test_printed_coupon_through_kioskctl_once_and_only_when_signed(ctl, tmp_path):
+    from drivers.codes import make_coupon_code
+    conf = tmp_path / "codes.toml"
+    conf.write_text('[codes]\ncoupon_secret = "s3cret"\n')
+    code = make_coupon_code(b"s3cret", "V20", 17)
+    ctl("member", "add", "--name", "A", "--phone", "13800138000", "--card", "C1", "--at", "2026-11-02T09:00")
+    ctl("member", "add", "--name", "B", "--phone", "13900139000", "--card", "C2", "--at", "2026-11-02T09:00")
+    args = ("--config", str(conf), "--amount", "100", "--at", "2026-11-02T10:00", "--json")
+    quote = js(ctl("tx", "quote", "--card", "C1", "--printed-coupon", code, *args))
+    assert quote["coupon_discount_fen"] == 2000
+    bought = js(ctl("tx", "earn", "--card", "C1", "--printed-coupon", code, *args))
+    assert bought["payable_fen"] == 8000
+    again = ctl("tx", "earn", "--card", "C2", "--printed-coupon", code, *args, expect=3)
+    assert js(again)["code"] == "coupon_used"
+    forged = ctl("tx", "earn", "--card", "C2", "--printed-coupon", make_coupon_code(b"guess", "V20", 18), *args,
+                 expect=2)
+    assert js(forged)["code"] == "bad_coupon_code" and "bad-signature" in forged.stderr
+    summary = js(ctl("summary", "--at", "2026-11-02T23:00", "--json"))
+    assert (summary["purchases"], summary["coupon_discount_fen"]) == (1, 2000)

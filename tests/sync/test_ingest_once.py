@@ -28,3 +28,18 @@ def test_second_replacement_of_one_card_is_void_alerted_and_blocked(tmp_path, ma
     assert cards == {"R1": "replaced", "R2": "active", "R3": "void"}
     (blocked,) = ingest.conn.execute("SELECT body FROM hq_versions WHERE name = 'blocklist'").fetchone()
     assert [c["card_id"] for c in json.loads(blocked)["cards"]] == ["R3"]
+
+
+def test_one_printed_coupon_used_on_two_offline_kiosks_is_a_debt_and_an_alert(tmp_path, make_kiosk):
+    from kiosk.ledger import lines_from_amount
+    a, b, member_id, ingest = _offline_pair(make_kiosk, tmp_path)
+    for k in (a, b):
+        k.purchase("R1", lines_from_amount(10000), printed_coupons=[("V20", 7)], operator="admin", at=TUE)
+    ingest.batch("s1", "k1", "kiosk", a.journal())
+    out = ingest.batch("s1", "k2", "kiosk", b.journal())
+    assert [c["detail"]["shortfalls"] for c in out.corrections] == [
+        [{"what": "coupon", "campaign": "V20", "serial": 7, "member_id": member_id, "short": 2000}]]
+    assert [a["kind"] for a in out.alerts] == ["overdraft"] and out.held_cards == []
+    assert [b["principal_fen"] for b in out.balances] == [-2000]
+    (alerts,) = ingest.conn.execute("SELECT COUNT(*) FROM hq_alerts WHERE kind = 'overdraft'").fetchone()
+    assert alerts == 1
