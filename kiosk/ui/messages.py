@@ -18,6 +18,7 @@ LEDGER = {
     "out_of_stock": N_("Sorry, this gift is out of stock."),
     "insufficient_stored_value": N_("The stored value is not enough for this payment."),
     "no_coupon": N_("The member does not hold this coupon."),
+    "coupon_used": N_("This printed coupon has already been used."),
     "coupon_not_applicable": N_("This coupon does not apply to this purchase."),
     "coupon_min_spend": N_("The purchase is below this coupon's minimum spend."),
     "points_cash_cap": N_("Points can pay at most half of this purchase."),
