@@ -58,3 +58,15 @@ def test_every_effect_and_an_effectless_staff_record_pass_the_batch_schema(make_
     check("tx.batch", {"store_id": "s1", "source_id": "k1", "records": k.journal()})
     ops = validator("record").schema["properties"]["effects"]["items"]["properties"]["op"]["enum"]
     assert set(ops) == set(HANDLERS)
+
+
+def test_head_office_refuses_online_a_printed_coupon_it_has_seen_used(tmp_path, make_kiosk):
+    from kiosk.ledger import lines_from_amount
+    from sync.hq.authority import Authority
+    a, _b, _member, ingest = _offline_pair(make_kiosk, tmp_path)
+    a.purchase("R1", lines_from_amount(10000), printed_coupons=[("V20", 7)], operator="admin", at=TUE)
+    ingest.batch("s1", "k1", "kiosk", a.journal())
+    authority = Authority(ingest.conn)
+    ask = {"card_id": "R1", "spend": "coupon", "amount": 2000}
+    assert authority.authorize({**ask, "printed_coupon": "V20:7"})[0] == "coupon_used"
+    assert authority.authorize({**ask, "printed_coupon": "V20:8"})[0] == ""
