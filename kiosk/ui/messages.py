@@ -31,6 +31,7 @@ LEDGER = {
     "phone_in_use": N_("This phone number is already registered to another member."),
     "unknown_phone": N_("No member has this phone number."),
     "card_in_use": N_("This card is already in use. Please tap a blank card."),
+    "card_not_current": N_("This card was already replaced. Only the member's current card can be replaced."),
     "forbidden": N_("Your role cannot do this. Please ask a manager."),
     "unknown_staff": N_("This is not a staff card."),
     "staff_locked": N_("Too many wrong PINs: this staff card is locked for 15 minutes."),
