@@ -19,6 +19,7 @@ from kiosk.ledger.rules import PackagePlan
 CARDS = ["A", "B", "C"]
 TMP = "/dev/shm" if shutil.os.path.isdir("/dev/shm") else None
 PROJECTION_QUERIES = ["SELECT * FROM members", "SELECT * FROM lots", "SELECT * FROM stock", "SELECT * FROM receipt_claims",
+                      "SELECT * FROM coupon_claims",
                       "SELECT * FROM coupons", "SELECT * FROM packages", "SELECT * FROM cards"]
 
 
@@ -85,6 +86,11 @@ class LedgerMachine(RuleBasedStateMachine):
           coupon=st.sampled_from(["C10", "M200-50", "V20"]))
     def purchase_with_coupon(self, card, fen, coupon):
         self._purchase(card, fen, coupons=[coupon])
+
+    @rule(card=st.sampled_from(CARDS), fen=st.integers(1, 100_000), campaign=st.sampled_from(["C10", "V20"]),
+          serial=st.integers(1, 3))
+    def purchase_with_printed_coupon(self, card, fen, campaign, serial):
+        self._purchase(card, fen, printed_coupons=[(campaign, serial)])
 
     @rule(card=st.sampled_from(CARDS), code=st.sampled_from(["C10", "M200-50", "V20"]))
     def issue_coupon(self, card, code):
