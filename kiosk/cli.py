@@ -18,6 +18,7 @@ from drivers import doctor
 
 from . import config as config_mod
 from .cli_output import OneLineParser, escape, guarded, human
+from .ctl import coupons as coupons_ctl, staff as staff_ctl
 from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, parse_count, parse_fen, verify
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--amount", type=_amount, help="total paid before discounts, e.g. 128.50")
         sp.add_argument("--item", type=_item, action="append", default=[], help="SKU:CATEGORY=AMOUNT (repeatable)")
         sp.add_argument("--coupon", action="append", default=[], help="coupon code to use (repeatable)")
+        coupons_ctl.add_arguments(sp)
         sp.add_argument("--points-cash", type=_points, default=0, help="points to use as cash")
         if name != "spend":
             sp.add_argument("--pay", choices=("external", "stored-value"), default="external")
@@ -174,13 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub(top, "verify", "check balances equal the journal, sequences and integrity", "verify")
     sub(top, "gifts", "the gift catalogue with this store's stock", "gifts")
     sub(top, "summary", "today's figures for this kiosk", "summary")
-    staff = top.add_parser("staff", help="staff").add_subparsers(dest="sub", required=True)
-    sp = sub(staff, "add", "add or update a staff member", "staff", "add")
-    sp.add_argument("--id", required=True, dest="staff_id")
-    sp.add_argument("--name", required=True)
-    sp.add_argument("--role", required=True, choices=("cashier", "manager", "technician"))
-    sp.add_argument("--pin", required=True)
-    sp.add_argument("--card", help="staff card id")
+    staff_ctl.add_parsers(top, sub)
     cfg = top.add_parser("config", help="configuration").add_subparsers(dest="sub", required=True)
     sub(cfg, "show", "print the effective configuration (secrets masked)", "config", "show")
     sp = sub(top, "doctor", "check the configured devices and print fixes", "doctor")
@@ -215,7 +211,8 @@ def _purchase(args, led: Ledger, pay: str, preview: bool = False) -> dict:
     if args.amount is None and not args.item:
         raise UsageError("give --amount or --item")
     lines = lines_from_amount(args.amount or 0, [tuple(i) for i in args.item])
-    kw = dict(coupons=args.coupon, points_cash=args.points_cash, pay=pay, at=args.at)
+    kw = dict(coupons=args.coupon, printed_coupons=coupons_ctl.verified(args), points_cash=args.points_cash,
+              pay=pay, at=args.at)
     if preview:
         return led.preview_purchase(args.card, lines, **kw).as_dict()
     return led.purchase(args.card, lines, operator=args.operator, **kw)
@@ -272,6 +269,7 @@ COMMANDS[("tiers", "evaluate")] = lambda a, led: led.evaluate_tiers(at=a.at, ope
 COMMANDS[("show",)] = lambda a, led: led.member_view(a.card or led.member_by_phone(a.phone)["card_id"], at=a.at)
 COMMANDS[("gifts",)] = lambda a, led: {"gifts": led.gifts()}
 COMMANDS[("summary",)] = lambda a, led: led.day_summary(at=a.at)
+COMMANDS.update(staff_ctl.COMMANDS)
 
 
 def _self_or(operator: str) -> str:
@@ -310,13 +308,6 @@ def _verify(args, led):
     return {"ok": True, "transactions": count, "integrity": integrity}
 
 
-@command("staff", "add")
-def _staff_add(args, led):
-    led.require_role(args.operator, "manager")
-    led.add_staff(args.staff_id, args.name, args.role, args.pin, args.card)
-    return {"staff_id": args.staff_id, "role": args.role}
-
-
 # -- output -------------------------------------------------------------------------------------
 def _fail(args, message: str, code: str, status: int) -> int:
     print(f"kioskctl: {escape(message)}", file=sys.stderr)
@@ -353,6 +344,7 @@ def _main(argv: list[str] | None) -> int:
         return _fail(args, f"{exc.filename}: {exc.strerror}", "io_error", EXIT_USAGE)
     except sqlite3.Error as exc:     # unreadable or damaged
         return _fail(args, f"cannot open ledger {args.db or cfg.get('kiosk', 'db')}: {exc}", "bad_db", EXIT_USAGE)
+    args.codes = cfg.section("codes")      # the secrets a printed coupon is verified with
     try:
         result = COMMANDS[args.path](args, led)
     except UsageError as exc:

@@ -9,7 +9,7 @@ import os
 import uuid
 from pathlib import Path
 
-from . import schema, staff
+from . import schema
 from .clock import Clock
 from .core import ADMIN, SELF
 from .errors import InvalidInput, LedgerError, NotALedger, NotFound, Refused, RulesError
@@ -17,6 +17,7 @@ from .money import format_fen, parse_count, parse_fen
 from .pricing import Line, Quote
 from .purchase import lines_from_amount
 from .rules import Rules, load_rules
+from .staff import StaffOps
 from .verify import verify
 from .phones import mask_phone
 from .views import Views, mask_name
@@ -24,7 +25,7 @@ from .views import Views, mask_name
 REFERENCE_RULES = Path(__file__).with_name("reference_rules.toml")
 
 
-class Ledger(Views):
+class Ledger(Views, StaffOps):
     """A kiosk's ledger file: ``Ledger(path)`` opens one, ``Ledger.create`` (``kioskctl init``) makes one."""
 
     @classmethod
@@ -78,15 +79,6 @@ class Ledger(Views):
                     t.effect("stock", sku=gift.sku, set=gift.stock)
                     seeded.append(gift.sku)
         return {"rules": rules.digest, "stock_seeded": seeded}
-
-    def add_staff(self, staff_id: str, name: str, role: str, pin: str, card_id: str | None = None) -> None:
-        with self._write():
-            staff.add_staff(self.conn, staff_id, name, role, pin, card_id)
-
-    def sign_in(self, card_or_id: str, pin: str) -> dict:
-        """A staff member's card (or id) and PIN, at the ledger's clock; wrong PINs count towards the lockout.
-        Each counter update commits on its own, so a refusal still counts."""
-        return staff.sign_in(self.conn, card_or_id, pin, self.clock.now())
 
     def staff_for_card(self, card_id: str) -> dict | None:
         """The staff member a card belongs to, or None (so a tap can tell staff from members)."""

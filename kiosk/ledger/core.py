@@ -176,11 +176,12 @@ class LedgerCore:
     def transaction(self, kind: str, *, operator: str, at: str | None = None, member_id: str | None = None,
                     card: str | None = None, card_active: bool = True, reason: str = "",
                     ref_tx: str | None = None, role: str = "cashier",
-                    data: dict | None = None) -> Iterator[TxBuilder]:
+                    data: dict | None = None, record_only: bool = False) -> Iterator[TxBuilder]:
         """Build one journaled transaction; commit it with its outbox row, or roll all back.
 
         With ``card``, the member is read inside the write lock (``t.member``), so balances
-        cannot change underneath the operation.
+        cannot change underneath the operation. ``record_only`` transactions have no effects
+        (staff actions: the record is their audit trail).
         """
         moment = self.moment(at)
         with self._write() as conn:
@@ -198,7 +199,7 @@ class LedgerCore:
                           "at": to_utc_text(moment), "operator": operator, "member_id": member_id,
                           "ref_tx": ref_tx, "reason": reason, "data": data or {}, "effects": []}
                 yield TxBuilder(conn, record, moment, moment.astimezone(self.tz), member)
-                if not record["effects"]:
+                if not record["effects"] and not record_only:
                     raise Refused("nothing to do", "nothing_to_do")
                 self._journal(record)
                 conn.execute("INSERT INTO outbox (seq, tx_id) VALUES (?, ?)", (seq, record["tx_id"]))

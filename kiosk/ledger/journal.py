@@ -53,13 +53,33 @@ def last_hash(conn, source_id: str) -> str:
 
 
 def append(conn, record: dict, link: str) -> None:
-    """The one INSERT of a journal row, on a kiosk (SQLite) and at head office (SQLite or PostgreSQL)."""
+    """The one INSERT of a journal row, on a kiosk (SQLite) and at head office (SQLite or PostgreSQL),
+    indexed under every other member it touches (a member's history)."""
     conn.execute(
         "INSERT INTO journal (tx_id, kiosk_id, seq, kind, at, operator, member_id, ref_tx, reason, record, hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (record["tx_id"], record["kiosk_id"], record["seq"], record["kind"], record["at"], record["operator"],
          record["member_id"], record["ref_tx"], record["reason"],
          json.dumps(record, separators=(",", ":"), ensure_ascii=False), link))
+    _index_others(conn.execute, record)
+
+
+def others(record: dict) -> list[str]:
+    """The members a record's effects touch besides its own ``member_id`` (a referrer's bonus)."""
+    touched = {e["member_id"] for e in record["effects"] if isinstance(e.get("member_id"), str)}
+    return sorted(touched - {record["member_id"]})
+
+
+def _index_others(execute, record: dict) -> None:
+    for member_id in others(record):
+        execute("INSERT INTO journal_others (member_id, at, tx_id) VALUES (?, ?, ?)",
+                (member_id, record["at"], record["tx_id"]))
+
+
+def index_others(execute) -> None:
+    """Migration step: index the records journaled before journal_others existed."""
+    for (text,) in execute("SELECT record FROM journal").fetchall():
+        _index_others(execute, json.loads(text))
 
 
 def backfill(execute) -> None:

@@ -107,15 +107,20 @@ class MemberOps(PointsOps):
         return {"tx_id": t.tx_id, "card_id": card_id, "status": "lost"}
 
     def replace_card(self, card_id: str, new_card_id: str, *, operator: str, at: str | None = None) -> dict:
-        """Bind a new card to the same member; the old one is blocked, balances carry over."""
+        """Bind a new card to the same member; the old one is blocked, balances carry over.
+
+        Only the member's current card (active or lost) can be replaced: a member has one live card.
+        """
         with self.transaction("card_replace", operator=operator, at=at, card=card_id, card_active=False,
                               data={"card_id": card_id, "new_card_id": new_card_id}) as t:
             member = t.member
             if member["status"] != "active":
                 raise Refused("member account is closed", "member_closed")
+            if member["card_status"] not in ("active", "lost"):
+                raise Refused(f"card {card_id} is {member['card_status']}, not the member's current card",
+                              "card_not_current")
             self._card_free(new_card_id)
-            if member["card_status"] in ("active", "lost"):
-                t.effect("card.set", card_id=card_id, status="replaced")
+            t.effect("card.set", card_id=card_id, status="replaced")
             t.effect("card.add", card_id=new_card_id, member_id=member["member_id"])
         return {"tx_id": t.tx_id, "card_id": new_card_id, "replaces": card_id}
 

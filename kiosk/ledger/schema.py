@@ -161,7 +161,7 @@ CREATE TABLE IF NOT EXISTS receipt_claims (
 """
 
 PROJECTIONS = ("members", "cards", "lots", "qualifying", "checkins", "packages", "coupons", "stock",
-               "purchases", "topups", "sv_spends", "receipt_claims")
+               "purchases", "topups", "sv_spends", "receipt_claims", "coupon_claims")
 
 # Append a Migration for every schema change; never edit one that has shipped.
 MIGRATIONS = (
@@ -169,9 +169,24 @@ MIGRATIONS = (
               JOURNAL + PROJECTION_DDL + "DELETE FROM meta WHERE key = 'schema_version';"),
     Migration(2, "hash chain: each journal row keeps its link hash (first-release rows get theirs now)",
               "ALTER TABLE journal ADD COLUMN hash TEXT;", journal.backfill),
+    Migration(3, "journal_others (the members a record touches besides its own, e.g. a referrer);"
+                 " coupon_claims (printed coupons used, once chain-wide)", """
+CREATE TABLE IF NOT EXISTS journal_others (
+    member_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    tx_id TEXT NOT NULL REFERENCES journal (tx_id),
+    PRIMARY KEY (member_id, at, tx_id)
+);
+CREATE TABLE IF NOT EXISTS coupon_claims (
+    campaign TEXT NOT NULL,
+    serial INTEGER NOT NULL,
+    member_id TEXT NOT NULL,
+    tx_id TEXT NOT NULL,
+    PRIMARY KEY (campaign, serial)
+);
+""", journal.index_others),
 )
 SCHEMA_VERSION = latest(MIGRATIONS)
-
 
 def user_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]

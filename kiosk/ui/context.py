@@ -15,7 +15,8 @@ class HeadOffice(Protocol):
     so that the UI depends on the ledger only. Called on the worker thread: ``authorize`` may wait."""
 
     def authorize(self, card_id: str, spend: str, amount: int, *, sku: str | None = None,
-                  coupon_code: str | None = None): ...        # -> .approved, .online, .reason
+                  coupon_code: str | None = None,
+                  printed_coupon: str | None = None): ...     # -> .approved, .online, .reason
 
     def status(self) -> dict: ...                             # online, last_contact, backlog
 

@@ -48,7 +48,10 @@ class Authority:
             return "insufficient_stored_value", {"approved": False, "balance": balance}
         if spend == "gift" and self._stock(args) <= 0:
             return "out_of_stock", {"approved": False, "balance": balance}
-        if spend == "coupon" and not self._coupon_free(member_id, args.get("coupon_code", "")):
+        if spend == "coupon" and "printed_coupon" in args:
+            if not self._printed_coupon_free(args["printed_coupon"]):
+                return "coupon_used", {"approved": False, "balance": balance}
+        elif spend == "coupon" and not self._coupon_free(member_id, args.get("coupon_code", "")):
             return "no_coupon", {"approved": False, "balance": balance}
         return "", {"approved": True, "balance": balance}
 
@@ -61,6 +64,13 @@ class Authority:
         today = self.today()
         return self.conn.execute("SELECT 1 FROM coupons WHERE member_id = ? AND code = ? AND used_tx IS NULL"
                                  " AND valid_until >= ?", (member_id, code, today)).fetchone() is not None
+
+    def _printed_coupon_free(self, printed: str) -> bool:
+        campaign, _, serial = printed.rpartition(":")
+        if not serial.isdigit():
+            return False
+        return self.conn.execute("SELECT 1 FROM coupon_claims WHERE campaign = ? AND serial = ?",
+                                 (campaign, int(serial))).fetchone() is None
 
     def card_lookup(self, args: dict) -> tuple[str, dict]:
         member_id, status, held = self._card(args["card_id"])

@@ -59,8 +59,7 @@ class Source:
 
 
 def members_of(record: dict) -> set[str]:
-    found = {e["member_id"] for e in record["effects"] if isinstance(e.get("member_id"), str)}
-    return found | ({record["member_id"]} if record.get("member_id") else set())
+    return set(journal.others(record)) | ({record["member_id"]} if record.get("member_id") else set())
 
 
 class Ingest:
@@ -188,6 +187,9 @@ class Ingest:
             self._correct(record, "overdraft", {"shortfalls": shortfalls}, out)
             if self.hold_on_overdraft and record.get("member_id"):
                 self._hold(record["member_id"], out)
+            void = [s["card_id"] for s in shortfalls if s["what"] == "card"]
+            if void:   # a second replacement card: refused chain-wide, the member keeps the first
+                self._block(void, "a second replacement of the same card", out)
 
     def _duplicate(self, record: dict, out: Outcome) -> None:
         out.duplicates += 1
@@ -228,9 +230,12 @@ class Ingest:
     def _hold(self, member_id: str, out: Outcome) -> None:
         cards = [c for (c,) in self.conn.execute(
             "SELECT card_id FROM cards WHERE member_id = ? AND status = 'active'", (member_id,)).fetchall()]
+        self._block(cards, "held after a double spend", out)
+
+    def _block(self, cards: list[str], reason: str, out: Outcome) -> None:
         for card_id in cards:
             self.conn.execute("INSERT INTO blocklist (card_id, reason, since) VALUES (?, ?, ?)"
-                              " ON CONFLICT (card_id) DO NOTHING", (card_id, "held after a double spend", self.now()))
+                              " ON CONFLICT (card_id) DO NOTHING", (card_id, reason, self.now()))
         out.held_cards += cards
 
     def _stored_corrections(self, source_id: str, seqs: list[int], out: Outcome) -> list[dict]:

@@ -1,0 +1,1 @@
+"""kioskctl subcommands by area; each module exposes ``add_parsers(top, sub)`` and ``COMMANDS``."""
