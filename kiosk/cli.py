@@ -266,10 +266,20 @@ COMMANDS[("tx", "package-use")] = lambda a, led: led.use_package(a.card, a.packa
 COMMANDS[("coupon", "issue")] = lambda a, led: led.issue_coupon(a.card, a.coupon, operator=a.operator, at=a.at)
 COMMANDS[("expire",)] = lambda a, led: led.expire(at=a.at, operator=a.operator)
 COMMANDS[("tiers", "evaluate")] = lambda a, led: led.evaluate_tiers(at=a.at, operator=a.operator)
-COMMANDS[("show",)] = lambda a, led: led.member_view(a.card or led.member_by_phone(a.phone)["card_id"], at=a.at)
 COMMANDS[("gifts",)] = lambda a, led: {"gifts": led.gifts()}
 COMMANDS[("summary",)] = lambda a, led: led.day_summary(at=a.at)
 COMMANDS.update(staff_ctl.COMMANDS)
+
+
+@command("show")
+def _show(args, led):
+    view = led.member_view(args.card or led.member_by_phone(args.phone)["card_id"], at=args.at)
+    if not args.json and led.rules.tier_basis == "spend":     # tier progress is spend in fen: show yuan
+        view = {SPEND_FIELDS.get(key, key): value for key, value in view.items()}
+    return view
+
+
+SPEND_FIELDS = {"qualifying": "qualifying_fen", "next_tier_missing": "next_tier_missing_fen"}
 
 
 def _self_or(operator: str) -> str:

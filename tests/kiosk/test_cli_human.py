@@ -27,6 +27,7 @@ def test_show_and_lists_read_as_tables_with_units(tmp_path):
     shown = ctl("show", "--card", "C1", "--at", "2026-11-02T11:00")
     assert "\x1b" not in shown and "\x07" not in shown and "Eve\\x1b[2J\\x1b[H\\x07" in shown
     assert "principal (yuan)" in shown and "500.00" in shown and "bonus (yuan)" in shown
+    assert "qualifying (yuan)" in shown and "next tier missing (yuan)  1000.00" in shown     # spend, in yuan
     assert "_fen" not in shown and "None" not in shown and "False" not in shown and "True" not in shown
     assert "{" not in shown and "[" not in shown.replace("\\x1b[", "")
     assert "20 yuan voucher" in shown and "2026-12-01" in shown          # the coupon, as a table row
