@@ -1,0 +1,70 @@
+"""The operations subcommands: for each, its arguments and a function (db, args) -> (data, tables).
+
+Kept apart from the plain functions they call so the console can call those directly.
+"""
+from __future__ import annotations
+
+from .ops_cli import common, day_arg, yuan_arg
+from .output import table_from_dicts
+from .reports.liability import liability, liability_tables, members_above
+from .reports.period import parse_period
+from .reports.summary import summary, summary_tables
+
+COMMANDS: dict[str, tuple] = {}
+
+
+def command(name: str, helptext: str, build):
+    def register(run):
+        COMMANDS[name] = (helptext, build, run)
+        return run
+    return register
+
+
+# -- reports -----------------------------------------------------------------------------------
+def _report_args(p):
+    kinds = p.add_subparsers(dest="report", required=True)
+    s = common(kinds.add_parser("summary", help="business summary of a day, a month or days"), png=True)
+    s.add_argument("period", help="2026-03-05, 2026-03 or 2026-03-01..2026-03-14")
+    li = common(kinds.add_parser("liability", help="points and stored value owed at the end of a day, by store"))
+    li.add_argument("--as-of", type=day_arg, required=True, help="the day (its end, local time)")
+    ab = common(kinds.add_parser("above", help="members whose stored value exceeds a threshold"))
+    ab.add_argument("--as-of", type=day_arg, required=True)
+    ab.add_argument("--threshold", type=yuan_arg, required=True, help="yuan, e.g. 5000.00")
+    a = common(kinds.add_parser("activity", help="tiers, active/dormant, top members, products, hours"), png=True)
+    a.add_argument("period")
+    a.add_argument("--dormant-days", type=int, default=90)
+    a.add_argument("--top", type=int, default=20)
+    c = common(kinds.add_parser("campaign", help="a campaign window against the same length before it"), png=True)
+    c.add_argument("period", help="the campaign's days, e.g. 2026-03-01..2026-03-14")
+
+
+@command("report", "head-office reports (summary, liability, above, activity, campaign)", _report_args)
+def _report(db, args):
+    conn = db.conn
+    if args.report == "summary":
+        data = summary(conn, parse_period(args.period, args.tz))
+        if args.png:
+            from .reports.charts import summary_chart
+            summary_chart(data, args.png, args.lang)
+        return data, summary_tables(data, args.lang)
+    if args.report == "liability":
+        data = liability(conn, args.as_of, args.tz)
+        return data, liability_tables(data)
+    if args.report == "above":
+        rows = members_above(conn, args.as_of, args.threshold, args.tz)
+        data = {"as_of": args.as_of.isoformat(), "threshold_fen": args.threshold, "members": rows}
+        return data, [table_from_dicts(f"Stored value above {args.threshold} fen at the end of {args.as_of}", rows,
+                                       ["member_id", "store_id", "principal_fen", "bonus_fen", "stored_value_fen"])]
+    from .reports import activity
+    period = parse_period(args.period, args.tz)
+    if args.report == "activity":
+        data = activity.activity(conn, period, dormant_days=args.dormant_days, top=args.top)
+        if args.png:
+            from .reports.charts import activity_charts
+            activity_charts(data, args.png, args.lang)
+        return data, activity.activity_tables(data)
+    data = activity.campaign(conn, period)
+    if args.png:
+        from .reports.charts import campaign_chart
+        campaign_chart(data, args.png, args.lang)
+    return data, activity.campaign_tables(data)

@@ -1,0 +1,33 @@
+"""Head-office operations' own tables (alert holds, notifications, imports, monitor state).
+
+Created with the hub's tables by :class:`sync.hq.db.Db`; the journal index on ``at`` is what lets
+a daily report read one day of a year-long journal without scanning it.
+"""
+from __future__ import annotations
+
+OPS_DDL = """
+CREATE INDEX IF NOT EXISTS journal_at ON journal (at);
+CREATE TABLE IF NOT EXISTS hq_holds (
+    alert_id INTEGER PRIMARY KEY, member_id TEXT NOT NULL, cards TEXT NOT NULL, since TEXT NOT NULL,
+    released_at TEXT, released_by TEXT);
+CREATE TABLE IF NOT EXISTS hq_ops_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hq_staff_disabled (
+    staff_id TEXT PRIMARY KEY, at TEXT NOT NULL, by TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hq_imports (
+    kind TEXT NOT NULL, row_key TEXT NOT NULL, tx_id TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (kind, row_key));
+CREATE TABLE IF NOT EXISTS hq_notifications (
+    notification_id TEXT PRIMARY KEY, kind TEXT NOT NULL, member_id TEXT NOT NULL, body TEXT NOT NULL,
+    created_at TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL, sent_at TEXT, delivered_at TEXT, last_error TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS hq_notifications_due ON hq_notifications (state, next_attempt_at);
+"""
+
+
+def state_get(conn, name: str, default: str | None = None) -> str | None:
+    row = conn.execute("SELECT value FROM hq_ops_state WHERE name = ?", (name,)).fetchone()
+    return row[0] if row else default
+
+
+def state_set(conn, name: str, value: str) -> None:
+    conn.execute("INSERT INTO hq_ops_state (name, value) VALUES (?, ?)"
+                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value", (name, value))
