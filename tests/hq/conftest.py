@@ -2,8 +2,6 @@
 moments, their journals ingested into a hub database the way the hub does it."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from kiosk.ledger import REFERENCE_RULES, Ledger
@@ -11,7 +9,8 @@ from sync.hq.db import Db
 from sync.hq.ingest import Ingest
 from sync.hq.retained import Retained
 
-PG_URL = os.environ.get("KIOSK_TEST_PG", "postgresql://postgres@localhost/postgres")
+from ..sync.conftest import PG_ADMIN, _fresh_pg_database
+
 RULES = REFERENCE_RULES.read_text() + """
 [[packages]]
 code = "WASH10"
@@ -22,21 +21,16 @@ valid_days = 90
 """
 
 
-def pg_url() -> str:
-    """A fresh schema-less database URL, or skip with the reason."""
-    try:
-        import psycopg
-        with psycopg.connect(PG_URL, connect_timeout=3, autocommit=True) as conn:
-            conn.execute("SELECT 1")
-    except Exception as exc:    # noqa: BLE001 - any failure means "not reachable here"
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc}")
-    return PG_URL
-
-
-def reset_pg(url: str) -> None:
-    import psycopg
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database for one test (dropped after), or a skip naming the reason."""
+    made, reason = _fresh_pg_database()
+    if made is None:
+        pytest.skip(reason)
+    admin, name = made
+    yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
 
 
 @pytest.fixture
