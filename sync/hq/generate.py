@@ -27,7 +27,7 @@ from kiosk.ledger.dates import lot_expiry, to_utc_text
 from .db import Db
 from .retained import Retained
 
-HOUR_WEIGHTS = [0, 0, 0, 0, 0, 0, 0, 0, 2, 4, 6, 8, 12, 10, 6, 5, 6, 8, 12, 13, 10, 6, 3, 0]
+HOUR_WEIGHTS = [0, 0, 0, 0, 0, 0, 0, 0, 2, 4, 6, 8, 12, 10, 6, 5, 6, 8, 12, 13, 10, 6, 0, 0]   # open 08-22
 WEEKDAY_WEIGHTS = [0.8, 0.85, 1.1, 0.9, 1.1, 1.5, 1.4]          # Monday..Sunday
 
 
@@ -163,7 +163,7 @@ def generate(db: Db, spec: ChainSpec) -> dict:
                 _topup(writer, rules, m, kiosk, store, operator, moment - timedelta(minutes=1), amount, rng)
             record = _purchase(writer, rules, m, kiosk, store, operator, moment, amount)
             if rng.random() < spec.refund_share:
-                heapq.heappush(refunds, (moment + timedelta(days=rng.randrange(1, 10), minutes=rng.randrange(600)),
+                heapq.heappush(refunds, (_moment(rng, moment.date() + timedelta(days=rng.randrange(1, 10)), zone),
                                          writer.count, record, m, kiosk, store))
         writer.flush()
         for kiosk, seq in writer.seqs.items():

@@ -4,7 +4,9 @@ Kept apart from the plain functions they call so the console can call those dire
 """
 from __future__ import annotations
 
-from .ops_cli import common, day_arg, yuan_arg
+from kiosk.ledger.clock import from_env
+
+from .ops_cli import Refusal, common, day_arg, moment_arg, yuan_arg
 from .output import table_from_dicts
 from .reports.liability import liability, liability_tables, members_above
 from .reports.period import parse_period
@@ -68,3 +70,57 @@ def _report(db, args):
         from .reports.charts import campaign_chart
         campaign_chart(data, args.png, args.lang)
     return data, activity.campaign_tables(data)
+
+
+def now_of(args):
+    """``--now`` when given, else the injectable clock (``KIOSK_CLOCK_START`` pins it for tests)."""
+    return args.now or from_env().now()
+
+
+def _now_arg(p):
+    p.add_argument("--now", type=moment_arg, help="the moment to act at (default: now)")
+
+
+# -- monitoring --------------------------------------------------------------------------------
+def _monitor_args(p):
+    verbs = p.add_subparsers(dest="verb", required=True)
+    scan = common(verbs.add_parser("scan", help="check what was applied since the last scan"))
+    scan.add_argument("--rules", help="TOML file with a [monitor] table (default rules without)")
+    _now_arg(scan)
+    lst = common(verbs.add_parser("alerts", help="list alerts, newest first"))
+    lst.add_argument("--since", default="", help="UTC instant text, e.g. 2026-03-01")
+    lst.add_argument("--kind", help="only this kind (monitor, overdraft, gap, conflict, rejected)")
+    rel = common(verbs.add_parser("release", help="release the cards an alert holds"))
+    rel.add_argument("alert_id", type=int)
+    rel.add_argument("--by", required=True, help="the manager releasing it (staff id)")
+    _now_arg(rel)
+
+
+@command("monitor", "abnormal-transaction monitoring: scan, alerts, release a hold", _monitor_args)
+def _monitor(db, args):
+    from pathlib import Path
+
+    from .monitor import Monitor, list_alerts, load_monitor_rules, release
+    if args.verb == "scan":
+        rules = load_monitor_rules(Path(args.rules).read_text(encoding="utf-8") if args.rules else "", args.tz)
+        alerts = Monitor(db, rules).scan(now_of(args))
+        rows = [{**a, "detail": _short(a["detail"])} for a in alerts]
+        return {"alerts": alerts}, [table_from_dicts(f"{len(alerts)} new alert(s)", rows,
+                                                     ["alert_id", "rule", "source_id", "member_id", "hold", "detail"])]
+    if args.verb == "alerts":
+        alerts = list_alerts(db.conn, since=args.since, kind=args.kind)
+        rows = [{**a, "detail": _short(a["detail"])} for a in alerts]
+        return {"alerts": alerts}, [table_from_dicts("Alerts", rows, ["alert_id", "at", "rule", "source_id",
+                                                                      "member_id", "holding", "detail"])]
+    staff = db.conn.execute("SELECT role FROM staff WHERE staff_id = ?", (args.by,)).fetchone()
+    if staff is None or staff[0] != "manager":
+        raise Refusal(f"{args.by} is not a manager known to head office", "forbidden")
+    try:
+        out = release(db, args.alert_id, by=args.by, now=now_of(args))
+    except LookupError as exc:
+        raise Refusal(str(exc), "not_held") from None
+    return out, [table_from_dicts("Released", [out])]
+
+
+def _short(detail: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in detail.items() if k not in ("rule", "held"))[:80]
