@@ -7,6 +7,7 @@ from __future__ import annotations
 from kiosk.ledger.clock import from_env
 
 from .ops_cli import Refusal, common, day_arg, moment_arg, yuan_arg
+from .churn import SEGMENTS, at_risk, churn_tables, score, win_back
 from .output import table_from_dicts
 from .reports.liability import liability, liability_tables, members_above
 from .reports.period import parse_period
@@ -124,3 +125,70 @@ def _monitor(db, args):
 
 def _short(detail: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in detail.items() if k not in ("rule", "held"))[:80]
+
+
+# -- churn and win-back ------------------------------------------------------------------------
+def _churn_args(p):
+    common(p)
+    _now_arg(p)
+    p.add_argument("--multiple", type=float, default=2.0, help="at risk past this many usual intervals (2.0)")
+    p.add_argument("--segment", choices=SEGMENTS, help="only this RFM segment")
+    p.add_argument("--all", action="store_true", help="every scored member, not only those at risk")
+
+
+@command("churn", "RFM scores and members at risk of churning (CSV for marketing with --csv)", _churn_args)
+def _churn(db, args):
+    if args.multiple <= 0:
+        raise ValueError("--multiple must be above 0")
+    if args.all:
+        members = [m for m in score(db.conn, now_of(args), multiple=args.multiple, tz=args.tz)
+                   if args.segment in (None, m["segment"])]
+    else:
+        members = at_risk(db.conn, now_of(args), multiple=args.multiple, segment=args.segment, tz=args.tz)
+    return {"as_of": now_of(args).isoformat(), "multiple": args.multiple, "members": members}, churn_tables(members)
+
+
+def _winback_args(p):
+    _churn_args(p)
+    p.add_argument("--coupon", required=True, help="coupon code from the rules, e.g. V20")
+    p.add_argument("--campaign", required=True, help="name of this offer: a member gets it once per campaign")
+    p.add_argument("--limit", type=int, help="at most this many members, most valuable first")
+
+
+@command("winback", "issue a win-back coupon (and a notification) to members at risk", _winback_args)
+def _winback(db, args):
+    members = at_risk(db.conn, now_of(args), multiple=args.multiple, segment=args.segment, tz=args.tz)
+    out = win_back(db, members[:args.limit] if args.limit else members, coupon=args.coupon, campaign=args.campaign,
+                   now=now_of(args), tz=args.tz)
+    return out, [table_from_dicts(f"Win-back {args.campaign}: {len(out['issued'])} issued, {out['already']} had it",
+                                  out["issued"], ["member_id", "coupon", "valid_until", "tx_id"])]
+
+
+# -- reminders and the notification outbox -----------------------------------------------------
+def _remind_args(p):
+    common(p)
+    _now_arg(p)
+    p.add_argument("--horizons", default="7,3", help="days ahead to remind of expiring points (7,3)")
+
+
+@command("remind", "queue expiry reminders and birthday greetings due today", _remind_args)
+def _remind(db, args):
+    from .reminders import remind
+    try:
+        horizons = tuple(int(h) for h in args.horizons.split(","))
+    except ValueError:
+        raise ValueError(f"--horizons {args.horizons!r} must be whole days like 7,3") from None
+    out = remind(db, now_of(args), horizons=horizons, tz=args.tz)
+    return out, [table_from_dicts(f"Queued on {out['day']}", [out["queued"]])]
+
+
+def _outbox_args(p):
+    common(p)
+    p.add_argument("--state", choices=("pending", "sent", "delivered", "failed"))
+
+
+@command("outbox", "list the notification outbox", _outbox_args)
+def _outbox(db, args):
+    from .notify import outbox
+    items = outbox(db.conn, state=args.state)
+    return {"notifications": items}, [table_from_dicts("Notifications", items)]

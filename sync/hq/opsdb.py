@@ -1,4 +1,4 @@
-"""Head-office operations' own tables (alert holds, notifications, imports, monitor state).
+"""Head-office operations' own tables (alert holds, notifications, things done once, monitor state).
 
 Created with the hub's tables by :class:`sync.hq.db.Db`; the journal index on ``at`` is what lets
 a daily report read one day of a year-long journal without scanning it.
@@ -13,8 +13,8 @@ CREATE TABLE IF NOT EXISTS hq_holds (
 CREATE TABLE IF NOT EXISTS hq_ops_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS hq_staff_disabled (
     staff_id TEXT PRIMARY KEY, at TEXT NOT NULL, by TEXT NOT NULL, reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS hq_imports (
-    kind TEXT NOT NULL, row_key TEXT NOT NULL, tx_id TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (kind, row_key));
+CREATE TABLE IF NOT EXISTS hq_once (
+    kind TEXT NOT NULL, once_key TEXT NOT NULL, tx_id TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (kind, once_key));
 CREATE TABLE IF NOT EXISTS hq_notifications (
     notification_id TEXT PRIMARY KEY, kind TEXT NOT NULL, member_id TEXT NOT NULL, body TEXT NOT NULL,
     created_at TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
@@ -31,3 +31,13 @@ def state_get(conn, name: str, default: str | None = None) -> str | None:
 def state_set(conn, name: str, value: str) -> None:
     conn.execute("INSERT INTO hq_ops_state (name, value) VALUES (?, ?)"
                  " ON CONFLICT (name) DO UPDATE SET value = excluded.value", (name, value))
+
+
+def done_before(conn, kind: str, key: str) -> str | None:
+    """The transaction that already did (kind, key) -- an imported row, a win-back coupon -- or None."""
+    row = conn.execute("SELECT tx_id FROM hq_once WHERE kind = ? AND once_key = ?", (kind, key)).fetchone()
+    return row[0] if row else None
+
+
+def mark_done(conn, kind: str, key: str, tx_id: str, at: str) -> None:
+    conn.execute("INSERT INTO hq_once (kind, once_key, tx_id, at) VALUES (?, ?, ?, ?)", (kind, key, tx_id, at))
