@@ -86,6 +86,10 @@ def run(args) -> int:
     """Run an operations command and print its result; the exit code."""
     from .db import Db
     fmt = getattr(args, "format", "table")
+    if args.db is None:                      # a command that needs no database
+        data, tables = args.ops_run(None, args)
+        sys.stdout.write(render(fmt, data, tables) + "\n")
+        return 0
     try:
         db = Db(args.db)
     except (ValueError, ImportError) as exc:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from kiosk.ledger.clock import from_env
 
+from ..cli_common import add_broker_options
+
 from .ops_cli import Refusal, common, day_arg, moment_arg, yuan_arg
 from .churn import SEGMENTS, at_risk, churn_tables, score, win_back
 from .output import table_from_dicts
@@ -192,3 +194,44 @@ def _outbox(db, args):
     from .notify import outbox
     items = outbox(db.conn, state=args.state)
     return {"notifications": items}, [table_from_dicts("Notifications", items)]
+
+
+def _ops_args(p):
+    p.add_argument("--db", required=True, help="sqlite:///path or postgresql://...")
+    add_broker_options(p)
+    p.add_argument("--signing-key", required=True, help="head office's Ed25519 private key (PEM)")
+    p.add_argument("--gateway-key", required=True, help="file with the key shared with the gateway (64 hex digits)")
+    p.add_argument("--rules", help="TOML file with a [monitor] table")
+    p.add_argument("--horizons", default="7,3", help="days ahead to remind of expiring points")
+    p.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
+    p.add_argument("--client-id", default="hq-ops")
+    p.set_defaults(format="table")
+
+
+@command("ops", "run the operations process: monitoring, alerts, reminders, notifications", _ops_args)
+def _ops(db, args):
+    from pathlib import Path
+
+    from ..cli_common import broker_from, setup_logging, stop_on_signals
+    from ..protocol import Signer
+    from .monitor import load_monitor_rules
+    from .notify import Sealer
+    from .opsloop import OpsLoop
+    setup_logging(args.log_level)
+    rules = load_monitor_rules(Path(args.rules).read_text(encoding="utf-8") if args.rules else "")
+    loop = OpsLoop(args.db, broker_from(args), Signer.load(args.signing_key), Sealer.load(args.gateway_key),
+                   rules=rules, horizons=tuple(int(h) for h in args.horizons.split(",")), client_id=args.client_id)
+    loop.run(stop_on_signals(), from_env(), args.interval)
+    return {"stopped": True}, []
+
+
+def _gateway_key_args(p):
+    p.add_argument("--out", required=True, help="file to write the new key to (mode 600)")
+    p.set_defaults(format="table", db=None)
+
+
+@command("gateway-key", "make the key head office shares with the notification gateway", _gateway_key_args)
+def _gateway_key(db, args):
+    from .notify import Sealer
+    Sealer.generate(args.out)
+    return {"key": args.out}, [table_from_dicts("Gateway key written", [{"file": args.out}])]
