@@ -8,7 +8,6 @@ notification in the outbox.
 """
 from __future__ import annotations
 
-import json
 import statistics
 from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from kiosk.ledger.dates import from_utc_text, to_utc_text
 
 from .db import Db
 from .ingest import Ingest
-from .opsdb import done_before, mark_done
+from .opsdb import done_before, home_store, mark_done
 from .notify import queue
 from .output import Table, table_from_dicts
 from .reports.liability import hub_rules
@@ -111,9 +110,7 @@ def win_back(db: Db, members: list[dict], *, coupon: str, campaign: str, now: da
             if done_before(db.conn, "winback", key):
                 skipped += 1
                 continue
-            home = db.conn.execute("SELECT j.record FROM journal j WHERE j.member_id = ? AND j.kind IN"
-                                   " ('register', 'import_member') ORDER BY j.at LIMIT 1", (m["member_id"],)).fetchone()
-            store = _store_of(home[0]) if home else "hq"
+            store = home_store(db.conn, m["member_id"])
             tx_id = ingest.new_tx_id()
             record = ingest.originate_within(
                 "coupon_issue", [{"op": "coupon.add", "coupon_id": f"{tx_id}:c", "member_id": m["member_id"],
@@ -127,6 +124,3 @@ def win_back(db: Db, members: list[dict], *, coupon: str, campaign: str, now: da
                            "valid_until": until})
     return {"campaign": campaign, "coupon": coupon, "issued": issued, "already": skipped}
 
-
-def _store_of(record_text: str) -> str:
-    return json.loads(record_text)["store_id"]

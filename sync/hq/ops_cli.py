@@ -97,7 +97,7 @@ def run(args) -> int:
     except Exception as exc:   # noqa: BLE001 - the database cannot be opened: say so in one line
         return _fail(fmt, f"cannot open {args.db}: {exc}", "db_unavailable", REFUSED)
     try:
-        data, tables = args.ops_run(db, args)
+        data, tables, *status = args.ops_run(db, args)
     except Refusal as exc:
         return _fail(fmt, str(exc), exc.code, REFUSED)
     except LedgerError as exc:
@@ -107,7 +107,7 @@ def run(args) -> int:
     finally:
         db.close()
     sys.stdout.write(render(fmt, data, tables) + "\n")
-    return 0
+    return status[0] if status else 0
 
 
 def _fail(fmt: str, message: str, code: str, status: int) -> int:

@@ -8,7 +8,7 @@ from kiosk.ledger.clock import from_env
 
 from ..cli_common import add_broker_options
 
-from .ops_cli import Refusal, common, day_arg, moment_arg, yuan_arg
+from .ops_cli import REFUSED, Refusal, common, day_arg, moment_arg, yuan_arg
 from .churn import SEGMENTS, at_risk, churn_tables, score, win_back
 from .output import table_from_dicts
 from .reports.liability import liability, liability_tables, members_above
@@ -235,3 +235,51 @@ def _gateway_key(db, args):
     from .notify import Sealer
     Sealer.generate(args.out)
     return {"key": args.out}, [table_from_dicts("Gateway key written", [{"file": args.out}])]
+
+
+# -- migration import --------------------------------------------------------------------------
+def _import_args(p):
+    common(p)
+    _now_arg(p)
+    p.add_argument("kind", choices=("members", "balances", "transactions"))
+    p.add_argument("file", help="CSV with a header row (UTF-8 or GB18030)")
+    p.add_argument("--encoding", default="auto", help="auto (UTF-8, else GB18030), utf-8 or gb18030")
+    p.add_argument("--skip-invalid", action="store_true", help="import the valid rows even when some are refused")
+
+
+@command("import", "import members, balances or purchase history from an old system (CSV)", _import_args)
+def _import(db, args):
+    from pathlib import Path
+
+    from .importer import Importer, ImportRefused
+    try:
+        raw = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {args.file}: {exc.strerror}") from None
+    try:
+        out = Importer(db, now_of(args), tz=args.tz).run(args.kind, raw, encoding=args.encoding,
+                                                         skip_invalid=args.skip_invalid, progress=_progress())
+    except ImportRefused as exc:
+        raise Refusal(str(exc), "bad_file") from None
+    data = out.as_dict()
+    title = (f"{args.file} ({out.encoding}): {out.rows} rows, imported {len(out.imported)}, already imported "
+             f"{out.already}, refused {len(out.refused)}" + ("" if out.written or not out.refused else
+                                                              " -- nothing written (use --skip-invalid)"))
+    refused = table_from_dicts(title, [{"line": f"line {r['line']}", "reason": r["reason"]} for r in out.refused],
+                               ["line", "reason"])
+    return data, [refused], (REFUSED if out.refused and not args.skip_invalid else 0)
+
+
+def _progress():
+    """A progress bar on the terminal (nothing when stderr is not one)."""
+    import sys
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if done == total or done % 200 == 0:
+            filled = 30 * done // max(total, 1)
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {100 * done // max(total, 1):3d}%")
+            if done == total:
+                sys.stderr.write("\n")
+    return show

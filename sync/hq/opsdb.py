@@ -5,6 +5,8 @@ a daily report read one day of a year-long journal without scanning it.
 """
 from __future__ import annotations
 
+import json
+
 OPS_DDL = """
 CREATE INDEX IF NOT EXISTS journal_at ON journal (at);
 CREATE TABLE IF NOT EXISTS hq_holds (
@@ -41,3 +43,10 @@ def done_before(conn, kind: str, key: str) -> str | None:
 
 def mark_done(conn, kind: str, key: str, tx_id: str, at: str) -> None:
     conn.execute("INSERT INTO hq_once (kind, once_key, tx_id, at) VALUES (?, ?, ?, ?)", (kind, key, tx_id, at))
+
+
+def home_store(conn, member_id: str) -> str:
+    """The store a member registered at (or was imported into); "hq" when the journal has no such record."""
+    row = conn.execute("SELECT record FROM journal WHERE member_id = ? AND kind IN ('register', 'import_member')"
+                       " ORDER BY at LIMIT 1", (member_id,)).fetchone()
+    return json.loads(row[0])["store_id"] if row else "hq"
