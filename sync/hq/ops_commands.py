@@ -283,3 +283,52 @@ def _progress():
             if done == total:
                 sys.stderr.write("\n")
     return show
+
+
+# -- restock and staff -------------------------------------------------------------------------
+def _restock_args(p):
+    common(p)
+    _now_arg(p)
+    p.add_argument("--store", required=True)
+    p.add_argument("--gift", required=True, help="the gift's SKU in the rules' catalogue")
+    p.add_argument("--qty", type=int, required=True, help="how many arrived (negative: a correction)")
+    p.add_argument("--by", default="hq", help="who restocks (recorded as the operator)")
+
+
+@command("restock", "add gift stock to a store (journaled, fed to its kiosks)", _restock_args)
+def _restock(db, args):
+    from .staffops import restock
+    try:
+        out = restock(db, args.store, args.gift, args.qty, operator=args.by, now=now_of(args))
+    except LookupError as exc:
+        raise Refusal(str(exc), "refused") from None
+    return out, [table_from_dicts("Restocked", [out])]
+
+
+def _staff_list_args(p):
+    common(p)
+
+
+@command("staff-list", "list staff (also: kiosk-hq staff list)", _staff_list_args)
+def _staff_list(db, args):
+    from .staffops import list_staff
+    staff = list_staff(db.conn)
+    return {"staff": staff}, [table_from_dicts("Staff", staff)]
+
+
+def _staff_disable_args(p):
+    common(p)
+    _now_arg(p)
+    p.add_argument("staff_id")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--by", default="hq", help="who disables them")
+
+
+@command("staff-disable", "disable a staff member at every kiosk (also: kiosk-hq staff disable)", _staff_disable_args)
+def _staff_disable(db, args):
+    from .staffops import disable_staff
+    try:
+        out = disable_staff(db, args.staff_id, by=args.by, reason=args.reason, now=now_of(args))
+    except LookupError as exc:
+        raise Refusal(str(exc), "unknown_staff") from None
+    return out, [table_from_dicts("Disabled", [out])]
