@@ -29,7 +29,7 @@ LABELS = {
     "campaign": ("Campaign {period} against the {days} days before", "活动 {period} 与之前 {days} 天对比"),
     "before": ("Before", "活动前"),
     "during": ("Campaign", "活动期间"),
-    "active": ("Active members", "活跃会员"),
+    "day_of_window": ("Day of the window", "窗口第几天"),
 }
 
 
@@ -71,4 +71,38 @@ def summary_chart(report: dict, path: str, lang: str = "en") -> str:
     if len(days) > 16:
         for i, tick in enumerate(count.get_xticklabels()):
             tick.set_visible(i % (len(days) // 12 + 1) == 0)
+    return _save(fig, path)
+
+
+def activity_charts(data: dict, path: str, lang: str = "en") -> str:
+    """Tier bars, and the hour-of-week heat map of purchases."""
+    _setup()
+    fig, (tiers, heat) = plt.subplots(1, 2, figsize=(14, 5), gridspec_kw={"width_ratios": [1, 2.4]})
+    names = [t["name_zh"] if lang == "zh" else t["name"] for t in data["tiers"]]
+    counts = [t["members"] for t in data["tiers"]]
+    tiers.bar(names, counts, color="#dd8452")
+    tiers.set_title(label("tiers", lang))
+    for i, count in enumerate(counts):
+        tiers.annotate(str(count), (i, count), ha="center", va="bottom")
+    image = heat.imshow(data["hour_of_week"], aspect="auto", cmap="YlOrRd")
+    heat.set_title(label("heat", lang) + f"  {data['period']}")
+    heat.set_yticks(range(7), WEEKDAYS[lang])
+    heat.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
+    heat.set_xlabel(label("hour", lang))
+    fig.colorbar(image, ax=heat)
+    return _save(fig, path)
+
+
+def campaign_chart(data: dict, path: str, lang: str = "en") -> str:
+    """Sales per day of the campaign over those of the days before it."""
+    _setup()
+    fig, ax = plt.subplots(figsize=(10, 5))
+    days = range(1, data["days"] + 1)
+    ax.plot(days, [f / 100 for f in data["before"]["daily_payable_fen"]], marker="o", label=label("before", lang))
+    ax.plot(days, [f / 100 for f in data["during"]["daily_payable_fen"]], marker="s", label=label("during", lang))
+    ax.set_title(label("campaign", lang, period=data["period"], days=data["days"]))
+    ax.set_ylabel(label("sales", lang))
+    ax.set_xlabel(label("day_of_window", lang))
+    ax.legend()
+    ax.grid(alpha=0.3)
     return _save(fig, path)
