@@ -205,6 +205,9 @@ class Importer:
             expires = expiry.isoformat() if expiry else None
         if expires and expires < today.isoformat():
             raise ValueError(f"points_expire_on {expires} has passed")
+        cap = self.rules.stored_value_cap_fen
+        if cap and principal > cap:
+            raise ValueError(f"principal {row['principal']} is above the stored-value cap of the rules")
         if not (points or principal or bonus):
             raise ValueError("nothing to import: points, principal and bonus are all 0")
         return {"key": card, "member_id": member_id, "store": store, "points": points, "principal": principal,
