@@ -1,6 +1,7 @@
 """Churn warning (流失预警): RFM scores per member and who is at risk of not coming back.
 
-Each member's *usual interval* is the mean gap between their purchases; a member whose gap since
+Each member's *usual interval* is the mean gap between their purchases (visits counted up to
+``as_of``; value is their net spend to date, refunds deducted); a member whose gap since
 the last purchase exceeds ``multiple`` times their usual interval is at risk. Members with one
 purchase have no interval of their own and are measured against the chain's median interval.
 Win-back offers are coupons issued by head office to a segment (journaled, fed to kiosks) plus a
@@ -49,11 +50,14 @@ def segment_of(r: int, f: int) -> str:
 def score(conn, as_of: datetime, *, multiple: float = 2.0, tz: str = "Asia/Shanghai") -> list[dict]:
     """RFM and risk of every active member with a purchase before ``as_of``."""
     zone = ZoneInfo(tz)
-    rows = conn.execute(
-        "SELECT p.member_id, COUNT(*), MIN(j.at), MAX(j.at), SUM(p.payable_fen - p.refunded_fen)"
-        " FROM purchases p JOIN journal j ON j.tx_id = p.tx_id JOIN members m ON m.member_id = p.member_id"
-        " WHERE j.at < ? AND m.status = 'active' GROUP BY p.member_id ORDER BY p.member_id",
-        (to_utc_text(as_of),)).fetchall()
+    # Two ordered scans instead of a join (half the time on a large journal): visits from the
+    # journal's member index, value from the purchases projection.
+    rows = conn.execute("SELECT member_id, COUNT(*), MIN(at), MAX(at) FROM journal WHERE kind = 'purchase'"
+                        " AND at < ? GROUP BY member_id ORDER BY member_id", (to_utc_text(as_of),)).fetchall()
+    values = dict(conn.execute("SELECT member_id, SUM(payable_fen - refunded_fen) FROM purchases"
+                               " GROUP BY member_id").fetchall())
+    closed = {m for (m,) in conn.execute("SELECT member_id FROM members WHERE status != 'active'")}
+    rows = [(m, n, first, last, values.get(m, 0)) for m, n, first, last in rows if m not in closed]
     day = 86400.0
     members = []
     for member_id, visits, first, last, value in rows:
