@@ -99,3 +99,13 @@ def test_cli_prints_what_was_refused_and_exits_non_zero(hub_db, tmp_path, capsys
     assert main(args + ["--skip-invalid"]) == 0
     text = capsys.readouterr().out
     assert "imported 3" in text and "line 5" in text
+
+
+def test_opening_balances_above_the_stored_value_cap_are_refused(hub_db):
+    from sync.hq.retained import Retained
+
+    from .conftest import RULES
+    Retained(hub_db).set_rules(RULES.replace("undo_window_minutes = 30", 'undo_window_minutes = 30\ncap = "200.00"'))
+    run(hub_db, "members", MEMBERS)
+    out = run(hub_db, "balances", BALANCES)
+    assert [r["line"] for r in out.refused] == [2] and "above the stored-value cap" in out.refused[0]["reason"]
