@@ -332,3 +332,37 @@ def _staff_disable(db, args):
     except LookupError as exc:
         raise Refusal(str(exc), "unknown_staff") from None
     return out, [table_from_dicts("Disabled", [out])]
+
+
+# -- demo data ---------------------------------------------------------------------------------
+def _generate_args(p):
+    common(p)
+    p.add_argument("--members", type=int, default=50_000)
+    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--start", type=day_arg, default=None, help="first day (default 2025-01-01)")
+    p.add_argument("--seed", type=int, default=1)
+
+
+@command("generate", "fill an EMPTY hub database with a realistic demo chain (tests, demos, benchmarks)",
+         _generate_args)
+def _generate(db, args):
+    import tempfile
+    from datetime import date
+
+    from .db import Db
+    from .generate import ChainSpec, copy_to_postgres, generate
+    if db.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]:
+        raise Refusal("the database already has transactions: generate only fills an empty one", "not_empty")
+    if args.members <= 0 or args.days <= 0:
+        raise ValueError("--members and --days must be above 0")
+    spec = ChainSpec(members=args.members, days=args.days, start=args.start or date(2025, 1, 1), seed=args.seed,
+                     tz=args.tz)
+    if db.dialect == "sqlite":
+        made = generate(db, spec)
+    else:                               # generate into SQLite, then COPY: far fewer round trips
+        with tempfile.TemporaryDirectory() as tmp:
+            scratch = Db(f"sqlite:///{tmp}/chain.db")
+            made = generate(scratch, spec)
+            copy_to_postgres(scratch, db.url).close()
+            scratch.close()
+    return made, [table_from_dicts("Generated", [{k: v for k, v in made.items() if k != "kiosks"}])]

@@ -1,6 +1,7 @@
 """The chain generator: consistent with the ledger's own rules of the journal, with the patterns asked."""
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -56,3 +57,12 @@ def test_generated_chain_copies_to_postgres_with_the_same_reports(small_chain, p
             db.conn.execute("SELECT COUNT(*) FROM journal").fetchone()
     finally:
         pg.close()
+
+
+def test_generate_command_fills_only_an_empty_database(tmp_path, capsys):
+    from sync.hq.cli import main
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert main(["generate", "--db", url, "--members", "50", "--days", "20", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["members"] == 50
+    assert main(["generate", "--db", url, "--members", "50", "--days", "20", "--json"]) == 3
+    assert json.loads(capsys.readouterr().out)["code"] == "not_empty"
