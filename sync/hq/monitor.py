@@ -234,10 +234,11 @@ def release(db: Db, alert_id: int, *, by: str, now: datetime) -> dict:
 
 def list_alerts(conn, *, since: str = "", kind: str | None = None, limit: int = 1000) -> list[dict]:
     """Alerts newest first, with whether each still holds cards."""
+    only_kind = " AND a.kind = ?" if kind else ""     # no "? IS NULL": PostgreSQL cannot type that parameter
     rows = conn.execute(
         "SELECT a.alert_id, a.at, a.kind, a.source_id, a.tx_id, a.member_id, a.detail, h.released_at, h.cards"
-        " FROM hq_alerts a LEFT JOIN hq_holds h ON h.alert_id = a.alert_id WHERE a.at >= ? AND (? IS NULL OR a.kind = ?)"
-        " ORDER BY a.alert_id DESC LIMIT ?", (since, kind, kind, limit)).fetchall()
+        f" FROM hq_alerts a LEFT JOIN hq_holds h ON h.alert_id = a.alert_id WHERE a.at >= ?{only_kind}"
+        " ORDER BY a.alert_id DESC LIMIT ?", (since, *([kind] if kind else []), limit)).fetchall()
     out = []
     for alert_id, at, kind_, source, tx, member, detail, released, cards in rows:
         detail = json.loads(detail)

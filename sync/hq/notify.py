@@ -82,10 +82,11 @@ def confirm(conn, notification_id: str, status: str, now: datetime, error: str =
 
 
 def outbox(conn, *, state: str | None = None, limit: int = 1000) -> list[dict]:
+    only_state = " WHERE state = ?" if state else ""  # no "? IS NULL": PostgreSQL cannot type that parameter
     rows = conn.execute(
         "SELECT notification_id, kind, member_id, state, attempts, created_at, sent_at, delivered_at, last_error"
-        " FROM hq_notifications WHERE (? IS NULL OR state = ?) ORDER BY created_at, notification_id LIMIT ?",
-        (state, state, limit)).fetchall()
+        f" FROM hq_notifications{only_state} ORDER BY created_at, notification_id LIMIT ?",
+        (*([state] if state else []), limit)).fetchall()
     keys = ("notification_id", "kind", "member_id", "state", "attempts", "created_at", "sent_at", "delivered_at",
             "last_error")
     return [dict(zip(keys, r)) for r in rows]

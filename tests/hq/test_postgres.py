@@ -8,7 +8,8 @@ from sync.hq.churn import at_risk, score, win_back
 from sync.hq.db import Db
 from sync.hq.generate import ChainSpec, copy_to_postgres, generate
 from sync.hq.importer import Importer
-from sync.hq.monitor import Monitor, load_monitor_rules, release
+from sync.hq.monitor import Monitor, list_alerts, load_monitor_rules, release
+from sync.hq.notify import outbox
 from sync.hq.reminders import remind
 from sync.hq.reports.activity import activity
 from sync.hq.reports.liability import liability
@@ -35,7 +36,11 @@ def test_head_office_operations_on_postgresql(tmp_path, pg_url):
         assert alerts and all(a["rule"] == "amount" for a in alerts)
         held = next(a for a in alerts if a["hold"])
         assert release(pg, held["alert_id"], by="m1", now=NOW)["released"]
-        assert remind(pg, NOW)["queued"]["birthday"] >= 0
+        listed = list_alerts(pg.conn)
+        assert len(listed) == len(alerts) and list_alerts(pg.conn, kind="overdraft") == []
+        assert [a["holding"] for a in listed if a["alert_id"] == held["alert_id"]] == [False]
+        remind(pg, NOW)
+        assert len(outbox(pg.conn, state="pending")) >= 3 and outbox(pg.conn, state="failed") == []
         out = Importer(pg, NOW).run("members", "card_id,phone,name,store_id\nPG-1,13800138000,张三,s1\n".encode())
         assert len(out.imported) == 1 and Importer(pg, NOW).run(
             "members", "card_id,phone,name,store_id\nPG-1,13800138000,张三,s1\n".encode()).already == 1
