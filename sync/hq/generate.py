@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from kiosk.ledger import REFERENCE_RULES, load_rules
+from kiosk.ledger import REFERENCE_RULES, journal, load_rules
 from kiosk.ledger.apply import apply_effects
 from kiosk.ledger.dates import lot_expiry, to_utc_text
 
@@ -63,6 +63,7 @@ class _Writer:
     db: Db
     zone: ZoneInfo
     seqs: dict = field(default_factory=dict)
+    tips: dict = field(default_factory=dict)
     rows: list = field(default_factory=list)
     count: int = 0
 
@@ -74,13 +75,15 @@ class _Writer:
               effects: list[dict], data: dict, ref_tx: str | None = None, reason: str = "",
               tx_id: str | None = None) -> dict:
         seq = self.seqs[kiosk] = self.seqs.get(kiosk, 0) + 1
-        record = {"v": 1, "tx_id": tx_id or self.new_id(), "kiosk_id": kiosk,
+        record = {"v": journal.RECORD_VERSION, "tx_id": tx_id or self.new_id(), "kiosk_id": kiosk,
                   "store_id": store, "channel": "kiosk", "seq": seq, "kind": kind, "at": to_utc_text(moment),
                   "operator": operator, "member_id": member_id, "ref_tx": ref_tx, "reason": reason, "data": data,
                   "effects": effects}
+        journal.seal(record, self.tips.get(kiosk, journal.GENESIS))      # hash-chained, as a kiosk does
+        self.tips[kiosk] = record["hash"]
         apply_effects(self.db.conn, record, strict=False)
         self.rows.append((record["tx_id"], kiosk, seq, kind, record["at"], operator, member_id, ref_tx, reason,
-                          json.dumps(record, separators=(",", ":"), ensure_ascii=False)))
+                          json.dumps(record, separators=(",", ":"), ensure_ascii=False), record["hash"]))
         if len(self.rows) >= 5000:
             self.flush()
         self.count += 1
@@ -88,7 +91,7 @@ class _Writer:
 
     def flush(self) -> None:
         self.db.conn.executemany("INSERT INTO journal (tx_id, kiosk_id, seq, kind, at, operator, member_id, ref_tx,"
-                                 " reason, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.rows)
+                                 " reason, record, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.rows)
         self.db.conn.executemany("INSERT INTO hq_log (tx_id) VALUES (?)", [(row[0],) for row in self.rows])
         self.rows.clear()
 
@@ -167,8 +170,9 @@ def generate(db: Db, spec: ChainSpec) -> dict:
                                          writer.count, record, m, kiosk, store))
         writer.flush()
         for kiosk, seq in writer.seqs.items():
-            db.conn.execute("INSERT INTO hq_sources (source_id, store_id, channel, hwm, last_seen) VALUES"
-                            " (?, ?, 'kiosk', ?, ?)", (kiosk, "s" + str(int(kiosk[1:3])), seq, to_utc_text(end)))
+            db.conn.execute("INSERT INTO hq_sources (source_id, store_id, channel, hwm, last_seen, tip, sealed)"
+                            " VALUES (?, ?, 'kiosk', ?, ?, ?, 1)",
+                            (kiosk, "s" + str(int(kiosk[1:3])), seq, to_utc_text(end), writer.tips[kiosk]))
     return {"members": spec.members, "transactions": writer.count, "stores": stores,
             "kiosks": sorted(writer.seqs)}
 

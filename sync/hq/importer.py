@@ -25,12 +25,11 @@ from datetime import date, datetime, timezone
 from typing import Callable, Iterator
 from zoneinfo import ZoneInfo
 
-import phonenumbers
-
 from kiosk.ledger import parse_count, parse_fen
 from kiosk.ledger.dates import lot_expiry, to_utc_text
 from kiosk.ledger.errors import LedgerError
 from kiosk.ledger.members import check_card_id
+from kiosk.ledger.phones import normalise_phone
 
 from .db import Db
 from .ingest import Ingest
@@ -145,7 +144,7 @@ class Importer:
         key = row.get("legacy_id") or card
         if done_before(self.conn, "import_members", key):
             return None
-        phone = _phone(row["phone"])
+        phone = normalise_phone(row["phone"], "CN")
         name = row["name"]
         if not name or len(name) > 64:
             raise ValueError("name must be 1-64 characters")
@@ -254,19 +253,6 @@ class Importer:
             "import_purchase", effects, store_id=item["store"], operator=self.operator, member_id=item["member_id"],
             reason="migration import: purchase history", at=item["at"],
             data={"legacy_tx_id": item["key"], "payable_fen": item["amount"], "imported_at": at})
-
-
-def _phone(text: str) -> str:
-    """A mainland mobile or any valid number with a country code, as E.164 digits without '+86'."""
-    try:
-        number = phonenumbers.parse(text, "CN")
-    except phonenumbers.NumberParseException:
-        raise ValueError(f"phone {text!r} is not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"phone {text!r} is not a valid number")
-    if number.country_code == 86:
-        return str(number.national_number)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _store(text: str) -> str:

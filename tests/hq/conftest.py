@@ -48,8 +48,8 @@ class Chain:
         self.tmp_path, self.db, self.kiosks, self.ingest = tmp_path, db, {}, Ingest(db)
 
     def kiosk(self, kiosk_id: str, store_id: str, staff=("c1",)) -> Ledger:
-        k = Ledger(self.tmp_path / f"{kiosk_id}.db", kiosk_id=kiosk_id, store_id=store_id)
-        k.init(RULES, at="2026-01-01T09:00:00+08:00")
+        k = Ledger.create(self.tmp_path / f"{kiosk_id}.db", kiosk_id=kiosk_id, store_id=store_id, rules_text=RULES,
+                          at="2026-01-01T09:00:00+08:00")
         for staff_id in staff:
             k.add_staff(staff_id, staff_id.upper(), "manager" if staff_id.startswith("m") else "cashier", "1234")
         self.kiosks[kiosk_id] = k

@@ -36,9 +36,9 @@ def test_members_balances_and_history_import_once_and_reach_the_feed(hub_db):
     out = run(hub_db, "members", MEMBERS, encoding="gb18030")
     assert (out.encoding, len(out.imported), out.refused) == ("gb18030", 3, [])
     names = dict(hub_db.conn.execute("SELECT phone, name FROM members").fetchall())
-    assert names == {"13800138000": "张三", "13900139000": "李四", "13700137000": "王五"}
+    assert names == {"+8613800138000": "张三", "+8613900139000": "李四", "+8613700137000": "王五"}
     tiers = dict(hub_db.conn.execute("SELECT phone, tier FROM members").fetchall())
-    assert tiers["13800138000"] == "silver" and tiers["13900139000"] == "registered"
+    assert tiers["+8613800138000"] == "silver" and tiers["+8613900139000"] == "registered"
     assert len(run(hub_db, "balances", BALANCES).imported) == 2
     assert len(run(hub_db, "transactions", HISTORY).imported) == 2
     before = hub_db.conn.execute("SELECT COUNT(*) FROM journal").fetchone()
@@ -58,7 +58,7 @@ def test_members_balances_and_history_import_once_and_reach_the_feed(hub_db):
 
 
 @pytest.mark.parametrize("line, reason", [
-    ("OLD-009,12345,Bad Phone,s1,,,", "not a valid number"),
+    ("OLD-009,12345,Bad Phone,s1,,,", "not a valid phone number"),
     ("OLD-009,13800138000,Same Phone,s1,,,", "also on line 2"),
     ("OLD-001,13600136000,Same Card,s1,,,", "also on line 2"),
     ("OLD-009,13600136000,Tier,s1,,platinum,", "tier 'platinum'"),

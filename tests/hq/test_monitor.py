@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from kiosk.ledger import lines_from_amount
+from kiosk.ledger import journal, lines_from_amount
 from sync.hq.monitor import Monitor, list_alerts, load_monitor_rules, release
 
 RULES = """
@@ -64,6 +64,8 @@ def test_card_counter_going_backwards_across_kiosks_and_an_open_gap(chain):
     ra, rb = a.journal()[-1], b.journal()[-1]
     ra["data"]["card_counter"] = {"uid": "04AABBCC", "counter": 41}
     rb["data"]["card_counter"] = {"uid": "04AABBCC", "counter": 17}          # a clone replaying an old read
+    for record in (ra, rb):               # what a kiosk reading an NTAG 424 card would have sealed
+        journal.seal(record, record["prev"])
     chain.ingest.batch("s1", "k1", "kiosk", a.journal()[:-1] + [ra])
     chain.ingest.batch("s1", "k2", "kiosk", [rb])
     b.purchase("C1", lines_from_amount(1000), operator="c1", at=at("10:06"))

@@ -95,7 +95,7 @@ def test_outbox_goes_to_the_gateway_sealed_confirmed_or_retried_then_given_up(tm
         wait_for(lambda: len(received) == 3 and alerts, what="gateway received")
         assert alerts[0]["detail"]["rule"] == "amount" and alerts[0]["detail"]["amount_fen"] == 7000
         body, contact, payload = next(r for r in received if r[0]["kind"] == "birthday")
-        assert contact == {"name": "张三", "phone": "13800000001"}
+        assert contact == {"name": "张三", "phone": "+8613800000001"}
         assert b"13800000001" not in payload and "张三".encode() not in payload
         wait_for(lambda: ops.answers.qsize() == 2, what="two confirmations")
         assert ops.tick(now + timedelta(seconds=5))["answers"] == 2
