@@ -9,7 +9,7 @@ DEMO_STAMP := $(VENV)/.installed-app
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-wqy-microhei mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
-.PHONY: all venv debs test demo bench bench-ledger bench-drivers bench-ui bench-sync soak screenshots clean
+.PHONY: all venv debs test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq soak screenshots clean
 
 all: test
 
@@ -37,7 +37,7 @@ test: debs venv
 demo: debs $(DEMO_STAMP)
 	$(PY) -m kiosk.demo --var var
 
-bench: bench-ledger bench-drivers bench-ui bench-sync
+bench: bench-ledger bench-drivers bench-ui bench-sync bench-hq
 
 bench-ledger: venv
 	$(PY) bench/bench_ledger.py
@@ -50,6 +50,9 @@ bench-ui: debs venv
 
 bench-sync: debs venv
 	$(PY) bench/bench_sync.py
+
+bench-hq: debs venv
+	$(PY) bench/bench_hq.py
 
 soak: debs venv
 	$(PY) -m pytest -q tests/sync/test_faults.py --soak

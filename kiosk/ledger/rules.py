@@ -106,6 +106,7 @@ class Rules:
     tiers: tuple[Tier, ...] = ()
     bonus_steps: tuple[BonusStep, ...] = ()
     undo_window_minutes: int = 0
+    stored_value_cap_fen: int = 0   # most principal a member may hold (0: no cap)
     gifts: tuple[Gift, ...] = ()
     coupons: tuple[Coupon, ...] = ()
     coupons_per_purchase: int = 1
@@ -312,6 +313,7 @@ def load_rules(text: str) -> Rules:
 
     sv = top.sub("stored_value")
     undo = sv.int("undo_window_minutes", 0, 0, 7 * 24 * 60)
+    cap = sv.fen("cap", "0")
     steps = []
     for s in sv.items("bonus"):
         steps.append(BonusStep(from_fen=s.fen("from"), bonus_fen=s.fen("bonus")))
@@ -344,5 +346,6 @@ def load_rules(text: str) -> Rules:
                  cash_max_share_percent=cash_share, tier_basis=basis, tier_window_months=window,
                  tier_hold_months=hold, tiers=tuple(tiers),
                  bonus_steps=tuple(sorted(steps, key=lambda s: s.from_fen)), undo_window_minutes=undo,
+                 stored_value_cap_fen=cap,
                  gifts=tuple(gifts), coupons=coupons, coupons_per_purchase=per_purchase,
                  packages=tuple(packages), source=text)

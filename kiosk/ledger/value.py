@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from .dates import from_utc_text
 from .errors import InvalidInput, NotFound, Refused
+from .money import format_fen
 from .members import MemberOps
 from .pricing import split_stored_value
 from .rules import PackagePlan
@@ -24,6 +25,11 @@ class ValueOps(MemberOps):
         with self.transaction("topup", operator=operator, at=at, card=card_id,
                               data={"amount_fen": amount_fen, "bonus_fen": bonus}) as t:
             member = t.member
+            cap = self.rules.stored_value_cap_fen
+            if cap and member["principal_fen"] + amount_fen > cap:
+                raise Refused(f"stored value is capped at {format_fen(cap)}: at most "
+                              f"{format_fen(max(cap - member['principal_fen'], 0))} more can be topped up",
+                              "stored_value_cap")
             t.effect("sv", member_id=member["member_id"], principal=amount_fen, bonus=bonus)
             t.effect("topup", member_id=member["member_id"], principal=amount_fen, bonus=bonus)
         return {"tx_id": t.tx_id, "principal_fen": amount_fen, "bonus_fen": bonus,

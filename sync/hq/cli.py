@@ -19,6 +19,7 @@ from ..protocol import Signer, generate
 from .db import Db
 from ..protocol.limits import DEFAULT_LIMITS
 from .retained import Retained
+from . import ops_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.choices["staff"].add_argument("--card")
     sub.choices["catalogue"].add_argument("store_id")
     sub.choices["release"].add_argument("source_id")
+    ops_cli.add_parsers(sub)        # reports, churn, monitor, import, restock... (sync/hq/ops_commands.py)
     return p
 
 
@@ -61,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(ops_cli.staff_argv(argv))
+    if hasattr(args, "ops_run"):
+        return ops_cli.run(args)
     try:
         return _run(args)
     except BrokenPipeError:

@@ -15,6 +15,8 @@ from kiosk.ledger import schema as ledger_schema
 from kiosk.ledger.core import connect as sqlite_connect, write_transaction
 from kiosk.ledger.migrations import Migration, upgrade
 
+from .opsdb import OPS_DDL
+
 HUB_DDL = """
 CREATE TABLE IF NOT EXISTS hq_sources (
     source_id TEXT PRIMARY KEY, store_id TEXT NOT NULL, channel TEXT NOT NULL,
@@ -38,6 +40,7 @@ HUB_MIGRATIONS = (
               "ALTER TABLE hq_sources ADD COLUMN tip TEXT;\n"
               "ALTER TABLE hq_sources ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;\n"
               "ALTER TABLE hq_sources ADD COLUMN held TEXT;"),
+    Migration(3, "operations: journal by time, holds, notifications, done-once, staff disabled", OPS_DDL),
 )
 _PG_LOCK = 7_316_001   # the one advisory lock all hub writers take
 

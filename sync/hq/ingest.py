@@ -112,20 +112,38 @@ class Ingest:
         return out
 
     def originate(self, kind: str, effects: list[dict], *, store_id: str, operator: str = "hq",
-                  member_id: str | None = None, reason: str = "", data: dict | None = None) -> dict:
+                  member_id: str | None = None, reason: str = "", data: dict | None = None,
+                  at: str | None = None) -> dict:
         """A transaction made by head office itself (restock, manual correction): journaled and fed out."""
-        out = Outcome("hq")
         with self.db.transaction():
-            source = self._source(store_id, "hq", "hq")
-            record = {"v": journal.RECORD_VERSION, "tx_id": str(uuid.uuid4()), "kiosk_id": "hq", "store_id": store_id,
-                      "channel": "hq", "seq": source.hwm + 1, "kind": kind, "at": self.now(), "operator": operator,
-                      "member_id": member_id, "ref_tx": None, "reason": reason, "data": data or {},
-                      "effects": effects}
-            journal.seal(record, source.tip or journal.GENESIS)
-            self._apply(record, out, record["hash"])
-            self.conn.execute("UPDATE hq_sources SET hwm = ?, tip = ?, sealed = 1 WHERE source_id = 'hq'",
-                              (record["seq"], record["hash"]))
+            return self.originate_within(kind, effects, store_id=store_id, operator=operator, member_id=member_id,
+                                         reason=reason, data=data, at=at)
+
+    def originate_within(self, kind: str, effects: list[dict], *, store_id: str, operator: str = "hq",
+                         member_id: str | None = None, reason: str = "", data: dict | None = None,
+                         at: str | None = None, out: Outcome | None = None, tx_id: str | None = None) -> dict:
+        """:meth:`originate` inside a transaction the caller holds (several records commit together).
+
+        Head office's own source ``hq`` serves every store: the record names the store it concerns.
+        """
+        out = out or Outcome("hq")
+        source = self._source("hq", "hq", "hq")
+        record = {"v": journal.RECORD_VERSION, "tx_id": tx_id or self.new_tx_id(), "kiosk_id": "hq",
+                  "store_id": store_id, "channel": "hq", "seq": source.hwm + 1, "kind": kind, "at": at or self.now(),
+                  "operator": operator, "member_id": member_id, "ref_tx": None, "reason": reason,
+                  "data": data or {}, "effects": effects}
+        journal.seal(record, source.tip or journal.GENESIS)
+        self._apply(record, out, record["hash"])
+        if out.corrections and out.corrections[-1]["tx_id"] == record["tx_id"]:
+            raise ValueError(f"head office's own {kind} was refused: {out.corrections[-1]['detail']}")
+        self.conn.execute("UPDATE hq_sources SET hwm = ?, tip = ?, sealed = 1 WHERE source_id = 'hq'",
+                          (record["seq"], record["hash"]))
         return record
+
+    @staticmethod
+    def new_tx_id() -> str:
+        """A transaction id made ahead (effects such as a coupon's id are derived from it)."""
+        return str(uuid.uuid4())
 
     def head(self) -> int:
         return feed_head(self.conn)

@@ -81,9 +81,15 @@ class Retained:
     def add_staff(self, staff_id: str, name: str, role: str, pin: str, card_id: str | None = None) -> int:
         with self.db.transaction():
             add_staff(self.conn, staff_id, name, role, pin, card_id)
-            staff = [dict(zip(("staff_id", "name", "role", "card_id", "pin_hash"), row)) for row in self.conn.execute(
-                "SELECT staff_id, name, role, card_id, pin_hash FROM staff ORDER BY staff_id").fetchall()]
-            return self._bump("staff", {"staff": staff})
+            self.conn.execute("DELETE FROM hq_staff_disabled WHERE staff_id = ?", (staff_id,))  # added again: enabled
+            return self.republish_staff()
+
+    def republish_staff(self) -> int:
+        """Bump the staff list to the table's content less disabled staff (inside a transaction)."""
+        staff = [dict(zip(("staff_id", "name", "role", "card_id", "pin_hash"), row)) for row in self.conn.execute(
+            "SELECT staff_id, name, role, card_id, pin_hash FROM staff WHERE staff_id NOT IN"
+            " (SELECT staff_id FROM hq_staff_disabled) ORDER BY staff_id").fetchall()]
+        return self._bump("staff", {"staff": staff})
 
     def set_catalogue(self, store_id: str) -> int:
         """The store's gift catalogue (from the rules) with head office's stock for it."""

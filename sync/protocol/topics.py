@@ -21,6 +21,8 @@ STAFF = f"{HQ}/staff"
 LIMITS = f"{HQ}/limits"
 FEED = f"{HQ}/feed"
 ALERTS = f"{OPS}/alerts"
+NOTIFY = f"{OPS}/notify"            # head office -> SMS / app-push gateway
+NOTIFY_ACK = f"{OPS}/notify/ack"    # gateway -> head office: delivered / failed / retry
 
 
 def check_id(value: str, what: str) -> str:

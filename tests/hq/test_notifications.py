@@ -1,0 +1,118 @@
+"""Reminders and the notification outbox through a real Mosquitto to a gateway that confirms some
+notifications and ignores others (which are retried, then given up)."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from kiosk.ledger import lines_from_amount
+from sync.hq.monitor import load_monitor_rules
+from sync.hq.notify import Sealer, outbox
+from sync.hq.opsloop import OpsLoop
+from sync.hq.reminders import remind
+from sync.mqtt import Broker
+from sync.protocol import Codec, Signer, Verifier, generate, topics
+
+from ..sync.conftest import wait_for
+from ..sync.mosquitto import Mosquitto
+
+# Expiry is end of month 12 months after earning: points earned in March 2025 expire 2026-03-31.
+EARNED = "2025-03-10T12:00:00+08:00"
+
+
+def shanghai(text: str) -> datetime:
+    return datetime.fromisoformat(text + "+08:00").astimezone(timezone.utc)
+
+
+@pytest.fixture
+def members(chain):
+    k = chain.kiosk("k1", "s1")
+    k.register(name="张三", phone="13800000001", card_id="C1", birthday="1990-03-27", operator="c1", at=EARNED)
+    k.register(name="Li Si", phone="13800000002", card_id="C2", operator="c1", at=EARNED)
+    k.purchase("C1", lines_from_amount(5000), operator="c1", at=EARNED)
+    k.purchase("C2", lines_from_amount(7000), operator="c1", at=EARNED)
+    chain.sync()
+    return chain
+
+
+def test_expiry_reminders_once_per_lot_and_horizon_and_birthdays_once_a_year(members):
+    db = members.db
+    assert remind(db, shanghai("2026-03-20T09:00"))["queued"] == {"expiry": 0, "birthday": 0}   # 11 days left
+    assert remind(db, shanghai("2026-03-24T09:00"))["queued"] == {"expiry": 2, "birthday": 0}   # 7 days left
+    assert remind(db, shanghai("2026-03-25T09:00"))["queued"] == {"expiry": 0, "birthday": 0}   # already told
+    assert remind(db, shanghai("2026-03-27T23:59"))["queued"] == {"expiry": 0, "birthday": 1}
+    assert remind(db, shanghai("2026-03-28T00:00"))["queued"] == {"expiry": 2, "birthday": 0}   # 3 days left
+    assert remind(db, shanghai("2026-03-29T09:00"))["queued"] == {"expiry": 0, "birthday": 0}
+    ids = sorted(n["notification_id"].split(":")[0] + ":" + n["notification_id"].rsplit(":", 1)[1]
+                 for n in outbox(db.conn))
+    assert ids == ["birthday:2026", "expiry:3", "expiry:3", "expiry:7", "expiry:7"]
+
+
+def test_outbox_goes_to_the_gateway_sealed_confirmed_or_retried_then_given_up(tmp_path, members):
+    broker = Mosquitto(tmp_path / "broker").start()
+    generate(tmp_path / "hq.pem", tmp_path / "hq.pub")
+    Sealer.generate(tmp_path / "gateway.key")
+    sealer = Sealer.load(tmp_path / "gateway.key")
+    url = members.db.url
+    ops = OpsLoop(url, Broker(broker.url), Signer.load(tmp_path / "hq.pem"), sealer,
+                  rules=load_monitor_rules('[monitor]\namount_above = "60.00"'))
+    received, gateway_codec = [], Codec("gateway", "hq", verifier=Verifier.load(tmp_path / "hq.pub"))
+    alerts = []
+
+    def on_message(client, userdata, msg):
+        if msg.topic == topics.ALERTS:
+            alerts.append(gateway_codec.unpack(msg.payload, {"alert"})["body"])
+            return
+        body = gateway_codec.unpack(msg.payload, {"notify"})["body"]
+        contact = sealer.open(body["contact"], body["notification_id"])
+        received.append((body, contact, msg.payload))
+        if body["kind"] == "birthday":        # the SMS provider is down for greetings: no answer at all
+            return
+        client.publish(topics.NOTIFY_ACK, gateway_codec.pack("notify.ack", {
+            "notification_id": body["notification_id"], "status": "delivered"}), qos=1)
+
+    gateway = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gateway", protocol=mqtt.MQTTv5)
+    gateway.on_message = on_message
+    subscribed = threading.Event()
+    gateway.on_subscribe = lambda *a: subscribed.set()
+    gateway.connect("127.0.0.1", broker.port)
+    gateway.subscribe([(topics.NOTIFY, 1), (topics.ALERTS, 1)])
+    gateway.loop_start()
+    ops.client.connect("127.0.0.1", broker.port)
+    ops.client.loop_start()
+    try:
+        assert subscribed.wait(10)
+        wait_for(lambda: ops.client.is_connected(), what="ops connected")
+        now = shanghai("2026-03-27T10:00")
+        first = ops.tick(now)
+        assert first["reminders"] == {"expiry": 2, "birthday": 1} and first["sent"] == 3
+        assert first["alerts"] == 1                       # the 70 yuan purchase, published once
+        wait_for(lambda: len(received) == 3 and alerts, what="gateway received")
+        assert alerts[0]["detail"]["rule"] == "amount" and alerts[0]["detail"]["amount_fen"] == 7000
+        body, contact, payload = next(r for r in received if r[0]["kind"] == "birthday")
+        assert contact == {"name": "张三", "phone": "+8613800000001"}
+        assert b"13800000001" not in payload and "张三".encode() not in payload
+        wait_for(lambda: ops.answers.qsize() == 2, what="two confirmations")
+        assert ops.tick(now + timedelta(seconds=5))["answers"] == 2
+        states = {n["kind"]: n["state"] for n in outbox(members.db.conn)}
+        assert states == {"expiry": "delivered", "birthday": "sent"}
+        moment = now
+        for wait in (1, 5, 30, 120):                      # retried on schedule, then given up
+            assert ops.tick(moment + timedelta(minutes=wait) - timedelta(seconds=1))["sent"] == 0
+            moment += timedelta(minutes=wait)
+            assert ops.tick(moment)["sent"] == 1
+        next_day = ops.tick(moment + timedelta(days=1))          # the 3-day reminders; the greeting is given up
+        assert (next_day["reminders"], next_day["sent"]) == ({"expiry": 2, "birthday": 0}, 2)
+        birthday = next(n for n in outbox(members.db.conn) if n["kind"] == "birthday")
+        assert (birthday["state"], birthday["attempts"]) == ("failed", 5)
+        wait_for(lambda: len(received) == 9, what="the retries and the 3-day reminders")
+    finally:
+        gateway.loop_stop()
+        ops.client.loop_stop()
+        ops.db.close()
+        broker.stop()
