@@ -29,8 +29,9 @@ class ValueOps(MemberOps, BenefitOps):
             t.effect("sv", member_id=member["member_id"], principal=amount_fen, bonus=bonus)
             t.effect("topup", member_id=member["member_id"], principal=amount_fen, bonus=bonus)
             self.grant_topup_bonus(t, member["member_id"], amount_fen)
+        extras = {k: v for k, v in t.record["data"].items() if k not in ("amount_fen", "bonus_fen")}
         return {"tx_id": t.tx_id, "principal_fen": amount_fen, "bonus_fen": bonus,
-                "balance_fen": member["principal_fen"] + member["bonus_fen"] + amount_fen + bonus}
+                "balance_fen": member["principal_fen"] + member["bonus_fen"] + amount_fen + bonus, **extras}
 
     def undo_topup(self, topup_tx: str, *, reason: str, operator: str, at: str | None = None) -> dict:
         """A manager takes back a mistaken top-up within the window, unless any of it was spent."""

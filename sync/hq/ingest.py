@@ -18,6 +18,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from kiosk.ledger import journal
@@ -111,16 +112,24 @@ class Ingest:
                  out.applied, out.duplicates, out.hwm, out.head)
         return out
 
-    def originate(self, kind: str, effects: list[dict], *, store_id: str, operator: str = "hq",
-                  member_id: str | None = None, reason: str = "", data: dict | None = None) -> dict:
-        """A transaction made by head office itself (restock, manual correction): journaled and fed out."""
+    def originate(self, kind: str, effects: list[dict] | Callable[[str], list[dict]], *, store_id: str,
+                  operator: str = "hq", member_id: str | None = None, reason: str = "", data: dict | None = None,
+                  at: str | None = None) -> dict | None:
+        """A transaction made by head office itself (restock, manual correction, a benefit run):
+        journaled and fed out. ``effects`` may be a function of the new transaction's id, called inside
+        the write transaction so what it reads cannot change underneath; when it gives no effects,
+        nothing is journaled (None). ``at``: the moment (UTC text) a dated run acts for."""
         out = Outcome("hq")
         with self.db.transaction():
+            tx_id = str(uuid.uuid4())
+            effects = effects(tx_id) if callable(effects) else effects
+            if not effects:
+                return None
             source = self._source(store_id, "hq", "hq")
-            record = {"v": journal.RECORD_VERSION, "tx_id": str(uuid.uuid4()), "kiosk_id": "hq", "store_id": store_id,
-                      "channel": "hq", "seq": source.hwm + 1, "kind": kind, "at": self.now(), "operator": operator,
-                      "member_id": member_id, "ref_tx": None, "reason": reason, "data": data or {},
-                      "effects": effects}
+            record = {"v": journal.RECORD_VERSION, "tx_id": tx_id, "kiosk_id": "hq", "store_id": store_id,
+                      "channel": "hq", "seq": source.hwm + 1, "kind": kind, "at": at or self.now(),
+                      "operator": operator, "member_id": member_id, "ref_tx": None, "reason": reason,
+                      "data": data or {}, "effects": effects}
             journal.seal(record, source.tip or journal.GENESIS)
             self._apply(record, out, record["hash"])
             self.conn.execute("UPDATE hq_sources SET hwm = ?, tip = ?, sealed = 1 WHERE source_id = 'hq'",
