@@ -58,7 +58,7 @@ class ValueOps(MemberOps, BenefitOps):
             t.effect("sv", member_id=member_id, principal=-principal, bonus=-bonus)
             t.effect("topup.undo", topup_tx=topup_tx)
             t.record["data"] = {"principal_fen": principal, "bonus_fen": bonus, "points": later["points"]}
-        return {"tx_id": t.tx_id, "undone": topup_tx, "principal_fen": principal, "bonus_fen": bonus}
+        return {"tx_id": t.tx_id, "undone": topup_tx, **t.record["data"]}
 
     def sell_package(self, card_id: str, plan: PackagePlan, *, pay: str = "external", operator: str,
                      at: str | None = None) -> dict:
