@@ -5,7 +5,7 @@ was paid, refused once any paid part has been spent).
 """
 from __future__ import annotations
 
-from .benefits import (apply_all, birthday_due, birthday_effects, bonus_parts, due_parts, pay_part_effects,
+from .benefits import (apply_all, birthday_due, birthday_effects, bonus_parts, due_parts, part_key, pay_part_effects,
                        payout_effects)
 from .core import TxBuilder
 from .dates import parse_moment
@@ -34,7 +34,7 @@ class BenefitOps(PointsOps):
             apply_all(t, birthday)
             paid = []
             for part in due_parts(self.conn, day, member["member_id"]):
-                apply_all(t, pay_part_effects(self.conn, self.rules, part, day))
+                apply_all(t, pay_part_effects(self.conn, self.rules, part, t.tx_id, day))
                 paid.append(part)
             t.record["data"] = {"birthday_coupon": birthday[-1]["code"] if birthday else "",
                                 "instalments": paid, "points": sum(p["points"] for p in paid),
@@ -53,21 +53,21 @@ class BenefitOps(PointsOps):
         for part in parts:
             t.effect("instalment.add", paid=part["part"] == 1, **part)
         first = {**parts[0], "topup_tx": t.tx_id, "bonus_fen": 0}
-        apply_all(t, payout_effects(self.conn, self.rules, first, day))
+        apply_all(t, payout_effects(self.conn, self.rules, first, t.tx_id, day))
         t.record["data"].update(points=parts[0]["points"], coupon=step.coupon, package=step.package,
                                 instalments=step.instalments)
 
     def take_back_topup_bonus(self, t: TxBuilder, topup_tx: str) -> dict:
         """Cancel unpaid parts; take back paid points, coupons and packages. Refused once any of them
         was used. Returns the stored-value bonus and points of the parts paid after the top-up."""
-        rows = self.conn.execute("SELECT part, member_id, bonus_fen, points, coupon, package, status FROM instalments"
-                                 " WHERE topup_tx = ? ORDER BY part", (topup_tx,)).fetchall()
+        rows = self.conn.execute("SELECT part, member_id, bonus_fen, points, coupon, package, status, paid_tx"
+                                 " FROM instalments WHERE topup_tx = ? ORDER BY part", (topup_tx,)).fetchall()
         later_bonus = points_back = 0
-        for part, member_id, bonus, points, coupon, package, status in rows:
+        for part, member_id, bonus, points, coupon, package, status, paid_tx in rows:
             if status == "due":
                 t.effect("instalment.cancel", topup_tx=topup_tx, part=part)
                 continue
-            key = f"{topup_tx}:%s{part}"
+            key = part_key(paid_tx, topup_tx, part)
             if points:
                 points_back += self._take_back_points(t, member_id, key % "i", points)
             if coupon:

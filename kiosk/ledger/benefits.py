@@ -67,10 +67,16 @@ def bonus_parts(step, member_id: str, day: date) -> list[dict]:
     return parts
 
 
-def payout_effects(conn, rules: Rules, part: dict, day: date) -> list[dict]:
-    """What paying one part gives: bonus stored value, a points lot, a coupon, a package. Their ids
-    name the top-up and the part, so undoing the top-up finds them wherever the part was paid."""
-    member_id, key, effects = part["member_id"], f"{part['topup_tx']}:%s{part['part']}", []
+def part_key(paid_tx: str, topup_tx: str, part: int) -> str:
+    """Ids of what paying a part gives (``%s``: i lot, c coupon, k package): they name the paying
+    transaction, the part and the top-up, so undoing the top-up finds them wherever the part was paid,
+    and a part paid twice (kiosk and head office) never collides."""
+    return f"{paid_tx}:%s{part}.{topup_tx}"
+
+
+def payout_effects(conn, rules: Rules, part: dict, paid_tx: str, day: date) -> list[dict]:
+    """What paying one part gives: bonus stored value, a points lot, a coupon, a package."""
+    member_id, key, effects = part["member_id"], part_key(paid_tx, part["topup_tx"], part["part"]), []
     if part["bonus_fen"]:
         effects.append({"op": "sv", "member_id": member_id, "principal": 0, "bonus": part["bonus_fen"]})
     effects += earn_effects(conn, rules, member_id, part["points"], key % "i", day)
@@ -86,15 +92,16 @@ PART_COLUMNS = ("topup_tx", "part", "member_id", "due_on", "bonus_fen", "points"
 
 def due_parts(conn, day: date, member_id: str | None = None) -> list[dict]:
     """Unpaid instalments due by ``day`` (one member's, or everyone's for head office's run)."""
+    one = " AND member_id = ?" if member_id else ""     # no "? IS NULL": PostgreSQL cannot type it
     rows = conn.execute(f"SELECT {', '.join(PART_COLUMNS)} FROM instalments WHERE status = 'due' AND due_on <= ?"
-                        " AND (? IS NULL OR member_id = ?) ORDER BY member_id, due_on, topup_tx, part",
-                        (day.isoformat(), member_id, member_id)).fetchall()
+                        f"{one} ORDER BY member_id, due_on, topup_tx, part",
+                        (day.isoformat(), *([member_id] if member_id else []))).fetchall()
     return [dict(zip(PART_COLUMNS, row)) for row in rows]
 
 
-def pay_part_effects(conn, rules: Rules, part: dict, day: date) -> list[dict]:
+def pay_part_effects(conn, rules: Rules, part: dict, paid_tx: str, day: date) -> list[dict]:
     return [{"op": "instalment.pay", "topup_tx": part["topup_tx"], "part": part["part"]},
-            *payout_effects(conn, rules, part, day)]
+            *payout_effects(conn, rules, part, paid_tx, day)]
 
 
 # -- birthday benefit ----------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def instalment_run(ingest: Ingest, *, at: str, store_id: str, timezone: str = "A
         def build(tx_id: str, part=part) -> list[dict]:
             still_due = any(p["topup_tx"] == part["topup_tx"] and p["part"] == part["part"]
                             for p in due_parts(ingest.conn, day, part["member_id"]))
-            return pay_part_effects(ingest.conn, rules, part, day) if still_due else []
+            return pay_part_effects(ingest.conn, rules, part, tx_id, day) if still_due else []
         record = ingest.originate("benefits", build, store_id=store_id, member_id=part["member_id"],
                                   at=to_utc_text(moment), data={"instalments": [part], "points": part["points"],
                                                                 "bonus_fen": part["bonus_fen"]})
