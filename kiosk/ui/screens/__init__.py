@@ -5,6 +5,7 @@ from pathlib import Path
 
 from .attract import AttractScreen
 from .card import CardScreen
+from .convert import ConvertScreen
 from .gifts import GiftsScreen
 from .member import MemberScreen
 from .packages import PackagesScreen
@@ -18,7 +19,8 @@ from .topup import TopupScreen
 
 SCREENS = {"attract": AttractScreen, "member": MemberScreen, "gifts": GiftsScreen, "pin": PinScreen,
            "staff": StaffScreen, "purchase": PurchaseScreen, "topup": TopupScreen, "refund": RefundScreen,
-           "packages": PackagesScreen, "register": RegisterScreen, "card": CardScreen, "summary": SummaryScreen}
+           "packages": PackagesScreen, "register": RegisterScreen, "card": CardScreen, "summary": SummaryScreen,
+           "convert": ConvertScreen}
 
 
 def kv_files() -> list[Path]:
