@@ -86,3 +86,18 @@ def test_kiosk_hq_birthday_run_command(kiosk, tmp_path):
     run = subprocess.run([sys.executable, "-m", "sync.hq", "birthday-run", "--db", url, "--at", "2027-05-03T08:00"],
                          capture_output=True, text=True, check=True)
     assert [g["coupon"] for g in json.loads(run.stdout)] == ["BDAY-20"]
+
+
+def test_the_record_schema_admits_every_effect_the_ledger_applies(kiosk):
+    """Records with the new effects must not be dropped as poison on their way to head office."""
+    from kiosk.ledger.apply import HANDLERS
+    from sync.protocol.envelope import check, validator
+
+    ops = validator("record").schema["properties"]["effects"]["items"]["properties"]["op"]["enum"]
+    assert set(ops) == set(HANDLERS)
+    kiosk.register(name="B", phone="13800000002", card_id="B", operator="admin", at="2026-11-20T09:00")
+    kiosk.visit("A", at="2026-12-01T09:00")
+    kiosk.convert_points("A", 100, at="2026-12-01T09:05")
+    kiosk.transfer_points("A", "B", 100, at="2026-12-01T09:06")
+    for record in kiosk.journal():
+        check("record", record)
