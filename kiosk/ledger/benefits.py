@@ -55,8 +55,9 @@ def part_share(total: int, parts: int, k: int) -> int:
 
 def bonus_parts(step, member_id: str, day: date) -> list[dict]:
     """A step's bonus split into monthly parts: stored value and points in near-equal shares (the
-    earlier parts take the odd fen/points), the coupon and the package with the first part. Part
-    k is due from the first day of the k-1-th month after the top-up."""
+    earlier parts take the odd fen/points), the coupon and the package with the first part (paid
+    with the top-up, under the rules that define them). Part k is due from the first day of the
+    k-1-th month after the top-up."""
     n = step.instalments
     parts = []
     for k in range(n):

@@ -178,7 +178,7 @@ CREATE TABLE IF NOT EXISTS instalments (
     paid_tx TEXT,
     PRIMARY KEY (topup_tx, part)
 );
-CREATE INDEX IF NOT EXISTS instalments_due ON instalments (status, due_on, member_id);
+CREATE INDEX IF NOT EXISTS instalments_member ON instalments (member_id, status, due_on);
 CREATE TABLE IF NOT EXISTS point_moves (
     tx_id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
