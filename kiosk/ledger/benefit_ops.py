@@ -13,6 +13,9 @@ from .errors import Refused
 from .points import PointsOps
 
 
+NOTHING_DUE = {"birthday_coupon": "", "instalments": []}
+
+
 class BenefitOps(PointsOps):
 
     def benefits_due(self, card_id: str, *, at: str | None = None) -> dict:
@@ -27,7 +30,15 @@ class BenefitOps(PointsOps):
         top-up instalment due by today. Writes nothing when nothing is due."""
         due = self.benefits_due(card_id, at=at)
         if not due["birthday_coupon"] and not due["instalments"]:
-            return {"birthday_coupon": "", "instalments": []}
+            return dict(NOTHING_DUE)
+        try:
+            return self._pay_due(card_id, operator, at)
+        except Refused as exc:     # paid meanwhile by another process (head office's feed)
+            if exc.code != "nothing_to_do":
+                raise
+            return dict(NOTHING_DUE)
+
+    def _pay_due(self, card_id: str, operator: str, at: str | None) -> dict:
         with self.transaction("benefits", operator=operator, at=at, card=card_id, role="self") as t:
             member, day = t.member, t.local.date()
             birthday = birthday_effects(self.conn, self.rules, member, t.tx_id, day)

@@ -1,6 +1,8 @@
 """examples/rules-full.toml: tier benefits, spend bands, points into stored value, richer top-up
 bonuses and points transfer, each the way a member or a cashier meets it. Every moment is pinned."""
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -213,3 +215,17 @@ def test_transfer_daily_cap_and_refusals(led):
             led.transfer_points(giver, taker, 5, at="2026-11-06T10:00")
         assert refused.value.code == "card_blocked"
     assert points(led, "A", "2026-11-06T10:00") == 14_900 - 2000
+
+
+def test_receipt_claims_earn_with_bands_and_the_tier_multiplier(led):
+    buy(led, "A", 1_000_000, MON)                    # gold
+    issued = int(datetime(2026, 11, 6, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp())   # a Friday
+    claim = led.claim_receipt("A", store_id="s1", pos_txn="P1", amount_fen=30000, issued_at=issued,
+                              at="2026-11-06T10:00")
+    assert claim["points"] == (200 + 150) * 3 // 2    # banded, then x1.5 gold
+
+
+def test_a_visit_that_finds_it_was_paid_meanwhile_is_not_an_error(led, monkeypatch):
+    """Between the look and the write lock head office's feed may have paid it: the tap still works."""
+    monkeypatch.setattr(led, "benefits_due", lambda *a, **k: {"birthday_coupon": "BDAY-20", "instalments": []})
+    assert led.visit("B", at="2027-05-02T10:00") == {"birthday_coupon": "", "instalments": []}
