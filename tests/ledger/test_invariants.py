@@ -297,5 +297,5 @@ class FullRulesMachine(LedgerMachine):
 for _name in ("purchase_with_points_cash", "claim_receipt", "checkin", "package", "redeem", "issue_coupon"):
     setattr(FullRulesMachine, _name, None)
 TestFullRulesInvariants = FullRulesMachine.TestCase
-TestFullRulesInvariants.settings = settings(max_examples=40, stateful_step_count=40, deadline=None,
+TestFullRulesInvariants.settings = settings(max_examples=30, stateful_step_count=40, deadline=None,
                                             suppress_health_check=[HealthCheck.too_slow])
