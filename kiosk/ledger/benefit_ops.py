@@ -8,7 +8,6 @@ from __future__ import annotations
 from .benefits import (apply_all, birthday_due, birthday_effects, bonus_parts, due_parts, part_key, pay_part_effects,
                        payout_effects)
 from .core import TxBuilder
-from .dates import parse_moment
 from .errors import Refused
 from .points import PointsOps
 
@@ -21,7 +20,7 @@ class BenefitOps(PointsOps):
     def benefits_due(self, card_id: str, *, at: str | None = None) -> dict:
         """What a visit now would pay out (read only: the tap screen asks before writing)."""
         member = self.member_for_card(card_id)
-        day = parse_moment(at, self.tz).astimezone(self.tz).date()
+        day = self.local_moment(at).date()
         return {"birthday_coupon": birthday_due(self.conn, self.rules, member, day),
                 "instalments": due_parts(self.conn, day, member["member_id"])}
 

@@ -158,6 +158,10 @@ CREATE TABLE IF NOT EXISTS receipt_claims (
     member_id TEXT NOT NULL,
     tx_id TEXT NOT NULL
 );
+"""
+
+# Tier benefits given once per period, top-up bonus instalments, points converted or transferred.
+SECOND_ROUND_RULES_DDL = """
 CREATE TABLE IF NOT EXISTS benefits (
     member_id TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -218,6 +222,7 @@ CREATE TABLE IF NOT EXISTS coupon_claims (
     PRIMARY KEY (campaign, serial)
 );
 """, journal.index_others),
+    Migration(4, "second-round rules: benefits, instalments, point_moves", SECOND_ROUND_RULES_DDL),
 )
 SCHEMA_VERSION = latest(MIGRATIONS)
 

@@ -6,9 +6,6 @@ already got the benefit at a kiosk (or in an earlier run) gets nothing more.
 """
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from kiosk.ledger import load_rules
 from kiosk.ledger.benefits import birthday_effects, due_parts, pay_part_effects
 from kiosk.ledger.dates import parse_moment, to_utc_text
@@ -16,17 +13,18 @@ from kiosk.ledger.dates import parse_moment, to_utc_text
 from .ingest import Ingest
 
 
-def _setting(ingest: Ingest, at: str, timezone: str):
+def _setting(ingest: Ingest, at: str):
+    """The rules head office holds, the run's instant and its day in the chain's time zone."""
     row = ingest.conn.execute("SELECT value FROM meta WHERE key = 'rules'").fetchone()
     if row is None:
         raise ValueError("head office has no rules yet: run `kiosk-hq rules FILE` first")
-    moment: datetime = parse_moment(at, ZoneInfo(timezone))
-    return load_rules(row[0]), moment, moment.astimezone(ZoneInfo(timezone)).date()
+    moment = parse_moment(at, ingest.tz, ingest.clock.now())
+    return load_rules(row[0]), moment, moment.astimezone(ingest.tz).date()
 
 
-def birthday_run(ingest: Ingest, *, at: str, store_id: str, timezone: str = "Asia/Shanghai") -> list[dict]:
+def birthday_run(ingest: Ingest, *, at: str, store_id: str) -> list[dict]:
     """Give each active member whose birthday month it is their tier's birthday coupon, once a year."""
-    rules, moment, day = _setting(ingest, at, timezone)
+    rules, moment, day = _setting(ingest, at)
     columns = ("member_id", "tier", "birthday", "status")
     members = [dict(zip(columns, row)) for row in ingest.conn.execute(
         f"SELECT {', '.join(columns)} FROM members WHERE status = 'active' AND birthday LIKE ?",
@@ -42,9 +40,9 @@ def birthday_run(ingest: Ingest, *, at: str, store_id: str, timezone: str = "Asi
     return given
 
 
-def instalment_run(ingest: Ingest, *, at: str, store_id: str, timezone: str = "Asia/Shanghai") -> list[dict]:
+def instalment_run(ingest: Ingest, *, at: str, store_id: str) -> list[dict]:
     """Pay every top-up bonus part due by the day that no kiosk visit has paid yet."""
-    rules, moment, day = _setting(ingest, at, timezone)
+    rules, moment, day = _setting(ingest, at)
     paid = []
     for part in due_parts(ingest.conn, day):
         def build(tx_id: str, part=part) -> list[dict]:
@@ -74,4 +72,4 @@ RUNS = {"birthday-run": birthday_run, "instalment-run": instalment_run}
 
 
 def run(args, db) -> list[dict]:
-    return RUNS[args.command](Ingest(db), at=args.at, store_id=args.store, timezone=args.timezone)
+    return RUNS[args.command](Ingest(db, timezone=args.timezone), at=args.at, store_id=args.store)
