@@ -292,6 +292,21 @@ class FullRulesMachine(LedgerMachine):
     def a_few_minutes_pass(self, minutes):
         self.now += timedelta(minutes=minutes)
 
+    @invariant()
+    def benefits_never_given_twice(self):
+        """One birthday coupon per member per year; each top-up bonus part paid at most once."""
+        birthdays, parts = [], []
+        for (text,) in self.led.conn.execute("SELECT record FROM journal"):
+            record = json.loads(text)
+            for e in record["effects"]:
+                if e["op"] == "benefit":
+                    birthdays.append((e["member_id"], e["period"]))
+                elif e["op"] == "instalment.add" and e["paid"]:
+                    parts.append((record["tx_id"], e["part"]))
+                elif e["op"] == "instalment.pay":
+                    parts.append((e["topup_tx"], e["part"]))
+        assert len(birthdays) == len(set(birthdays)) and len(parts) == len(set(parts))
+
 
 # Fewer of the reference operations here (the machine above covers them), so the new ones come up often.
 for _name in ("purchase_with_points_cash", "claim_receipt", "checkin", "package", "redeem", "issue_coupon"):
