@@ -14,7 +14,7 @@ from .presenter import N_, Translate, tier_name
 
 NEEDS = {"purchase": "cashier", "topup": "cashier", "refund": "cashier", "gifts": "cashier",
          "packages": "cashier", "register": "cashier", "card": "cashier", "undo": "manager",
-         "close": "manager", "summary": "technician", "convert": "cashier"}
+         "close": "manager", "summary": "technician", "points": "cashier"}
 ROLE_NAMES = {"cashier": N_("Cashier"), "manager": N_("Manager"), "technician": N_("Technician")}
 STATES = {"ok": N_("working"), "missing": N_("not found"), "permission denied": N_("permission denied"),
           "busy": N_("in use by another program"), "wrong driver bound": N_("wrong driver"),

@@ -5,11 +5,11 @@ from pathlib import Path
 
 from .attract import AttractScreen
 from .card import CardScreen
-from .convert import ConvertScreen
 from .gifts import GiftsScreen
 from .member import MemberScreen
 from .packages import PackagesScreen
 from .pin import PinScreen
+from .points import PointsScreen
 from .purchase import PurchaseScreen
 from .refund import RefundScreen
 from .register import RegisterScreen
@@ -20,7 +20,7 @@ from .topup import TopupScreen
 SCREENS = {"attract": AttractScreen, "member": MemberScreen, "gifts": GiftsScreen, "pin": PinScreen,
            "staff": StaffScreen, "purchase": PurchaseScreen, "topup": TopupScreen, "refund": RefundScreen,
            "packages": PackagesScreen, "register": RegisterScreen, "card": CardScreen, "summary": SummaryScreen,
-           "convert": ConvertScreen}
+           "points": PointsScreen}
 
 
 def kv_files() -> list[Path]:
