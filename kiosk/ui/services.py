@@ -39,6 +39,14 @@ def member_snapshot(led, card_id: str, history: int = 10, *, at: str | None = No
     return view
 
 
+def topup_offer(led, amount_fen: int) -> dict:
+    """What a top-up of this amount gets now (stored-value bonus) and what else its bonus step gives."""
+    step = led.rules.bonus_step(amount_fen)
+    extras = {"points": step.points, "coupon": step.coupon, "package": step.package,
+              "instalments": step.instalments} if step else {"points": 0, "coupon": "", "package": "", "instalments": 1}
+    return {"bonus_fen": led.topup_bonus(amount_fen), **extras}
+
+
 def read_card(led, card_id: str, *, at: str | None = None) -> dict:
     """What a tapped card is here: staff, member (with the snapshot), unknown (blank) or refused.
 

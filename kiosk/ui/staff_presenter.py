@@ -69,6 +69,16 @@ def present_quote(quote: dict, _: Translate) -> list[dict]:
     return [{"text": label, "detail": value} for label, value in rows]
 
 
+def present_bonus_extras(offer: dict, _: Translate) -> str:
+    """The rest of a top-up's bonus beyond the stored value paid now: points, coupon, package, parts."""
+    parts = [_("{n} points").format(n=count(offer["points"]))] if offer["points"] else []
+    parts += [_("coupon {code}").format(code=offer["coupon"])] if offer["coupon"] else []
+    parts += [_("package {code}").format(code=offer["package"])] if offer["package"] else []
+    if offer["instalments"] > 1:
+        parts.append(_("paid in {n} monthly parts").format(n=offer["instalments"]))
+    return _("Also: {what}").format(what=_(", ").join(parts)) if parts else ""
+
+
 def present_topups(history: list[dict], _: Translate, tz: ZoneInfo, can_undo: bool) -> list[dict]:
     """Recent top-ups with an Undo button (managers only; the ledger checks the time window)."""
     topups = [h for h in history if h["kind"] == "topup"]

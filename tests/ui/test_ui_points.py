@@ -36,3 +36,13 @@ def test_cashier_converts_and_gives_points(kiosk, ledger):
     assert (after["principal_fen"], after["bonus_fen"]) == (before["principal_fen"], before["bonus_fen"] + 500)
     assert last(ledger, "convert")["operator"] == last(ledger, "transfer")["operator"] == "cashier01"
     assert alice_after["history"][0]["kind"] == "transfer"
+
+
+def test_topup_shows_the_whole_bonus_before_it_is_confirmed(kiosk, ledger):
+    ledger.init(FULL, at="2026-01-01T08:00")
+    kiosk.sign_in(demo.CASHIER, "1234")
+    kiosk.tap(demo.LI)
+    kiosk.press("topup")
+    kiosk.keys("1000")
+    shown = kiosk.text()
+    assert "赠送 ¥50.00" in shown and "另赠：300 积分，分 3 个月发放" in shown   # 50 now, 150 and 300 over 3 months
