@@ -8,8 +8,7 @@ FULL = (Path(__file__).parents[2] / "examples" / "rules-full.toml").read_text()
 
 
 def test_tap_in_the_birthday_month_shows_the_birthday_coupon(tmp_path):
-    led = Ledger(tmp_path / "k.db")
-    led.init(FULL, at="2026-01-01T08:00")
+    led = Ledger.create(tmp_path / "k.db", rules_text=FULL, at="2026-01-01T08:00")
     led.register(name="A", phone="13800000001", card_id="A", birthday="1990-05-17", operator="admin",
                  at="2026-11-01T09:00")
     led.purchase("A", lines_from_amount(100_000), operator="admin", at="2026-11-02T10:00")   # normal tier

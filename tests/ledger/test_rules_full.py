@@ -15,8 +15,8 @@ MON, WED, THU = "2026-11-02T10:00", "2026-11-04T10:00", "2026-11-05T10:00"
 
 @pytest.fixture
 def led(tmp_path):
-    ledger = Ledger(tmp_path / "full.db", kiosk_id="k1", store_id="s1")
-    ledger.init(FULL, at="2026-01-01T08:00")
+    ledger = Ledger.create(tmp_path / "full.db", kiosk_id="k1", store_id="s1", rules_text=FULL,
+                           at="2026-01-01T08:00")
     for card, phone in (("A", "13800000001"), ("B", "13800000002")):
         ledger.register(name=f"M{card}", phone=phone, card_id=card, birthday="1990-05-17", operator="admin",
                         at="2026-01-01T09:00")
@@ -78,8 +78,8 @@ def test_tier_multiplier_multiplies_the_campaign_multiplier(led):
 
 
 def test_tier_multiplier_with_stacked_campaigns(tmp_path):
-    led = Ledger(tmp_path / "s.db")
-    led.init(FULL.replace("stack_multipliers = false", "stack_multipliers = true"), at="2026-01-01T08:00")
+    led = Ledger.create(tmp_path / "s.db", rules_text=FULL.replace("stack_multipliers = false", "stack_multipliers = true"),
+                        at="2026-01-01T08:00")
     led.register(name="N", phone="13800000009", card_id="N", birthday="1990-11-03", operator="admin",
                  at="2026-01-01T09:00")
     buy(led, "N", 1_000_000, "2026-10-01T10:00")     # gold
@@ -131,8 +131,7 @@ def test_convert_points_daily_cap(led):
 def test_convert_refused_without_the_rule_or_the_points(led, tmp_path):
     with pytest.raises(Refused, match="only 0 points"):
         led.convert_points("A", 100, at=THU)
-    plain = Ledger(tmp_path / "plain.db")
-    plain.init(at="2026-01-01T08:00")
+    plain = Ledger.create(tmp_path / "plain.db", at="2026-01-01T08:00")
     plain.register(name="P", phone="13800000003", card_id="P", operator="admin", at=MON)
     with pytest.raises(Refused) as refused:
         plain.convert_points("P", 100, at=THU)

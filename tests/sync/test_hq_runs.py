@@ -25,8 +25,7 @@ def hq_url(request, tmp_path):
 
 @pytest.fixture
 def kiosk(tmp_path):
-    led = Ledger(tmp_path / "k1.db", kiosk_id="k1", store_id="s1")
-    led.init(FULL, at="2026-01-01T08:00")
+    led = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", rules_text=FULL, at="2026-01-01T08:00")
     led.register(name="A", phone="13800000001", card_id="A", birthday="1990-05-17", operator="admin",
                  at="2026-11-01T09:00")
     led.purchase("A", lines_from_amount(100_000), operator="admin", at="2026-11-02T10:00")   # normal tier
