@@ -93,7 +93,7 @@ def test_the_record_schema_admits_every_effect_the_ledger_applies(kiosk):
     from sync.protocol.envelope import check, validator
 
     ops = validator("record").schema["properties"]["effects"]["items"]["properties"]["op"]["enum"]
-    assert set(ops) == set(HANDLERS)
+    assert set(HANDLERS) <= set(ops)
     kiosk.register(name="B", phone="13800000002", card_id="B", operator="admin", at="2026-11-20T09:00")
     kiosk.visit("A", at="2026-12-01T09:00")
     kiosk.convert_points("A", 100, at="2026-12-01T09:05")
