@@ -18,7 +18,7 @@ from drivers import doctor
 
 from . import config as config_mod
 from .cli_output import OneLineParser, escape, guarded, human
-from .ctl import coupons as coupons_ctl, staff as staff_ctl
+from .ctl import coupons as coupons_ctl, rules_ops, staff as staff_ctl
 from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, parse_count, parse_fen, verify
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
@@ -181,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub(cfg, "show", "print the effective configuration (secrets masked)", "config", "show")
     sp = sub(top, "doctor", "check the configured devices and print fixes", "doctor")
     _doctor_arguments(sp)
+    rules_ops.add_parsers(top, sub)
     return p
 
 
@@ -269,6 +270,7 @@ COMMANDS[("tiers", "evaluate")] = lambda a, led: led.evaluate_tiers(at=a.at, ope
 COMMANDS[("gifts",)] = lambda a, led: {"gifts": led.gifts()}
 COMMANDS[("summary",)] = lambda a, led: led.day_summary(at=a.at)
 COMMANDS.update(staff_ctl.COMMANDS)
+COMMANDS.update(rules_ops.COMMANDS)
 
 
 @command("show")

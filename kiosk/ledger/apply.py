@@ -239,3 +239,6 @@ def _topup(conn, record, e, _):
 @handles("topup.undo")
 def _topup_undo(conn, record, e, _):
     conn.execute("UPDATE topups SET undone_by = ? WHERE tx_id = ?", (record["tx_id"], e["topup_tx"]))
+
+
+from . import apply_extensions  # noqa: E402,F401  (registers the second-round effects)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+from .benefits import apply_all, earn_effects
 from .core import LedgerCore, TxBuilder
-from .dates import add_months, from_utc_text, lot_expiry, to_utc_text
+from .dates import add_months, from_utc_text, to_utc_text
 from .errors import InvalidInput, NotFound, Refused
 from .pricing import Line, earn_points
 from .rules import Tier
@@ -25,19 +26,9 @@ class PointsOps(LedgerCore):
 
     def earn(self, t: TxBuilder, member_id: str, points: int, suffix: str = "p") -> str | None:
         """Add earned points: repay any debt first, put the rest in a new lot. Returns the lot id."""
-        if points <= 0:
-            return None
-        (debt,) = self.conn.execute("SELECT points_debt FROM members WHERE member_id = ?", (member_id,)).fetchone()
-        repay = min(debt, points)
-        if repay:
-            t.effect("debt", member_id=member_id, delta=-repay)
-        if points == repay:
-            return None
-        expires = lot_expiry(self.rules.expiry, t.local.date())
-        lot_id = f"{t.tx_id}:{suffix}"
-        t.effect("lot.add", lot_id=lot_id, member_id=member_id, points=points - repay,
-                 expires_on=expires.isoformat() if expires else None)
-        return lot_id
+        effects = earn_effects(self.conn, self.rules, member_id, points, f"{t.tx_id}:{suffix}", t.local.date())
+        apply_all(t, effects)
+        return effects[-1]["lot_id"] if effects and effects[-1]["op"] == "lot.add" else None
 
     def draw(self, t: TxBuilder, member_id: str, points: int, why: str, *, first_lot: str | None = None,
              into_debt: bool = False) -> list[dict]:
@@ -116,7 +107,7 @@ class PointsOps(LedgerCore):
                 raise Refused(f"receipts can be claimed for {days} days after the purchase", "receipt_too_old")
             birthday = date.fromisoformat(t.member["birthday"]) if t.member["birthday"] else None
             points, names = earn_points(self.rules, [Line(amount_fen)], [amount_fen], issued.astimezone(self.tz),
-                                        birthday)
+                                        birthday, self.rules.tier(t.member["tier"]).earn_multiplier)
             t.effect("receipt", receipt=receipt, member_id=member_id, points=points)
             if self.rules.tier_basis == "spend":
                 t.effect("qualify", member_id=member_id, amount=amount_fen, at=to_utc_text(issued))

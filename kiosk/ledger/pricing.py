@@ -103,11 +103,28 @@ def line_multiplier(rules: Rules, active: list[Multiplier], line: Line) -> tuple
     return (best.factor, (best.name,)) if best.factor > 1 else (Fraction(1), ())
 
 
-def earn_points(rules: Rules, lines: list[Line], bases: list[int], local: datetime,
-                birthday: date | None) -> tuple[int, tuple[str, ...]]:
-    """Points for the fen actually paid per line: whole yuan x rate, floored, then x multiplier.
+def banded_yuan(rules: Rules, pool_bases: list[int]) -> list[Fraction]:
+    """Each pool's fen at the rate of the spend band they fall in (bands step with the whole amount paid).
 
-    Lines sharing a multiplier are pooled first, so two 0.50 lines earn like one 1.00 line.
+    Without bands this is simply fen x ``per_yuan`` / 100; with bands, the part of the purchase's total
+    within each band is shared over the pools in proportion (largest remainder, so nothing is lost).
+    """
+    total = sum(pool_bases)
+    edges = [(0, rules.points_per_yuan)] + [(b.from_fen, b.per_yuan) for b in rules.bands]
+    rated = [Fraction(0)] * len(pool_bases)
+    for (start, rate), (end, _) in zip(edges, edges[1:] + [(total, None)]):
+        in_band = max(0, min(total, end) - start)
+        for i, share in enumerate(apportion(in_band, pool_bases)):
+            rated[i] += share * rate / 100
+    return rated
+
+
+def earn_points(rules: Rules, lines: list[Line], bases: list[int], local: datetime,
+                birthday: date | None, tier_factor: Fraction = Fraction(1)) -> tuple[int, tuple[str, ...]]:
+    """Points for the fen actually paid per line: yuan x (banded) rate, floored, then x multiplier.
+
+    Lines sharing a multiplier are pooled first, so two 0.50 lines earn like one 1.00 line. The
+    tier's earning multiplier multiplies whatever the campaigns give (highest or stacked).
     """
     active = [m for m in rules.multipliers if multiplier_applies(m, local, birthday)]
     pools: dict[Fraction, int] = {}
@@ -116,9 +133,8 @@ def earn_points(rules: Rules, lines: list[Line], bases: list[int], local: dateti
         factor, used = line_multiplier(rules, active, line)
         pools[factor] = pools.get(factor, 0) + base
         names.extend(n for n in used if n not in names)
-    rate = rules.points_per_yuan
-    points = sum(base * rate.numerator // (100 * rate.denominator) * factor.numerator // factor.denominator
-                 for factor, base in pools.items())
+    rated = banded_yuan(rules, list(pools.values()))
+    points = sum(math.floor(math.floor(yuan) * factor * tier_factor) for factor, yuan in zip(pools, rated))
     return points, tuple(names)
 
 
@@ -187,7 +203,7 @@ def quote_purchase(rules: Rules, *, lines: list[Line], tier: Tier, coupons: list
     if pay == "stored-value":
         sv_principal, sv_bonus = split_stored_value(payable, principal, bonus)
     bases = [p - b for p, b in zip(paid, apportion(sv_bonus, paid))]
-    points, names = earn_points(rules, lines, bases, local, birthday)
+    points, names = earn_points(rules, lines, bases, local, birthday, tier.earn_multiplier)
     return Quote(gross_fen=sum(gross), tier_id=tier.id, tier_discount_fen=tier_off,
                  coupon_discount_fen=sum(coupon_offs), points_cash_points=points_cash, points_cash_fen=cash_fen,
                  payable_fen=payable, sv_principal_fen=sv_principal, sv_bonus_fen=sv_bonus,

@@ -17,6 +17,8 @@ from typing import Any
 
 from .errors import InvalidInput, RulesError
 from .money import parse_fen
+from .rules_extensions import (Band, BonusStep, Conversion, Transfer, check_references, read_bands,
+                               optional_str, read_bonus_step, read_conversion, read_transfer)
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,8 @@ class Tier:
     name_zh: str
     threshold: int           # fen of qualifying spend (or points, when basis = "points")
     discount_percent: Fraction
-
-
-@dataclass(frozen=True)
-class BonusStep:
-    from_fen: int
-    bonus_fen: int
+    earn_multiplier: Fraction = Fraction(1)   # on top of campaign multipliers
+    birthday_coupon: str = ""                 # coupon code issued once in the birthday month
 
 
 @dataclass(frozen=True)
@@ -111,6 +109,9 @@ class Rules:
     coupons: tuple[Coupon, ...] = ()
     coupons_per_purchase: int = 1
     packages: tuple[PackagePlan, ...] = ()
+    bands: tuple[Band, ...] = ()
+    conversion: Conversion | None = None
+    transfer: Transfer | None = None
     source: str = field(default="", compare=False, repr=False)
 
     @functools.cached_property
@@ -123,6 +124,11 @@ class Rules:
             if tier.id == tier_id:
                 return tier
         return self.tiers[0]
+
+    def bonus_step(self, amount_fen: int) -> BonusStep | None:
+        """The step of the highest threshold a top-up reaches (None below the lowest)."""
+        steps = [s for s in self.bonus_steps if amount_fen >= s.from_fen]
+        return steps[-1] if steps else None
 
     def gift(self, sku: str) -> Gift | None:
         return next((g for g in self.gifts if g.sku == sku), None)
@@ -290,6 +296,7 @@ def load_rules(text: str) -> Rules:
     checkin, referral = points.int("checkin", 0, 0, 100_000), points.int("referral", 0, 0, 1_000_000)
     receipt_days = points.int("receipt_claim_days", 30, 0, 3650)
     multipliers = tuple(_multiplier(m) for m in points.items("multipliers"))
+    bands, conversion, transfer = read_bands(points), read_conversion(points), read_transfer(points)
     points.done()
 
     tiers_r = top.sub("tiers")
@@ -301,7 +308,9 @@ def load_rules(text: str) -> Rules:
     for t in tiers_r.items("levels"):
         threshold = t.fen("threshold") if basis == "spend" else t.int("threshold")
         tiers.append(Tier(id=t.str("id"), name=t.str("name"), name_zh=t.str("name_zh", t.table.get("name", "-")),
-                          threshold=threshold, discount_percent=t.fraction("discount_percent", "0")))
+                          threshold=threshold, discount_percent=t.fraction("discount_percent", "0"),
+                          earn_multiplier=t.fraction("earn_multiplier", "1"),
+                          birthday_coupon=optional_str(t, "birthday_coupon")))
         t.done()
     tiers_r.done()
     if not tiers:
@@ -310,14 +319,13 @@ def load_rules(text: str) -> Rules:
         raise RulesError("tiers.levels: the first threshold must be 0 and thresholds must rise")
     if any(not 0 <= t.discount_percent < 100 for t in tiers):
         raise RulesError("tiers.levels: discount_percent must be from 0 to below 100")
+    if any(t.earn_multiplier <= 0 for t in tiers):
+        raise RulesError("tiers.levels: earn_multiplier must be more than 0")
 
     sv = top.sub("stored_value")
     undo = sv.int("undo_window_minutes", 0, 0, 7 * 24 * 60)
     cap = sv.fen("cap", "0")
-    steps = []
-    for s in sv.items("bonus"):
-        steps.append(BonusStep(from_fen=s.fen("from"), bonus_fen=s.fen("bonus")))
-        s.done()
+    steps = [read_bonus_step(s) for s in sv.items("bonus")]
     sv.done()
 
     gifts = []
@@ -340,7 +348,7 @@ def load_rules(text: str) -> Rules:
                        ("packages", [p.code for p in packages]), ("tiers.levels", [t.id for t in tiers])):
         if len(set(keys)) != len(keys):
             raise RulesError(f"{what}: duplicate code")
-    return Rules(points_per_yuan=per_yuan, stack_multipliers=stack, multipliers=multipliers, expiry=expiry,
+    rules = Rules(points_per_yuan=per_yuan, stack_multipliers=stack, multipliers=multipliers, expiry=expiry,
                  checkin_points=checkin, referral_points=referral, receipt_claim_days=receipt_days,
                  cash_points_per_yuan=cash_per_yuan,
                  cash_max_share_percent=cash_share, tier_basis=basis, tier_window_months=window,
@@ -348,4 +356,6 @@ def load_rules(text: str) -> Rules:
                  bonus_steps=tuple(sorted(steps, key=lambda s: s.from_fen)), undo_window_minutes=undo,
                  stored_value_cap_fen=cap,
                  gifts=tuple(gifts), coupons=coupons, coupons_per_purchase=per_purchase,
-                 packages=tuple(packages), source=text)
+                 packages=tuple(packages), bands=bands, conversion=conversion, transfer=transfer, source=text)
+    check_references(rules, steps)
+    return rules

@@ -160,8 +160,45 @@ CREATE TABLE IF NOT EXISTS receipt_claims (
 );
 """
 
+# Tier benefits given once per period, top-up bonus instalments, points converted or transferred.
+SECOND_ROUND_RULES_DDL = """
+CREATE TABLE IF NOT EXISTS benefits (
+    member_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    period TEXT NOT NULL,
+    tx_id TEXT NOT NULL,
+    PRIMARY KEY (member_id, kind, period)
+);
+CREATE TABLE IF NOT EXISTS instalments (
+    topup_tx TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    member_id TEXT NOT NULL,
+    due_on TEXT NOT NULL,
+    bonus_fen INTEGER NOT NULL,
+    points INTEGER NOT NULL,
+    coupon TEXT NOT NULL,
+    package TEXT NOT NULL,
+    status TEXT NOT NULL,
+    paid_tx TEXT,
+    PRIMARY KEY (topup_tx, part)
+);
+CREATE INDEX IF NOT EXISTS instalments_member ON instalments (member_id, status, due_on);
+CREATE TABLE IF NOT EXISTS point_moves (
+    tx_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    from_member TEXT NOT NULL,
+    to_member TEXT,
+    day TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    bonus_fen INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS point_moves_from ON point_moves (from_member, kind, day);
+CREATE INDEX IF NOT EXISTS point_moves_to ON point_moves (to_member);
+"""
+
 PROJECTIONS = ("members", "cards", "lots", "qualifying", "checkins", "packages", "coupons", "stock",
-               "purchases", "topups", "sv_spends", "receipt_claims", "coupon_claims")
+               "purchases", "topups", "sv_spends", "receipt_claims", "coupon_claims", "benefits", "instalments",
+               "point_moves")
 
 # Append a Migration for every schema change; never edit one that has shipped.
 MIGRATIONS = (
@@ -185,6 +222,7 @@ CREATE TABLE IF NOT EXISTS coupon_claims (
     PRIMARY KEY (campaign, serial)
 );
 """, journal.index_others),
+    Migration(4, "second-round rules: benefits, instalments, point_moves", SECOND_ROUND_RULES_DDL),
 )
 SCHEMA_VERSION = latest(MIGRATIONS)
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from .benefit_ops import BenefitOps
+from .benefits import part_share
 from .dates import from_utc_text
 from .errors import InvalidInput, NotFound, Refused
 from .money import format_fen
@@ -11,12 +13,12 @@ from .pricing import split_stored_value
 from .rules import PackagePlan
 
 
-class ValueOps(MemberOps):
+class ValueOps(MemberOps, BenefitOps):
 
     def topup_bonus(self, amount_fen: int) -> int:
-        """The bonus of the highest threshold the amount reaches (0 below the lowest)."""
-        steps = [s for s in self.rules.bonus_steps if amount_fen >= s.from_fen]
-        return steps[-1].bonus_fen if steps else 0
+        """The stored-value bonus paid with the top-up: the first part of the highest step reached."""
+        step = self.rules.bonus_step(amount_fen)
+        return part_share(step.bonus_fen, step.instalments, 0) if step else 0
 
     def topup(self, card_id: str, amount_fen: int, *, operator: str, at: str | None = None) -> dict:
         if amount_fen <= 0:
@@ -32,8 +34,10 @@ class ValueOps(MemberOps):
                               "stored_value_cap")
             t.effect("sv", member_id=member["member_id"], principal=amount_fen, bonus=bonus)
             t.effect("topup", member_id=member["member_id"], principal=amount_fen, bonus=bonus)
+            self.grant_topup_bonus(t, member["member_id"], amount_fen)
+        extras = {k: v for k, v in t.record["data"].items() if k not in ("amount_fen", "bonus_fen")}
         return {"tx_id": t.tx_id, "principal_fen": amount_fen, "bonus_fen": bonus,
-                "balance_fen": member["principal_fen"] + member["bonus_fen"] + amount_fen + bonus}
+                "balance_fen": member["principal_fen"] + member["bonus_fen"] + amount_fen + bonus, **extras}
 
     def undo_topup(self, topup_tx: str, *, reason: str, operator: str, at: str | None = None) -> dict:
         """A manager takes back a mistaken top-up within the window, unless any of it was spent."""
@@ -55,10 +59,12 @@ class ValueOps(MemberOps):
             if self.conn.execute("SELECT 1 FROM sv_spends WHERE member_id = ? AND at >= ? LIMIT 1",
                                  (member_id, topped_at)).fetchone():
                 raise Refused("stored value has been spent since this top-up", "topup_spent")
+            later = self.take_back_topup_bonus(t, topup_tx)
+            bonus += later["bonus_fen"]
             t.effect("sv", member_id=member_id, principal=-principal, bonus=-bonus)
             t.effect("topup.undo", topup_tx=topup_tx)
-            t.record["data"] = {"principal_fen": principal, "bonus_fen": bonus}
-        return {"tx_id": t.tx_id, "undone": topup_tx, "principal_fen": principal, "bonus_fen": bonus}
+            t.record["data"] = {"principal_fen": principal, "bonus_fen": bonus, "points": later["points"]}
+        return {"tx_id": t.tx_id, "undone": topup_tx, **t.record["data"]}
 
     def sell_package(self, card_id: str, plan: PackagePlan, *, pay: str = "external", operator: str,
                      at: str | None = None) -> dict:

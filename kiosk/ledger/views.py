@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from .dates import to_utc_text
 from .daysum import day_summary
 from .phones import mask_phone
+from .point_moves import PointMoveOps
 from .purchase import PurchaseOps
 
 
@@ -15,7 +16,7 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * max(1, len(name) - 1)
 
 
-class Views(PurchaseOps):
+class Views(PurchaseOps, PointMoveOps):
 
     def member_view(self, card_id: str, *, at: str | None = None, history: int = 10,
                     require_active: bool = False) -> dict:

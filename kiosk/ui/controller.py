@@ -28,6 +28,7 @@ from .gift_flow import GiftFlow
 from .i18n import tr
 from .inputs import InputPump
 from .member_flow import MemberFlow
+from .points_flow import PointsFlow
 from .overlays import Confirm, Notice
 from .screens import SCREENS
 from .sale_flow import SaleFlow
@@ -69,7 +70,8 @@ class Controller:
         self.value = ValueFlow(self)
         self.cards = CardFlow(self)
         self.gifts = GiftFlow(self)
-        self.flows = (self.members, self.staff_flow, self.sale, self.value, self.cards, self.gifts)
+        self.points = PointsFlow(self)
+        self.flows = (self.members, self.staff_flow, self.sale, self.value, self.cards, self.gifts, self.points)
         self.counters = SqliteCounterStore(str(ctx.db))     # NTAG 424 read counters, kept across restarts
         self.qr_replay = SqliteQrReplay(str(ctx.db))        # phone codes already used, kept across restarts
         self.pump = InputPump(self.events, CardVerifier.from_config(ctx.cards, self.counters),

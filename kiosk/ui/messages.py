@@ -47,6 +47,8 @@ LEDGER = {
     "not_a_member": N_("Please tap a member card first."),
     "unknown_gift": N_("This gift is not in the catalogue."),
     "unknown_coupon": N_("This coupon is not valid here."),
+    "daily_cap": N_("That is more than today's limit."),
+    "not_allowed": N_("The rules do not allow this."),
 }
 
 CODES = {

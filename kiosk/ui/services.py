@@ -24,9 +24,9 @@ def coupon_rule(led, code: str) -> dict:
             "min_spend_fen": coupon.min_spend_fen}
 
 
-def member_snapshot(led, card_id: str, history: int = 10) -> dict:
+def member_snapshot(led, card_id: str, history: int = 10, *, at: str | None = None) -> dict:
     """The member view plus what the rules say about it: next tier, coupon terms, check-in points."""
-    view = led.member_view(card_id, history=history, require_active=True)
+    view = led.member_view(card_id, history=history, require_active=True, at=at)
     rules = led.rules
     view["tier_basis"] = rules.tier_basis
     view["checkin_points"] = rules.checkin_points
@@ -39,17 +39,28 @@ def member_snapshot(led, card_id: str, history: int = 10) -> dict:
     return view
 
 
-def read_card(led, card_id: str) -> dict:
+def topup_offer(led, amount_fen: int) -> dict:
+    """What a top-up of this amount gets now (stored-value bonus) and what else its bonus step gives."""
+    step = led.rules.bonus_step(amount_fen)
+    extras = {"points": step.points, "coupon": step.coupon, "package": step.package,
+              "instalments": step.instalments} if step else {"points": 0, "coupon": "", "package": "", "instalments": 1}
+    return {"bonus_fen": led.topup_bonus(amount_fen), **extras}
+
+
+def read_card(led, card_id: str, *, at: str | None = None) -> dict:
     """What a tapped card is here: staff, member (with the snapshot), unknown (blank) or refused.
 
-    Never raises for an expected answer, so the UI can decide what the tap means (a blank card is
-    welcome when issuing one, and a plain message otherwise).
+    A member's tap is a visit: what is due to them (their tier's birthday coupon, top-up bonus
+    instalments) is paid out first, so the snapshot already shows it. Never raises for an expected
+    answer, so the UI can decide what the tap means (a blank card is welcome when issuing one, and a
+    plain message otherwise).
     """
     staff = led.staff_for_card(card_id)
     if staff:
         return {"kind": "staff", "card_id": card_id, **staff}
     try:
-        return {"kind": "member", "card_id": card_id, "view": member_snapshot(led, card_id)}
+        led.visit(card_id, at=at)
+        return {"kind": "member", "card_id": card_id, "view": member_snapshot(led, card_id, at=at)}
     except NotFound:
         return {"kind": "unknown", "card_id": card_id}
     except Refused as exc:

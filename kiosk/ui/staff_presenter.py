@@ -14,7 +14,7 @@ from .presenter import N_, Translate, tier_name
 
 NEEDS = {"purchase": "cashier", "topup": "cashier", "refund": "cashier", "gifts": "cashier",
          "packages": "cashier", "register": "cashier", "card": "cashier", "undo": "manager",
-         "close": "manager", "summary": "technician"}
+         "close": "manager", "summary": "technician", "points": "cashier"}
 ROLE_NAMES = {"cashier": N_("Cashier"), "manager": N_("Manager"), "technician": N_("Technician")}
 STATES = {"ok": N_("working"), "missing": N_("not found"), "permission denied": N_("permission denied"),
           "busy": N_("in use by another program"), "wrong driver bound": N_("wrong driver"),
@@ -67,6 +67,16 @@ def present_quote(quote: dict, _: Translate) -> list[dict]:
         rows.append((_("Paid at the till"), money(quote["external_fen"])))
     rows.append((_("Points earned"), "+" + count(quote["points_earned"])))
     return [{"text": label, "detail": value} for label, value in rows]
+
+
+def present_bonus_extras(offer: dict, _: Translate) -> str:
+    """The rest of a top-up's bonus beyond the stored value paid now: points, coupon, package, parts."""
+    parts = [_("{n} points").format(n=count(offer["points"]))] if offer["points"] else []
+    parts += [_("coupon {code}").format(code=offer["coupon"])] if offer["coupon"] else []
+    parts += [_("package {code}").format(code=offer["package"])] if offer["package"] else []
+    if offer["instalments"] > 1:
+        parts.append(_("paid in {n} monthly parts").format(n=offer["instalments"]))
+    return _("Also: {what}").format(what=_(", ").join(parts)) if parts else ""
 
 
 def present_topups(history: list[dict], _: Translate, tz: ZoneInfo, can_undo: bool) -> list[dict]:

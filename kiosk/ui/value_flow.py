@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from kiosk.ledger import InvalidInput, parse_fen
 
+from . import services
 from .formatting import money
 from .i18n import tr
 from .keyentry import type_key
 from .presenter import N_
-from .staff_presenter import allowed, present_packages, present_topups
+from .staff_presenter import allowed, present_bonus_extras, present_packages, present_topups
 
 UNDO_REASONS = (N_("wrong amount"), N_("wrong member"))
 
@@ -20,7 +21,7 @@ class ValueFlow:
 
     def clear(self) -> None:
         self.amount = ""
-        self.bonus: int | None = None
+        self.bonus: dict | None = None     # the offer for the amount typed (services.topup_offer)
         self.reason = UNDO_REASONS[0]
         self.plans: list[dict] = []
         self.pay = "external"
@@ -42,7 +43,8 @@ class ValueFlow:
         if self.bonus is not None:
             fen = parse_fen(self.amount)
             data["bonus"] = tr._("Bonus {bonus}: new balance {total}").format(
-                bonus=money(self.bonus), total=money(balance + fen + self.bonus))
+                bonus=money(self.bonus["bonus_fen"]), total=money(balance + fen + self.bonus["bonus_fen"]))
+            data["extras"] = present_bonus_extras(self.bonus, tr._)
         return data
 
     def key(self, key: str) -> None:
@@ -58,7 +60,7 @@ class ValueFlow:
             if typed == self.amount:
                 self.bonus = bonus
                 self.ctl.refresh()
-        self.ctl.run(lambda led: led.topup_bonus(fen), got)
+        self.ctl.run(lambda led: services.topup_offer(led, fen), got)
 
     def topup_confirm(self) -> None:
         fen, card, operator = parse_fen(self.amount), self.ctl.member["card_id"], self.ctl.staff["staff_id"]

@@ -18,6 +18,7 @@ from ..cli_common import add_broker_options, broker_from, setup_logging, stop_on
 from ..protocol import Signer, generate
 from .db import Db
 from ..protocol.limits import DEFAULT_LIMITS
+from . import runs
 from .retained import Retained
 from . import ops_cli
 
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.choices["catalogue"].add_argument("store_id")
     sub.choices["release"].add_argument("source_id")
     ops_cli.add_parsers(sub)        # reports, churn, monitor, import, restock... (sync/hq/ops_commands.py)
+    runs.add_parsers(sub)
     return p
 
 
@@ -110,6 +112,8 @@ def _run(args: argparse.Namespace) -> int:
             held = db.conn.execute("SELECT held FROM hq_sources WHERE source_id = ?", (args.source_id,)).fetchone()
             db.conn.execute("UPDATE hq_sources SET held = NULL WHERE source_id = ?", (args.source_id,))
         result = {"source_id": args.source_id, "was_held": held[0] if held else None}
+    elif args.command in runs.RUNS:
+        result = runs.run(args, db)
     elif args.command == "alerts":
         result = [dict(zip(("at", "kind", "source_id", "tx_id", "member_id", "detail"), r)) for r in db.conn.execute(
             "SELECT at, kind, source_id, tx_id, member_id, detail FROM hq_alerts ORDER BY alert_id").fetchall()]

@@ -18,6 +18,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from kiosk.ledger import journal
@@ -111,13 +112,20 @@ class Ingest:
                  out.applied, out.duplicates, out.hwm, out.head)
         return out
 
-    def originate(self, kind: str, effects: list[dict], *, store_id: str, operator: str = "hq",
-                  member_id: str | None = None, reason: str = "", data: dict | None = None,
-                  at: str | None = None) -> dict:
-        """A transaction made by head office itself (restock, manual correction): journaled and fed out."""
+    def originate(self, kind: str, effects: list[dict] | Callable[[str], list[dict]], *, store_id: str,
+                  operator: str = "hq", member_id: str | None = None, reason: str = "", data: dict | None = None,
+                  at: str | None = None) -> dict | None:
+        """A transaction made by head office itself (restock, manual correction, a benefit run):
+        journaled and fed out. ``effects`` may be a function of the new transaction's id, called inside
+        the write transaction so what it reads cannot change underneath; when it gives no effects,
+        nothing is journaled (None). ``at``: the moment (UTC text) a dated run acts for."""
         with self.db.transaction():
+            tx_id = self.new_tx_id()
+            effects = effects(tx_id) if callable(effects) else effects
+            if not effects:
+                return None
             return self.originate_within(kind, effects, store_id=store_id, operator=operator, member_id=member_id,
-                                         reason=reason, data=data, at=at)
+                                         reason=reason, data=data, at=at, tx_id=tx_id)
 
     def originate_within(self, kind: str, effects: list[dict], *, store_id: str, operator: str = "hq",
                          member_id: str | None = None, reason: str = "", data: dict | None = None,

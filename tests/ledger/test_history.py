@@ -26,6 +26,7 @@ def test_referral_bonus_shows_in_the_referrers_history(led, member):
 
 def test_an_older_ledger_indexes_its_old_referrals_when_opened(led, member, tmp_path):
     from kiosk.ledger import Ledger
+    from kiosk.ledger.schema import SCHEMA_VERSION
     led.register(name="李四", phone="13900139000", card_id="C2", referrer_card=member, operator="admin", at=MON)
     led.purchase("C2", lines_from_amount(5000), operator="admin", at=TUE)
     led.conn.executescript("DROP TABLE journal_others; PRAGMA user_version = 2;")     # before migration 3
@@ -33,6 +34,6 @@ def test_an_older_ledger_indexes_its_old_referrals_when_opened(led, member, tmp_
     again = Ledger(tmp_path / "ledger.db")
     try:
         _history_adds_up(again, member)
-        assert again.conn.execute("PRAGMA user_version").fetchone() == (3,)
+        assert again.conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     finally:
         again.close()

@@ -9,6 +9,7 @@ import json
 import shutil
 import tempfile
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -20,14 +21,19 @@ CARDS = ["A", "B", "C"]
 TMP = "/dev/shm" if shutil.os.path.isdir("/dev/shm") else None
 PROJECTION_QUERIES = ["SELECT * FROM members", "SELECT * FROM lots", "SELECT * FROM stock", "SELECT * FROM receipt_claims",
                       "SELECT * FROM coupon_claims",
-                      "SELECT * FROM coupons", "SELECT * FROM packages", "SELECT * FROM cards"]
+                      "SELECT * FROM coupons", "SELECT * FROM packages", "SELECT * FROM cards",
+                      "SELECT * FROM instalments", "SELECT * FROM point_moves", "SELECT * FROM benefits"]
+FULL_RULES = (Path(__file__).parents[2] / "examples" / "rules-full.toml").read_text()
 
 
 class LedgerMachine(RuleBasedStateMachine):
+    RULES: str | None = None     # the reference rules
+
     @initialize()
     def open(self):
         self.dir = tempfile.mkdtemp(dir=TMP)
-        self.led = Ledger.create(f"{self.dir}/l.db", kiosk_id="k1", store_id="s1", at="2026-01-01T08:00")
+        self.led = Ledger.create(f"{self.dir}/l.db", kiosk_id="k1", store_id="s1", rules_text=self.RULES,
+                                 at="2026-01-01T08:00")
         self.now = datetime(2026, 1, 2, 9, 0)
         self.cards = {}          # original card -> current card
         self.purchases, self.topups = [], []
@@ -178,6 +184,9 @@ class LedgerMachine(RuleBasedStateMachine):
             record = json.loads(text)
             member, data, kind = record["member_id"], record["data"], record["kind"]
             change = {"purchase": lambda: data["points_earned"] - data["points_cash_points"] + data["referral_points"],
+                      "topup": lambda: data.get("points", 0), "topup_undo": lambda: -data.get("points", 0),
+                      "benefits": lambda: data["points"], "convert": lambda: -data["points"],
+                      "transfer": lambda: -data["points"],
                       "refund": lambda: data["points_cash_returned"] - data["points_taken"],
                       "checkin": lambda: data["points"], "adjust": lambda: data["points"],
                       "receipt_claim": lambda: data["points"],
@@ -187,6 +196,8 @@ class LedgerMachine(RuleBasedStateMachine):
             if kind == "purchase" and data["referral_points"]:
                 ref = referrer[member]
                 declared[ref] = declared.get(ref, 0) + data["referral_points"]
+            if kind == "transfer":
+                declared[data["to_member"]] = declared.get(data["to_member"], 0) + data["points"]
         for member_id, debt in self.led.conn.execute("SELECT member_id, points_debt FROM members"):
             (lots,) = self.led.conn.execute("SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?",
                                             (member_id,)).fetchone()
@@ -203,6 +214,24 @@ class LedgerMachine(RuleBasedStateMachine):
                 (lots - debt, stored), member_id
 
     @invariant()
+    def stored_value_equals_what_transactions_declared(self):
+        """Conservation of stored value: each balance is the sum of the amounts transactions declared."""
+        declared: dict[str, int] = {}
+        for (text,) in self.led.conn.execute("SELECT record FROM journal"):
+            record = json.loads(text)
+            data, kind = record["data"], record["kind"]
+            change = {"topup": lambda: data["amount_fen"] + data["bonus_fen"],
+                      "topup_undo": lambda: -data["principal_fen"] - data["bonus_fen"],
+                      "purchase": lambda: -data["sv_principal_fen"] - data["sv_bonus_fen"],
+                      "package_sell": lambda: -data["sv_principal_fen"] - data["sv_bonus_fen"],
+                      "refund": lambda: data["sv_principal_fen"] + data["sv_bonus_fen"],
+                      "convert": lambda: data["bonus_fen"], "benefits": lambda: data["bonus_fen"],
+                      "close": lambda: -data["refund_principal_fen"] - data["forfeit_bonus_fen"]}.get(kind, lambda: 0)()
+            declared[record["member_id"]] = declared.get(record["member_id"], 0) + change
+        for member_id, principal, bonus in self.led.conn.execute("SELECT member_id, principal_fen, bonus_fen FROM members"):
+            assert principal + bonus == declared.get(member_id, 0), member_id
+
+    @invariant()
     def no_lot_overspent_in_the_journal(self):
         taken: dict[str, int] = {}
         points: dict[str, int] = {}
@@ -215,6 +244,73 @@ class LedgerMachine(RuleBasedStateMachine):
         assert all(taken[lot] <= points[lot] for lot in taken)
 
 
-LedgerMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None,
-                                           suppress_health_check=[HealthCheck.too_slow])
-TestLedgerInvariants = LedgerMachine.TestCase
+TestLedgerInvariants = LedgerMachine.TestCase   # each .TestCase is a new class: set its settings on this one
+TestLedgerInvariants.settings = settings(max_examples=60, stateful_step_count=40, deadline=None,
+                                         suppress_health_check=[HealthCheck.too_slow])
+
+
+class FullRulesMachine(LedgerMachine):
+    """The same invariants under examples/rules-full.toml, with its operations mixed in: spend bands and
+    tier multipliers on every purchase, conversions, transfers, visits paying birthday coupons and
+    top-up instalments, rich top-up bonuses and their undo."""
+    RULES = FULL_RULES
+
+    @rule(card=st.sampled_from(CARDS), points=st.integers(1, 6000))
+    def convert(self, card, points):
+        self._try(self.led.convert_points, self.cards[card], points, at=self._at())
+
+    @rule(giver=st.sampled_from(CARDS), taker=st.sampled_from(CARDS), points=st.integers(1, 2500))
+    def transfer(self, giver, taker, points):
+        self._try(self.led.transfer_points, self.cards[giver], self.cards[taker], points, at=self._at())
+
+    @rule(card=st.sampled_from(CARDS), days=st.integers(0, 75))
+    def come_back_later(self, card, days):
+        """Days pass and the member shows up: due birthday coupons and top-up instalments are paid."""
+        self.now += timedelta(days=days)
+        self._try(self.led.visit, self.cards[card], at=self._at())
+
+    @rule(card=st.sampled_from(CARDS), fen=st.sampled_from([100_000, 150_000, 200_000]), months=st.integers(0, 3))
+    def rich_topup_then_monthly_visits(self, card, fen, months):
+        """A top-up whose bonus comes in parts, then the member's visits on the next months' first days."""
+        result = self._try(self.led.topup, self.cards[card], fen, operator="admin", at=self._at())
+        if result:
+            self.topups.append(result["tx_id"])
+        for _ in range(months):
+            self.now = (self.now.replace(day=1) + timedelta(days=32)).replace(day=1, hour=9)
+            self._try(self.led.visit, self.cards[card], at=self._at())
+
+    @rule(card=st.sampled_from(CARDS), spend=st.booleans())
+    def visit_in_birthday_month(self, card, spend):
+        """Optionally spend up to a tier with a birthday coupon, then visit in the birthday month."""
+        if spend:
+            self._purchase(card, 100_000)
+        target = self.now.replace(month=CARDS.index(card) + 1, day=10, hour=9)
+        self.now = target if target > self.now else target.replace(year=target.year + 1)
+        self._try(self.led.visit, self.cards[card], at=self._at())
+
+    @rule(minutes=st.integers(1, 20))
+    def a_few_minutes_pass(self, minutes):
+        self.now += timedelta(minutes=minutes)
+
+    @invariant()
+    def benefits_never_given_twice(self):
+        """One birthday coupon per member per year; each top-up bonus part paid at most once."""
+        birthdays, parts = [], []
+        for (text,) in self.led.conn.execute("SELECT record FROM journal"):
+            record = json.loads(text)
+            for e in record["effects"]:
+                if e["op"] == "benefit":
+                    birthdays.append((e["member_id"], e["period"]))
+                elif e["op"] == "instalment.add" and e["paid"]:
+                    parts.append((record["tx_id"], e["part"]))
+                elif e["op"] == "instalment.pay":
+                    parts.append((e["topup_tx"], e["part"]))
+        assert len(birthdays) == len(set(birthdays)) and len(parts) == len(set(parts))
+
+
+# Fewer of the reference operations here (the machine above covers them), so the new ones come up often.
+for _name in ("purchase_with_points_cash", "claim_receipt", "checkin", "package", "redeem", "issue_coupon"):
+    setattr(FullRulesMachine, _name, None)
+TestFullRulesInvariants = FullRulesMachine.TestCase
+TestFullRulesInvariants.settings = settings(max_examples=30, stateful_step_count=40, deadline=None,
+                                            suppress_health_check=[HealthCheck.too_slow])

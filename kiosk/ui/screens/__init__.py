@@ -9,6 +9,7 @@ from .gifts import GiftsScreen
 from .member import MemberScreen
 from .packages import PackagesScreen
 from .pin import PinScreen
+from .points import PointsScreen
 from .purchase import PurchaseScreen
 from .refund import RefundScreen
 from .register import RegisterScreen
@@ -18,7 +19,8 @@ from .topup import TopupScreen
 
 SCREENS = {"attract": AttractScreen, "member": MemberScreen, "gifts": GiftsScreen, "pin": PinScreen,
            "staff": StaffScreen, "purchase": PurchaseScreen, "topup": TopupScreen, "refund": RefundScreen,
-           "packages": PackagesScreen, "register": RegisterScreen, "card": CardScreen, "summary": SummaryScreen}
+           "packages": PackagesScreen, "register": RegisterScreen, "card": CardScreen, "summary": SummaryScreen,
+           "points": PointsScreen}
 
 
 def kv_files() -> list[Path]:

@@ -1,0 +1,90 @@
+"""Points at the counter: into bonus stored value, or to another member (who taps their card). The
+cashier types the points and sees what they make first; like every points spend it is authorised by
+head office (or the offline limits) before it is written."""
+from __future__ import annotations
+
+from kiosk.ledger import InvalidInput, parse_count
+
+from . import messages, services
+from .formatting import count, money
+from .i18n import tr
+from .keyentry import type_key
+
+
+class PointsFlow:
+    def __init__(self, ctl):
+        self.ctl = ctl
+        self.clear()
+
+    def clear(self) -> None:
+        self.points = ""
+        self.mode = "convert"
+        self.rate: int | None = None      # points per yuan; None: the rules do not allow converting
+        self.receiver: dict | None = None  # the member points are given to (card_id, name)
+
+    def start(self) -> None:
+        def got(rate):
+            self.clear()
+            self.rate = rate
+            self.ctl.show("points", self.render)
+        self.ctl.run(lambda led: led.rules.conversion and led.rules.conversion.points_per_yuan, got)
+
+    def _typed(self) -> int:
+        try:
+            return parse_count(self.points or "0", what="points")
+        except InvalidInput:
+            return 0
+
+    def render(self) -> dict:
+        member = self.ctl.member
+        if member is None:
+            return {}
+        points = self._typed()
+        data = {"points": self.points or "0", "mode": self.mode, "result": "", "ready": False,
+                "available": tr._("{n} points available").format(n=count(member["points"]))}
+        if self.mode == "transfer":
+            data["result"] = (tr._("To {name}").format(name=self.receiver["name"]) if self.receiver
+                              else tr._("Tap the receiving member's card."))
+            data["ready"] = bool(self.receiver and points and points <= member["points"])
+        elif self.rate is None:
+            data["result"] = tr._("The rules do not allow converting points into stored value.")
+        elif points:
+            data["result"] = tr._("Adds {amount} bonus stored value").format(amount=money(points * 100 // self.rate))
+            data["ready"] = points <= member["points"]
+        return data
+
+    def key(self, key: str) -> None:
+        self.points = type_key(self.points, key, decimals=False, max_len=7)
+        self.ctl.refresh()
+
+    def choose(self, mode: str) -> None:
+        self.mode, self.receiver = mode, None
+        self.ctl.awaiting_card = self._receiver_tapped if mode == "transfer" else None
+        self.ctl.refresh()
+
+    def _receiver_tapped(self, found: dict) -> None:
+        if found["kind"] != "member":
+            self.ctl.notice(messages.for_failure(found.get("code", "not_a_member"), "", tr._), "error")
+        elif found["card_id"] == self.ctl.member["card_id"]:
+            self.ctl.notice(tr._("Tap the receiving member's card."), "error")
+        else:
+            self.receiver = {"card_id": found["card_id"], "name": found["view"]["name_masked"]}
+            self.ctl.refresh()
+
+    def confirm(self) -> None:
+        points, card, operator = self._typed(), self.ctl.member["card_id"], self.ctl.staff["staff_id"]
+        head_office, receiver = self.ctl.ctx.head_office, self.receiver
+
+        def spend(led):
+            services.authorize_spends(head_office, card, [("points", points, {})])
+            if receiver:
+                return led.transfer_points(card, receiver["card_id"], points, operator=operator)
+            return led.convert_points(card, points, operator=operator)
+
+        def done(result):
+            text = (tr._("{n} points given to {name}.").format(n=count(result["points"]), name=receiver["name"])
+                    if receiver else tr._("{n} points converted: {amount} added to stored value.").format(
+                        n=count(result["points"]), amount=money(result["bonus_fen"])))
+            self.ctl.notice(text, "ok")
+            self.ctl.reload_member(self.ctl.staff_flow.home)
+        self.ctl.write(spend, done)
