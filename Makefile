@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-wqy-microhei mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
-.PHONY: all venv debs test demo bench bench-ledger bench-drivers bench-ui bench-sync soak screenshots clean
+.PHONY: all venv debs lock test demo bench bench-ledger bench-drivers bench-ui bench-sync soak screenshots clean
 
 all: test
 
@@ -49,5 +49,18 @@ soak: debs venv
 screenshots: debs venv
 	$(PY) -m kiosk.ui.screenshots --out docs/screenshots
 
+# requirements/{kiosk,hq}.txt: every Python dependency of the device and of head office, pinned
+# with the hashes of every platform's files (pip-tools). `make deb` installs from kiosk.txt with
+# --require-hashes. Run after changing setup.cfg; commit the result.
+TOOLS := build/tools
+$(TOOLS)/bin/pip-compile:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q pip-tools
+
+lock: $(TOOLS)/bin/pip-compile
+	for extra in kiosk hq; do \
+	  $(TOOLS)/bin/pip-compile -q --no-strip-extras --generate-hashes --allow-unsafe --no-emit-index-url \
+	    --no-emit-find-links --extra $$extra -o requirements/$$extra.txt setup.cfg; done
+
 clean:
-	rm -rf $(VENV) var *.egg-info
+	rm -rf $(VENV) var build *.egg-info
