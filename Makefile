@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-wqy-microhei mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
-.PHONY: all venv debs lock test demo bench bench-ledger bench-drivers bench-ui bench-sync soak screenshots clean
+.PHONY: all venv debs lock deb deb-test test demo bench bench-ledger bench-drivers bench-ui bench-sync soak screenshots clean
 
 all: test
 
@@ -61,6 +61,18 @@ lock: $(TOOLS)/bin/pip-compile
 	for extra in kiosk hq; do \
 	  $(TOOLS)/bin/pip-compile -q --no-strip-extras --generate-hashes --allow-unsafe --no-emit-index-url \
 	    --no-emit-find-links --extra $$extra -o requirements/$$extra.txt setup.cfg; done
+
+# The Debian packages (image/deb/build-deb): store-kiosk for the device, store-kiosk-hq for head
+# office, each a venv under /opt/kiosk built from the locked hashes, for this Debian release.
+# deb-test installs the device package into a fresh Debian 12 chroot, checks it, purges it.
+DEB_DEBS := fakeroot dpkg-dev python3-venv python3-dev gcc linux-libc-dev mmdebstrap
+deb:
+	@scripts/ensure-debs $(DEB_DEBS)
+	image/deb/build-deb kiosk build/deb
+	image/deb/build-deb hq build/deb
+
+deb-test: deb
+	image/deb/test-deb build/deb/store-kiosk_*_$$(dpkg --print-architecture).deb bookworm
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

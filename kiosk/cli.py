@@ -16,6 +16,7 @@ from typing import Callable
 from drivers import doctor
 
 from . import config as config_mod
+from . import version
 from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, format_fen, parse_count, parse_fen, verify
 from .ledger.money import MAX_FEN
 from .ledger.purchase import lines_from_amount
@@ -77,6 +78,7 @@ def _item(text: str) -> tuple[str, str, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kioskctl", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     _common(p, suppress=False)
     top = p.add_subparsers(dest="cmd", metavar="COMMAND", required=True)
 
