@@ -17,6 +17,7 @@ from drivers import doctor
 
 from . import config as config_mod
 from . import version
+from .ctl import backup, base as ctl_base, technician
 from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, format_fen, parse_count, parse_fen, verify
 from .ledger.money import MAX_FEN
 from .ledger.purchase import lines_from_amount
@@ -186,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub(cfg, "show", "print the effective configuration (secrets masked)", "config", "show")
     sp = sub(top, "doctor", "check the configured devices and print fixes", "doctor")
     _doctor_arguments(sp)
+    for area in (technician, backup):
+        area.add_parsers(top, sub)
     return p
 
 
@@ -317,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.path == ("doctor",):
         return doctor.run(args, cfg.get("devices", "nfc") + cfg.get("devices", "scanners"))
+    if args.path in ctl_base.STANDALONE:
+        return ctl_base.run(args, cfg, _fail, lambda r: print(json.dumps(r, ensure_ascii=False) if args.json else _human(r)))
     db = args.db or cfg.get("kiosk", "db")
     if args.path != ("init",) and not Path(db).exists():
         return _fail(args, f"no ledger at {db}: run `kioskctl --db {db} init` first", "no_ledger", EXIT_USAGE)

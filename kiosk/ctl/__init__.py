@@ -1,0 +1,1 @@
+"""kioskctl subcommands grouped by area, each module hooked into ``kiosk/cli.py`` with a few lines."""
