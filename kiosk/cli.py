@@ -17,7 +17,7 @@ from drivers import doctor
 
 from . import config as config_mod
 from . import version
-from .ctl import backup, base as ctl_base, technician
+from .ctl import backup, base as ctl_base, provision, technician
 from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, format_fen, parse_count, parse_fen, verify
 from .ledger.money import MAX_FEN
 from .ledger.purchase import lines_from_amount
@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub(cfg, "show", "print the effective configuration (secrets masked)", "config", "show")
     sp = sub(top, "doctor", "check the configured devices and print fixes", "doctor")
     _doctor_arguments(sp)
-    for area in (technician, backup):
+    for area in (technician, backup, provision):
         area.add_parsers(top, sub)
     return p
 
