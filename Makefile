@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-wqy-microhei mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
-.PHONY: all venv debs lock deb deb-test test demo bench bench-ledger bench-drivers bench-ui bench-sync soak screenshots clean
+.PHONY: all venv debs lock deb deb-test image image-test test demo bench bench-ledger bench-drivers bench-ui bench-sync soak screenshots clean
 
 all: test
 
@@ -73,6 +73,20 @@ deb:
 
 deb-test: deb
 	image/deb/test-deb build/deb/store-kiosk_*_$$(dpkg --print-architecture).deb bookworm
+
+# The SD image (image/build-image, docs/image.md): ARCH=arm64 for a Raspberry Pi 4/5 needs a
+# store-kiosk package built for arm64; amd64 is the same system for QEMU. image-test builds the
+# amd64 variant with a reporting unit, provisions it and boots it under KVM (outside make test).
+ARCH ?= $(shell dpkg --print-architecture)
+IMAGE_DEBS := mmdebstrap fdisk e2fsprogs dosfstools mtools openssl qemu-system-x86
+image: deb
+	@scripts/ensure-debs $(IMAGE_DEBS)
+	image/build-image $(ARCH) build/deb/store-kiosk_*_$(ARCH).deb build/kiosk-$(ARCH).img
+
+image-test: deb venv
+	@scripts/ensure-debs $(IMAGE_DEBS)
+	IMAGE_TEST=1 image/build-image amd64 build/deb/store-kiosk_*_amd64.deb build/kiosk-amd64-test.img
+	image/test/boot-test build/kiosk-amd64-test.img $(VENV)/bin/kioskctl
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

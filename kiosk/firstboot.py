@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--state", default="/var/lib/kiosk", help="the data partition: ledger and the done marker")
     p.add_argument("--wifi-conf", default="/etc/wpa_supplicant/wpa_supplicant-wlan0.conf")
     p.add_argument("--user", default="kiosk", help="the user the services run as (owns what is installed)")
+    p.add_argument("--ssh-prefix", default="/", help="SSH host keys go to PREFIX/etc/ssh (the image: /data)")
     return p
 
 
@@ -95,8 +96,10 @@ def run(args: argparse.Namespace) -> str:
             _install(files[name], etc / name, user.pw_uid, user.pw_gid)
     if WIFI in files:
         _install(files[WIFI], Path(args.wifi_conf), 0, 0)
-    if Path("/etc/ssh").is_dir() and not list(Path("/etc/ssh").glob("ssh_host_*_key")) and shutil.which("ssh-keygen"):
-        subprocess.run(["ssh-keygen", "-A"], check=True)       # this kiosk's own host keys, never the image's
+    keys = Path(args.ssh_prefix) / "etc" / "ssh"
+    if Path("/etc/ssh").is_dir() and not list(keys.glob("ssh_host_*_key")) and shutil.which("ssh-keygen"):
+        keys.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["ssh-keygen", "-A", "-f", args.ssh_prefix], check=True)   # this kiosk's own, never the image's
     state.mkdir(parents=True, exist_ok=True)
     db = Path(cfg.get("kiosk", "db")) if cfg.source("kiosk", "db") != "default" else state / "ledger.db"
     ledger = Ledger(db, kiosk_id=cfg.get("kiosk", "id"), store_id=cfg.get("kiosk", "store_id"),
