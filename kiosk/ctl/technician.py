@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from .. import version
-from ..ledger.clock import SystemClock
+from ..ledger.clock import from_env as clock_from_env
 from .base import EXIT_USAGE, CtlError, standalone
 
 UNITS = ("kiosk.service", "kiosk-sync.service", "kiosk-firstboot.service")
@@ -103,7 +103,7 @@ def storage_wear(path: Path, sysfs: Path = SYSFS) -> dict:
 
 
 def clock_sync() -> dict:
-    now = SystemClock().now().isoformat(timespec="seconds")
+    now = clock_from_env().now().isoformat(timespec="seconds")
     if _systemd_running() and shutil.which("timedatectl"):
         proc = subprocess.run(["timedatectl", "show", "--property=NTPSynchronized,NTP"], capture_output=True, text=True)
         props = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
