@@ -18,12 +18,12 @@ from drivers import doctor
 from . import config as config_mod
 from . import version
 from .ctl import backup, base as ctl_base, provision, technician
+from .ctl.base import EXIT_REFUSED, EXIT_USAGE
 from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, format_fen, parse_count, parse_fen, verify
 from .ledger.money import MAX_FEN
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
 
-EXIT_USAGE, EXIT_REFUSED = 2, 3
 COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace, Ledger], dict]] = {}
 
 
