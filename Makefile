@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-app
 # Debian packages the tests and the demo need (installed only when missing): a compiler and
 # headers for evdev (source-only on PyPI), Xvfb and Mesa for the Kivy window, Mosquitto, the font.
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-wqy-microhei mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
@@ -12,10 +13,17 @@ export KIVY_NO_ARGS := 1
 
 all: test
 
-$(STAMP): setup.cfg pyproject.toml
+$(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+
+# The tests need the test extras; the demo only the app (with its Kivy UI).
+$(STAMP): setup.cfg pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[test]'
+	touch $@ $(DEMO_STAMP)
+
+$(DEMO_STAMP): setup.cfg pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[kiosk]'
 	touch $@
 
 venv: $(STAMP)
@@ -26,7 +34,7 @@ debs:
 test: debs venv
 	$(PY) -m pytest
 
-demo: debs venv
+demo: debs $(DEMO_STAMP)
 	$(PY) -m kiosk.demo --var var
 
 bench: bench-ledger bench-drivers bench-ui bench-sync

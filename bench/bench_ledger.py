@@ -48,8 +48,7 @@ class Purchases:
     """Purchases with tier check, points lot, journal and outbox, each committed durably."""
 
     def __init__(self, path: Path, members: int):
-        self.led = Ledger(path, kiosk_id="bench", store_id="bench")
-        self.led.init()
+        self.led = Ledger.create(path, kiosk_id="bench", store_id="bench")
         self.cards = [f"C{i}" for i in range(members)]   # a realistic spread: about one purchase per member
         for i, card in enumerate(self.cards):
             self.led.register(name=f"M{i}", phone=f"138{i:08d}", card_id=card, operator="admin")
@@ -74,8 +73,7 @@ def interleaved(raw: RawInserts, ledger: Purchases, n: int, rounds: int) -> tupl
 
 def million_members(path: Path, members: int) -> Ledger:
     """Bulk-load members and cards straight into the projections (as a head-office import would)."""
-    led = Ledger(path, kiosk_id="bench", store_id="bench")
-    led.init()
+    led = Ledger.create(path, kiosk_id="bench", store_id="bench")
     conn = led.conn
     conn.execute("BEGIN")
     batch = 50_000

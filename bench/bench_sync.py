@@ -91,8 +91,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     broker = Mosquitto(work / "broker", max_queued=100000).start()
     generate(work / "hq.pem", work / "hq.pub")
-    ledger = Ledger(work / "k1.db", kiosk_id="k1", store_id="s1")
-    ledger.init()
+    ledger = Ledger.create(work / "k1.db", kiosk_id="k1", store_id="s1")
     cards = [f"C{i}" for i in range(50)]
     for i, card in enumerate(cards):
         ledger.register(name=f"Bench {i}", phone=f"1380000{i:04d}", card_id=card, operator="admin")

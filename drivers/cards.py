@@ -52,6 +52,22 @@ def _sun_params(records: list) -> tuple[str, str] | None:
     return None
 
 
+def config_problems(cards: dict) -> list[str]:
+    """What in a [cards] section makes the kiosk refuse cards it is meant to accept."""
+    problems = []
+    for name, key, length in (("token_public_key", "accept_token", 32), ("sun_master_key", "accept_sun", 16)):
+        try:
+            present = _hex_key(name, cards.get(name, ""), length) is not None
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        if cards.get(key, key == "accept_token") and not present:
+            problems.append(f"[cards] {key} = true but {name} is empty: every such card would be refused")
+    if not any(cards.get(k, k == "accept_token") for k in ("accept_uid", "accept_token", "accept_sun")):
+        problems.append("[cards] accepts no kind of card (accept_uid, accept_token and accept_sun are all false)")
+    return problems
+
+
 class CardVerifier:
     """Turns (UID, NDEF) from a `CardPresented` into a `MemberCard` or a `Refused`; never raises."""
 

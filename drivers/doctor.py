@@ -3,7 +3,9 @@
 A technician in a shop needs the fix, not a traceback: for each device it prints the state
 (found / missing / permission denied / wrong driver bound / ...) and the commands that fix the
 problems it recognises. With ``--wait-card`` / ``--wait-scan`` it proves the whole path by
-reading one card or code. Exit status 0 when all is well, 1 when anything needs attention.
+reading one card or code; given ``card_meaning`` (the app's verifier and ledger, from kioskctl) it
+says what the tap means: member card ok, staff card, forged, copied, blocked, unknown. Exit
+status 0 when all is well, 1 when anything needs attention (a configuration problem included).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import os
 import pwd
 import queue
 import time
+from typing import Callable
 
 import ndef
 
@@ -119,7 +122,8 @@ READS = {"card": (CardPresented, ("nfc", "sim"), "tap a card on the reader"),
          "scan": (CodeScanned, ("hid", "serial", "sim"), "scan a code with the scanner")}
 
 
-def check_devices(urls: list[str], wait_card: bool, wait_scan: bool, timeout: float) -> list[dict]:
+def check_devices(urls: list[str], wait_card: bool, wait_scan: bool, timeout: float,
+                  card_meaning: Callable[[CardPresented], dict] | None = None) -> list[dict]:
     """One report per device: url, state, detail, fixes and, when asked, what it read."""
     events: queue.Queue = queue.Queue()
     reports, running = [], []
@@ -144,7 +148,10 @@ def check_devices(urls: list[str], wait_card: bool, wait_scan: bool, timeout: fl
         for key in asked:
             event = got.get(READS[key][0])
             if event is not None:
-                able[key][event.device][key] = _describe_card(event) if key == "card" else _describe_code(event)
+                read = _describe_card(event) if key == "card" else _describe_code(event)
+                if key == "card" and card_meaning is not None:
+                    read.update(card_meaning(event))
+                able[key][event.device][key] = read
                 continue
             detail = f"no {key} within {timeout:g} s" if able[key] else f"no working device for a {key}"
             reports.append({"url": f"(--wait-{key})", "state": "nothing read", "detail": detail,
@@ -156,6 +163,8 @@ def check_devices(urls: list[str], wait_card: bool, wait_scan: bool, timeout: fl
         report["fixes"] = report["fixes"] or fixes_for(report["url"], report["state"])
         if report["state"] == OK:
             report["state"] = "found"
+        if report.get("card", {}).get("ok") is False:
+            report["state"] = "card refused"
     return reports
 
 
@@ -166,14 +175,19 @@ def render(reports: list[dict]) -> str:
         if "card" in r:
             c = r["card"]
             lines.append(f"    card: uid {c['uid']} {c['tag_type']} NDEF {', '.join(c['ndef_records']) or 'none'}")
+            if "meaning" in c:
+                lines.append(f"    means: {c['meaning']}" + (f" ({c['why']})" if c.get("why") else ""))
         if "scan" in r:
             lines.append(f"    scan: {r['scan']['text']!r} ({r['scan']['meaning']})")
         lines.extend(f"    fix: {fix}" for fix in r["fixes"])
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace, device_urls: list[str]) -> int:
-    reports = check_devices(device_urls, args.wait_card, args.wait_scan, args.timeout)
+def run(args: argparse.Namespace, device_urls: list[str], card_meaning: Callable[[CardPresented], dict] | None = None,
+        config_problems: list[str] = ()) -> int:
+    reports = [{"url": "(configuration)", "state": "error", "detail": problem, "fixes": [
+        "edit [cards] in /etc/kiosk/kiosk.toml (see docs/configuration.md)"]} for problem in config_problems]
+    reports += check_devices(device_urls, args.wait_card, args.wait_scan, args.timeout, card_meaning)
     ok = all(r["state"] == "found" for r in reports)
     if getattr(args, "json", False):
         print(json.dumps({"ok": ok, "devices": reports}, ensure_ascii=False))

@@ -37,7 +37,7 @@ def _context(args, cfg):
 
     kiosk, ui = cfg.section("kiosk"), cfg.section("ui")
     ctx = KioskContext(db=Path(args.db or kiosk["db"]), kiosk_id=kiosk["id"], store_id=kiosk["store_id"],
-                       store_name=kiosk["store_name"], timezone=kiosk["timezone"],
+                       store_name=kiosk["store_name"], timezone=kiosk["timezone"], phone_region=kiosk["phone_region"],
                        language=args.language or ui["language"], idle_timeout_s=ui["idle_timeout_s"],
                        cards=cfg.section("cards"), codes=cfg.section("codes"), nfc=cfg.get("devices", "nfc"),
                        scanners=cfg.get("devices", "scanners"), automation=args.automation)
@@ -67,9 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     # nfcpy logs an ERROR on every retry while a reader is missing; the driver reports each change once
     logging.getLogger("nfc").setLevel(logging.CRITICAL)
     ctx = _context(args, cfg)
-    if not ctx.db.exists():
-        print(f"kiosk: no ledger at {ctx.db}: run `kioskctl --db {ctx.db} init` first (or kiosk --simulate)",
-              file=sys.stderr)
+    from .ledger import LedgerError
+
+    try:
+        ctx.open_ledger().close()     # a missing file, another application's or another kiosk's: refused
+    except LedgerError as exc:
+        print(f"kiosk: {exc} (or kiosk --simulate)", file=sys.stderr)
         return 2
     ui = cfg.section("ui")
     from .ui import kivy_env

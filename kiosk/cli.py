@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Callable
@@ -17,10 +18,10 @@ from drivers import doctor
 
 from . import config as config_mod
 from . import version
-from .ctl import backup, base as ctl_base, provision, technician
+from .cli_output import OneLineParser, escape, guarded, human
+from .ctl import backup, base as ctl_base, coupons as coupons_ctl, provision, staff as staff_ctl, technician
 from .ctl.base import EXIT_REFUSED, EXIT_USAGE
-from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, format_fen, parse_count, parse_fen, verify
-from .ledger.money import MAX_FEN
+from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, parse_count, parse_fen, verify
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
 
@@ -78,7 +79,7 @@ def _item(text: str) -> tuple[str, str, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kioskctl", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="kioskctl", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     _common(p, suppress=False)
     top = p.add_subparsers(dest="cmd", metavar="COMMAND", required=True)
@@ -100,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--birthday", help="YYYY-MM-DD")
     sp.add_argument("--referrer", help="the referring member's card")
     sp = sub(member, "show", "show a member", "show")
-    sp.add_argument("--card", required=True)
+    _who(sp)
     sp = sub(member, "edit", "edit a member's profile", "member", "edit")
     sp.add_argument("--card", required=True)
     sp.add_argument("--name")
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--amount", type=_amount, help="total paid before discounts, e.g. 128.50")
         sp.add_argument("--item", type=_item, action="append", default=[], help="SKU:CATEGORY=AMOUNT (repeatable)")
         sp.add_argument("--coupon", action="append", default=[], help="coupon code to use (repeatable)")
+        coupons_ctl.add_arguments(sp)
         sp.add_argument("--points-cash", type=_points, default=0, help="points to use as cash")
         if name != "spend":
             sp.add_argument("--pay", choices=("external", "stored-value"), default="external")
@@ -167,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub(top, "expire", "expire points lots and packages past their last day", "expire")
     tiers = top.add_parser("tiers", help="tiers").add_subparsers(dest="sub", required=True)
     sub(tiers, "evaluate", "downgrade members whose hold period has passed", "tiers", "evaluate")
-    sp = sub(top, "show", "show a member by card", "show")
-    sp.add_argument("--card", required=True)
+    sp = sub(top, "show", "show a member by card or phone", "show")
+    _who(sp)
     sp = sub(top, "journal", "print this kiosk's journal", "journal")
     sp.add_argument("--card")
     sp.add_argument("--since", type=int, default=0, help="after this sequence number")
@@ -176,13 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub(top, "verify", "check balances equal the journal, sequences and integrity", "verify")
     sub(top, "gifts", "the gift catalogue with this store's stock", "gifts")
     sub(top, "summary", "today's figures for this kiosk", "summary")
-    staff = top.add_parser("staff", help="staff").add_subparsers(dest="sub", required=True)
-    sp = sub(staff, "add", "add or update a staff member", "staff", "add")
-    sp.add_argument("--id", required=True, dest="staff_id")
-    sp.add_argument("--name", required=True)
-    sp.add_argument("--role", required=True, choices=("cashier", "manager", "technician"))
-    sp.add_argument("--pin", required=True)
-    sp.add_argument("--card", help="staff card id")
+    staff_ctl.add_parsers(top, sub)
     cfg = top.add_parser("config", help="configuration").add_subparsers(dest="sub", required=True)
     sub(cfg, "show", "print the effective configuration (secrets masked)", "config", "show")
     sp = sub(top, "doctor", "check the configured devices and print fixes", "doctor")
@@ -192,8 +188,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _who(parser: argparse.ArgumentParser) -> None:
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--card")
+    who.add_argument("--phone", help="the member's phone (+86 may be left out)")
+
+
 def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
     doctor.add_arguments(parser)
+
+
+def _doctor(args, cfg) -> int:
+    """The devices, the [cards] settings, and what a tap means as the app would judge it."""
+    from drivers.cards import config_problems
+
+    from .tap_check import card_meaning
+
+    cards, db = cfg.section("cards"), args.db or cfg.get("kiosk", "db")
+    problems = config_problems(cards)
+    meaning = None if problems else card_meaning(cards, db, lambda: _open(args, cfg))
+    return doctor.run(args, cfg.get("devices", "nfc") + cfg.get("devices", "scanners"), meaning, problems)
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -201,7 +215,8 @@ def _purchase(args, led: Ledger, pay: str, preview: bool = False) -> dict:
     if args.amount is None and not args.item:
         raise UsageError("give --amount or --item")
     lines = lines_from_amount(args.amount or 0, [tuple(i) for i in args.item])
-    kw = dict(coupons=args.coupon, points_cash=args.points_cash, pay=pay, at=args.at)
+    kw = dict(coupons=args.coupon, printed_coupons=coupons_ctl.verified(args), points_cash=args.points_cash,
+              pay=pay, at=args.at)
     if preview:
         return led.preview_purchase(args.card, lines, **kw).as_dict()
     return led.purchase(args.card, lines, operator=args.operator, **kw)
@@ -209,9 +224,24 @@ def _purchase(args, led: Ledger, pay: str, preview: bool = False) -> dict:
 
 @command("init")
 def _init(args, led):
-    rules = args.rules or args.cfg.get("kiosk", "rules")
+    return {"db": led.path, "kiosk_id": led.kiosk_id, "store_id": led.store_id, "rules": led.rules.digest}
+
+
+def _open(args, cfg) -> Ledger:
+    """The ledger named by --db or the config; only ``init`` creates one.
+
+    The kiosk and store ids are those recorded in the ledger; ids set explicitly in the config (or
+    KIOSK_ID / KIOSK_STORE_ID) must match them.
+    """
+    db = args.db or cfg.get("kiosk", "db")
+    ids = {name: cfg.get("kiosk", key) for name, key in (("kiosk_id", "id"), ("store_id", "store_id"))
+           if cfg.source("kiosk", key) != "default"}
+    place = {"timezone": cfg.get("kiosk", "timezone"), "phone_region": cfg.get("kiosk", "phone_region")}
+    if args.path != ("init",):
+        return Ledger(db, **ids, **place)
+    rules = args.rules or cfg.get("kiosk", "rules")
     text = Path(rules).read_text(encoding="utf-8") if rules else None
-    return {**led.init(text, operator=args.operator, at=args.at), "db": led.path}
+    return Ledger.create(db, **ids, **place, rules_text=text, operator=args.operator, at=args.at)
 
 
 @command("member", "add")
@@ -240,9 +270,10 @@ COMMANDS[("tx", "package-use")] = lambda a, led: led.use_package(a.card, a.packa
 COMMANDS[("coupon", "issue")] = lambda a, led: led.issue_coupon(a.card, a.coupon, operator=a.operator, at=a.at)
 COMMANDS[("expire",)] = lambda a, led: led.expire(at=a.at, operator=a.operator)
 COMMANDS[("tiers", "evaluate")] = lambda a, led: led.evaluate_tiers(at=a.at, operator=a.operator)
-COMMANDS[("show",)] = lambda a, led: led.member_view(a.card, at=a.at)
+COMMANDS[("show",)] = lambda a, led: led.member_view(a.card or led.member_by_phone(a.phone)["card_id"], at=a.at)
 COMMANDS[("gifts",)] = lambda a, led: {"gifts": led.gifts()}
 COMMANDS[("summary",)] = lambda a, led: led.day_summary(at=a.at)
+COMMANDS.update(staff_ctl.COMMANDS)
 
 
 def _self_or(operator: str) -> str:
@@ -281,33 +312,19 @@ def _verify(args, led):
     return {"ok": True, "transactions": count, "integrity": integrity}
 
 
-@command("staff", "add")
-def _staff_add(args, led):
-    led.require_role(args.operator, "manager")
-    led.add_staff(args.staff_id, args.name, args.role, args.pin, args.card)
-    return {"staff_id": args.staff_id, "role": args.role}
-
-
 # -- output -------------------------------------------------------------------------------------
-def _human(result: dict) -> str:
-    lines = []
-    for key, value in result.items():
-        if isinstance(value, int) and not isinstance(value, bool) and key.endswith("_fen") and abs(value) < MAX_FEN * 10:
-            value = format_fen(value)
-        elif isinstance(value, (list, dict)):
-            value = json.dumps(value, ensure_ascii=False)
-        lines.append(f"{key}: {value}")
-    return "\n".join(lines)
-
-
 def _fail(args, message: str, code: str, status: int) -> int:
-    print(f"kioskctl: {message}", file=sys.stderr)
+    print(f"kioskctl: {escape(message)}", file=sys.stderr)
     if getattr(args, "json", False):
         print(json.dumps({"error": message, "code": code}, ensure_ascii=False))
     return status
 
 
 def main(argv: list[str] | None = None) -> int:
+    return guarded(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -316,22 +333,24 @@ def main(argv: list[str] | None = None) -> int:
     except config_mod.ConfigError as exc:
         return _fail(args, str(exc), "bad_config", EXIT_USAGE)
     if args.path == ("config", "show"):
-        print(json.dumps(cfg.redacted(), ensure_ascii=False, indent=None if args.json else 2))
+        settings = cfg.redacted()
+        print(json.dumps(settings, ensure_ascii=False) if args.json else "\n\n".join(
+            f"[{section}]\n" + "\n".join(f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in keys.items())
+            for section, keys in settings.items()))
         return 0
     if args.path == ("doctor",):
-        return doctor.run(args, cfg.get("devices", "nfc") + cfg.get("devices", "scanners"))
+        return _doctor(args, cfg)
     if args.path in ctl_base.STANDALONE:
-        return ctl_base.run(args, cfg, _fail, lambda r: print(json.dumps(r, ensure_ascii=False) if args.json else _human(r)))
-    db = args.db or cfg.get("kiosk", "db")
-    if args.path != ("init",) and not Path(db).exists():
-        return _fail(args, f"no ledger at {db}: run `kioskctl --db {db} init` first", "no_ledger", EXIT_USAGE)
+        return ctl_base.run(args, cfg, _fail, lambda r: print(json.dumps(r, ensure_ascii=False) if args.json else human(r)))
     try:
-        Path(db).parent.mkdir(parents=True, exist_ok=True)
-        led = Ledger(db, kiosk_id=cfg.get("kiosk", "id"), store_id=cfg.get("kiosk", "store_id"),
-                     timezone=cfg.get("kiosk", "timezone"))
-    except Exception as exc:  # sqlite3 errors: unreadable or not a database
-        return _fail(args, f"cannot open ledger {db}: {exc}", "bad_db", EXIT_USAGE)
-    args.cfg = cfg
+        led = _open(args, cfg)
+    except LedgerError as exc:        # not a ledger, another kiosk's ledger, bad rules for init
+        return _fail(args, str(exc), exc.code, EXIT_USAGE)
+    except OSError as exc:
+        return _fail(args, f"{exc.filename}: {exc.strerror}", "io_error", EXIT_USAGE)
+    except sqlite3.Error as exc:     # unreadable or damaged
+        return _fail(args, f"cannot open ledger {args.db or cfg.get('kiosk', 'db')}: {exc}", "bad_db", EXIT_USAGE)
+    args.codes = cfg.section("codes")      # the secrets a printed coupon is verified with
     try:
         result = COMMANDS[args.path](args, led)
     except UsageError as exc:
@@ -344,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, f"{exc.filename}: {exc.strerror}", "io_error", EXIT_USAGE)
     finally:
         led.close()
-    print(json.dumps(result, ensure_ascii=False) if args.json else _human(result))
+    print(json.dumps(result, ensure_ascii=False) if args.json else human(result))
     return 0
 
 

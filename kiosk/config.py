@@ -72,6 +72,15 @@ def _timezone(value: Any) -> str:
     return value
 
 
+def _region(value: Any) -> str:
+    import phonenumbers
+
+    value = _str(value).upper()
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("must be a two-letter region code phonenumbers knows, e.g. CN")
+    return value
+
+
 def _str_list(value: Any) -> list[str]:
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
@@ -103,6 +112,7 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "db": Option(_str, "/var/lib/kiosk/ledger.db", "the local SQLite ledger"),
         "rules": Option(_str, "", "rules TOML used by `kioskctl init` (empty: the reference rules)"),
         "timezone": Option(_timezone, "Asia/Shanghai", "the store's time zone (days, weekdays, expiry)"),
+        "phone_region": Option(_region, "CN", "region of phone numbers typed without a country code (+86 for CN)"),
         "log_level": Option(_one_of("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", "logging level"),
     },
     "devices": {

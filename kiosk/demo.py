@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from .demo_data import ALICE_NAME, ALICE_PHONE, ZHANG_NAME, ZHANG_PHONE
 from .ledger import Ledger, LedgerError, format_fen, lines_from_amount, verify
 
 STEPS_AT = "2026-11-{day:02d}T{hour:02d}:00"
@@ -29,18 +30,18 @@ def run_ledger_demo(var: Path, out=sys.stdout) -> Ledger:
     db = var / "demo-ledger.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    led = Ledger(db, kiosk_id="demo-kiosk", store_id="demo-store")
+    led = Ledger.create(db, kiosk_id="demo-kiosk", store_id="demo-store", at=_at(1, 8))
     say = lambda text: print(text, file=out)  # noqa: E731
-    say(f"ledger: {db}  rules: {led.init(at=_at(1, 8))['rules']}")
+    say(f"ledger: {db}  rules: {led.rules.digest}")
 
-    led.register(name="王小明", phone="13800138000", card_id="DEMO-0001", birthday="1990-05-17",
+    led.register(name=ZHANG_NAME, phone=ZHANG_PHONE, card_id="DEMO-0001", birthday="1990-05-17",
                  operator="admin", at=_at(2, 9))
-    led.register(name="Li Na", phone="13900139000", card_id="DEMO-0002", referrer_card="DEMO-0001",
+    led.register(name=ALICE_NAME, phone=ALICE_PHONE, card_id="DEMO-0002", referrer_card="DEMO-0001",
                  operator="admin", at=_at(2, 9))
-    say("registered 王小明 (card DEMO-0001) and Li Na (DEMO-0002, referred by 王小明)")
+    say(f"registered {ZHANG_NAME} (card DEMO-0001) and {ALICE_NAME} (DEMO-0002, referred by {ZHANG_NAME})")
 
     p = led.purchase("DEMO-0001", lines_from_amount(12850), operator="admin", at=_at(2))
-    say(f"Mon: 王小明 pays {format_fen(p['payable_fen'])}, earns {p['points_earned']} points")
+    say(f"Mon: {ZHANG_NAME} pays {format_fen(p['payable_fen'])}, earns {p['points_earned']} points")
     p = led.purchase("DEMO-0001", lines_from_amount(90000), operator="admin", at=_at(3))
     say(f"Tue: pays {format_fen(p['payable_fen'])}, earns {p['points_earned']}; tier is now {p['tier']}")
     p = led.purchase("DEMO-0001", lines_from_amount(20000), operator="admin", at=_at(5))
@@ -49,11 +50,11 @@ def run_ledger_demo(var: Path, out=sys.stdout) -> Ledger:
     say(f"Wed: 100.00 at double points earns {p['points_earned']}")
 
     t = led.topup("DEMO-0002", 50000, operator="admin", at=_at(12))
-    say(f"Li Na tops up 500.00 and gets {format_fen(t['bonus_fen'])} bonus")
+    say(f"{ALICE_NAME} tops up 500.00 and gets {format_fen(t['bonus_fen'])} bonus")
     led.issue_coupon("DEMO-0002", "C10", operator="admin", at=_at(12))
     p = led.purchase("DEMO-0002", lines_from_amount(8000), coupons=["C10"], pay="stored-value",
                      operator="admin", at=_at(12, 11))
-    say(f"Li Na buys 80.00 with coupon C10 from stored value: pays {format_fen(p['payable_fen'])} "
+    say(f"{ALICE_NAME} buys 80.00 with coupon C10 from stored value: pays {format_fen(p['payable_fen'])} "
         f"({format_fen(p['sv_principal_fen'])} principal + {format_fen(p['sv_bonus_fen'])} bonus), "
         f"earns {p['points_earned']}; referral gives {p['referral_points']} points to both")
     led.checkin("DEMO-0002", at=_at(12, 12))
@@ -62,9 +63,9 @@ def run_ledger_demo(var: Path, out=sys.stdout) -> Ledger:
     except LedgerError as exc:
         say(f"second check-in the same day refused: {exc}")
     r = led.redeem("DEMO-0001", "GIFT-MUG", operator="admin", at=_at(13))
-    say(f"王小明 redeems a mug for {r['points']} points; {r['stock_left']} mugs left")
+    say(f"{ZHANG_NAME} redeems a mug for {r['points']} points; {r['stock_left']} mugs left")
     refund = led.refund(p["tx_id"], 3000, operator="admin", at=_at(13))
-    say(f"refund 30.00 of Li Na's purchase: {format_fen(refund['sv_principal_fen'])} principal and "
+    say(f"refund 30.00 of {ALICE_NAME}'s purchase: {format_fen(refund['sv_principal_fen'])} principal and "
         f"{format_fen(refund['sv_bonus_fen'])} bonus back, {refund['points_taken']} points taken back")
     led.report_lost("DEMO-0001", operator="admin", at=_at(14))
     try:
@@ -94,7 +95,24 @@ def run_ui_walkthrough(out: Path, say=print) -> list[dict]:
     return seen
 
 
+def try_next(var: Path) -> str:
+    """What to type after the demo: kioskctl on the demo's ledger (it knows it is kiosk demo-kiosk)."""
+    ctl = Path(sys.executable).with_name("kioskctl")
+    ctl = os.path.relpath(ctl) if ctl.exists() else "kioskctl"
+    db = var / "demo-ledger.db"
+    return "\n".join([
+        "\nTry next, on the demo's ledger (see docs/kioskctl.md):",
+        f"  {ctl} --db {db} show --card DEMO-0003",
+        f"  {ctl} --db {db} show --phone {ZHANG_PHONE}",
+        f"  {ctl} --db {db} tx checkin --card DEMO-0003",
+        f"  {ctl} --db {db} journal",
+        "  make test        # the whole suite",
+    ])
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Progress line by line even when piped (`make demo | tee`), not all at the end.
+    sys.stdout.reconfigure(line_buffering=True)
     parser = argparse.ArgumentParser(prog="kiosk-demo", description=__doc__.splitlines()[0])
     parser.add_argument("--var", default="var", help="where the demo keeps its files")
     parser.add_argument("--ledger-only", action="store_true", help="only the scripted ledger walk-through")
@@ -105,12 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     led = run_ledger_demo(var)
     led.close()
     if args.ledger_only:
+        print(try_next(var))
         return 0
     if os.environ.get("DISPLAY") and not args.scripted:
         from .app import main as kiosk_main
+        print(try_next(var) + "\n\nNow the touchscreen app on simulated hardware (F12: the demo panel)...")
         return kiosk_main(["--simulate", "--var", str(var)])
-    print("\nNo display: the touchscreen app on simulated hardware, scripted, under Xvfb:")
+    print("\nNo display: the touchscreen app on simulated hardware, scripted, under Xvfb (about 15 s):")
     run_ui_walkthrough(var / "demo")
+    print(try_next(var))
     return 0
 
 

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -68,6 +69,9 @@ def _card(label: str, card_id: str, forged: bool = False) -> DemoCard:
     return DemoCard(label, card_id, bytes.fromhex("04") + hashlib.sha256(card_id.encode()).digest()[:6], forged)
 
 
+# The people of both halves of `make demo` (the scripted ledger story and the touchscreen app).
+ZHANG_NAME, ZHANG_PHONE = "张三丰", "13800138001"
+ALICE_NAME, ALICE_PHONE = "Alice Wang", "13900139002"
 ZHANG = _card("张三丰 (birthday, gold path)", "880000000001")
 ZHANG_MEMBER_ID = "M0000000000000ZHANG"     # fixed, so the demo phone QR code can name him
 ALICE = _card("Alice Wang (stored value, coupon)", "880000000002")
@@ -113,11 +117,12 @@ def _at(moment: datetime) -> str:
 def seed(path: str | Path, *, kiosk_id: str = "kiosk-01", store_id: str = "store-01",
          timezone: str = "Asia/Shanghai", now: datetime | None = None) -> None:
     """Create a ledger at ``path`` with the demo rules, staff and members (the file must not exist)."""
-    led = Ledger(path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone)
-    now = (now or led.clock.now()).astimezone(led.tz).replace(microsecond=0)
+    clock = from_env()
+    now = (now or clock.now()).astimezone(ZoneInfo(timezone)).replace(microsecond=0)
     year_ago = now.replace(year=now.year - 1, day=1, hour=10, minute=0, second=0)
+    led = Ledger.create(path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone, rules_text=DEMO_RULES,
+                        clock=clock, at=_at(year_ago - timedelta(days=1)))
     try:
-        led.init(DEMO_RULES, at=_at(year_ago - timedelta(days=1)))
         for card, staff_id, name, role, pin in STAFF:
             led.add_staff(staff_id, name, role, pin, card.card_id)
         _members(led, now, year_ago)
@@ -129,7 +134,7 @@ def _members(led: Ledger, now: datetime, year_ago: datetime) -> None:
     op = "admin"
     recently = now - timedelta(days=3)
     birthday = date(1985, now.month, min(8, now.day)).isoformat()
-    led.register(name="张三丰", phone="13800138001", card_id=ZHANG.card_id, birthday=birthday, operator=op,
+    led.register(name=ZHANG_NAME, phone=ZHANG_PHONE, card_id=ZHANG.card_id, birthday=birthday, operator=op,
                  member_id=ZHANG_MEMBER_ID, at=_at(year_ago))
     led.purchase(ZHANG.card_id, lines_from_amount(60000), operator=op, at=_at(year_ago + timedelta(hours=1)))
     led.purchase(ZHANG.card_id, lines_from_amount(520000), operator=op, at=_at(recently))
@@ -140,7 +145,7 @@ def _members(led: Ledger, now: datetime, year_ago: datetime) -> None:
     for hour in (2, 3, 4):
         led.use_package(ZHANG.card_id, operator=op, at=_at(recently + timedelta(hours=hour)))
 
-    led.register(name="Alice Wang", phone="13900139002", card_id=ALICE.card_id, operator=op, at=_at(recently))
+    led.register(name=ALICE_NAME, phone=ALICE_PHONE, card_id=ALICE.card_id, operator=op, at=_at(recently))
     led.purchase(ALICE.card_id, lines_from_amount(12000), operator=op, at=_at(recently + timedelta(hours=1)))
     led.topup(ALICE.card_id, 50000, operator=op, at=_at(recently + timedelta(hours=2)))
     led.issue_coupon(ALICE.card_id, "M200-50", operator=op, at=_at(recently))

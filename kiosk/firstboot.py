@@ -22,7 +22,7 @@ from pathlib import Path
 from . import config as config_mod
 from .ctl.base import CtlError
 from .ctl.provision import BOOT_DIR, CA, CERT, CONFIG, HQ_KEY, KEY, WIFI, check_credentials
-from .ledger import Ledger
+from .ledger import Ledger, schema
 
 log = logging.getLogger("kiosk.firstboot")
 MARKER = ".firstboot-done"
@@ -102,13 +102,9 @@ def run(args: argparse.Namespace) -> str:
         subprocess.run(["ssh-keygen", "-A", "-f", args.ssh_prefix], check=True)   # this kiosk's own, never the image's
     state.mkdir(parents=True, exist_ok=True)
     db = Path(cfg.get("kiosk", "db")) if cfg.source("kiosk", "db") != "default" else state / "ledger.db"
-    ledger = Ledger(db, kiosk_id=cfg.get("kiosk", "id"), store_id=cfg.get("kiosk", "store_id"),
-                    timezone=cfg.get("kiosk", "timezone"))
-    try:
-        if ledger.meta("rules") is None:
-            ledger.init()
-    finally:
-        ledger.close()
+    if not schema.is_ledger_file(db):
+        Ledger.create(db, kiosk_id=cfg.get("kiosk", "id"), store_id=cfg.get("kiosk", "store_id"),
+                      timezone=cfg.get("kiosk", "timezone"), phone_region=cfg.get("kiosk", "phone_region")).close()
     for path in (db, *(db.with_name(db.name + s) for s in ("-wal", "-shm"))):
         if path.exists():
             os.chown(path, user.pw_uid, user.pw_gid)

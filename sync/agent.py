@@ -15,7 +15,7 @@ import threading
 import time
 
 from kiosk import config
-from kiosk.ledger import Ledger
+from kiosk.ledger import Ledger, LedgerError
 from kiosk.ledger.clock import Clock
 
 from .cli_common import add_broker_options, broker_from, setup_logging, stop_on_signals
@@ -56,7 +56,8 @@ class Agent:
         self.client.publish(self.topics.tx, self.codec.pack("tx.batch", body), qos=1)
 
     def _ask(self, kind: str, args: dict) -> None:
-        self.client.publish(self.topics.req, self.codec.pack("request", request_body(kind, args, 10, self.ledger.clock.now())), qos=1)
+        body = request_body(kind, args, 10, self.ledger.clock.now())
+        self.client.publish(self.topics.req, self.codec.pack("request", body), qos=1)
 
     def _on_connect(self, client, userdata, flags, reason, properties) -> None:
         if reason.is_failure:
@@ -156,9 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kiosk-sync: {exc}", file=sys.stderr)
         return 2
     setup_logging(args.log_level)
-    agent = Agent(args.db, kiosk_id=args.kiosk_id, store_id=args.store_id, broker=broker_from(args),
-                  hq_key=args.hq_key, channel=args.channel, timezone=args.timezone, batch=args.batch,
-                  window=args.window, timeout=args.timeout)
+    try:
+        agent = Agent(args.db, kiosk_id=args.kiosk_id, store_id=args.store_id, broker=broker_from(args),
+                      hq_key=args.hq_key, channel=args.channel, timezone=args.timezone, batch=args.batch,
+                      window=args.window, timeout=args.timeout)
+    except LedgerError as exc:     # not a ledger, or another kiosk's
+        print(f"kiosk-sync: {exc}", file=sys.stderr)
+        return 2
     agent.run(stop_on_signals())
     return 0
 

@@ -28,6 +28,7 @@ class SpendRequest:
     amount: int         # points for points/gift, fen for stored_value/coupon (its face value)
     sku: str | None = None
     coupon_code: str | None = None
+    printed_coupon: str | None = None   # "<campaign>:<serial>" of a verified printed coupon
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ def authorize(ledger: Ledger, request: SpendRequest, client: Requester | None, t
     state = SyncState(ledger.conn, ledger.clock)
     if client is not None:
         args = {"card_id": request.card_id, "spend": request.spend, "amount": request.amount}
-        args.update({k: v for k, v in (("sku", request.sku), ("coupon_code", request.coupon_code)) if v})
+        args.update({k: v for k, v in (("sku", request.sku), ("coupon_code", request.coupon_code),
+                                       ("printed_coupon", request.printed_coupon)) if v})
         answer = client.ask("authorize", args, timeout)
         if answer is not None:
             state.touch()

@@ -64,8 +64,13 @@ class Inbound:
 
     # -- retained head-office data -------------------------------------------------------------
     def _versioned(self, name: str, body: dict, apply: Callable[[], None]) -> None:
-        if not self.state.newer(name, body["version"]):
-            log.debug("%s version %d is not newer than ours", name, body["version"])
+        held = self.state.get(f"version:{name}", 0)
+        if body["version"] < held:
+            log.warning("refused %s version %d: older than the version %d this kiosk holds (a replay)",
+                        name, body["version"], held)
+            return
+        if body["version"] == held:
+            log.debug("%s version %d is the one we hold (retained copy)", name, body["version"])
             return
         with self.state.write():
             apply()

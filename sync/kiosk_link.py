@@ -52,9 +52,9 @@ class KioskLink:
                    requester=requester, timeout=cfg.get("sync", "auth_timeout_ms") / 1000)
 
     def authorize(self, card_id: str, spend: str, amount: int, *, sku: str | None = None,
-                  coupon_code: str | None = None) -> Decision:
-        decision = authorize(self.ledger, SpendRequest(card_id, spend, amount, sku, coupon_code), self.requester,
-                             self.timeout)
+                  coupon_code: str | None = None, printed_coupon: str | None = None) -> Decision:
+        decision = authorize(self.ledger, SpendRequest(card_id, spend, amount, sku, coupon_code, printed_coupon),
+                             self.requester, self.timeout)
         log.info("authorize %s %s %d: %s (%s)", spend, card_id, amount, decision.reason,
                  "online" if decision.online else "offline")
         return decision

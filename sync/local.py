@@ -52,10 +52,6 @@ class SyncState:
         self.conn.execute("INSERT INTO sync_state (key, value) VALUES (?, ?)"
                           " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, json.dumps(value)))
 
-    def newer(self, name: str, version: int) -> bool:
-        """Is ``version`` of a piece of head-office data newer than the one this kiosk holds?"""
-        return version > self.get(f"version:{name}", 0)
-
     # -- confirmations -------------------------------------------------------------------------
     def confirmed(self) -> int:
         return self.get("confirmed", 0)

@@ -51,11 +51,10 @@ def scene(tmp_path, instant):
     before and earned 100 points 13 months before (expired by now, by the reference rules) and
     50 points 12 months before (still valid until the end of this month)."""
     clock = FixedClock(instant)
-    led = Ledger(tmp_path / "k.db", kiosk_id="k1", store_id="s1", clock=clock)
     hq = Db(f"sqlite:///{tmp_path / 'hq.db'}")
     local = instant.astimezone(SHANGHAI)
     back = lambda months: local.replace(day=15, hour=12, minute=0, second=0) - timedelta(days=round(months * 30.44))
-    led.init(at=local_text(back(15)))
+    led = Ledger.create(tmp_path / "k.db", kiosk_id="k1", store_id="s1", clock=clock, at=local_text(back(15)))
     led.register(name="Lin Mei", phone="13800001111", card_id="C1", operator="admin", at=local_text(back(14)))
     led.purchase("C1", lines_from_amount(10000), operator="admin", at=local_text(back(13)))
     led.purchase("C1", lines_from_amount(5000), operator="admin", at=local_text(back(12)))

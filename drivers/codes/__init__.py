@@ -29,17 +29,20 @@ class CodeVerifier:
 
     def __init__(self, qr_secret: bytes = b"", receipt_secret: bytes = b"", coupon_secret: bytes = b"",
                  clock: Callable[[], float] = time.time, replay_capacity: int = 10_000,
-                 receipt_max_age_s: int = MAX_AGE_S):
+                 receipt_max_age_s: int = MAX_AGE_S, replay: ReplayMemory | None = None):
+        """``replay``: where used phone codes are remembered (the kiosk passes one kept in its ledger
+        file, so a restart forgets nothing); by default in this process's memory."""
         self.qr_secret, self.receipt_secret, self.coupon_secret = qr_secret, receipt_secret, coupon_secret
         self.clock = clock
-        self.replay = ReplayMemory(replay_capacity)
+        self.replay = replay if replay is not None else ReplayMemory(replay_capacity)
         self.receipt_max_age_s = receipt_max_age_s
 
     @classmethod
-    def from_config(cls, codes: dict, clock: Callable[[], float] = time.time) -> "CodeVerifier":
+    def from_config(cls, codes: dict, clock: Callable[[], float] = time.time,
+                    replay: ReplayMemory | None = None) -> "CodeVerifier":
         """From the [codes] config section (secrets are used as UTF-8 bytes)."""
         return cls(*(codes.get(k, "").encode("utf-8") for k in ("qr_secret", "receipt_secret", "coupon_secret")),
-                   clock=clock)
+                   clock=clock, replay=replay)
 
     def check(self, payload: str | bytes) -> Result:
         result = self._check(payload)

@@ -1,1 +1,2 @@
-"""kioskctl subcommands grouped by area, each module hooked into ``kiosk/cli.py`` with a few lines."""
+"""kioskctl subcommands by area; each module exposes ``add_parsers(top, sub)`` and ``COMMANDS`` (or
+``base.STANDALONE`` for commands that open what they need themselves)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from sync.local import SyncState
@@ -139,6 +140,9 @@ def restore(args, cfg) -> dict:
     finally:
         source.close()
     try:
+        with closing(sqlite3.connect(staged)) as conn, conn:   # from here on it is this kiosk's ledger
+            conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                             (("kiosk_id", kiosk_id), ("store_id", cfg.get("kiosk", "store_id"))))
         restored = Ledger(staged, kiosk_id=kiosk_id, store_id=cfg.get("kiosk", "store_id"),
                           timezone=cfg.get("kiosk", "timezone"))
         try:

@@ -5,23 +5,64 @@
 """
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 
-from . import staff
+from . import schema
+from .clock import Clock
 from .core import ADMIN, SELF
-from .errors import InvalidInput, LedgerError, NotFound, Refused, RulesError
+from .errors import InvalidInput, LedgerError, NotALedger, NotFound, Refused, RulesError
 from .money import format_fen, parse_count, parse_fen
 from .pricing import Line, Quote
 from .purchase import lines_from_amount
 from .rules import Rules, load_rules
+from .staff import StaffOps
 from .verify import verify
-from .views import Views, mask_name, mask_phone
+from .phones import mask_phone
+from .views import Views, mask_name
 
 REFERENCE_RULES = Path(__file__).with_name("reference_rules.toml")
 
 
-class Ledger(Views):
-    """Open (creating if needed) a kiosk's ledger file."""
+class Ledger(Views, StaffOps):
+    """A kiosk's ledger file: ``Ledger(path)`` opens one, ``Ledger.create`` (``kioskctl init``) makes one."""
+
+    @classmethod
+    def create(cls, path: str | Path, *, kiosk_id: str | None = None, store_id: str | None = None,
+               timezone: str = "Asia/Shanghai", phone_region: str = "CN", rules_text: str | None = None,
+               operator: str = ADMIN, at: str | None = None, clock: Clock | None = None) -> "Ledger":
+        """Make a ledger for this kiosk and install rules; on an existing ledger, re-install the rules.
+
+        The new file is built beside ``path`` and renamed into place, so a failure (bad rules, a
+        crash) leaves no file behind. An existing file that is not a ledger is refused untouched
+        (an empty file is taken over).
+        """
+        rules_text = load_rules(rules_text if rules_text is not None else REFERENCE_RULES.read_text()).source
+        path = Path(path)
+        if not schema.is_ledger_file(path):
+            if path.exists() and (not path.is_file() or path.stat().st_size):
+                raise NotALedger(f"{path} is not a kiosk ledger (left unchanged; init makes new files only)")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            building = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.new")
+            try:
+                schema.mark(building, kiosk_id or schema.DEFAULT_KIOSK_ID, store_id or schema.DEFAULT_STORE_ID)
+                with cls(building, timezone=timezone, clock=clock) as led:
+                    led.init(rules_text, operator=operator, at=at)
+                os.replace(building, path)
+            finally:
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    Path(f"{building}{suffix}").unlink(missing_ok=True)
+            _sync_folder(path.parent)
+            return cls(path, timezone=timezone, phone_region=phone_region, clock=clock)
+        led = cls(path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone, phone_region=phone_region,
+                  clock=clock)
+        try:
+            led.init(rules_text, operator=operator, at=at)
+        except BaseException:
+            led.close()
+            raise
+        return led
 
     def init(self, rules_text: str | None = None, *, operator: str = ADMIN, at: str | None = None) -> dict:
         """Install rules (the reference set by default) and seed this store's gift stock once."""
@@ -39,15 +80,6 @@ class Ledger(Views):
                     seeded.append(gift.sku)
         return {"rules": rules.digest, "stock_seeded": seeded}
 
-    def add_staff(self, staff_id: str, name: str, role: str, pin: str, card_id: str | None = None) -> None:
-        with self._write():
-            staff.add_staff(self.conn, staff_id, name, role, pin, card_id)
-
-    def sign_in(self, card_or_id: str, pin: str) -> dict:
-        """A staff member's card (or id) and PIN, at the ledger's clock; wrong PINs count towards the lockout.
-        Each counter update commits on its own, so a refusal still counts."""
-        return staff.sign_in(self.conn, card_or_id, pin, self.clock.now())
-
     def staff_for_card(self, card_id: str) -> dict | None:
         """The staff member a card belongs to, or None (so a tap can tell staff from members)."""
         row = self.conn.execute("SELECT staff_id, name, role FROM staff WHERE card_id = ?", (card_id,)).fetchone()
@@ -60,6 +92,15 @@ class Ledger(Views):
         return row[0] if row else None
 
 
+def _sync_folder(folder: Path) -> None:
+    """Make a rename durable (the folder entry reaches the disk)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 __all__ = ["Ledger", "ADMIN", "SELF", "LedgerError", "InvalidInput", "NotFound", "Refused", "RulesError",
            "Line", "Quote", "Rules", "load_rules", "lines_from_amount", "parse_fen", "format_fen", "parse_count",
-           "verify", "mask_name", "mask_phone", "REFERENCE_RULES"]
+           "verify", "NotALedger", "mask_name", "mask_phone", "REFERENCE_RULES"]

@@ -71,9 +71,14 @@ def _tier(conn, record, e, _):
 
 
 @handles("card.add")
-def _card_add(conn, record, e, _):
-    conn.execute("INSERT INTO cards (card_id, member_id, status, issued_at) VALUES (?, ?, 'active', ?)",
-                 (e["card_id"], e["member_id"], record["at"]))
+def _card_add(conn, record, e, shortfalls):
+    """A member has one live card: a second one (two offline kiosks replacing the same card) is void."""
+    live = conn.execute("SELECT card_id FROM cards WHERE member_id = ? AND status = 'active'",
+                        (e["member_id"],)).fetchone()
+    if live:
+        shortfalls.append({"what": "card", "card_id": e["card_id"], "member_id": e["member_id"], "live_card": live[0]})
+    conn.execute("INSERT INTO cards (card_id, member_id, status, issued_at) VALUES (?, ?, ?, ?)",
+                 (e["card_id"], e["member_id"], "void" if live else "active", record["at"]))
 
 
 @handles("card.set")
@@ -196,16 +201,33 @@ def _purchase_refund(conn, record, e, _):
                  (e["fen"], e["points"], e["points_cash"], e["purchase_tx"]))
 
 
+def _claimed_before(conn, record: dict, table: str, key: dict, member_id: str) -> bool:
+    """Record a claim that counts once chain-wide (a receipt, a printed coupon); True when an
+    earlier claim holds it (two offline kiosks): the caller then books what was taken as a debt."""
+    columns = [*key, "member_id", "tx_id"]
+    cursor = conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+                          " ON CONFLICT DO NOTHING", (*key.values(), member_id, record["tx_id"]))
+    return cursor.rowcount == 0
+
+
 @handles("receipt")
 def _receipt(conn, record, e, shortfalls):
-    """A receipt is claimable once chain-wide: a second claim (two offline kiosks) becomes a debt."""
-    cursor = conn.execute("INSERT INTO receipt_claims (receipt, member_id, tx_id) VALUES (?, ?, ?)"
-                          " ON CONFLICT (receipt) DO NOTHING", (e["receipt"], e["member_id"], record["tx_id"]))
-    if cursor.rowcount == 0:
+    """A second claim of one receipt owes its points back (a points debt)."""
+    if _claimed_before(conn, record, "receipt_claims", {"receipt": e["receipt"]}, e["member_id"]):
         shortfalls.append({"what": "receipt", "receipt": e["receipt"], "member_id": e["member_id"],
                            "short": e["points"]})
         conn.execute("UPDATE members SET points_debt = points_debt + ? WHERE member_id = ?",
                      (e["points"], e["member_id"]))
+
+
+@handles("coupon.claim")
+def _coupon_claim(conn, record, e, shortfalls):
+    """A second use of one printed coupon owes its discount back (a stored-value debt)."""
+    key = {"campaign": e["campaign"], "serial": e["serial"]}
+    if _claimed_before(conn, record, "coupon_claims", key, e["member_id"]):
+        shortfalls.append({"what": "coupon", **key, "member_id": e["member_id"], "short": e["fen"]})
+        conn.execute("UPDATE members SET principal_fen = principal_fen - ? WHERE member_id = ?",
+                     (e["fen"], e["member_id"]))
 
 
 @handles("topup")

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from . import schema
+from . import journal, schema
 from .apply import apply_effect, apply_effects
 from .clock import Clock, from_env
 from .dates import from_utc_text, parse_moment, to_utc_text
-from .errors import InvalidInput, LedgerError, NotFound, Refused
+from .errors import InvalidInput, LedgerError, NotALedger, NotFound, Refused
 from .rules import Rules, load_rules
 
 log = logging.getLogger("kiosk.ledger")
@@ -78,16 +78,31 @@ class TxBuilder:
 
 
 class LedgerCore:
-    def __init__(self, path: str | Path, *, kiosk_id: str = "kiosk-01", store_id: str = "store-01",
-                 timezone: str = "Asia/Shanghai", clock: Clock | None = None):
+    """An existing ledger file. ``kiosk_id``/``store_id``: the configured ids, which must be those
+    recorded at ``init``; None takes the recorded ones. Anything else is refused untouched."""
+
+    def __init__(self, path: str | Path, *, kiosk_id: str | None = None, store_id: str | None = None,
+                 timezone: str = "Asia/Shanghai", phone_region: str = "CN", clock: Clock | None = None):
         self.path = str(path)
+        self.phone_region = phone_region
+        first_release = False
+        if not schema.is_ledger_file(path):
+            if not Path(path).exists():
+                raise NotALedger(f"no ledger at {path}: run `kioskctl --db {path} init` first")
+            if not schema.is_first_release_ledger(path):
+                raise NotALedger(f"{path} is not a kiosk ledger (left unchanged; only `kioskctl init` makes one)")
+            first_release = True
         self.clock = clock or from_env()
-        self.kiosk_id, self.store_id = kiosk_id, store_id
         self.tz = ZoneInfo(timezone)
         self.conn = connect(path)
         try:
             with write_transaction(self.conn):
                 schema.create(self.conn)
+                if first_release:
+                    schema.adopt_first_release(self.conn, kiosk_id, store_id)
+            if first_release:      # the header mark into the main file, where is_ledger_file reads it
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.kiosk_id, self.store_id = self._identity(kiosk_id, store_id)
         except BaseException:
             self.conn.close()
             raise
@@ -98,8 +113,24 @@ class LedgerCore:
         self._member_columns = ["card_status"] + [
             d[0] for d in self.conn.execute("SELECT * FROM members LIMIT 0").description]
 
+    def _identity(self, kiosk_id: str | None, store_id: str | None) -> tuple[str, str]:
+        recorded = schema.identity(self.conn)
+        if recorded is None:
+            raise NotALedger(f"{self.path} records no kiosk id: not a ledger made by `kioskctl init`")
+        wanted = (kiosk_id or recorded[0], store_id or recorded[1])
+        if wanted != recorded:
+            raise InvalidInput(f"{self.path} is the ledger of kiosk {recorded[0]} in store {recorded[1]}, not of the"
+                               f" configured kiosk {wanted[0]} in store {wanted[1]}", "wrong_kiosk")
+        return recorded
+
     def close(self) -> None:
         self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # -- rules ---------------------------------------------------------------------------------
     @property
@@ -145,11 +176,12 @@ class LedgerCore:
     def transaction(self, kind: str, *, operator: str, at: str | None = None, member_id: str | None = None,
                     card: str | None = None, card_active: bool = True, reason: str = "",
                     ref_tx: str | None = None, role: str = "cashier",
-                    data: dict | None = None) -> Iterator[TxBuilder]:
+                    data: dict | None = None, record_only: bool = False) -> Iterator[TxBuilder]:
         """Build one journaled transaction; commit it with its outbox row, or roll all back.
 
         With ``card``, the member is read inside the write lock (``t.member``), so balances
-        cannot change underneath the operation.
+        cannot change underneath the operation. ``record_only`` transactions have no effects
+        (staff actions: the record is their audit trail).
         """
         moment = self.moment(at)
         with self._write() as conn:
@@ -162,12 +194,12 @@ class LedgerCore:
                 self._not_before_what_it_refers_to(moment, member, ref_tx)
                 (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE kiosk_id = ?",
                                       (self.kiosk_id,)).fetchone()
-                record = {"v": 1, "tx_id": str(uuid.uuid4()), "kiosk_id": self.kiosk_id,
+                record = {"v": journal.RECORD_VERSION, "tx_id": str(uuid.uuid4()), "kiosk_id": self.kiosk_id,
                           "store_id": self.store_id, "channel": "kiosk", "seq": seq, "kind": kind,
                           "at": to_utc_text(moment), "operator": operator, "member_id": member_id,
                           "ref_tx": ref_tx, "reason": reason, "data": data or {}, "effects": []}
                 yield TxBuilder(conn, record, moment, moment.astimezone(self.tz), member)
-                if not record["effects"]:
+                if not record["effects"] and not record_only:
                     raise Refused("nothing to do", "nothing_to_do")
                 self._journal(record)
                 conn.execute("INSERT INTO outbox (seq, tx_id) VALUES (?, ?)", (seq, record["tx_id"]))
@@ -185,12 +217,9 @@ class LedgerCore:
                 raise InvalidInput(f"time {to_utc_text(moment)} is before transaction {ref_tx} ({row[0]})")
 
     def _journal(self, record: dict) -> None:
-        self.conn.execute(
-            "INSERT INTO journal (tx_id, kiosk_id, seq, kind, at, operator, member_id, ref_tx, reason, record)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record["tx_id"], record["kiosk_id"], record["seq"], record["kind"], record["at"], record["operator"],
-             record["member_id"], record["ref_tx"], record["reason"],
-             json.dumps(record, separators=(",", ":"), ensure_ascii=False)))
+        """Seal a new record of this kiosk onto its chain and append it."""
+        journal.seal(record, journal.last_hash(self.conn, self.kiosk_id))
+        journal.append(self.conn, record, record["hash"])
 
     def ingest(self, record: dict, *, strict: bool = True) -> tuple[bool, list[dict]]:
         """Apply a transaction made elsewhere (or replayed). Twice has the effect of once.
@@ -201,7 +230,8 @@ class LedgerCore:
             if conn.execute("SELECT 1 FROM journal WHERE tx_id = ?", (record["tx_id"],)).fetchone():
                 return False, []
             shortfalls = apply_effects(conn, record, strict=strict)
-            self._journal(record)
+            link = record.get("hash") or journal.link_hash(journal.last_hash(conn, record["kiosk_id"]), record)
+            journal.append(conn, record, link)
         return True, shortfalls
 
     # -- shared look-ups -----------------------------------------------------------------------

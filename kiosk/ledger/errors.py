@@ -18,6 +18,11 @@ class InvalidInput(LedgerError):
     code = "invalid_input"
 
 
+class NotALedger(InvalidInput):
+    """The file is missing or is not a ledger made by ``kioskctl init`` (it was left unchanged)."""
+    code = "not_a_ledger"
+
+
 class NotFound(LedgerError):
     """An unknown card, member, transaction, gift, coupon or package."""
     code = "not_found"

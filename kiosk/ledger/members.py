@@ -6,9 +6,9 @@ import uuid
 
 from .dates import parse_day
 from .errors import InvalidInput, NotFound, Refused
+from .phones import mask_card, normalise_phone
 from .points import PointsOps
 
-_PHONE = re.compile(r"\+?[0-9]{6,15}")
 _CARD = re.compile(r"[A-Za-z0-9_:.-]{1,64}")
 _MEMBER_ID = re.compile(r"M[0-9A-Z]{1,19}")
 
@@ -19,23 +19,45 @@ def check_card_id(card_id: str) -> str:
     return card_id
 
 
-def _profile(name: str | None, phone: str | None, birthday: str | None) -> dict:
+def _profile(name: str | None, phone: str | None, birthday: str | None, region: str) -> dict:
     fields = {}
     if name is not None:
         if not name.strip() or len(name) > 64:
             raise InvalidInput("name must be 1-64 characters")
         fields["name"] = name.strip()
     if phone is not None:
-        phone = phone.replace(" ", "").replace("-", "")
-        if not _PHONE.fullmatch(phone):
-            raise InvalidInput(f"phone {phone!r} must be 6-15 digits")
-        fields["phone"] = phone
+        fields["phone"] = normalise_phone(phone, region)
     if birthday is not None:
         fields["birthday"] = parse_day(birthday, "birthday").isoformat() if birthday else None
     return fields
 
 
 class MemberOps(PointsOps):
+
+    def phone_holder(self, phone: str) -> tuple[str, dict | None]:
+        """The phone in its stored form and the active member holding it (member_id, card_id), if any.
+
+        The one place a phone is looked up (issue 10 will store a keyed hash instead).
+        """
+        stored = normalise_phone(phone, self.phone_region)
+        row = self.conn.execute(
+            "SELECT m.member_id, (SELECT card_id FROM cards c WHERE c.member_id = m.member_id"
+            " ORDER BY c.status = 'active' DESC, c.issued_at DESC LIMIT 1)"
+            " FROM members m WHERE m.phone = ? AND m.status = 'active'", (stored,)).fetchone()
+        return stored, (dict(zip(("member_id", "card_id"), row)) if row else None)
+
+    def member_by_phone(self, phone: str) -> dict:
+        """The active member with this phone: ``{"member_id", "card_id"}``."""
+        stored, holder = self.phone_holder(phone)
+        if holder is None:
+            raise NotFound(f"no active member has phone {phone}", "unknown_phone")
+        return holder
+
+    def _phone_free(self, phone: str, member_id: str | None = None) -> None:
+        _stored, holder = self.phone_holder(phone)
+        if holder and holder["member_id"] != member_id:
+            raise Refused(f"phone {phone} is already registered to the member with card"
+                          f" {mask_card(holder['card_id'] or '')}", "phone_in_use")
 
     def _card_free(self, card_id: str) -> None:
         check_card_id(card_id)
@@ -50,7 +72,7 @@ class MemberOps(PointsOps):
         ``member_id`` is for ids head office assigned; by default a new one is made (76 random bits,
         in the form the phone QR code carries).
         """
-        profile = _profile(name, phone, birthday)
+        profile = _profile(name, phone, birthday, self.phone_region)
         referrer_id = self.member_for_card(referrer_card)["member_id"] if referrer_card else None
         if member_id is not None and not _MEMBER_ID.fullmatch(member_id):
             raise InvalidInput(f"member id {member_id!r} must be M and 1-19 of 0-9A-Z")
@@ -59,6 +81,7 @@ class MemberOps(PointsOps):
             self._card_free(card_id)
             if self.conn.execute("SELECT 1 FROM members WHERE member_id = ?", (member_id,)).fetchone():
                 raise Refused(f"member {member_id} already exists", "member_exists")
+            self._phone_free(profile["phone"])
             t.effect("member.add", member_id=member_id, tier=self.rules.tiers[0].id, referrer_id=referrer_id,
                      name=profile["name"], phone=profile["phone"], birthday=profile.get("birthday"))
             t.effect("card.add", card_id=card_id, member_id=member_id)
@@ -66,10 +89,12 @@ class MemberOps(PointsOps):
 
     def edit_profile(self, card_id: str, *, name: str | None = None, phone: str | None = None,
                      birthday: str | None = None, operator: str, at: str | None = None) -> dict:
-        fields = _profile(name, phone, birthday)
+        fields = _profile(name, phone, birthday, self.phone_region)
         if not fields:
             raise InvalidInput("nothing to change: give --name, --phone or --birthday")
         with self.transaction("profile", operator=operator, at=at, card=card_id) as t:
+            if "phone" in fields:
+                self._phone_free(fields["phone"], t.member["member_id"])
             t.effect("member.set", member_id=t.member["member_id"], fields=fields)
         return {"tx_id": t.tx_id, "changed": sorted(fields)}
 
@@ -82,15 +107,20 @@ class MemberOps(PointsOps):
         return {"tx_id": t.tx_id, "card_id": card_id, "status": "lost"}
 
     def replace_card(self, card_id: str, new_card_id: str, *, operator: str, at: str | None = None) -> dict:
-        """Bind a new card to the same member; the old one is blocked, balances carry over."""
+        """Bind a new card to the same member; the old one is blocked, balances carry over.
+
+        Only the member's current card (active or lost) can be replaced: a member has one live card.
+        """
         with self.transaction("card_replace", operator=operator, at=at, card=card_id, card_active=False,
                               data={"card_id": card_id, "new_card_id": new_card_id}) as t:
             member = t.member
             if member["status"] != "active":
                 raise Refused("member account is closed", "member_closed")
+            if member["card_status"] not in ("active", "lost"):
+                raise Refused(f"card {card_id} is {member['card_status']}, not the member's current card",
+                              "card_not_current")
             self._card_free(new_card_id)
-            if member["card_status"] in ("active", "lost"):
-                t.effect("card.set", card_id=card_id, status="replaced")
+            t.effect("card.set", card_id=card_id, status="replaced")
             t.effect("card.add", card_id=new_card_id, member_id=member["member_id"])
         return {"tx_id": t.tx_id, "card_id": new_card_id, "replaces": card_id}
 

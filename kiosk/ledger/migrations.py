@@ -3,7 +3,8 @@
 A kiosk's ledger file keeps its schema version in ``PRAGMA user_version``; head office (SQLite or
 PostgreSQL) keeps one version per component in the ``meta`` table. Opening a file made by a newer
 release is refused (the older code would misread it); opening an older one upgrades it before
-anything else reads it. A migration is SQLite DDL; head office translates it for PostgreSQL.
+anything else reads it. A migration is SQLite DDL (head office translates it for PostgreSQL),
+optionally followed by a Python step that fills in what DDL cannot compute.
 """
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ from typing import Callable, Sequence
 from .errors import LedgerError
 
 
+Execute = Callable[..., object]        # (sql, params=()) -> cursor, on SQLite or PostgreSQL
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
     name: str
     sql: str
+    step: Callable[[Execute], None] | None = None
 
 
 class SchemaTooNew(LedgerError):
@@ -54,7 +59,7 @@ def statements(sql: str) -> list[str]:
 
 
 def upgrade(what: str, migrations: Sequence[Migration], read_version: Callable[[], int],
-            write_version: Callable[[int], None], execute: Callable[[str], object]) -> list[int]:
+            write_version: Callable[[int], None], execute: Execute) -> list[int]:
     """Run the migrations newer than the stored version; the caller holds the write transaction.
 
     Returns the versions applied. Raises :class:`SchemaTooNew` for a store from a newer release.
@@ -68,6 +73,8 @@ def upgrade(what: str, migrations: Sequence[Migration], read_version: Callable[[
         if migration.version > found:
             for statement in statements(migration.sql):
                 execute(statement)
+            if migration.step is not None:
+                migration.step(execute)
             applied.append(migration.version)
     if applied:
         write_version(known)

@@ -36,31 +36,53 @@ class PurchaseOps(ValueOps):
             found.append((free[0], coupon))
         return found
 
-    def _quote(self, member: dict, lines: list[Line], coupon_codes: list[str], points_cash: int, pay: str,
-               local) -> tuple[Quote, list]:
+    def _printed_coupons(self, printed: list[tuple[str, int]]) -> list:
+        """Printed coupons (campaign, serial): anyone may use one, once chain-wide."""
+        found = []
+        for campaign, serial in printed:
+            coupon = self.rules.coupon(campaign)
+            if coupon is None:
+                raise NotFound(f"coupon campaign {campaign} is not defined in the rules", "unknown_coupon")
+            if (campaign, serial) in printed[:len(found)] or self.conn.execute(
+                    "SELECT 1 FROM coupon_claims WHERE campaign = ? AND serial = ?", (campaign, serial)).fetchone():
+                raise Refused(f"printed coupon {campaign} #{serial} was already used", "coupon_used")
+            found.append(coupon)
+        return found
+
+    def _quote(self, member: dict, lines: list[Line], coupon_codes: list[str], printed: list[tuple[str, int]],
+               points_cash: int, pay: str, local) -> tuple[Quote, list]:
+        """The quote, and the member's coupons it uses (coupon id, coupon); printed ones come after them."""
         day = local.date().isoformat()
         coupons = self._member_coupons(member["member_id"], coupon_codes, local)
         birthday = date.fromisoformat(member["birthday"]) if member["birthday"] else None
         quote = quote_purchase(
-            self.rules, lines=lines, tier=self.rules.tier(member["tier"]), coupons=[c for _, c in coupons],
+            self.rules, lines=lines, tier=self.rules.tier(member["tier"]),
+            coupons=[c for _, c in coupons] + self._printed_coupons(printed),
             points_cash=points_cash, available_points=self.available_points(member["member_id"], day) if points_cash else 0,
             pay=pay, principal=member["principal_fen"], bonus=member["bonus_fen"], local=local, birthday=birthday)
         return quote, coupons
 
-    def preview_purchase(self, card_id: str, lines: list[Line], *, coupons: list[str] = (), points_cash: int = 0,
+    def preview_purchase(self, card_id: str, lines: list[Line], *, coupons: list[str] = (),
+                         printed_coupons: list[tuple[str, int]] = (), points_cash: int = 0,
                          pay: str = "external", at: str | None = None) -> Quote:
         """What a purchase would cost and earn, without writing anything (for the confirm screen)."""
         member = self.member_for_card(card_id)
-        return self._quote(member, lines, list(coupons), points_cash, pay,
+        return self._quote(member, lines, list(coupons), list(printed_coupons), points_cash, pay,
                            self.local_moment(at))[0]
 
-    def purchase(self, card_id: str, lines: list[Line], *, coupons: list[str] = (), points_cash: int = 0,
+    def purchase(self, card_id: str, lines: list[Line], *, coupons: list[str] = (),
+                 printed_coupons: list[tuple[str, int]] = (), points_cash: int = 0,
                  pay: str = "external", operator: str, at: str | None = None) -> dict:
+        """``coupons`` are codes of coupons the member holds; ``printed_coupons`` are (campaign,
+        serial) of verified printed coupons, recorded as used in the same commit."""
+        printed = list(printed_coupons)
         with self.transaction("purchase", operator=operator, at=at, card=card_id) as t:
             member, member_id = t.member, t.member["member_id"]
-            quote, used = self._quote(member, lines, list(coupons), points_cash, pay, t.local)
+            quote, used = self._quote(member, lines, list(coupons), printed, points_cash, pay, t.local)
             for coupon_id, _ in used:
                 t.effect("coupon.use", coupon_id=coupon_id)
+            for (campaign, serial), fen in zip(printed, quote.coupon_discounts[len(used):]):
+                t.effect("coupon.claim", campaign=campaign, serial=serial, member_id=member_id, fen=fen)
             if quote.points_cash_points:
                 self.draw(t, member_id, quote.points_cash_points, "cash")
             if quote.sv_principal_fen or quote.sv_bonus_fen:
@@ -76,6 +98,7 @@ class PurchaseOps(ValueOps):
             self.upgrade_if_qualified(t, member_id, member["tier"])
             quoted = quote.as_dict()
             t.record["data"] = {**quoted, "pay": pay, "coupons": [c for c, _ in used],
+                                "printed_coupons": [f"{campaign}:{serial}" for campaign, serial in printed],
                                 "lines": [line.__dict__ for line in lines], "rules": self.rules.digest,
                                 "referral_points": referral}
         tier = next((e["tier"] for e in t.record["effects"] if e["op"] == "tier"), member["tier"])

@@ -3,12 +3,24 @@
 Projection tables are listed in :data:`PROJECTIONS`; :func:`kiosk.ledger.verify.verify` rebuilds
 them from the journal and compares. Every change to these tables after the first release is a new
 entry in :data:`MIGRATIONS` (see :mod:`kiosk.ledger.migrations`).
+
+A ledger file is marked when ``kioskctl init`` creates it: ``PRAGMA application_id`` (in the file
+header, so "is this a ledger?" is decided by reading 100 bytes and changing nothing) plus the
+kiosk and store ids in ``meta``. ``PRAGMA user_version`` holds the schema version. A ledger made
+by the first release (unmarked) is recognised by its tables and marked when next opened.
 """
 from __future__ import annotations
 
+import json
 import sqlite3
+from pathlib import Path
 
+from . import journal
 from .migrations import Migration, latest, upgrade
+
+APPLICATION_ID = 0x4B4C4447        # "KLDG": a store-kiosk ledger
+DEFAULT_KIOSK_ID, DEFAULT_STORE_ID = "kiosk-01", "store-01"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 JOURNAL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -149,15 +161,32 @@ CREATE TABLE IF NOT EXISTS receipt_claims (
 """
 
 PROJECTIONS = ("members", "cards", "lots", "qualifying", "checkins", "packages", "coupons", "stock",
-               "purchases", "topups", "sv_spends", "receipt_claims")
+               "purchases", "topups", "sv_spends", "receipt_claims", "coupon_claims")
 
 # Append a Migration for every schema change; never edit one that has shipped.
 MIGRATIONS = (
     Migration(1, "baseline: journal, outbox, staff, block list and projections of the first release",
               JOURNAL + PROJECTION_DDL + "DELETE FROM meta WHERE key = 'schema_version';"),
+    Migration(2, "hash chain: each journal row keeps its link hash (first-release rows get theirs now)",
+              "ALTER TABLE journal ADD COLUMN hash TEXT;", journal.backfill),
+    Migration(3, "journal_others (the members a record touches besides its own, e.g. a referrer);"
+                 " coupon_claims (printed coupons used, once chain-wide)", """
+CREATE TABLE IF NOT EXISTS journal_others (
+    member_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    tx_id TEXT NOT NULL REFERENCES journal (tx_id),
+    PRIMARY KEY (member_id, at, tx_id)
+);
+CREATE TABLE IF NOT EXISTS coupon_claims (
+    campaign TEXT NOT NULL,
+    serial INTEGER NOT NULL,
+    member_id TEXT NOT NULL,
+    tx_id TEXT NOT NULL,
+    PRIMARY KEY (campaign, serial)
+);
+""", journal.index_others),
 )
 SCHEMA_VERSION = latest(MIGRATIONS)
-
 
 def user_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
@@ -168,3 +197,77 @@ def create(conn: sqlite3.Connection) -> list[int]:
     The caller holds the write transaction."""
     return upgrade("this ledger file", MIGRATIONS, lambda: user_version(conn),
                    lambda version: conn.execute(f"PRAGMA user_version = {int(version)}"), conn.execute)
+
+
+def is_ledger_file(path: str | Path) -> bool:
+    """True when ``path`` is a SQLite file marked as a ledger; reads the header only, writes nothing."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return False
+    return (len(header) == 100 and header[:16] == _SQLITE_MAGIC
+            and int.from_bytes(header[68:72], "big") == APPLICATION_ID)
+
+
+def is_first_release_ledger(path: str | Path) -> bool:
+    """An unmarked ledger from the first release: our tables and rules in an unmarked SQLite file.
+
+    Read through an immutable read-only connection, so nothing is written, not even a -shm file.
+    """
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError:
+        return False
+    if len(header) < 100 or header[:16] != _SQLITE_MAGIC or int.from_bytes(header[68:72], "big") != 0:
+        return False
+    conn = None
+    try:
+        conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro&immutable=1", uri=True)
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return ({"meta", "journal", "outbox", "members", "cards"} <= tables and conn.execute(
+            "SELECT 1 FROM meta WHERE key IN ('rules', 'schema_version')").fetchone() is not None)
+    except sqlite3.Error:
+        return False
+    finally:
+        if conn is not None:
+            conn.close()
+
+
+def mark(path: str | Path, kiosk_id: str, store_id: str) -> None:
+    """Make ``path`` (new or empty) a ledger of this kiosk: the header mark, the schema, the ids.
+
+    The mark is written in rollback-journal mode, before WAL, so it is in the main file at once.
+    """
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        create(conn)
+        record_identity(conn, kiosk_id, store_id)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def adopt_first_release(conn: sqlite3.Connection, kiosk_id: str | None, store_id: str | None) -> None:
+    """Mark a first-release ledger (inside the caller's write transaction). Its ids are those of its
+    own journal (the outbox names this kiosk's records); an empty one takes the given ids."""
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    row = conn.execute("SELECT j.kiosk_id, j.record FROM outbox o JOIN journal j ON j.tx_id = o.tx_id"
+                       " ORDER BY o.seq LIMIT 1").fetchone()
+    if row is not None:
+        kiosk_id, store_id = row[0], json.loads(row[1]).get("store_id") or store_id
+    record_identity(conn, kiosk_id or DEFAULT_KIOSK_ID, store_id or DEFAULT_STORE_ID)
+
+
+def record_identity(conn: sqlite3.Connection, kiosk_id: str, store_id: str) -> None:
+    conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                     (("kiosk_id", kiosk_id), ("store_id", store_id)))
+
+
+def identity(conn: sqlite3.Connection) -> tuple[str, str] | None:
+    """The (kiosk id, store id) recorded at ``init``, or None."""
+    rows = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('kiosk_id', 'store_id')"))
+    return (rows["kiosk_id"], rows["store_id"]) if len(rows) == 2 else None

@@ -6,9 +6,10 @@ import hmac
 import os
 import re
 import sqlite3
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from .core import ROLES
+from .core import ROLES, LedgerCore
 from .dates import from_utc_text, to_utc_text
 from .errors import InvalidInput, NotFound, Refused
 
@@ -32,6 +33,7 @@ def _pin_matches(pin: str, stored: str) -> bool:
 
 def add_staff(conn: sqlite3.Connection, staff_id: str, name: str, role: str, pin: str,
               card_id: str | None = None) -> None:
+    """Add or change a staff member (head office's staff list; a kiosk uses :class:`StaffOps`)."""
     if role not in ROLES or role == "admin":
         raise InvalidInput(f"role {role!r} is not cashier, manager or technician")
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", staff_id) or staff_id in ("admin", "self"):
@@ -61,3 +63,46 @@ def sign_in(conn: sqlite3.Connection, card_or_id: str, pin: str, now: datetime) 
     if locked:
         raise Refused(f"wrong PIN {MAX_FAILURES} times: locked for 15 minutes", "staff_locked")
     raise Refused(f"wrong PIN ({MAX_FAILURES - failed} tries left)", "wrong_pin")
+
+
+class StaffOps(LedgerCore):
+    """A kiosk's staff changes: each one a journal record (no PIN or hash in it), made by a manager."""
+
+    def sign_in(self, card_or_id: str, pin: str) -> dict:
+        """A staff member's card (or id) and PIN, at the ledger's clock; wrong PINs count towards the lockout.
+        Each counter update commits on its own, so a refusal still counts."""
+        return sign_in(self.conn, card_or_id, pin, self.clock.now())
+
+    def add_staff(self, staff_id: str, name: str, role: str, pin: str, card_id: str | None = None, *,
+                  operator: str = "admin", at: str | None = None) -> dict:
+        """A new staff member; an existing id is refused (reset the PIN or unlock instead)."""
+        with self._staff_change("staff_add", staff_id, operator, at, exists=False) as t:
+            add_staff(self.conn, staff_id, name, role, pin, card_id)
+            t.record["data"].update(name=name, role=role, card_id=card_id)
+        return {"tx_id": t.tx_id, "staff_id": staff_id, "role": role}
+
+    def reset_pin(self, staff_id: str, pin: str, *, operator: str, at: str | None = None) -> dict:
+        """A new PIN; clears the failed attempts and any lockout."""
+        pin_hash = hash_pin(pin)
+        with self._staff_change("staff_pin_reset", staff_id, operator, at) as t:
+            self.conn.execute("UPDATE staff SET pin_hash = ?, failed = 0, locked_until = NULL WHERE staff_id = ?",
+                              (pin_hash, staff_id))
+        return {"tx_id": t.tx_id, "staff_id": staff_id}
+
+    def unlock_staff(self, staff_id: str, *, operator: str, at: str | None = None) -> dict:
+        """Lift a lockout after wrong PINs (the PIN stays)."""
+        with self._staff_change("staff_unlock", staff_id, operator, at) as t:
+            self.conn.execute("UPDATE staff SET failed = 0, locked_until = NULL WHERE staff_id = ?", (staff_id,))
+        return {"tx_id": t.tx_id, "staff_id": staff_id}
+
+    @contextmanager
+    def _staff_change(self, kind: str, staff_id: str, operator: str, at: str | None, *, exists: bool = True):
+        with self.transaction(kind, operator=operator, at=at, role="manager", record_only=True,
+                              data={"staff_id": staff_id}) as t:
+            known = self.conn.execute("SELECT 1 FROM staff WHERE staff_id = ?", (staff_id,)).fetchone() is not None
+            if known and not exists:
+                raise Refused(f"staff {staff_id} already exists: use `kioskctl staff reset-pin` or `staff unlock`",
+                              "staff_exists")
+            if exists and not known:
+                raise NotFound(f"staff {staff_id} is not known", "unknown_staff")
+            yield t

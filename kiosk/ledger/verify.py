@@ -4,24 +4,40 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from . import schema
+from . import journal, schema
 from .apply import apply_effects
 
 
-def replay(records: list[dict]) -> sqlite3.Connection:
-    """A fresh in-memory database holding the projections the records produce."""
+def replay(records: list[dict], problems: list[str] | None = None) -> sqlite3.Connection:
+    """A fresh in-memory database holding the projections the records produce. A record that cannot
+    be replayed (a tampered journal) is skipped and named in ``problems``; without that list it raises."""
     mem = sqlite3.connect(":memory:", isolation_level=None)
     schema.create(mem)
     for record in records:
-        apply_effects(mem, record, strict=False)
+        mem.execute("SAVEPOINT record")
+        try:
+            apply_effects(mem, record, strict=False)
+        except Exception as exc:
+            if problems is None:
+                raise
+            mem.execute("ROLLBACK TO record")
+            problems.append(f"journal of {record.get('kiosk_id')}: seq {record.get('seq')} cannot be replayed: {exc}")
+        mem.execute("RELEASE record")
     return mem
 
 
 def verify(conn: sqlite3.Connection) -> list[str]:
-    """Differences between the projections and a replay of the journal (empty: consistent)."""
-    records = [json.loads(r) for (r,) in conn.execute("SELECT record FROM journal ORDER BY rowid")]
-    mem = replay(records)
-    problems = []
+    """Differences between the projections and a replay of the journal, and breaks in the journal's
+    hash chains (empty: consistent). The kiosk's own records (those in its outbox) must form one
+    unbroken chain from seq 1."""
+    problems: list[str] = []
+    records = []
+    for (text,) in conn.execute("SELECT record FROM journal ORDER BY rowid"):
+        try:
+            records.append(json.loads(text))
+        except ValueError:
+            problems.append("journal: a record is not JSON")
+    mem = replay(records, problems)
     for table in schema.PROJECTIONS:
         have = sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
         want = sorted(mem.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
@@ -30,6 +46,8 @@ def verify(conn: sqlite3.Connection) -> list[str]:
             problems.append(f"{table}: {len(extra)} rows differ from the journal, e.g. "
                             f"{sorted(extra, key=repr)[:1]} vs {sorted(missing, key=repr)[:1]}")
     problems += check_sequences(conn)
+    own = {k for (k,) in conn.execute("SELECT DISTINCT j.kiosk_id FROM outbox o JOIN journal j ON j.tx_id = o.tx_id")}
+    problems += journal.chain_problems(conn, own)
     return problems
 
 

@@ -5,16 +5,14 @@ import json
 from datetime import date, timedelta
 
 from .dates import to_utc_text
+from .daysum import day_summary
+from .phones import mask_phone
 from .purchase import PurchaseOps
 
 
 def mask_name(name: str) -> str:
     """张三丰 -> 张**, Alice -> A****: the first character only."""
     return name[:1] + "*" * max(1, len(name) - 1)
-
-
-def mask_phone(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "*" * len(phone)
 
 
 class Views(PurchaseOps):
@@ -67,8 +65,9 @@ class Views(PurchaseOps):
 
     def history(self, member_id: str, limit: int = 10) -> list[dict]:
         rows = self.conn.execute(
-            "SELECT tx_id, kind, at, operator, record FROM journal WHERE member_id = ? ORDER BY at DESC, seq DESC"
-            " LIMIT ?", (member_id, limit)).fetchall()
+            "SELECT tx_id, kind, at, operator, record FROM journal WHERE tx_id IN"
+            " (SELECT tx_id FROM journal WHERE member_id = ? UNION ALL SELECT tx_id FROM journal_others"
+            "  WHERE member_id = ?) ORDER BY at DESC, seq DESC LIMIT ?", (member_id, member_id, limit)).fetchall()
         return [{"tx_id": tx, "kind": kind, "at": at, "operator": op, "summary": summarise(json.loads(rec), member_id)}
                 for tx, kind, at, op, rec in rows]
 
@@ -88,30 +87,13 @@ class Views(PurchaseOps):
         return n
 
     def day_summary(self, *, at: str | None = None) -> dict:
-        """Today's counts for this kiosk: transactions, points issued/redeemed, top-ups, gifts."""
+        """This kiosk's figures for the local day of ``at``: every movement of money and points."""
         local = self.local_moment(at)
         start = local.replace(hour=0, minute=0, second=0, microsecond=0)
         lo, hi = to_utc_text(start), to_utc_text(start + timedelta(days=1))
-        summary = {"day": local.date().isoformat(), "transactions": 0, "points_issued": 0, "points_redeemed": 0,
-                   "topups": 0, "topup_fen": 0, "gifts": 0, "purchases": 0, "sales_fen": 0}
-        for kind, rec in self.conn.execute("SELECT kind, record FROM journal WHERE kiosk_id = ? AND at >= ? AND at < ?",
-                                           (self.kiosk_id, lo, hi)):
-            record = json.loads(rec)
-            summary["transactions"] += 1
-            for e in record["effects"]:
-                if e["op"] == "lot.add":
-                    summary["points_issued"] += e["points"]
-                elif e["op"] == "lot.take" and e.get("why") in ("redeem", "cash"):
-                    summary["points_redeemed"] += e["points"]
-            if kind == "topup":
-                summary["topups"] += 1
-                summary["topup_fen"] += record["data"]["amount_fen"]
-            elif kind == "redeem":
-                summary["gifts"] += 1
-            elif kind == "purchase":
-                summary["purchases"] += 1
-                summary["sales_fen"] += record["data"]["payable_fen"]
-        return summary
+        records = [json.loads(rec) for (rec,) in self.conn.execute(
+            "SELECT record FROM journal WHERE kiosk_id = ? AND at >= ? AND at < ? ORDER BY seq", (self.kiosk_id, lo, hi))]
+        return day_summary(local.date().isoformat(), records)
 
 
 def summarise(record: dict, member_id: str) -> dict:

@@ -15,7 +15,8 @@ class HeadOffice(Protocol):
     so that the UI depends on the ledger only. Called on the worker thread: ``authorize`` may wait."""
 
     def authorize(self, card_id: str, spend: str, amount: int, *, sku: str | None = None,
-                  coupon_code: str | None = None): ...        # -> .approved, .online, .reason
+                  coupon_code: str | None = None,
+                  printed_coupon: str | None = None): ...     # -> .approved, .online, .reason
 
     def status(self) -> dict: ...                             # online, last_contact, backlog
 
@@ -31,6 +32,7 @@ class KioskContext:
     store_id: str = "store-01"
     store_name: str = "Demo Store"
     timezone: str = "Asia/Shanghai"
+    phone_region: str = "CN"
     language: str = "zh_CN"
     idle_timeout_s: int = 30
     cards: dict = field(default_factory=dict)       # the [cards] config section
@@ -47,4 +49,5 @@ class KioskContext:
         return ZoneInfo(self.timezone)
 
     def open_ledger(self) -> Ledger:
-        return Ledger(self.db, kiosk_id=self.kiosk_id, store_id=self.store_id, timezone=self.timezone, clock=self.clock)
+        return Ledger(self.db, kiosk_id=self.kiosk_id, store_id=self.store_id, timezone=self.timezone,
+                      phone_region=self.phone_region, clock=self.clock)

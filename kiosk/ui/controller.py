@@ -19,7 +19,7 @@ import drivers
 from drivers.cards import CardVerifier
 from drivers.codes import CodeVerifier, CouponCode, ProductCode, ReceiptCode
 from drivers.sim import SimDevice
-from kiosk.replay_guard import SqliteCounterStore
+from kiosk.replay_guard import SqliteCounterStore, SqliteQrReplay
 
 from . import messages, services
 from .card_flow import CardFlow
@@ -71,8 +71,10 @@ class Controller:
         self.gifts = GiftFlow(self)
         self.flows = (self.members, self.staff_flow, self.sale, self.value, self.cards, self.gifts)
         self.counters = SqliteCounterStore(str(ctx.db))     # NTAG 424 read counters, kept across restarts
+        self.qr_replay = SqliteQrReplay(str(ctx.db))        # phone codes already used, kept across restarts
         self.pump = InputPump(self.events, CardVerifier.from_config(ctx.cards, self.counters),
-                              CodeVerifier.from_config(ctx.codes, clock=lambda: ctx.clock.now().timestamp()), self.worker, self, post)
+                              CodeVerifier.from_config(ctx.codes, clock=lambda: ctx.clock.now().timestamp(),
+                                                       replay=self.qr_replay), self.worker, self, post)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -98,6 +100,7 @@ class Controller:
         self.pump.stop()
         self.worker.stop()
         self.counters.close()
+        self.qr_replay.close()
 
     def sim_device(self, urls: list[str]) -> SimDevice | None:
         """The simulated reader (or scanner) among ``urls``, for the developer panel and automation."""

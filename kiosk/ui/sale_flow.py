@@ -12,6 +12,9 @@ from .presenter import coupon_terms
 from .staff_presenter import present_purchases, present_quote
 
 
+PRINTED = "printed"     # the coupon list's entry for the scanned printed coupon
+
+
 class SaleFlow:
     def __init__(self, ctl):
         self.ctl = ctl
@@ -21,6 +24,7 @@ class SaleFlow:
         self.amount = self.points = ""
         self.field = "amount"
         self.coupon: str | None = None
+        self.printed: tuple[str, int] | None = None      # a scanned printed coupon (campaign, serial)
         self.pay = "external"
         self.quote: dict | None = None
         self.problem = ""
@@ -38,6 +42,10 @@ class SaleFlow:
             return {}
         coupons = [{"text": coupon_terms(c, tr._), "action": "coupon", "arg": c["code"], "aid": f"coupon-{c['code']}",
                     "tone": "choice", "selected": c["code"] == self.coupon} for c in member["coupons"]]
+        if self.printed:
+            coupons.append({"text": tr._("Printed coupon {code}").format(code="{} #{}".format(*self.printed)),
+                            "action": "coupon", "arg": PRINTED, "aid": "coupon-printed", "tone": "choice",
+                            "selected": True})
         return {"amount": self.amount or "0", "points": self.points or "0", "field": self.field,
                 "coupons": coupons, "pay": self.pay, "quote": present_quote(self.quote, tr._) if self.quote else [],
                 "payable": money(self.quote["payable_fen"]) if self.quote else "",
@@ -57,7 +65,9 @@ class SaleFlow:
         self.ctl.refresh()
 
     def toggle_coupon(self, code: str) -> None:
-        self.coupon = None if self.coupon == code else code
+        """Pick one coupon: one the member holds, or (pressed again) none; the printed one is dropped."""
+        self.coupon = None if self.coupon == code or code == PRINTED else code
+        self.printed = None
         self.preview()
 
     def payment(self, pay: str) -> None:
@@ -81,6 +91,7 @@ class SaleFlow:
             return
         self._asked += 1
         asked, card, coupons, pay = self._asked, self.ctl.member["card_id"], [self.coupon] if self.coupon else [], self.pay
+        printed = [self.printed] if self.printed else []
 
         def got(quote):
             if asked == self._asked:
@@ -92,23 +103,28 @@ class SaleFlow:
                 self.problem = messages.for_failure(failure.code, failure.message, tr._)
                 self.ctl.refresh()
         self.ctl.run(lambda led: led.preview_purchase(card, lines_from_amount(request[0]), coupons=coupons,
-                                                      points_cash=request[1], pay=pay), got, refused)
+                                                      printed_coupons=printed, points_cash=request[1], pay=pay),
+                     got, refused)
 
     def confirm(self) -> None:
         amount, points = self._request()
         card, operator = self.ctl.member["card_id"], self.ctl.staff["staff_id"]
         coupons, pay, quote, head_office = [self.coupon] if self.coupon else [], self.pay, self.quote or {}, \
             self.ctl.ctx.head_office
+        printed = [self.printed] if self.printed else []
         spends = [("points", points, {})]
         if pay == "stored-value":
             spends.append(("stored_value", quote.get("payable_fen", 0), {}))
         if self.coupon:
             spends.append(("coupon", quote.get("coupon_discount_fen", 0), {"coupon_code": self.coupon}))
+        if self.printed:
+            spends.append(("coupon", quote.get("coupon_discount_fen", 0),
+                           {"printed_coupon": "{}:{}".format(*self.printed)}))
 
         def purchase(led):
             services.authorize_spends(head_office, card, spends)
-            return led.purchase(card, lines_from_amount(amount), coupons=coupons, points_cash=points, pay=pay,
-                                operator=operator)
+            return led.purchase(card, lines_from_amount(amount), coupons=coupons, printed_coupons=printed,
+                                points_cash=points, pay=pay, operator=operator)
 
         def done(result):
             self.ctl.notice(tr._("Paid {amount}. {n} points earned.").format(
@@ -117,15 +133,13 @@ class SaleFlow:
         self.ctl.write(purchase, done)
 
     def scanned_coupon(self, code) -> None:
-        """A printed coupon scanned on the purchase screen selects the member's coupon of that campaign."""
-        member = self.ctl.member
-        if self.ctl.sm.current != "purchase" or member is None:
+        """A printed coupon scanned on the purchase screen is used on this purchase (whoever brings
+        it; the ledger refuses a serial already used, and the preview says so)."""
+        if self.ctl.sm.current != "purchase" or self.ctl.member is None:
             self.ctl.notice(tr._("Scan coupons while recording a purchase."))
-        elif any(c["code"] == code.campaign for c in member["coupons"]):
-            self.coupon = code.campaign
-            self.preview()
-        else:
-            self.ctl.notice(tr._(messages.LEDGER["no_coupon"]), "error")
+            return
+        self.printed, self.coupon = (code.campaign, code.serial), None
+        self.preview()
 
     # -- refund -------------------------------------------------------------------------------
     def refund_start(self) -> None:

@@ -20,6 +20,7 @@ class StaffFlow:
         self.pin = ""
         self.error = ""
         self.day: dict | None = None
+        self.phone = ""                     # typed in the staff home's phone search
 
     # -- sign-in ------------------------------------------------------------------------------
     def staff_card(self, found: dict) -> None:
@@ -64,7 +65,26 @@ class StaffFlow:
 
     def render_home(self) -> dict:
         staff = self.ctl.staff
-        return present_staff_home(staff, self.ctl.member, tr._, tr.lang) if staff else {}
+        if not staff:
+            return {}
+        return {**present_staff_home(staff, self.ctl.member, tr._, tr.lang), "phone": self.phone,
+                "can_find": len(self.phone) >= 6}
+
+    def set_phone(self, text: str) -> None:
+        if text != self.phone:
+            self.phone = text
+            self.ctl.refresh()
+
+    def find_by_phone(self) -> None:
+        """The member with the typed phone becomes the member served (as if their card was tapped)."""
+        phone = self.phone
+        if len(phone) < 6:
+            return
+
+        def found(view):
+            self.phone = ""
+            self.select_member(view)
+        self.ctl.run(lambda led: services.member_snapshot(led, led.member_by_phone(phone)["card_id"]), found)
 
     def select_member(self, view: dict) -> None:
         self.ctl.member = view

@@ -100,12 +100,25 @@ def present_packages(packages: list[dict], plans: list[dict], _: Translate) -> t
 def present_summary(summary: dict, status: dict, devices: list[tuple[str, str, str]], _: Translate,
                     tz: ZoneInfo) -> dict:
     """Today's figures for this kiosk and the state of its readers, scanners and sync."""
-    figures = [(_("Transactions"), count(summary["transactions"])),
-               (_("Purchases"), f"{count(summary['purchases'])} · {money(summary['sales_fen'])}"),
-               (_("Top-ups"), f"{count(summary['topups'])} · {money(summary['topup_fen'])}"),
-               (_("Points issued"), count(summary["points_issued"])),
-               (_("Points redeemed"), count(summary["points_redeemed"])),
-               (_("Gifts redeemed"), count(summary["gifts"]))]
+    s = summary
+
+    def counted(n: str, fen: str) -> str:
+        return f"{count(s[n])} · {money(s[fen])}"
+    figures = [(_("Transactions"), count(s["transactions"])),
+               (_("Purchases"), counted("purchases", "sales_fen")),
+               (_("Refunds"), counted("refunds", "refund_fen")),
+               (_("Top-ups"), counted("topups", "topup_fen")),
+               (_("Top-ups undone"), counted("topup_undos", "topup_undo_fen")),
+               (_("Packages sold"), counted("package_sales", "package_sales_fen")),
+               (_("Package uses"), count(s["package_uses"])),
+               (_("Accounts closed"), counted("closes", "close_refund_fen")),
+               (_("Cash in / out"), f"{money(s['cash_in_fen'])} / {money(s['cash_out_fen'])}"),
+               (_("Stored value in / out"), f"{money(s['stored_value_in_fen'])} / {money(s['stored_value_out_fen'])}"),
+               (_("Points issued"), count(s["points_issued"] + s["points_debt_repaid"])),
+               (_("Points redeemed"), count(s["points_redeemed"])),
+               (_("Points taken back"), count(s["points_refunded"] + s["points_adjusted_off"] + s["points_debt_added"])),
+               (_("Points expired or forfeited"), count(s["points_expired"] + s["points_forfeited"])),
+               (_("Gifts redeemed"), count(s["gifts"]))]
     rows = [{"text": url, "detail": _(STATES.get(state, state)) + (f" ({detail})" if detail else "")}
             for url, state, detail in devices]
     rows.append({"text": _("Head office"), "detail": _("connected") if status["reachable"] else _("unreachable")})

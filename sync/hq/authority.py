@@ -10,6 +10,7 @@ from kiosk.ledger.clock import Clock, from_env
 from .ingest import balances, feed_head
 
 FEED_PAGE_MAX = 1000
+FEED_PAGE_BYTES = 1024 * 1024     # a page of records stays far below the broker's and the agent's limits
 
 
 class Authority:
@@ -47,7 +48,10 @@ class Authority:
             return "insufficient_stored_value", {"approved": False, "balance": balance}
         if spend == "gift" and self._stock(args) <= 0:
             return "out_of_stock", {"approved": False, "balance": balance}
-        if spend == "coupon" and not self._coupon_free(member_id, args.get("coupon_code", "")):
+        if spend == "coupon" and "printed_coupon" in args:
+            if not self._printed_coupon_free(args["printed_coupon"]):
+                return "coupon_used", {"approved": False, "balance": balance}
+        elif spend == "coupon" and not self._coupon_free(member_id, args.get("coupon_code", "")):
             return "no_coupon", {"approved": False, "balance": balance}
         return "", {"approved": True, "balance": balance}
 
@@ -60,6 +64,13 @@ class Authority:
         today = self.today()
         return self.conn.execute("SELECT 1 FROM coupons WHERE member_id = ? AND code = ? AND used_tx IS NULL"
                                  " AND valid_until >= ?", (member_id, code, today)).fetchone() is not None
+
+    def _printed_coupon_free(self, printed: str) -> bool:
+        campaign, _, serial = printed.rpartition(":")
+        if not serial.isdigit():
+            return False
+        return self.conn.execute("SELECT 1 FROM coupon_claims WHERE campaign = ? AND serial = ?",
+                                 (campaign, int(serial))).fetchone() is None
 
     def card_lookup(self, args: dict) -> tuple[str, dict]:
         member_id, status, held = self._card(args["card_id"])
@@ -76,8 +87,15 @@ class Authority:
             "SELECT l.hq_seq, CASE WHEN j.kiosk_id = ? THEN NULL ELSE j.record END FROM hq_log l"
             " JOIN journal j ON j.tx_id = l.tx_id WHERE l.hq_seq > ? ORDER BY l.hq_seq LIMIT ?",
             (args.get("source_id", ""), args["after"], min(args["limit"], FEED_PAGE_MAX))).fetchall()
-        last = rows[-1][0] if rows else args["after"]
-        return "", {"records": [json.loads(r) for _, r in rows if r is not None], "last": last, "head": self.head()}
+        page, size, last = [], 0, args["after"]
+        for position, record in rows:
+            size += len(record or "")
+            if page and size > FEED_PAGE_BYTES:
+                break                       # the rest comes with the next page
+            last = position
+            if record is not None:
+                page.append(json.loads(record))
+        return "", {"records": page, "last": last, "head": self.head()}
 
     def head(self) -> int:
         return feed_head(self.conn)

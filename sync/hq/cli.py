@@ -1,10 +1,18 @@
-"""``kiosk-hq``: run the hub, or change head office's data (the running hub publishes it)."""
+"""``kiosk-hq``: run the hub, or change head office's data (the running hub publishes it).
+
+Exit status: 0 done; 2 usage or bad input (a bad --db URL, JSON, rules file, role...), one line on
+stderr; 141 when the reader of the output went away (``| head``).
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
+
+from kiosk.cli_output import EXIT_USAGE, OneLineParser, guarded
+from kiosk.ledger import LedgerError
 
 from ..cli_common import add_broker_options, broker_from, setup_logging, stop_on_signals
 from ..protocol import Signer, generate
@@ -14,7 +22,7 @@ from .retained import Retained
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kiosk-hq", description=__doc__)
+    p = OneLineParser(prog="kiosk-hq", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a hub process")
     run.add_argument("--db", required=True, help="sqlite:///path or postgresql://...")
@@ -29,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     for name, helptext in (("rules", "publish a rules file"), ("limits", "publish offline limits (JSON)"),
                            ("block", "hold a card chain-wide"), ("unblock", "release a held card"),
                            ("staff", "add or change a staff member"), ("catalogue", "publish a store's catalogue"),
-                           ("gaps", "list sources with missing sequence numbers"), ("alerts", "list alerts")):
+                           ("gaps", "list sources with missing sequence numbers"), ("alerts", "list alerts"),
+                           ("sources", "list sources: mark, chain tip, held or not"),
+                           ("release", "release a source held after a chain break (once a technician has looked)")):
         s = sub.add_parser(name, help=helptext)
         s.add_argument("--db", required=True)
     sub.choices["rules"].add_argument("file")
@@ -42,11 +52,31 @@ def _parser() -> argparse.ArgumentParser:
     sub.choices["staff"].add_argument("--pin", required=True)
     sub.choices["staff"].add_argument("--card")
     sub.choices["catalogue"].add_argument("store_id")
+    sub.choices["release"].add_argument("source_id")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    return guarded(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        problem = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
+    except json.JSONDecodeError as exc:
+        problem = f"{args.command}: not valid JSON: {exc}"
+    except (ValueError, LedgerError, sqlite3.Error) as exc:   # bad URL, schema, rules, role; unreadable db
+        problem = str(exc)
+    print(f"kiosk-hq: {problem}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "run":
         from .hub import Hub
         setup_logging(args.log_level)
@@ -67,6 +97,15 @@ def main(argv: list[str] | None = None) -> int:
                                " ON p.source_id = s.source_id GROUP BY s.source_id, s.hwm").fetchall()
         result = [{"source_id": s, "confirmed_to": h, "missing_from": h + 1, "missing_to": lo - 1, "held": n}
                   for s, h, lo, n in rows]
+    elif args.command == "sources":
+        result = [dict(zip(("source_id", "store_id", "channel", "confirmed_to", "tip", "sealed", "held"), r))
+                  for r in db.conn.execute("SELECT source_id, store_id, channel, hwm, tip, sealed, held"
+                                           " FROM hq_sources ORDER BY source_id").fetchall()]
+    elif args.command == "release":
+        with db.transaction():
+            held = db.conn.execute("SELECT held FROM hq_sources WHERE source_id = ?", (args.source_id,)).fetchone()
+            db.conn.execute("UPDATE hq_sources SET held = NULL WHERE source_id = ?", (args.source_id,))
+        result = {"source_id": args.source_id, "was_held": held[0] if held else None}
     elif args.command == "alerts":
         result = [dict(zip(("at", "kind", "source_id", "tx_id", "member_id", "detail"), r)) for r in db.conn.execute(
             "SELECT at, kind, source_id, tx_id, member_id, detail FROM hq_alerts ORDER BY alert_id").fetchall()]

@@ -32,7 +32,13 @@ CREATE TABLE IF NOT EXISTS hq_alerts (
 CREATE TABLE IF NOT EXISTS hq_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL);
 """
 # Append a Migration for every change to the hub's own tables; never edit one that has shipped.
-HUB_MIGRATIONS = (Migration(1, "baseline: sources, feed log, parked records, corrections, alerts, versions", HUB_DDL),)
+HUB_MIGRATIONS = (
+    Migration(1, "baseline: sources, feed log, parked records, corrections, alerts, versions", HUB_DDL),
+    Migration(2, "each source's hash-chain tip; a source is held after a chain break until released",
+              "ALTER TABLE hq_sources ADD COLUMN tip TEXT;\n"
+              "ALTER TABLE hq_sources ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;\n"
+              "ALTER TABLE hq_sources ADD COLUMN held TEXT;"),
+)
 _PG_LOCK = 7_316_001   # the one advisory lock all hub writers take
 
 
@@ -79,7 +85,8 @@ class Db:
         def write(version: int) -> None:
             self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key)"
                               " DO UPDATE SET value = excluded.value", (key, str(version)))
-        execute = self.conn.execute if self.dialect == "sqlite" else lambda sql: self.conn.execute(pg_ddl(sql))
+        execute = self.conn.execute if self.dialect == "sqlite" else \
+            lambda sql, params=(): self.conn.execute(pg_ddl(sql), params)
         upgrade(f"head office's database ({component} tables)", migrations, read, write, execute)
 
     def transaction(self):

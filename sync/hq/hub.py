@@ -8,6 +8,7 @@ unconfirmed transaction until a confirmation arrives.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import Counter
@@ -23,6 +24,7 @@ from .ingest import Ingest
 from .retained import Retained
 
 log = logging.getLogger("sync.hq")
+MAX_RECORD_BYTES = 64 * 1024      # a purchase of a hundred lines is ~20 kB; more is not a kiosk's record
 
 
 class Hub:
@@ -80,6 +82,10 @@ class Hub:
         strangers = {(r["store_id"], r["kiosk_id"]) for r in body["records"]} - {(store, source)}
         if (body["store_id"], body["source_id"]) != (store, source) or strangers:
             raise Dropped(f"records claim another source than the topic's {store}/{source}")
+        for record in body["records"]:
+            size = len(json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode())
+            if size > MAX_RECORD_BYTES:
+                raise Dropped(f"record seq {record['seq']} of {source} is {size} bytes (at most {MAX_RECORD_BYTES})")
         out = self.ingest.batch(store, source, env["channel"], body["records"])
         self.stats.update(batches=1, applied=out.applied)
         st = topics.SourceTopics(store, source)

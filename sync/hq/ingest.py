@@ -5,6 +5,12 @@ duplicate (a resend) and changes nothing; the next one is applied with the kiosk
 rules/apply code in lenient mode, so a double spend between offline kiosks becomes a debt plus
 a correction and an alert instead of a refusal; a record beyond a gap is parked until the gap
 fills (the kiosk resends whatever stays unconfirmed). One batch is one database transaction.
+
+Each source's records form a hash chain (kiosk/ledger/journal.py). The next record must carry the
+chain's tip as its ``prev``, a hash that matches its contents, and a tx_id never journaled before;
+otherwise the source is held (nothing more applied, the mark stays put) and a ``chain_break``
+alert raised until a technician releases it (``kiosk-hq release SOURCE``). The first sealed
+record of a source upgraded from the first release anchors its chain.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from kiosk.ledger import journal
 from kiosk.ledger.apply import apply_effects
 from kiosk.ledger.clock import Clock, from_env, now_text
 
@@ -40,9 +47,19 @@ class Outcome:
     head: int = 0
 
 
+@dataclass
+class Source:
+    """A source's position: the mark, the chain tip, whether it seals its records, why it is held."""
+
+    source_id: str
+    hwm: int
+    tip: str | None
+    sealed: bool
+    held: str | None
+
+
 def members_of(record: dict) -> set[str]:
-    found = {e["member_id"] for e in record["effects"] if isinstance(e.get("member_id"), str)}
-    return found | ({record["member_id"]} if record.get("member_id") else set())
+    return set(journal.others(record)) | ({record["member_id"]} if record.get("member_id") else set())
 
 
 class Ingest:
@@ -63,19 +80,23 @@ class Ingest:
         """Apply what is new in ``records`` (all from ``source_id``) in one transaction."""
         out = Outcome(source_id)
         with self.db.transaction():
-            hwm = self._source(store_id, source_id, channel)
+            source = self._source(store_id, source_id, channel)
             for record in sorted(records, key=lambda r: r["seq"]):
-                if record["seq"] <= hwm:
+                if source.held:
+                    log.info("source %s is held (%s): seq %d not applied", source_id, source.held, record["seq"])
+                    break
+                if record["seq"] <= source.hwm:
                     self._duplicate(record, out)
-                elif record["seq"] == hwm + 1:
-                    self._apply(record, out)
-                    hwm += 1
+                elif record["seq"] == source.hwm + 1:
+                    self._next(source, record, out)
                 else:
                     self.conn.execute("INSERT INTO hq_parked (source_id, seq, record) VALUES (?, ?, ?)"
                                       " ON CONFLICT (source_id, seq) DO NOTHING",
                                       (source_id, record["seq"], json.dumps(record, separators=(",", ":"))))
-            out.hwm = self._drain_parked(source_id, hwm, out)
-            self.conn.execute("UPDATE hq_sources SET hwm = ? WHERE source_id = ?", (out.hwm, source_id))
+            self._drain_parked(source, out)
+            out.hwm = source.hwm
+            self.conn.execute("UPDATE hq_sources SET hwm = ?, tip = ?, sealed = ?, held = ? WHERE source_id = ?",
+                              (source.hwm, source.tip, int(source.sealed), source.held, source_id))
             out.held, first_held = self.conn.execute(
                 "SELECT COUNT(*), MIN(seq) FROM hq_parked WHERE source_id = ?", (source_id,)).fetchone()
             out.corrections += self._stored_corrections(source_id, [r["seq"] for r in records], out)
@@ -95,38 +116,62 @@ class Ingest:
         """A transaction made by head office itself (restock, manual correction): journaled and fed out."""
         out = Outcome("hq")
         with self.db.transaction():
-            seq = self._source(store_id, "hq", "hq") + 1
-            record = {"v": 1, "tx_id": str(uuid.uuid4()), "kiosk_id": "hq", "store_id": store_id, "channel": "hq",
-                      "seq": seq, "kind": kind, "at": self.now(), "operator": operator, "member_id": member_id,
-                      "ref_tx": None, "reason": reason, "data": data or {}, "effects": effects}
-            self._apply(record, out)
-            self.conn.execute("UPDATE hq_sources SET hwm = ? WHERE source_id = 'hq'", (seq,))
+            source = self._source(store_id, "hq", "hq")
+            record = {"v": journal.RECORD_VERSION, "tx_id": str(uuid.uuid4()), "kiosk_id": "hq", "store_id": store_id,
+                      "channel": "hq", "seq": source.hwm + 1, "kind": kind, "at": self.now(), "operator": operator,
+                      "member_id": member_id, "ref_tx": None, "reason": reason, "data": data or {},
+                      "effects": effects}
+            journal.seal(record, source.tip or journal.GENESIS)
+            self._apply(record, out, record["hash"])
+            self.conn.execute("UPDATE hq_sources SET hwm = ?, tip = ?, sealed = 1 WHERE source_id = 'hq'",
+                              (record["seq"], record["hash"]))
         return record
 
     def head(self) -> int:
         return feed_head(self.conn)
 
     # -- steps ---------------------------------------------------------------------------------
-    def _source(self, store_id: str, source_id: str, channel: str) -> int:
+    def _source(self, store_id: str, source_id: str, channel: str) -> Source:
         self.conn.execute("INSERT INTO hq_sources (source_id, store_id, channel, hwm, last_seen) VALUES (?, ?, ?, 0, ?)"
                           " ON CONFLICT (source_id) DO UPDATE SET last_seen = excluded.last_seen",
                           (source_id, store_id, channel, self.now()))
-        hwm, known_store = self.conn.execute("SELECT hwm, store_id FROM hq_sources WHERE source_id = ?",
-                                             (source_id,)).fetchone()
+        hwm, known_store, tip, sealed, held = self.conn.execute(
+            "SELECT hwm, store_id, tip, sealed, held FROM hq_sources WHERE source_id = ?", (source_id,)).fetchone()
         if known_store != store_id:
             raise ValueError(f"source {source_id} belongs to store {known_store}, not {store_id}")
-        return hwm
+        return Source(source_id, hwm, tip, bool(sealed), held)
 
-    def _apply(self, record: dict, out: Outcome) -> None:
+    def _next(self, source: Source, record: dict, out: Outcome) -> bool:
+        """Apply (or reject) the source's next record if it continues the chain; else hold the source."""
+        problem = self._chain_problem(source, record)
+        if problem:
+            source.held = f"seq {record['seq']}: {problem}"
+            self._alert("chain_break", record, {"seq": record["seq"], "problem": problem}, out)
+            log.error("chain break source=%s seq=%d: %s; source held", source.source_id, record["seq"], problem)
+            return False
+        sealed = "hash" in record
+        link = record["hash"] if sealed else journal.link_hash(source.tip or journal.GENESIS, record)
+        self._apply(record, out, link)
+        source.hwm, source.tip, source.sealed = record["seq"], link, source.sealed or sealed
+        return True
+
+    def _chain_problem(self, source: Source, record: dict) -> str | None:
+        seen = self.conn.execute("SELECT kiosk_id, seq FROM journal WHERE tx_id = ?", (record["tx_id"],)).fetchone()
+        if seen:
+            return f"tx_id {record['tx_id']} is already journaled as {seen[0]} seq {seen[1]}"
+        if "hash" not in record:
+            return "an unsealed record after sealed ones" if source.sealed else None
+        if record["hash"] != journal.link_hash(record["prev"], record):
+            return "hash does not match the record's contents"
+        if source.sealed and record["prev"] != source.tip:
+            return f"prev {record['prev'][:12]}… is not the chain's tip {str(source.tip)[:12]}…"
+        return None
+
+    def _apply(self, record: dict, out: Outcome, link: str) -> None:
         self.conn.execute("SAVEPOINT sp_record")
         try:
             shortfalls = apply_effects(self.conn, record, strict=False)
-            self.conn.execute(
-                "INSERT INTO journal (tx_id, kiosk_id, seq, kind, at, operator, member_id, ref_tx, reason, record)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record["tx_id"], record["kiosk_id"], record["seq"], record["kind"], record["at"],
-                 record["operator"], record["member_id"], record["ref_tx"], record["reason"],
-                 json.dumps(record, separators=(",", ":"), ensure_ascii=False)))
+            journal.append(self.conn, record, link)
             self.conn.execute("INSERT INTO hq_log (tx_id) VALUES (?)", (record["tx_id"],))
         except self.db.fatal:
             raise
@@ -142,6 +187,9 @@ class Ingest:
             self._correct(record, "overdraft", {"shortfalls": shortfalls}, out)
             if self.hold_on_overdraft and record.get("member_id"):
                 self._hold(record["member_id"], out)
+            void = [s["card_id"] for s in shortfalls if s["what"] == "card"]
+            if void:   # a second replacement card: refused chain-wide, the member keeps the first
+                self._block(void, "a second replacement of the same card", out)
 
     def _duplicate(self, record: dict, out: Outcome) -> None:
         out.duplicates += 1
@@ -152,16 +200,14 @@ class Ingest:
         if row and row[0] != record["tx_id"]:
             self._alert("conflict", record, {"seq": record["seq"], "journaled": row[0]}, out)
 
-    def _drain_parked(self, source_id: str, hwm: int, out: Outcome) -> int:
-        self.conn.execute("DELETE FROM hq_parked WHERE source_id = ? AND seq <= ?", (source_id, hwm))
-        while True:
+    def _drain_parked(self, source: Source, out: Outcome) -> None:
+        self.conn.execute("DELETE FROM hq_parked WHERE source_id = ? AND seq <= ?", (source.source_id, source.hwm))
+        while not source.held:
             row = self.conn.execute("SELECT record FROM hq_parked WHERE source_id = ? AND seq = ?",
-                                    (source_id, hwm + 1)).fetchone()
-            if row is None:
-                return hwm
-            self._apply(json.loads(row[0]), out)
-            hwm += 1
-            self.conn.execute("DELETE FROM hq_parked WHERE source_id = ? AND seq = ?", (source_id, hwm))
+                                    (source.source_id, source.hwm + 1)).fetchone()
+            if row is None or not self._next(source, json.loads(row[0]), out):
+                return
+            self.conn.execute("DELETE FROM hq_parked WHERE source_id = ? AND seq = ?", (source.source_id, source.hwm))
 
     def _correct(self, record: dict, kind: str, detail: dict, out: Outcome) -> None:
         correction = {"tx_id": record["tx_id"], "seq": record["seq"], "kind": kind, "detail": detail}
@@ -184,9 +230,12 @@ class Ingest:
     def _hold(self, member_id: str, out: Outcome) -> None:
         cards = [c for (c,) in self.conn.execute(
             "SELECT card_id FROM cards WHERE member_id = ? AND status = 'active'", (member_id,)).fetchall()]
+        self._block(cards, "held after a double spend", out)
+
+    def _block(self, cards: list[str], reason: str, out: Outcome) -> None:
         for card_id in cards:
             self.conn.execute("INSERT INTO blocklist (card_id, reason, since) VALUES (?, ?, ?)"
-                              " ON CONFLICT (card_id) DO NOTHING", (card_id, "held after a double spend", self.now()))
+                              " ON CONFLICT (card_id) DO NOTHING", (card_id, reason, self.now()))
         out.held_cards += cards
 
     def _stored_corrections(self, source_id: str, seqs: list[int], out: Outcome) -> list[dict]:

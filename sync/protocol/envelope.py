@@ -1,12 +1,15 @@
 """Envelopes: every payload is versioned JSON, checked against the schemas in ``sync/schemas``.
 
-Decoding is the single gate for anything received: too large, not JSON, a float anywhere
-(money and points are integers), wrong envelope, a type not expected on this topic, a missing
-or bad head-office signature, or a body that fails its schema -> :class:`Dropped` with the reason.
+Decoding is the single gate for anything received: too large, nested too deep, not JSON, a float
+or an over-long integer anywhere (money and points are integers), wrong envelope, a type not
+expected on this topic, a missing or bad head-office signature, or a body that fails its schema ->
+:class:`Dropped` with the reason. Size and depth are checked before the JSON parser sees the bytes,
+so a hostile payload costs one linear scan and can never raise anything but Dropped.
 """
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from functools import cache
 from importlib import resources
@@ -22,6 +25,9 @@ from .signing import Signer, Verifier
 
 SCHEMA_BASE = "https://schemas.kiosk.invalid/sync/v1/"
 MAX_PAYLOAD = 8 * 1024 * 1024
+MAX_DEPTH = 32            # our deepest message (a batch's record's effect's field) is under 10
+MAX_INT_DIGITS = 19       # fits a signed 64-bit integer, as PostgreSQL's BIGINT does
+_STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 # Head office's messages that change money, rules, blocks or credentials: always signed.
 SIGNED = frozenset({"ack", "response", "feed.head", "rules", "blocklist", "staff", "limits", "catalogue", "alert"})
 
@@ -60,6 +66,42 @@ def _no_floats(text: str):
     raise Dropped(f"non-integer number {text}")
 
 
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise Dropped(f"integer of {len(text)} digits")
+    return int(text)
+
+
+def nesting(payload: bytes) -> int:
+    """The deepest nesting of arrays and objects in JSON text, skipping over strings."""
+    depth = deepest = 0
+    for match in _STRING_OR_BRACKET.finditer(payload):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_DEPTH:
+                    break
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
+def parse(payload: bytes):
+    """JSON from the network, or Dropped: never RecursionError, a huge-integer ValueError or a float."""
+    if len(payload) > MAX_PAYLOAD:
+        raise Dropped(f"payload of {len(payload)} bytes is too large")
+    if nesting(payload) > MAX_DEPTH:
+        raise Dropped(f"nested deeper than {MAX_DEPTH}")
+    try:
+        return json.loads(payload, parse_float=_no_floats, parse_constant=_no_floats, parse_int=_integer)
+    except Dropped:
+        raise
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:     # JSONDecodeError is a ValueError
+        raise Dropped(f"not JSON: {str(exc)[:200]}") from None
+
+
 def check(name: str, document: dict) -> None:
     """Raise Dropped naming the first schema violation (with its JSON path)."""
     error = next(iter(validator(name).iter_errors(document)), None)
@@ -92,12 +134,7 @@ class Codec:
 
     def unpack(self, payload: bytes, expect: frozenset[str] | set[str]) -> dict:
         """The validated envelope, or Dropped. ``expect``: the types allowed on this topic."""
-        if len(payload) > MAX_PAYLOAD:
-            raise Dropped(f"payload of {len(payload)} bytes is too large")
-        try:
-            env = json.loads(payload, parse_float=_no_floats, parse_constant=_no_floats)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Dropped(f"not JSON: {exc}") from None
+        env = parse(payload)
         if not isinstance(env, dict):
             raise Dropped("not a JSON object")
         check("envelope", env)

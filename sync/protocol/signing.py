@@ -1,13 +1,16 @@
 """Ed25519 signatures on head-office messages, so a kiosk only obeys head office.
 
-The signature covers the canonical JSON of the whole envelope without its ``sig`` field
-(sorted keys, no spaces, UTF-8), so any change to type, body, time or sender breaks it.
+The signature covers the canonical JSON of the whole envelope without its ``sig`` field (see
+:func:`canonical` and docs/protocol.md), so any change to type, body, time or sender breaks it.
+A kiosk trusts every public key in its key file: during a rotation that file holds head office's
+current key and the next one, so head office can switch keys without a flag day.
 """
 from __future__ import annotations
 
 import base64
 import json
 import os
+import re
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -16,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 
 def canonical(envelope: dict) -> bytes:
+    """The bytes that are signed: the envelope without ``sig`` as JSON with keys sorted by code point,
+    no whitespace (``,`` and ``:``), non-ASCII characters as UTF-8 (never ``\\u`` escapes), integers only."""
     unsigned = {k: v for k, v in envelope.items() if k != "sig"}
     return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -41,26 +46,37 @@ class Signer:
 
 
 class Verifier:
-    def __init__(self, key: Ed25519PublicKey):
-        self._key = key
+    def __init__(self, *keys: Ed25519PublicKey):
+        if not keys:
+            raise ValueError("no head-office public key")
+        self._keys = keys
 
     @classmethod
     def load(cls, path: str | Path) -> "Verifier":
-        key = serialization.load_pem_public_key(Path(path).read_bytes())
-        if not isinstance(key, Ed25519PublicKey):
-            raise ValueError(f"{path} is not an Ed25519 public key")
-        return cls(key)
+        """Every PEM public key in the file (current first, then the next one during a rotation)."""
+        text = Path(path).read_bytes()
+        blocks = re.findall(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", text, re.S)
+        keys = [serialization.load_pem_public_key(block) for block in blocks]
+        if not keys or not all(isinstance(k, Ed25519PublicKey) for k in keys):
+            raise ValueError(f"{path} does not hold Ed25519 public keys (PEM)")
+        return cls(*keys)
 
     def check(self, envelope: dict) -> str | None:
-        """None when the signature is good, else why not."""
+        """None when one of the trusted keys made the signature, else why not."""
         sig = envelope.get("sig")
         if not isinstance(sig, str):
             return "unsigned"
         try:
-            self._key.verify(base64.b64decode(sig, validate=True), canonical(envelope))
-        except (InvalidSignature, ValueError):
+            signature, message = base64.b64decode(sig, validate=True), canonical(envelope)
+        except ValueError:
             return "bad signature"
-        return None
+        for key in self._keys:
+            try:
+                key.verify(signature, message)
+                return None
+            except InvalidSignature:
+                continue
+        return "bad signature"
 
 
 def generate(private_path: str | Path, public_path: str | Path) -> Signer:

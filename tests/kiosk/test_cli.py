@@ -12,9 +12,9 @@ def ctl(tmp_path):
     db = tmp_path / "k.db"
     env = {**os.environ, "KIOSK_DB": str(tmp_path / "unused.db")}
 
-    def run(*args, expect=0):
+    def run(*args, expect=0, stdin=None):
         proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "--db", str(db), *args], capture_output=True,
-                              text=True, env=env)
+                              text=True, env=env, input=stdin)
         assert proc.returncode == expect, (args, proc.returncode, proc.stdout, proc.stderr)
         return proc
     run("init")
@@ -112,9 +112,30 @@ def test_missing_ledger_and_bad_config_are_clear(tmp_path):
 
 def test_staff_roles_are_enforced(ctl):
     ctl("member", "add", "--name", "A", "--phone", "13800138000", "--card", "C1")
-    ctl("staff", "add", "--id", "ann", "--name", "Ann", "--role", "cashier", "--pin", "1234")
+    ctl("staff", "add", "--id", "ann", "--name", "Ann", "--role", "cashier", "--pin-stdin", stdin="1234\n")
     top = js(ctl("tx", "topup", "--card", "C1", "--amount", "100", "--operator", "ann", "--json"))
     proc = ctl("tx", "undo", top["tx_id"], "--reason", "oops", "--operator", "ann", "--json", expect=3)
     assert js(proc)["code"] == "forbidden"
     journal = js(ctl("journal", "--json"))["journal"]
     assert journal[-1]["operator"] == "ann"
+
+
+def test_printed_coupon_through_kioskctl_once_and_only_when_signed(ctl, tmp_path):
+    from drivers.codes import make_coupon_code
+    conf = tmp_path / "codes.toml"
+    conf.write_text('[codes]\ncoupon_secret = "s3cret"\n')
+    code = make_coupon_code(b"s3cret", "V20", 17)
+    ctl("member", "add", "--name", "A", "--phone", "13800138000", "--card", "C1", "--at", "2026-11-02T09:00")
+    ctl("member", "add", "--name", "B", "--phone", "13900139000", "--card", "C2", "--at", "2026-11-02T09:00")
+    args = ("--config", str(conf), "--amount", "100", "--at", "2026-11-02T10:00", "--json")
+    quote = js(ctl("tx", "quote", "--card", "C1", "--printed-coupon", code, *args))
+    assert quote["coupon_discount_fen"] == 2000
+    bought = js(ctl("tx", "earn", "--card", "C1", "--printed-coupon", code, *args))
+    assert bought["payable_fen"] == 8000
+    again = ctl("tx", "earn", "--card", "C2", "--printed-coupon", code, *args, expect=3)
+    assert js(again)["code"] == "coupon_used"
+    forged = ctl("tx", "earn", "--card", "C2", "--printed-coupon", make_coupon_code(b"guess", "V20", 18), *args,
+                 expect=2)
+    assert js(forged)["code"] == "bad_coupon_code" and "bad-signature" in forged.stderr
+    summary = js(ctl("summary", "--at", "2026-11-02T23:00", "--json"))
+    assert (summary["purchases"], summary["coupon_discount_fen"]) == (1, 2000)

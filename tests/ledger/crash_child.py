@@ -6,9 +6,7 @@ from kiosk.ledger import Ledger, LedgerError, lines_from_amount
 
 db, seed = sys.argv[1], int(sys.argv[2])
 rng = random.Random(seed)
-led = Ledger(db, kiosk_id="k1", store_id="s1")
-if led.meta("rules") is None:
-    led.init()
+led = Ledger.create(db, kiosk_id="k1", store_id="s1")
 cards = [f"C{i}" for i in range(5)]
 for i, card in enumerate(cards):
     try:

@@ -2,7 +2,8 @@
 
 After every step: balances equal the journal replayed from empty; no lot is over-spent; points
 go below zero only as a recorded debt; stored value never goes negative; a refused operation
-changes nothing; replaying any journaled transaction again changes nothing.
+changes nothing; replaying any journaled transaction again changes nothing; each member's
+history adds up to their balances.
 """
 import json
 import shutil
@@ -18,6 +19,7 @@ from kiosk.ledger.rules import PackagePlan
 CARDS = ["A", "B", "C"]
 TMP = "/dev/shm" if shutil.os.path.isdir("/dev/shm") else None
 PROJECTION_QUERIES = ["SELECT * FROM members", "SELECT * FROM lots", "SELECT * FROM stock", "SELECT * FROM receipt_claims",
+                      "SELECT * FROM coupon_claims",
                       "SELECT * FROM coupons", "SELECT * FROM packages", "SELECT * FROM cards"]
 
 
@@ -25,8 +27,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @initialize()
     def open(self):
         self.dir = tempfile.mkdtemp(dir=TMP)
-        self.led = Ledger(f"{self.dir}/l.db", kiosk_id="k1", store_id="s1")
-        self.led.init(at="2026-01-01T08:00")
+        self.led = Ledger.create(f"{self.dir}/l.db", kiosk_id="k1", store_id="s1", at="2026-01-01T08:00")
         self.now = datetime(2026, 1, 2, 9, 0)
         self.cards = {}          # original card -> current card
         self.purchases, self.topups = [], []
@@ -85,6 +86,11 @@ class LedgerMachine(RuleBasedStateMachine):
           coupon=st.sampled_from(["C10", "M200-50", "V20"]))
     def purchase_with_coupon(self, card, fen, coupon):
         self._purchase(card, fen, coupons=[coupon])
+
+    @rule(card=st.sampled_from(CARDS), fen=st.integers(1, 100_000), campaign=st.sampled_from(["C10", "V20"]),
+          serial=st.integers(1, 3))
+    def purchase_with_printed_coupon(self, card, fen, campaign, serial):
+        self._purchase(card, fen, printed_coupons=[(campaign, serial)])
 
     @rule(card=st.sampled_from(CARDS), code=st.sampled_from(["C10", "M200-50", "V20"]))
     def issue_coupon(self, card, code):
@@ -185,6 +191,16 @@ class LedgerMachine(RuleBasedStateMachine):
             (lots,) = self.led.conn.execute("SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?",
                                             (member_id,)).fetchone()
             assert lots - debt == declared.get(member_id, 0), member_id
+
+    @invariant()
+    def each_members_history_adds_up_to_their_balances(self):
+        for member_id, debt, stored in self.led.conn.execute(
+                "SELECT member_id, points_debt, principal_fen + bonus_fen FROM members").fetchall():
+            (lots,) = self.led.conn.execute("SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ?",
+                                            (member_id,)).fetchone()
+            history = [h["summary"] for h in self.led.history(member_id, limit=10**6)]
+            assert (sum(h["points"] for h in history), sum(h["stored_value_fen"] for h in history)) == \
+                (lots - debt, stored), member_id
 
     @invariant()
     def no_lot_overspent_in_the_journal(self):

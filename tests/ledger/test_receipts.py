@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from kiosk.ledger import Ledger, Refused, verify
+from kiosk.ledger import Refused, verify
 
 WED_RECEIPT = int(datetime(2026, 11, 4, 2, 0, tzinfo=timezone.utc).timestamp())   # Wed 10:00 Shanghai
 
@@ -30,17 +30,8 @@ def test_old_or_future_receipts_are_refused(led, member):
         claim(led, at="2026-11-03T10:00")                    # before the receipt was printed
 
 
-def test_two_offline_kiosks_claiming_one_receipt_make_a_debt_at_head_office(tmp_path):
-    kiosks = []
-    for name in ("k1", "k2"):
-        k = Ledger(tmp_path / f"{name}.db", kiosk_id=name, store_id="s1")
-        k.init(at="2026-01-01T08:00")
-        kiosks.append(k)
-    hq = Ledger(tmp_path / "hq.db", kiosk_id="hq", store_id="hq")
-    hq.init(at="2026-01-01T08:00")
-    register = kiosks[0].register(name="A", phone="13800000000", card_id="C1", operator="admin", at="2026-11-01T09:00")
-    for ledger in (kiosks[1], hq):
-        ledger.ingest(kiosks[0].tx_record(register["tx_id"]))
+def test_two_offline_kiosks_claiming_one_receipt_make_a_debt_at_head_office(offline_pair):
+    kiosks, hq, _member = offline_pair("C1")
     first, second = (claim(k) for k in kiosks)
     assert hq.ingest(kiosks[0].tx_record(first["tx_id"]), strict=False) == (True, [])
     applied, shortfalls = hq.ingest(kiosks[1].tx_record(second["tx_id"]), strict=False)

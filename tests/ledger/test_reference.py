@@ -248,8 +248,7 @@ def test_sku_multiplier_and_category_coupon(tmp_path):
     from kiosk.ledger import REFERENCE_RULES, Ledger
     rules = REFERENCE_RULES.read_text()
     rules += '\n[[points.multipliers]]\nname = "Tea triple"\nfactor = "3"\ncategories = ["tea"]\n'
-    led = Ledger(tmp_path / "l.db", kiosk_id="k", store_id="s")
-    led.init(rules)
+    led = Ledger.create(tmp_path / "l.db", kiosk_id="k", store_id="s", rules_text=rules)
     led.register(name="A", phone="13800000000", card_id="A1", operator="admin", at=MON)
     result = led.purchase("A1", [Line(1000, "T1", "tea"), Line(1000, "B1", "bakery")], operator="admin", at=THU)
     assert result["points_earned"] == 30 + 10 and result["multipliers"] == ["Tea triple"]

@@ -83,9 +83,7 @@ def start_hub(tmp_path, hq_keys, services):
 @pytest.fixture
 def make_kiosk(tmp_path):
     def make(kiosk_id: str, store_id: str = "s1") -> Ledger:
-        ledger = Ledger(tmp_path / f"{kiosk_id}.db", kiosk_id=kiosk_id, store_id=store_id)
-        ledger.init()
-        return ledger
+        return Ledger.create(tmp_path / f"{kiosk_id}.db", kiosk_id=kiosk_id, store_id=store_id)
     return make
 
 

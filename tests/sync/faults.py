@@ -37,8 +37,7 @@ class World:
         self.cards: dict[str, list[str]] = {}
         for i in range(1, kiosks + 1):
             kid = f"k{i}"
-            ledger = Ledger(self.dir / f"{kid}.db", kiosk_id=kid, store_id="s1")
-            ledger.init()
+            ledger = Ledger.create(self.dir / f"{kid}.db", kiosk_id=kid, store_id="s1")
             self.ledgers[kid] = ledger
             self.cards[kid] = [f"{kid}-card-{n}" for n in range(3)]
             for n, card in enumerate(self.cards[kid]):

@@ -150,13 +150,14 @@ def test_head_office_data_reaches_the_kiosk_and_old_versions_are_ignored(tmp_pat
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="replayer", protocol=mqtt.MQTTv5)
     client.connect("127.0.0.1", broker.port)
     client.loop_start()
-    caplog.set_level(logging.DEBUG, logger="sync.inbound")
-    client.publish(topics.LIMITS, old.pack("limits", {**limits, "version": 1, "window_hours": 700}),
-                   qos=1).wait_for_publish(5)
-    wait_for(lambda: any("limits version 1 is not newer" in r.getMessage() for r in caplog.records),
-             what="the replay reached the kiosk")
-    assert state.get("limits")["window_hours"] == 12
+    caplog.set_level(logging.WARNING, logger="sync.inbound")
     hq.set_limits({**limits, "window_hours": 6})                      # version 2: applied
     wait_for(lambda: state.get("limits")["window_hours"] == 6, what="limits version 2")
+    client.publish(topics.LIMITS, old.pack("limits", {**limits, "version": 1, "window_hours": 700}),
+                   qos=1).wait_for_publish(5)
+    wait_for(lambda: any("refused limits version 1: older than the version 2" in r.getMessage()
+                         for r in caplog.records if r.levelno == logging.WARNING),
+             what="the replay refused with a warning")
+    assert state.get("limits")["window_hours"] == 6
     client.loop_stop()
     client.disconnect()

@@ -21,7 +21,7 @@ def test_service_notifies_systemd_ready_and_watchdog(tmp_path, broker, hq_keys, 
     notify.bind(str(tmp_path / "notify.sock"))
     notify.settimeout(20)
     if service == "agent":
-        Ledger(tmp_path / "k1.db", kiosk_id="k1", store_id="s1").init()
+        Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1").close()
         command = [sys.executable, "-m", "sync.agent", "--db", str(tmp_path / "k1.db"), "--kiosk-id", "k1",
                    "--store-id", "s1", "--hq-key", hq_keys["public"], "--broker", broker.url]
     else:

@@ -143,3 +143,34 @@ def test_replaced_card_carries_the_account_and_blocks_the_old_one(kiosk, ledger)
     assert f"卡号 {demo.BLANKS[2].card_id}" in kiosk.text()
     assert ledger.member_view(demo.BLANKS[2].card_id)["principal_fen"] == 50000
     assert ledger.member_view(demo.ALICE.card_id)["card_status"] == "replaced"
+
+
+def test_staff_find_a_member_by_phone(kiosk, ledger):
+    kiosk.sign_in(demo.CASHIER, "1234")
+    kiosk.type("find-phone", "13800138001")          # 张三丰's phone in the demo data, typed without +86
+    kiosk.press("find-member")
+    assert "张**  138****8001" in kiosk.text()
+    assert kiosk.state()["screen"] == "staff"
+    kiosk.press("clear-member")
+    kiosk.type("find-phone", "13900000009")
+    kiosk.press("find-member")
+    assert "没有会员使用此手机号。" in kiosk.text()
+
+
+def test_a_printed_coupon_scanned_on_the_purchase_screen_is_used_once(kiosk, ledger):
+    code = demo.demo_codes("store-01")["coupon"]               # C10: 10% off, at most ¥20
+    kiosk.sign_in(demo.CASHIER, "1234")
+    kiosk.tap(demo.ALICE)
+    kiosk.press("purchase")
+    kiosk.keys("100")
+    kiosk.scan(code)
+    preview = kiosk.text()
+    assert "纸质优惠券 C10 #" in preview and "-¥10.00" in preview
+    kiosk.press("confirm")
+    assert "已支付 ¥90.00" in kiosk.text()
+    purchase = last(ledger, "purchase")
+    assert purchase["data"]["printed_coupons"] == [f"C10:{code.split(':')[2]}"]
+    kiosk.press("notice-ok", "purchase")
+    kiosk.keys("100")
+    kiosk.scan(code)                                           # the same coupon again
+    assert "该纸质优惠券已被使用。" in kiosk.text()
