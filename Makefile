@@ -9,7 +9,7 @@ DEMO_STAMP := $(VENV)/.installed-app
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-wqy-microhei mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
-.PHONY: all venv debs test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq soak screenshots clean
+.PHONY: all venv debs lock deb deb-test image image-test test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq soak screenshots clean
 
 all: test
 
@@ -23,7 +23,7 @@ $(STAMP): setup.cfg pyproject.toml | $(PY)
 	touch $@ $(DEMO_STAMP)
 
 $(DEMO_STAMP): setup.cfg pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e '.[ui]'
+	$(PY) -m pip install -q -e '.[kiosk]'
 	touch $@
 
 venv: $(STAMP)
@@ -60,5 +60,44 @@ soak: debs venv
 screenshots: debs venv
 	$(PY) -m kiosk.ui.screenshots --out docs/screenshots
 
+# requirements/{kiosk,hq}.txt: every Python dependency of the device and of head office, pinned
+# with the hashes of every platform's files (pip-tools). `make deb` installs from kiosk.txt with
+# --require-hashes. Run after changing setup.cfg; commit the result.
+TOOLS := build/tools
+$(TOOLS)/bin/pip-compile:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q pip-tools
+
+lock: $(TOOLS)/bin/pip-compile
+	for extra in kiosk hq; do \
+	  $(TOOLS)/bin/pip-compile -q --no-strip-extras --generate-hashes --allow-unsafe --no-emit-index-url \
+	    --no-emit-find-links --extra $$extra -o requirements/$$extra.txt setup.cfg; done
+
+# The Debian packages (image/deb/build-deb): store-kiosk for the device, store-kiosk-hq for head
+# office, each a venv under /opt/kiosk built from the locked hashes, for this Debian release.
+# deb-test installs the device package into a fresh Debian 12 chroot, checks it, purges it.
+DEB_DEBS := fakeroot dpkg-dev python3-venv python3-dev gcc linux-libc-dev mmdebstrap
+deb:
+	@scripts/ensure-debs $(DEB_DEBS)
+	image/deb/build-deb kiosk build/deb
+	image/deb/build-deb hq build/deb
+
+deb-test: deb
+	image/deb/test-deb build/deb/store-kiosk_*_$$(dpkg --print-architecture).deb bookworm
+
+# The SD image (image/build-image, docs/image.md): ARCH=arm64 for a Raspberry Pi 4/5 needs a
+# store-kiosk package built for arm64; amd64 is the same system for QEMU. image-test builds the
+# amd64 variant with a reporting unit, provisions it and boots it under KVM (outside make test).
+ARCH ?= $(shell dpkg --print-architecture)
+IMAGE_DEBS := mmdebstrap fdisk e2fsprogs dosfstools mtools openssl qemu-system-x86
+image: deb
+	@scripts/ensure-debs $(IMAGE_DEBS)
+	image/build-image $(ARCH) build/deb/store-kiosk_*_$(ARCH).deb build/kiosk-$(ARCH).img
+
+image-test: deb venv
+	@scripts/ensure-debs $(IMAGE_DEBS)
+	IMAGE_TEST=1 image/build-image amd64 build/deb/store-kiosk_*_amd64.deb build/kiosk-amd64-test.img
+	image/test/boot-test build/kiosk-amd64-test.img $(VENV)/bin/kioskctl
+
 clean:
-	rm -rf $(VENV) var *.egg-info
+	rm -rf $(VENV) var build *.egg-info

@@ -17,13 +17,14 @@ from typing import Callable
 from drivers import doctor
 
 from . import config as config_mod
+from . import version
 from .cli_output import OneLineParser, escape, guarded, human
-from .ctl import coupons as coupons_ctl, rules_ops, staff as staff_ctl
+from .ctl import backup, base as ctl_base, coupons as coupons_ctl, provision, rules_ops, staff as staff_ctl, technician
+from .ctl.base import EXIT_REFUSED, EXIT_USAGE
 from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, parse_count, parse_fen, verify
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
 
-EXIT_USAGE, EXIT_REFUSED = 2, 3
 COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace, Ledger], dict]] = {}
 
 
@@ -79,6 +80,7 @@ def _item(text: str) -> tuple[str, str, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="kioskctl", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     _common(p, suppress=False)
     top = p.add_subparsers(dest="cmd", metavar="COMMAND", required=True)
 
@@ -182,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub(top, "doctor", "check the configured devices and print fixes", "doctor")
     _doctor_arguments(sp)
     rules_ops.add_parsers(top, sub)
+    for area in (technician, backup, provision):
+        area.add_parsers(top, sub)
     return p
 
 
@@ -348,6 +352,8 @@ def _main(argv: list[str] | None) -> int:
         return 0
     if args.path == ("doctor",):
         return _doctor(args, cfg)
+    if args.path in ctl_base.STANDALONE:
+        return ctl_base.run(args, cfg, _fail, lambda r: print(json.dumps(r, ensure_ascii=False) if args.json else human(r)))
     try:
         led = _open(args, cfg)
     except LedgerError as exc:        # not a ledger, another kiosk's ledger, bad rules for init
