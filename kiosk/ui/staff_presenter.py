@@ -139,3 +139,27 @@ def present_correction(correction: dict, _: Translate) -> str:
     short = ", ".join(f"{s.get('what', '?')} {s.get('short', '')}".strip() for s in shortfalls)
     kind = _("double spend") if correction["kind"] == "overdraft" else correction["kind"]
     return f"#{correction['seq']} {kind}" + (f" ({short})" if short else "")
+
+
+PRIVACY_NOTICE = N_("We keep your name, mobile number and birthday to run your membership: points, stored value, "
+                    "birthday offers. They are stored encrypted, used by this store chain only, never sold, and "
+                    "erased when you close your account.")
+MISSING = {"phone": N_("Enter an 11-digit mobile number."), "name": N_("Enter the member's name."),
+           "consent": N_("The member must agree to the privacy notice.")}
+
+
+def present_register(form: dict, waiting: bool, _: Translate) -> dict:
+    """The registration form's tabs, the active input, and what still stops the card being issued."""
+    birthday = form["birthday"] or _("optional")
+    if waiting:
+        status = _("Tap a blank card on the reader now.")
+    elif form["missing"]:
+        status = _(MISSING[form["missing"][0]])
+    else:
+        status = _("Ready: press Issue a card, then tap a blank card.")
+    return {**form, "waiting": waiting, "ready": not form["missing"] and not waiting, "status": status,
+            "tab_phone": _("Mobile") + "\n" + (form["phone"] or "—"),
+            "tab_name": _("Name") + "\n" + ((form["name"] + form["letters"]) or "—"),
+            "tab_birthday": _("Birthday") + "\n" + birthday,
+            "tab_consent": _("Privacy") + "\n" + (_("agreed") if form["consent"] else _("not yet")),
+            "notice": _(PRIVACY_NOTICE)}

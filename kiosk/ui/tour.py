@@ -41,10 +41,6 @@ def scan(code: str) -> Step:
     return lambda k: k.scan(demo.demo_codes("store-01")[code])
 
 
-def fill(aid: str, text: str) -> Step:
-    return lambda k: k.type(aid, text)
-
-
 STOPS = (
     Stop("attract", "The attract screen waits for a card or a phone code.", ()),
     Stop("member", "张三丰 taps his card: tier, points about to expire, stored value, coupons, packages.",
@@ -67,8 +63,13 @@ STOPS = (
     Stop("packages", "Packages: use one count, or sell a new one.", (press("back", "packages"),)),
     Stop("redeem", "Staff redeem gifts from the catalogue.", (press("back", "gifts"),)),
     Stop("card", "Report a card lost, replace it, or close the account.", (press("back", "card"),)),
-    Stop("register", "A new member is registered; a blank card will be issued.",
-         (press("back", "register"), fill("name", "赵六"), fill("phone", "13512345678"))),
+    Stop("register", "A new member is registered without a keyboard: phone on the keypad, the name in pinyin.",
+         (press("back", "register"), keys("13512345678"),
+          press("field-name", "kb-z", "kb-h", "kb-a", "kb-o", "cand-赵", "kb-l", "kb-i", "kb-u"))),
+    Stop("birthday", "The birthday comes from a date picker.",
+         (press("cand-六", "field-birthday", "year-10", "month+1", "day+1"),)),
+    Stop("consent", "The member agrees to the privacy notice; then a blank card is issued.",
+         (press("field-consent", "consent"),)),
     Stop("summary", "Today's figures and the state of the devices and of head office.", (press("back", "summary"),)),
 )
 
