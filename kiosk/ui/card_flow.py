@@ -85,7 +85,7 @@ class CardFlow:
         member = self.ctl.member
         if member is None:
             return {}
-        return {"member": f"{member['name_masked']}  {member['phone_masked']}",
+        return {"member": f"{member['name']}  {member['phone_masked']}",
                 "card": tr._("Card {card}").format(card=member["card_id"]), "waiting": self.waiting,
                 "can_close": allowed(self.ctl.staff["role"], "close"),
                 "close_terms": tr._(CLOSE_TERMS).format(

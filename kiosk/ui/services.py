@@ -36,6 +36,11 @@ def member_snapshot(led, card_id: str, history: int = 10) -> dict:
         view["next_tier_threshold"] = tier.threshold
     for coupon in view["coupons"]:
         coupon.update(coupon_rule(led, coupon["code"]))
+    names = {p["package_id"]: p["name"] for p in view["packages"]}
+    for item in view["history"]:
+        if item["kind"] == "package_use":      # which package, and how many uses it has left
+            data = led.tx_record(item["tx_id"])["data"]
+            item["package"], item["remaining"] = names.get(data.get("package_id"), ""), data.get("remaining")
     return view
 
 

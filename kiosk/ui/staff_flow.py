@@ -5,9 +5,16 @@ from __future__ import annotations
 from . import messages, services
 from .i18n import tr
 from .keyentry import type_key
+from .presenter import N_
 from .staff_presenter import ROLE_NAMES, present_staff_home, present_summary
 
 PIN_LENGTH = 8
+SHORTEST_PIN = 4
+
+
+def pin_slots(typed: int) -> str:
+    """'● ● ○ ○': a slot per digit of the shortest PIN, then one more (up to eight) while typing."""
+    return " ".join("●" * typed + "○" * (min(PIN_LENGTH, max(SHORTEST_PIN, typed + 1)) - typed))
 
 
 class StaffFlow:
@@ -35,7 +42,7 @@ class StaffFlow:
         if self.card is None:
             return {}
         return {"name": f"{self.card['name']} · {tr._(ROLE_NAMES.get(self.card['role'], self.card['role']))}",
-                "dots": "●" * len(self.pin), "error": self.error, "ready": len(self.pin) >= 4}
+                "dots": pin_slots(len(self.pin)), "error": self.error, "ready": len(self.pin) >= SHORTEST_PIN}
 
     def key(self, key: str) -> None:
         self.pin = type_key(self.pin, key, decimals=False, max_len=PIN_LENGTH)
@@ -118,5 +125,7 @@ class StaffFlow:
     def render_summary(self) -> dict:
         if self.day is None:
             return {}
-        devices = [(d.url.text, d.state, d.detail) for d in self.ctl.devices]
-        return present_summary(self.day["summary"], self.day["status"], devices, tr._, self.ctl.ctx.tz)
+        readers = set(self.ctl.ctx.nfc)
+        devices = [(N_("Card reader") if d.url.text in readers else N_("Scanner"), d.url.text, d.state, d.detail)
+                   for d in self.ctl.devices]
+        return present_summary(self.day["summary"], self.day["status"], devices, tr._, self.ctl.ctx.tz, tr.lang)

@@ -80,13 +80,16 @@ class InputPanel(BoxLayout):
 
 
 class DataRow(RecycleDataViewBehavior, BoxLayout):
-    """A list row: a title, a detail line, a note, and an optional button acting on ``arg``."""
+    """A list row: a title, a detail line (and a note), a figure, and an optional button acting on ``arg``."""
 
-    DEFAULTS = {"text": "", "detail": "", "note": "", "button": "", "action": "", "arg": "", "aid": "",
-                "enabled": False}
+    DEFAULTS = {"text": "", "detail": "", "note": "", "figure": "", "button": "", "action": "", "arg": "",
+                "aid": "", "enabled": False, "tone": "accent", "selected": False}
     text = StringProperty("")
     detail = StringProperty("")
     note = StringProperty("")
+    figure = StringProperty("")                  # a number to read at a glance (a gift's cost)
+    tone = OptionProperty("accent", options=TONES)
+    selected = BooleanProperty(False)
     button = StringProperty("")
     action = StringProperty("")
     arg = StringProperty("")
