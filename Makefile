@@ -5,8 +5,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-app
 # Debian packages the tests and the demo need (installed only when missing): a compiler and
-# headers for evdev (source-only on PyPI), Xvfb and Mesa for the Kivy window, Mosquitto, the font.
-DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-wqy-microhei mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
+# headers for evdev (source-only on PyPI), Xvfb and Mesa for the Kivy window, Mosquitto, the fonts
+# (Noto Sans CJK, WenQuanYi as its fallback, Font Awesome for icons).
+DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-noto-cjk fonts-wqy-microhei fonts-font-awesome mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
 .PHONY: all venv debs test demo bench bench-ledger bench-drivers bench-ui bench-sync soak screenshots clean

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton
+from babel.dates import format_skeleton, get_day_names
 
 from kiosk.ledger.dates import from_utc_text
 
@@ -43,6 +43,11 @@ def day(value: str | date, lang: str) -> str:
     business to leave out: dates here are expiries and recent days, within a year or so."""
     value = date.fromisoformat(value) if isinstance(value, str) else value
     return format_skeleton("MMMd", value, locale=lang)
+
+
+def weekday(iso_weekday: int, lang: str) -> str:
+    """1 -> '星期一' / 'Monday' (ISO numbering, as the rules use)."""
+    return get_day_names("wide", locale=lang)[iso_weekday - 1]
 
 
 def full_day(value: str | date, lang: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from .formatting import count, day, local_time, money, signed_count, signed_money
+from .formatting import count, day, local_time, money, signed_count, signed_money, weekday
 
 Translate = Callable[[str], str]
 
@@ -136,3 +136,23 @@ def present_gifts(gifts: list[dict], points: int | None, _: Translate, lang: str
                      "button": _("Redeem") if can_redeem else "",
                      "enabled": can_redeem and affordable and gift["stock"] > 0})
     return rows
+
+
+def present_campaigns(campaigns: list[dict], _: Translate, lang: str) -> str:
+    """Today's points campaigns in one or two lines for the attract screen ('' when there are none)."""
+    lines = []
+    for c in campaigns:
+        if c["kind"] == "birthday":
+            text = _("Birthday month: points ×{factor} all month").format(factor=c["factor"])
+        elif c["kind"] == "weekday":
+            text = _("Today is {weekday}: points ×{factor}").format(weekday=weekday(c["weekday"], lang),
+                                                                   factor=c["factor"])
+        elif c["kind"] == "member_day":
+            text = _("Member day: points ×{factor} today").format(factor=c["factor"])
+        else:
+            text = _("Points ×{factor} until {date}").format(factor=c["factor"], date=day(c["until"], lang)) \
+                if c["until"] else _("Points ×{factor} today").format(factor=c["factor"])
+        if c.get("limited"):
+            text += _(" (selected items)")
+        lines.append(text)
+    return "\n".join(lines)
