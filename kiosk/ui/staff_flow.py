@@ -1,13 +1,17 @@
 """Staff at the counter: card + PIN sign-in, the staff home with the member being served, the day."""
 from __future__ import annotations
 
+import logging
+
 
 from . import messages, services
 from .i18n import tr
 from .keyentry import type_key
 from .presenter import N_
-from .staff_presenter import ROLE_NAMES, present_staff_home, present_summary
+from .shift import shift_figures
+from .staff_presenter import ROLE_NAMES, present_staff_home, present_summary, shift_report
 
+log = logging.getLogger(__name__)
 PIN_LENGTH = 8
 SHORTEST_PIN = 4
 
@@ -110,7 +114,8 @@ class StaffFlow:
             self.day = day
             self.ctl.show("summary", self.render_summary)
         head_office = self.ctl.ctx.head_office
-        self.ctl.run(lambda led: {"summary": led.day_summary(),
+        self.ctl.run(lambda led: {"summary": led.day_summary(), "shift": shift_figures(led.day_records()),
+                                  "names": led.staff_names(),
                                   "status": services.head_office_status(led, head_office)}, got)
 
     def acknowledge_corrections(self) -> None:
@@ -128,4 +133,17 @@ class StaffFlow:
         readers = set(self.ctl.ctx.nfc)
         devices = [(N_("Card reader") if d.url.text in readers else N_("Scanner"), d.url.text, d.state, d.detail)
                    for d in self.ctl.devices]
-        return present_summary(self.day["summary"], self.day["status"], devices, tr._, self.ctl.ctx.tz, tr.lang)
+        day = self.day
+        return present_summary(day["summary"], day["shift"], day["names"], day["status"], devices, tr._,
+                               self.ctl.ctx.tz, tr.lang)
+
+    def close_shift(self) -> None:
+        """交班: the signed-in cashier's figures for the day, shown to the manager; confirming signs out."""
+        staff = self.ctl.staff
+        mine = self.day["shift"].get(staff["staff_id"], {}) if self.day else {}
+        text = shift_report(staff["name"], mine, tr._)
+
+        def closed():
+            log.info("shift closed by %s: %s", staff["staff_id"], mine)
+            self.sign_out()
+        self.ctl.confirm(text, closed)

@@ -97,9 +97,10 @@ def present_packages(packages: list[dict], plans: list[dict], _: Translate, lang
     return held, sale
 
 
-def present_summary(summary: dict, status: dict, devices: list[tuple[str, str, str, str]], _: Translate,
-                    tz: ZoneInfo, lang: str) -> dict:
-    """Today's figures for this kiosk and the state of its readers, scanners and sync."""
+def present_summary(summary: dict, shift: dict[str, dict], names: dict[str, str], status: dict,
+                    devices: list[tuple[str, str, str, str]], _: Translate, tz: ZoneInfo, lang: str) -> dict:
+    """Today's figures for this kiosk (and per staff member: till / stored value) and the state of its
+    readers, scanners and sync."""
     s = summary
 
     def counted(n: str, fen: str) -> str:
@@ -129,7 +130,13 @@ def present_summary(summary: dict, status: dict, devices: list[tuple[str, str, s
     for correction in corrections:
         rows.append({"text": _("Head office correction"), "detail": present_correction(correction, _)})
     acknowledge = _("Acknowledge {n} corrections").format(n=len(corrections)) if corrections else ""
-    return {"day": full_day(summary["day"], lang), "figures": [{"text": k, "detail": v} for k, v in figures], "devices": rows,
+    if shift:
+        figures.append((_("By staff member"), _("till / stored value")))
+        figures += [(names.get(staff_id, staff_id), f"{money(row['till_fen'])} / {money(row['stored_value_fen'])}")
+                    for staff_id, row in sorted(shift.items())]
+    rows = [{**row, "strong": False} for row in rows]
+    return {"day": full_day(summary["day"], lang), "figures": [{"text": k, "detail": v, "strong": False}
+                                                                for k, v in figures], "devices": rows,
             "acknowledge": acknowledge}
 
 
@@ -163,3 +170,11 @@ def present_register(form: dict, waiting: bool, _: Translate) -> dict:
             "tab_birthday": _("Birthday") + "\n" + birthday,
             "tab_consent": _("Privacy") + "\n" + (_("agreed") if form["consent"] else _("not yet")),
             "notice": _(PRIVACY_NOTICE)}
+
+
+def shift_report(name: str, figures: dict, _: Translate) -> str:
+    """What a cashier shows the manager at the shift close (交班)."""
+    return _("Shift close: {name}\n{n} transactions\nTaken at the till: {till}\nPaid from stored value: {sv}\n"
+             "Count the till, then confirm to sign out.").format(
+        name=name, n=count(figures.get("transactions", 0)), till=money(figures.get("till_fen", 0)),
+        sv=money(figures.get("stored_value_fen", 0)))
