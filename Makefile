@@ -10,7 +10,7 @@ DEMO_STAMP := $(VENV)/.installed-app
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-noto-cjk fonts-wqy-microhei fonts-font-awesome mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
-.PHONY: all venv debs test demo bench bench-ledger bench-drivers bench-ui bench-sync soak screenshots clean
+.PHONY: all venv debs catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync soak screenshots clean
 
 all: test
 
@@ -32,10 +32,21 @@ venv: $(STAMP)
 debs:
 	@scripts/ensure-debs $(DEBS)
 
-test: debs venv
+# Compile the UI's catalogues (.po -> .mo); the app compiles a stale one in memory, this saves it the time.
+catalogues: venv
+	$(VENV)/bin/pybabel -q compile -d kiosk/ui/locale -D kiosk
+
+# After changing texts: extract every msgid from the code and kv files, merge into each language's .po
+# (new ones empty, vanished ones dropped), compile. Then translate the empty entries in zh_CN.
+translations: venv
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k N_ -k n_:1,2 --no-location --omit-header -o kiosk/ui/locale/kiosk.pot .
+	$(VENV)/bin/pybabel -q update -i kiosk/ui/locale/kiosk.pot -d kiosk/ui/locale -D kiosk --ignore-obsolete --no-fuzzy-matching
+	$(VENV)/bin/pybabel -q compile -d kiosk/ui/locale -D kiosk
+
+test: debs venv catalogues
 	$(PY) -m pytest
 
-demo: debs $(DEMO_STAMP)
+demo: debs $(DEMO_STAMP) catalogues
 	$(PY) -m kiosk.demo --var var
 
 bench: bench-ledger bench-drivers bench-ui bench-sync
@@ -55,7 +66,7 @@ bench-sync: debs venv
 soak: debs venv
 	$(PY) -m pytest -q tests/sync/test_faults.py --soak
 
-screenshots: debs venv
+screenshots: debs venv catalogues
 	$(PY) -m kiosk.ui.screenshots --out docs/screenshots
 
 clean:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from .formatting import count, day, local_time, money, signed_count, signed_money, weekday
 
 Translate = Callable[[str], str]
+Plural = Callable[[str, str, int], str]          # ngettext: (singular, plural, n)
 
 
 def N_(msgid: str) -> str:
@@ -40,7 +41,7 @@ def coupon_terms(coupon: dict, _: Translate, with_min_spend: bool = True) -> str
     """A coupon's terms in the member's language (the rules only name coupons in one)."""
     kind = coupon.get("kind")
     if kind == "percent":
-        text = _("{percent}% off").format(percent=coupon["percent"])
+        text = _("{percent} off").format(percent=f"{coupon['percent']}%")
         if coupon.get("cap_fen"):
             text += _(", up to {cap}").format(cap=money(coupon["cap_fen"]))
     elif kind == "threshold":
@@ -117,7 +118,7 @@ def present_member(view: dict, _: Translate, lang: str, tz: ZoneInfo) -> dict:
     }
 
 
-def present_gifts(gifts: list[dict], points: int | None, _: Translate, lang: str,
+def present_gifts(gifts: list[dict], points: int | None, _: Translate, n_: Plural, lang: str,
                   can_redeem: bool) -> list[dict]:
     """Catalogue rows: what each gift costs, the stock, and whether this member can afford it."""
     rows = []
@@ -128,7 +129,8 @@ def present_gifts(gifts: list[dict], points: int | None, _: Translate, lang: str
         elif points is None or affordable:
             note = ""
         else:
-            note = _("{n} more points needed").format(n=count(gift["points"] - points))
+            missing = gift["points"] - points
+            note = n_("{n} more point needed", "{n} more points needed", missing).format(n=count(missing))
         rows.append({"text": gift["name_zh"] if lang == "zh_CN" else gift["name"],
                      "detail": _("{stock} in stock").format(stock=gift["stock"]),
                      "figure": _("{n} points").format(n=count(gift["points"])),

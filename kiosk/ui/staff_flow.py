@@ -135,7 +135,7 @@ class StaffFlow:
                    for d in self.ctl.devices]
         day = self.day
         return present_summary(day["summary"], day["shift"], day["names"], day["status"], devices, tr._,
-                               self.ctl.ctx.tz, tr.lang)
+                               tr.n_, self.ctl.ctx.tz, tr.lang)
 
     def close_shift(self) -> None:
         """交班: the signed-in cashier's figures for the day, shown to the manager; confirming signs out."""

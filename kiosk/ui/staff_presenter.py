@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from kiosk.ledger.core import ROLES
 
 from .formatting import count, day, full_day, local_time, money
-from .presenter import N_, Translate, tier_name
+from .presenter import N_, Plural, Translate, tier_name
 
 NEEDS = {"purchase": "cashier", "topup": "cashier", "refund": "cashier", "gifts": "cashier",
          "packages": "cashier", "register": "cashier", "card": "cashier", "undo": "manager",
@@ -98,7 +98,8 @@ def present_packages(packages: list[dict], plans: list[dict], _: Translate, lang
 
 
 def present_summary(summary: dict, shift: dict[str, dict], names: dict[str, str], status: dict,
-                    devices: list[tuple[str, str, str, str]], _: Translate, tz: ZoneInfo, lang: str) -> dict:
+                    devices: list[tuple[str, str, str, str]], _: Translate, n_: Plural, tz: ZoneInfo,
+                    lang: str) -> dict:
     """Today's figures for this kiosk (and per staff member: till / stored value) and the state of its
     readers, scanners and sync."""
     s = summary
@@ -123,7 +124,8 @@ def present_summary(summary: dict, shift: dict[str, dict], names: dict[str, str]
     rows = [{"text": _(kind), "detail": _(STATES.get(state, state)) + (f" ({detail})" if detail else "")}
             for kind, _url, state, detail in devices]
     rows.append({"text": _("Head office"), "detail": _("connected") if status["reachable"] else _("unreachable")})
-    rows.append({"text": _("Waiting to send"), "detail": _("{n} transactions").format(n=count(status["backlog"]))})
+    rows.append({"text": _("Waiting to send"), "detail": n_("{n} transaction", "{n} transactions", status["backlog"]).format(
+        n=count(status["backlog"]))})
     rows.append({"text": _("Last contact"),
                  "detail": local_time(status["last_contact"], tz, lang) if status["last_contact"] else _("never")})
     corrections = status.get("corrections", [])
