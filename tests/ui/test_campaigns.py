@@ -8,8 +8,7 @@ from kiosk.ui.services import todays_campaigns
 
 
 def test_wednesday_in_shanghai_is_a_double_points_day_while_utc_is_still_tuesday(tmp_path):
-    led = Ledger(tmp_path / "ledger.db", timezone="Asia/Shanghai")
-    led.init(at="2026-11-01T00:00:00Z")
+    led = Ledger.create(tmp_path / "ledger.db", kiosk_id="k1", store_id="s1", at="2026-11-01T00:00:00Z")
     wednesday = todays_campaigns(led, parse_instant("2026-12-01T20:00:00Z"))      # Tue 20:00 UTC = Wed 04:00
     thursday = todays_campaigns(led, parse_instant("2026-12-02T20:00:00Z"))
     led.close()
