@@ -87,6 +87,16 @@ class Views(PurchaseOps, PointMoveOps):
         (n,) = self.conn.execute("SELECT COUNT(*) FROM outbox WHERE confirmed_at IS NULL").fetchone()
         return n
 
+    def day_records(self, *, at: str | None = None) -> list[dict]:
+        """This kiosk's journal records of the local day, oldest first (the counter's shift figures)."""
+        start = self.local_moment(at).replace(hour=0, minute=0, second=0, microsecond=0)
+        return [json.loads(rec) for (rec,) in self.conn.execute(
+            "SELECT record FROM journal WHERE kiosk_id = ? AND at >= ? AND at < ? ORDER BY seq",
+            (self.kiosk_id, to_utc_text(start), to_utc_text(start + timedelta(days=1))))]
+
+    def staff_names(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT staff_id, name FROM staff"))
+
     def day_summary(self, *, at: str | None = None) -> dict:
         """This kiosk's figures for the local day of ``at``: every movement of money and points."""
         local = self.local_moment(at)

@@ -1,11 +1,16 @@
 """Cards at the counter: register a member and issue a blank card, report lost, replace, close."""
 from __future__ import annotations
 
+import logging
+
 from . import messages, services
 from .formatting import money
 from .i18n import tr
 from .presenter import N_
-from .staff_presenter import allowed
+from .register_form import RegisterForm
+from .staff_presenter import allowed, present_register
+
+log = logging.getLogger(__name__)
 
 CLOSE_REASON = N_("member asked to close the account")
 CLOSE_TERMS = N_("Closing refunds {principal} and forfeits the bonus {bonus}, {points} points and all packages.")
@@ -17,7 +22,7 @@ class CardFlow:
         self.clear()
 
     def clear(self) -> None:
-        self.form = {"name": "", "phone": "", "birthday": ""}
+        self.form = RegisterForm()
         self.waiting = False
 
     def _wait_for_card(self, handler) -> None:
@@ -47,24 +52,29 @@ class CardFlow:
         self.ctl.show("register", self.render_register)
 
     def render_register(self) -> dict:
-        return {**self.form, "waiting": self.waiting,
-                "ready": bool(self.form["name"].strip() and len(self.form["phone"]) >= 6)}
+        return present_register(self.form.view(), self.waiting, tr._)
 
-    def set_field(self, name: str, value: str) -> None:
-        if self.form.get(name) != value:
-            self.form[name] = value
-            self.ctl.refresh()
+    def form_touch(self, method: str, *args) -> None:
+        """A touch on the registration form (a key, a candidate, a date step...), then redraw."""
+        getattr(self.form, method)(*args)
+        self.ctl.refresh()
+
+    def step_birthday(self, part: str, delta: int) -> None:
+        self.form_touch("step", part, delta, self.ctl.ctx.today())
 
     def issue(self) -> None:
-        self._wait_for_card(self._register)
+        if not self.form.missing:
+            self._wait_for_card(self._register)
 
     def _register(self, found: dict) -> None:
         if self._refuse_used(found):
             return
-        form, card, operator = dict(self.form), found["card_id"], self.ctl.staff["staff_id"]
-        self.ctl.write(lambda led: led.register(name=form["name"], phone=form["phone"], card_id=card,
-                                              birthday=form["birthday"] or None, operator=operator),
-                     lambda _r: self._issued(card, tr._("Member registered and card issued.")))
+        form, card, operator = self.form.register_args(), found["card_id"], self.ctl.staff["staff_id"]
+
+        def done(result):
+            log.info("member %s registered; consented to the privacy notice on screen", result["member_id"])
+            self._issued(card, tr._("Member registered and card issued."))
+        self.ctl.write(lambda led: led.register(**form, card_id=card, operator=operator), done)
 
     # -- lost, replace, close -----------------------------------------------------------------
     def start(self) -> None:
@@ -75,7 +85,7 @@ class CardFlow:
         member = self.ctl.member
         if member is None:
             return {}
-        return {"member": f"{member['name_masked']}  {member['phone_masked']}",
+        return {"member": f"{member['name']}  {member['phone_masked']}",
                 "card": tr._("Card {card}").format(card=member["card_id"]), "waiting": self.waiting,
                 "can_close": allowed(self.ctl.staff["role"], "close"),
                 "close_terms": tr._(CLOSE_TERMS).format(

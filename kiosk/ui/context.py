@@ -48,6 +48,10 @@ class KioskContext:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def today(self):
+        """The store's local date now (the date picker's last selectable day)."""
+        return self.clock.now().astimezone(self.tz).date()
+
     def open_ledger(self) -> Ledger:
         return Ledger(self.db, kiosk_id=self.kiosk_id, store_id=self.store_id, timezone=self.timezone,
                       phone_region=self.phone_region, clock=self.clock)

@@ -30,6 +30,7 @@ from .inputs import InputPump
 from .member_flow import MemberFlow
 from .points_flow import PointsFlow
 from .overlays import Confirm, Notice
+from .presenter import present_campaigns
 from .screens import SCREENS
 from .sale_flow import SaleFlow
 from .staff_flow import StaffFlow
@@ -193,7 +194,8 @@ class Controller:
 
     def attract_data(self) -> dict:
         return {"store": self.ctx.store_name, "offline": not self.status["reachable"],
-                "simulate": self.ctx.simulate}
+                "simulate": self.ctx.simulate,
+                "campaigns": present_campaigns(self.status.get("campaigns", []), tr._, tr.lang)}
 
     def set_language(self, lang: str) -> None:
         tr.switch(lang)
@@ -201,11 +203,14 @@ class Controller:
         self.refresh()
 
     def poll_status(self) -> None:
+        """Head office's status and today's campaigns, every few seconds (both show on the attract screen)."""
         def got(status):
             self.status = status
             if self.sm.current == "attract":
                 self.refresh()
-        self.worker.submit(lambda led: services.head_office_status(led, self.ctx.head_office), got, lambda _f: None)
+        now = self.ctx.clock.now()
+        self.worker.submit(lambda led: {**services.head_office_status(led, self.ctx.head_office),
+                                        "campaigns": services.todays_campaigns(led, now)}, got, lambda _f: None)
 
     # -- what the drivers report (called on the UI thread by the input pump) --------------------
     def on_card(self, found: dict, started: float) -> None:

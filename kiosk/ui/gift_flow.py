@@ -23,7 +23,7 @@ class GiftFlow:
     def render(self) -> dict:
         member, staff = self.ctl.member, self.ctl.staff
         points = member["points"] if member else None
-        rows = present_gifts(self.gifts, points, tr._, tr.lang, can_redeem=bool(staff and member))
+        rows = present_gifts(self.gifts, points, tr._, tr.n_, tr.lang, can_redeem=bool(staff and member))
         return {"rows": rows, "staff": staff is not None,
                 "points": tr._("Your points: {n}").format(n=f"{points:,}") if points is not None else ""}
 

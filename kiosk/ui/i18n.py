@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kivy.event import Observable
 
-from .catalog import LANGUAGES, gettext
+from .catalog import LANGUAGES, gettext, ngettext
 
 
 class Translator(Observable):
@@ -21,6 +21,10 @@ class Translator(Observable):
 
     def _(self, msgid: str) -> str:
         return gettext(self.lang, msgid)
+
+    def n_(self, singular: str, plural: str, n: int) -> str:
+        """The form of a text for ``n`` ("1 transaction", "2 transactions"; one form in Chinese)."""
+        return ngettext(self.lang, singular, plural, n)
 
     def fbind(self, name, func, *largs, **kwargs):
         if name != "_":

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from .formatting import count, local_time, money, signed_count, signed_money
+from .formatting import count, day, local_time, money, signed_count, signed_money, weekday
 
 Translate = Callable[[str], str]
+Plural = Callable[[str, str, int], str]          # ngettext: (singular, plural, n)
 
 
 def N_(msgid: str) -> str:
@@ -32,11 +33,15 @@ def tier_name(view: dict, lang: str, key: str = "tier_name") -> str:
     return view.get(f"{key}_zh" if lang == "zh_CN" else key) or view.get(key) or ""
 
 
-def coupon_terms(coupon: dict, _: Translate) -> str:
+def min_spend(coupon: dict, _: Translate) -> str:
+    return _("min. spend {amount}").format(amount=money(coupon["min_spend_fen"])) if coupon.get("min_spend_fen") else ""
+
+
+def coupon_terms(coupon: dict, _: Translate, with_min_spend: bool = True) -> str:
     """A coupon's terms in the member's language (the rules only name coupons in one)."""
     kind = coupon.get("kind")
     if kind == "percent":
-        text = _("{percent}% off").format(percent=coupon["percent"])
+        text = _("{percent} off").format(percent=f"{coupon['percent']}%")
         if coupon.get("cap_fen"):
             text += _(", up to {cap}").format(cap=money(coupon["cap_fen"]))
     elif kind == "threshold":
@@ -46,7 +51,7 @@ def coupon_terms(coupon: dict, _: Translate) -> str:
         text = _("{value} voucher").format(value=money(coupon["value_fen"]))
     else:
         return coupon.get("name", coupon.get("code", ""))
-    if coupon.get("min_spend_fen"):
+    if with_min_spend and coupon.get("min_spend_fen"):
         text += _(" (min. spend {amount})").format(amount=money(coupon["min_spend_fen"]))
     return text
 
@@ -61,7 +66,7 @@ def _tier_progress(view: dict, lang: str, _: Translate) -> tuple[float, str]:
     return min(1.0, max(0.0, view["qualifying"] / threshold)), text
 
 
-def history_rows(history: list[dict], _: Translate, tz: ZoneInfo) -> list[dict]:
+def history_rows(history: list[dict], _: Translate, tz: ZoneInfo, lang: str) -> list[dict]:
     rows = []
     for item in history:
         summary = item["summary"]
@@ -72,7 +77,10 @@ def history_rows(history: list[dict], _: Translate, tz: ZoneInfo) -> list[dict]:
             changes.append(signed_money(summary["stored_value_fen"]))
         if item["kind"] == "purchase" and summary.get("amount_fen") is not None:
             changes.append(_("paid {amount}").format(amount=money(summary["amount_fen"])))
-        rows.append({"text": f"{local_time(item['at'], tz)}  {_(KINDS.get(item['kind'], item['kind']))}",
+        if item["kind"] == "package_use" and item.get("remaining") is not None:
+            changes.append(_("{package}: {left} left").format(package=item.get("package") or _("package"),
+                                                             left=item["remaining"]))
+        rows.append({"text": f"{local_time(item['at'], tz, lang)}  {_(KINDS.get(item['kind'], item['kind']))}",
                      "detail": "  ".join(changes)})
     return rows
 
@@ -83,11 +91,11 @@ def present_member(view: dict, _: Translate, lang: str, tz: ZoneInfo) -> dict:
     expiring = ""
     if view["points_expiring"]:
         expiring = _("{n} points expire on {date}").format(n=count(view["points_expiring"]),
-                                                           date=view["points_expiring_on"])
+                                                           date=day(view["points_expiring_on"], lang))
     checkin_points = view.get("checkin_points", 0)
     return {
         "name": view["name_masked"],
-        "greeting": _("Happy birthday month! Enjoy double points.") if view["birthday_month"] else "",
+        "greeting": _("Birthday month: double points!") if view["birthday_month"] else "",
         "tier": tier_name(view, lang),
         "tier_progress": progress,
         "tier_next": next_text,
@@ -95,20 +103,22 @@ def present_member(view: dict, _: Translate, lang: str, tz: ZoneInfo) -> dict:
         "points_debt": _("Points owed: {n}").format(n=count(view["points_debt"])) if view["points_debt"] else "",
         "expiring": expiring,
         "balance": money(view["principal_fen"] + view["bonus_fen"]),
-        "balance_detail": _("Principal {principal} + bonus {bonus}").format(
-            principal=money(view["principal_fen"]), bonus=money(view["bonus_fen"])),
-        "coupons": [{"text": coupon_terms(c, _), "detail": _("until {date}").format(date=c["valid_until"])}
+        "principal": _("Principal {amount}").format(amount=money(view["principal_fen"])),
+        "bonus": _("Bonus {amount}").format(amount=money(view["bonus_fen"])),
+        "coupons": [{"text": coupon_terms(c, _, with_min_spend=False),
+                     "detail": " · ".join(filter(None, (min_spend(c, _),
+                                                        _("until {date}").format(date=day(c["valid_until"], lang)))))}
                     for c in view["coupons"]],
         "packages": [{"text": p["name"], "detail": _("{left} of {uses} left, until {date}").format(
-            left=p["remaining"], uses=p["uses"], date=p["expires_on"])} for p in view["packages"]],
-        "history": history_rows(view["history"], _, tz),
+            left=p["remaining"], uses=p["uses"], date=day(p["expires_on"], lang))} for p in view["packages"]],
+        "history": history_rows(view["history"], _, tz, lang),
         "checked_in": view["checked_in_today"],
         "checkin": _("Checked in today") if view["checked_in_today"]
         else _("Check in +{n}").format(n=checkin_points),
     }
 
 
-def present_gifts(gifts: list[dict], points: int | None, _: Translate, lang: str,
+def present_gifts(gifts: list[dict], points: int | None, _: Translate, n_: Plural, lang: str,
                   can_redeem: bool) -> list[dict]:
     """Catalogue rows: what each gift costs, the stock, and whether this member can afford it."""
     rows = []
@@ -116,16 +126,35 @@ def present_gifts(gifts: list[dict], points: int | None, _: Translate, lang: str
         affordable = points is not None and points >= gift["points"]
         if gift["stock"] <= 0:
             note = _("Out of stock")
-        elif points is None:
+        elif points is None or affordable:
             note = ""
-        elif affordable:
-            note = _("You can afford this")
         else:
-            note = _("{n} more points needed").format(n=count(gift["points"] - points))
+            missing = gift["points"] - points
+            note = n_("{n} more point needed", "{n} more points needed", missing).format(n=count(missing))
         rows.append({"text": gift["name_zh"] if lang == "zh_CN" else gift["name"],
-                     "detail": _("{points} points, {stock} in stock").format(points=count(gift["points"]),
-                                                                             stock=gift["stock"]),
+                     "detail": _("{stock} in stock").format(stock=gift["stock"]),
+                     "figure": _("{n} points").format(n=count(gift["points"])),
                      "note": note, "action": "redeem", "arg": gift["sku"], "aid": f"redeem-{gift['sku']}",
                      "button": _("Redeem") if can_redeem else "",
                      "enabled": can_redeem and affordable and gift["stock"] > 0})
     return rows
+
+
+def present_campaigns(campaigns: list[dict], _: Translate, lang: str) -> str:
+    """Today's points campaigns in one or two lines for the attract screen ('' when there are none)."""
+    lines = []
+    for c in campaigns:
+        if c["kind"] == "birthday":
+            text = _("Birthday month: points ×{factor} all month").format(factor=c["factor"])
+        elif c["kind"] == "weekday":
+            text = _("Today is {weekday}: points ×{factor}").format(weekday=weekday(c["weekday"], lang),
+                                                                   factor=c["factor"])
+        elif c["kind"] == "member_day":
+            text = _("Member day: points ×{factor} today").format(factor=c["factor"])
+        else:
+            text = _("Points ×{factor} until {date}").format(factor=c["factor"], date=day(c["until"], lang)) \
+                if c["until"] else _("Points ×{factor} today").format(factor=c["factor"])
+        if c.get("limited"):
+            text += _(" (selected items)")
+        lines.append(text)
+    return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kiosk.ledger import InvalidInput, lines_from_amount, parse_count, parse_fen
 
 from . import messages, services
-from .formatting import count, money
+from .formatting import count, money, typed_money
 from .i18n import tr
 from .keyentry import type_key
 from .presenter import coupon_terms
@@ -46,7 +46,7 @@ class SaleFlow:
             coupons.append({"text": tr._("Printed coupon {code}").format(code="{} #{}".format(*self.printed)),
                             "action": "coupon", "arg": PRINTED, "aid": "coupon-printed", "tone": "choice",
                             "selected": True})
-        return {"amount": self.amount or "0", "points": self.points or "0", "field": self.field,
+        return {"amount": typed_money(self.amount), "points": self.points or "0", "field": self.field,
                 "coupons": coupons, "pay": self.pay, "quote": present_quote(self.quote, tr._) if self.quote else [],
                 "payable": money(self.quote["payable_fen"]) if self.quote else "",
                 "problem": self.problem, "ready": self.quote is not None,
@@ -150,8 +150,8 @@ class SaleFlow:
         member = self.ctl.member
         if member is None:
             return {}
-        return {"rows": present_purchases(member["history"], tr._, self.ctl.ctx.tz, self.refund_tx),
-                "amount": self.amount or "0", "ready": bool(self.refund_tx and self._request() and self.amount)}
+        return {"rows": present_purchases(member["history"], tr._, self.ctl.ctx.tz, tr.lang, self.refund_tx),
+                "amount": typed_money(self.amount), "ready": bool(self.refund_tx and self._request() and self.amount)}
 
     def refund_pick(self, tx_id: str) -> None:
         self.refund_tx = tx_id

@@ -1,8 +1,10 @@
-"""``python -m kiosk.ui.screenshots --out docs/screenshots``: every screen, in both languages.
+"""``python -m kiosk.ui.screenshots --out docs/screenshots``: every screen, in both languages, in
+every layout the kiosk supports.
 
 Runs the scripted tour (:mod:`kiosk.ui.tour`) in ``kiosk --simulate`` on a private Xvfb display
-and saves ``NN-screen-LANG.png``; prints the stops where text spills out of its box or is cut
-short, or a target is smaller than 48 px, and exits 1 if there are any.
+and saves ``LAYOUT/NN-screen-LANG.png`` (layouts: ``800x480``, ``1280x800`` and ``portrait``, the
+7" panel turned 90°); prints the stops where text spills out of its box or is cut short, or a
+target is smaller than 48 px, and exits 1 if there are any.
 """
 from __future__ import annotations
 
@@ -28,18 +30,27 @@ def take(out: Path, languages=LANGUAGES, size: str = "800x480", rotation: int = 
     return seen
 
 
+LAYOUTS = {"800x480": ("800x480", 0), "1280x800": ("1280x800", 0), "portrait": ("800x480", 90)}
+
+
+def take_all(out: Path, layouts=tuple(LAYOUTS)) -> list[dict]:
+    """Every layout into its own folder; each stop's state names its layout."""
+    return [{**s, "layout": name} for name in layouts
+            for s in take(out / name, size=LAYOUTS[name][0], rotation=LAYOUTS[name][1])]
+
+
 def problems(seen: list[dict]) -> list[str]:
-    return [f"{s['stop']} ({s['language']}): {kind} {items}" for s in seen
+    return [f"{s.get('layout', '')}/{s['stop']} ({s['language']}): {kind} {items}" for s in seen
             for kind in ("overflow", "shortened", "small_targets") if (items := s[kind])]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kiosk-screenshots", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/screenshots")
-    parser.add_argument("--size", default="800x480")
-    parser.add_argument("--rotation", type=int, default=0, choices=(0, 90, 180, 270))
+    parser.add_argument("--layout", action="append", choices=tuple(LAYOUTS),
+                        help="only this layout (repeatable); default: all of them")
     args = parser.parse_args(argv)
-    seen = take(Path(args.out), size=args.size, rotation=args.rotation)
+    seen = take_all(Path(args.out), tuple(args.layout or LAYOUTS))
     print(f"{len(seen)} screenshots in {args.out}")
     for line in problems(seen):
         print("problem:", line)

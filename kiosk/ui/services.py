@@ -5,9 +5,12 @@ calls, the spend check with head office, and the head-office status.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from fractions import Fraction
 
 from kiosk.ledger import NotFound, Refused
+from kiosk.ledger.pricing import multiplier_applies
 
 
 def _percent(value: Fraction) -> str:
@@ -36,6 +39,11 @@ def member_snapshot(led, card_id: str, history: int = 10, *, at: str | None = No
         view["next_tier_threshold"] = tier.threshold
     for coupon in view["coupons"]:
         coupon.update(coupon_rule(led, coupon["code"]))
+    names = {p["package_id"]: p["name"] for p in view["packages"]}
+    for item in view["history"]:
+        if item["kind"] == "package_use":      # which package, and how many uses it has left
+            data = led.tx_record(item["tx_id"])["data"]
+            item["package"], item["remaining"] = names.get(data.get("package_id"), ""), data.get("remaining")
     return view
 
 
@@ -91,6 +99,23 @@ def authorize_spends(head_office, card_id: str, spends: list[tuple[str, int, dic
         if not decision.approved:
             where = "head office" if decision.online else "offline limits"
             raise Refused(f"{spend} {amount} refused by {where}: {decision.reason}", decision.reason)
+
+
+def todays_campaigns(led, now: datetime) -> list[dict]:
+    """The points multipliers in the rules that a member can use today, for the attract screen:
+    those whose day holds now (Wednesdays, member days, dated campaigns; time-of-day windows count
+    for the whole day), and the birthday month, which holds for some member every day."""
+    local = now.astimezone(led.tz)
+    found = []
+    for m in led.rules.multipliers:
+        if m.birthday_month:
+            found.append({"kind": "birthday", "factor": _percent(m.factor)})
+        elif multiplier_applies(replace(m, time_from=None, time_until=None), local, None):
+            kind = "weekday" if m.weekdays else "member_day" if m.days_of_month else "campaign"
+            found.append({"kind": kind, "factor": _percent(m.factor), "weekday": local.isoweekday(),
+                          "until": m.date_until.isoformat() if m.date_until else None,
+                          "limited": bool(m.skus or m.categories)})
+    return found
 
 
 def head_office_status(led, head_office=None) -> dict:

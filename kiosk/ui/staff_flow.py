@@ -1,13 +1,24 @@
 """Staff at the counter: card + PIN sign-in, the staff home with the member being served, the day."""
 from __future__ import annotations
 
+import logging
+
 
 from . import messages, services
 from .i18n import tr
 from .keyentry import type_key
-from .staff_presenter import ROLE_NAMES, present_staff_home, present_summary
+from .presenter import N_
+from .shift import shift_figures
+from .staff_presenter import ROLE_NAMES, present_staff_home, present_summary, shift_report
 
+log = logging.getLogger(__name__)
 PIN_LENGTH = 8
+SHORTEST_PIN = 4
+
+
+def pin_slots(typed: int) -> str:
+    """'● ● ○ ○': a slot per digit of the shortest PIN, then one more (up to eight) while typing."""
+    return " ".join("●" * typed + "○" * (min(PIN_LENGTH, max(SHORTEST_PIN, typed + 1)) - typed))
 
 
 class StaffFlow:
@@ -35,7 +46,7 @@ class StaffFlow:
         if self.card is None:
             return {}
         return {"name": f"{self.card['name']} · {tr._(ROLE_NAMES.get(self.card['role'], self.card['role']))}",
-                "dots": "●" * len(self.pin), "error": self.error, "ready": len(self.pin) >= 4}
+                "dots": pin_slots(len(self.pin)), "error": self.error, "ready": len(self.pin) >= SHORTEST_PIN}
 
     def key(self, key: str) -> None:
         self.pin = type_key(self.pin, key, decimals=False, max_len=PIN_LENGTH)
@@ -103,7 +114,8 @@ class StaffFlow:
             self.day = day
             self.ctl.show("summary", self.render_summary)
         head_office = self.ctl.ctx.head_office
-        self.ctl.run(lambda led: {"summary": led.day_summary(),
+        self.ctl.run(lambda led: {"summary": led.day_summary(), "shift": shift_figures(led.day_records()),
+                                  "names": led.staff_names(),
                                   "status": services.head_office_status(led, head_office)}, got)
 
     def acknowledge_corrections(self) -> None:
@@ -118,5 +130,20 @@ class StaffFlow:
     def render_summary(self) -> dict:
         if self.day is None:
             return {}
-        devices = [(d.url.text, d.state, d.detail) for d in self.ctl.devices]
-        return present_summary(self.day["summary"], self.day["status"], devices, tr._, self.ctl.ctx.tz)
+        readers = set(self.ctl.ctx.nfc)
+        devices = [(N_("Card reader") if d.url.text in readers else N_("Scanner"), d.url.text, d.state, d.detail)
+                   for d in self.ctl.devices]
+        day = self.day
+        return present_summary(day["summary"], day["shift"], day["names"], day["status"], devices, tr._,
+                               tr.n_, self.ctl.ctx.tz, tr.lang)
+
+    def close_shift(self) -> None:
+        """交班: the signed-in cashier's figures for the day, shown to the manager; confirming signs out."""
+        staff = self.ctl.staff
+        mine = self.day["shift"].get(staff["staff_id"], {}) if self.day else {}
+        text = shift_report(staff["name"], mine, tr._)
+
+        def closed():
+            log.info("shift closed by %s: %s", staff["staff_id"], mine)
+            self.sign_out()
+        self.ctl.confirm(text, closed)

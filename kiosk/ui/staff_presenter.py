@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from kiosk.ledger.core import ROLES
 
-from .formatting import count, local_time, money
-from .presenter import N_, Translate, tier_name
+from .formatting import count, day, full_day, local_time, money
+from .presenter import N_, Plural, Translate, tier_name
 
 NEEDS = {"purchase": "cashier", "topup": "cashier", "refund": "cashier", "gifts": "cashier",
          "packages": "cashier", "register": "cashier", "card": "cashier", "undo": "manager",
@@ -30,9 +30,7 @@ def staff_line(staff: dict, _: Translate) -> str:
 
 
 def member_line(view: dict, _: Translate, lang: str) -> str:
-    return _("{tier} · {points} points · {balance}").format(
-        tier=tier_name(view, lang), points=count(view["points"]),
-        balance=money(view["principal_fen"] + view["bonus_fen"]))
+    return _("{tier} · {points} points").format(tier=tier_name(view, lang), points=count(view["points"]))
 
 
 def present_staff_home(staff: dict, member: dict | None, _: Translate, lang: str) -> dict:
@@ -41,7 +39,8 @@ def present_staff_home(staff: dict, member: dict | None, _: Translate, lang: str
            for action in NEEDS}
     data = {"staff": staff_line(staff, _), "has_member": member is not None, **can}
     if member:
-        data.update(member=f"{member['name_masked']}  {member['phone_masked']}", member_line=member_line(member, _, lang),
+        data.update(member=f"{member['name']}  {member['phone_masked']}", member_line=member_line(member, _, lang),
+                    balance=money(member["principal_fen"] + member["bonus_fen"]),
                     member_detail=_("Coupons: {coupons} · Packages: {packages} · Card {card}").format(
                         coupons=len(member["coupons"]), packages=len(member["packages"]), card=member["card_id"]))
     else:
@@ -59,14 +58,14 @@ def present_quote(quote: dict, _: Translate) -> list[dict]:
     if quote["points_cash_points"]:
         rows.append((_("Points as cash ({n} points)").format(n=count(quote["points_cash_points"])),
                      "-" + money(quote["points_cash_fen"])))
-    rows.append((_("Payable"), money(quote["payable_fen"])))
+    rows.append((_("Payable"), money(quote["payable_fen"]), True))
     if quote["sv_principal_fen"] or quote["sv_bonus_fen"]:
         rows.append((_("Principal used"), money(quote["sv_principal_fen"])))
         rows.append((_("Bonus used"), money(quote["sv_bonus_fen"])))
     if quote["external_fen"]:
         rows.append((_("Paid at the till"), money(quote["external_fen"])))
     rows.append((_("Points earned"), "+" + count(quote["points_earned"])))
-    return [{"text": label, "detail": value} for label, value in rows]
+    return [{"text": row[0], "detail": row[1], "strong": len(row) > 2} for row in rows]
 
 
 def present_bonus_extras(offer: dict, _: Translate) -> str:
@@ -79,27 +78,28 @@ def present_bonus_extras(offer: dict, _: Translate) -> str:
     return _("Also: {what}").format(what=_(", ").join(parts)) if parts else ""
 
 
-def present_topups(history: list[dict], _: Translate, tz: ZoneInfo, can_undo: bool) -> list[dict]:
+def present_topups(history: list[dict], _: Translate, tz: ZoneInfo, lang: str, can_undo: bool) -> list[dict]:
     """Recent top-ups with an Undo button (managers only; the ledger checks the time window)."""
     topups = [h for h in history if h["kind"] == "topup"]
-    return [{"text": local_time(h["at"], tz), "detail": money(h["summary"]["stored_value_fen"]), "action": "undo",
-             "arg": h["tx_id"], "aid": f"undo-{i}", "button": _("Undo") if can_undo else _("Manager only"),
-             "enabled": can_undo} for i, h in enumerate(topups)]
+    return [{"text": local_time(h["at"], tz, lang), "detail": money(h["summary"]["stored_value_fen"]), "action": "undo",
+             "arg": h["tx_id"], "aid": f"undo-{i}", "button": _("Undo"), "enabled": can_undo}
+            for i, h in enumerate(topups)]
 
 
-def present_purchases(history: list[dict], _: Translate, tz: ZoneInfo, picked: str | None) -> list[dict]:
+def present_purchases(history: list[dict], _: Translate, tz: ZoneInfo, lang: str, picked: str | None) -> list[dict]:
     """Recent purchases to pick one to refund."""
     purchases = [h for h in history if h["kind"] == "purchase"]
-    return [{"text": local_time(h["at"], tz), "detail": money(h["summary"]["amount_fen"] or 0),
+    return [{"text": local_time(h["at"], tz, lang), "detail": money(h["summary"]["amount_fen"] or 0),
              "action": "refund_pick", "arg": h["tx_id"], "aid": f"refund_pick-{i}",
-             "button": _("Selected") if h["tx_id"] == picked else _("Select"), "enabled": h["tx_id"] != picked}
+             "button": _("Selected") if h["tx_id"] == picked else _("Select"), "enabled": True, "tone": "choice",
+             "selected": h["tx_id"] == picked}
             for i, h in enumerate(purchases)]
 
 
-def present_packages(packages: list[dict], plans: list[dict], _: Translate) -> tuple[list[dict], list[dict]]:
+def present_packages(packages: list[dict], plans: list[dict], _: Translate, lang: str) -> tuple[list[dict], list[dict]]:
     """The member's packages (use one count) and the plans on sale."""
     held = [{"text": p["name"], "detail": _("{left} of {uses} left, until {date}").format(
-        left=p["remaining"], uses=p["uses"], date=p["expires_on"]), "action": "use", "arg": p["package_id"],
+        left=p["remaining"], uses=p["uses"], date=day(p["expires_on"], lang)), "action": "use", "arg": p["package_id"],
         "aid": f"use-{p['code']}", "button": _("Use one"), "enabled": True} for p in packages]
     sale = [{"text": p["name"], "detail": _("{uses} uses, {days} days, {price}").format(
         uses=p["uses"], days=p["valid_days"], price=money(p["price_fen"])), "action": "sell", "arg": p["code"],
@@ -107,9 +107,11 @@ def present_packages(packages: list[dict], plans: list[dict], _: Translate) -> t
     return held, sale
 
 
-def present_summary(summary: dict, status: dict, devices: list[tuple[str, str, str]], _: Translate,
-                    tz: ZoneInfo) -> dict:
-    """Today's figures for this kiosk and the state of its readers, scanners and sync."""
+def present_summary(summary: dict, shift: dict[str, dict], names: dict[str, str], status: dict,
+                    devices: list[tuple[str, str, str, str]], _: Translate, n_: Plural, tz: ZoneInfo,
+                    lang: str) -> dict:
+    """Today's figures for this kiosk (and per staff member: till / stored value) and the state of its
+    readers, scanners and sync."""
     s = summary
 
     def counted(n: str, fen: str) -> str:
@@ -129,17 +131,24 @@ def present_summary(summary: dict, status: dict, devices: list[tuple[str, str, s
                (_("Points taken back"), count(s["points_refunded"] + s["points_adjusted_off"] + s["points_debt_added"])),
                (_("Points expired or forfeited"), count(s["points_expired"] + s["points_forfeited"])),
                (_("Gifts redeemed"), count(s["gifts"]))]
-    rows = [{"text": url, "detail": _(STATES.get(state, state)) + (f" ({detail})" if detail else "")}
-            for url, state, detail in devices]
+    rows = [{"text": _(kind), "detail": _(STATES.get(state, state)) + (f" ({detail})" if detail else "")}
+            for kind, _url, state, detail in devices]
     rows.append({"text": _("Head office"), "detail": _("connected") if status["reachable"] else _("unreachable")})
-    rows.append({"text": _("Waiting to send"), "detail": _("{n} transactions").format(n=count(status["backlog"]))})
+    rows.append({"text": _("Waiting to send"), "detail": n_("{n} transaction", "{n} transactions", status["backlog"]).format(
+        n=count(status["backlog"]))})
     rows.append({"text": _("Last contact"),
-                 "detail": local_time(status["last_contact"], tz) if status["last_contact"] else _("never")})
+                 "detail": local_time(status["last_contact"], tz, lang) if status["last_contact"] else _("never")})
     corrections = status.get("corrections", [])
     for correction in corrections:
         rows.append({"text": _("Head office correction"), "detail": present_correction(correction, _)})
     acknowledge = _("Acknowledge {n} corrections").format(n=len(corrections)) if corrections else ""
-    return {"day": summary["day"], "figures": [{"text": k, "detail": v} for k, v in figures], "devices": rows,
+    if shift:
+        figures.append((_("By staff member"), _("till / stored value")))
+        figures += [(names.get(staff_id, staff_id), f"{money(row['till_fen'])} / {money(row['stored_value_fen'])}")
+                    for staff_id, row in sorted(shift.items())]
+    rows = [{**row, "strong": False} for row in rows]
+    return {"day": full_day(summary["day"], lang), "figures": [{"text": k, "detail": v, "strong": False}
+                                                                for k, v in figures], "devices": rows,
             "acknowledge": acknowledge}
 
 
@@ -149,3 +158,35 @@ def present_correction(correction: dict, _: Translate) -> str:
     short = ", ".join(f"{s.get('what', '?')} {s.get('short', '')}".strip() for s in shortfalls)
     kind = _("double spend") if correction["kind"] == "overdraft" else correction["kind"]
     return f"#{correction['seq']} {kind}" + (f" ({short})" if short else "")
+
+
+PRIVACY_NOTICE = N_("We keep your name, mobile number and birthday to run your membership: points, stored value, "
+                    "birthday offers. They are stored encrypted, used by this store chain only, never sold, and "
+                    "erased when you close your account.")
+MISSING = {"phone": N_("Enter an 11-digit mobile number."), "name": N_("Enter the member's name."),
+           "consent": N_("The member must agree to the privacy notice.")}
+
+
+def present_register(form: dict, waiting: bool, _: Translate) -> dict:
+    """The registration form's tabs, the active input, and what still stops the card being issued."""
+    birthday = form["birthday"] or _("optional")
+    if waiting:
+        status = _("Tap a blank card on the reader now.")
+    elif form["missing"]:
+        status = _(MISSING[form["missing"][0]])
+    else:
+        status = _("Ready: press Issue a card, then tap a blank card.")
+    return {**form, "waiting": waiting, "ready": not form["missing"] and not waiting, "status": status,
+            "tab_phone": _("Mobile") + "\n" + (form["phone"] or "—"),
+            "tab_name": _("Name") + "\n" + ((form["name"] + form["letters"]) or "—"),
+            "tab_birthday": _("Birthday") + "\n" + birthday,
+            "tab_consent": _("Privacy") + "\n" + (_("agreed") if form["consent"] else _("not yet")),
+            "notice": _(PRIVACY_NOTICE)}
+
+
+def shift_report(name: str, figures: dict, _: Translate) -> str:
+    """What a cashier shows the manager at the shift close (交班)."""
+    return _("Shift close: {name}\n{n} transactions\nTaken at the till: {till}\nPaid from stored value: {sv}\n"
+             "Count the till, then confirm to sign out.").format(
+        name=name, n=count(figures.get("transactions", 0)), till=money(figures.get("till_fen", 0)),
+        sv=money(figures.get("stored_value_fen", 0)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kiosk.ledger import InvalidInput, parse_fen
 
 from . import services
-from .formatting import money
+from .formatting import money, typed_money
 from .i18n import tr
 from .keyentry import type_key
 from .presenter import N_
@@ -36,10 +36,11 @@ class ValueFlow:
         if member is None:
             return {}
         balance = member["principal_fen"] + member["bonus_fen"]
-        data = {"amount": self.amount or "0", "balance": tr._("Balance now {amount}").format(amount=money(balance)),
+        can_undo = allowed(self.ctl.staff["role"], "undo")
+        data = {"amount": typed_money(self.amount), "balance": tr._("Balance now {amount}").format(amount=money(balance)),
                 "bonus": "", "ready": self.bonus is not None, "reason": self.reason,
-                "rows": present_topups(member["history"], tr._, self.ctl.ctx.tz,
-                                       allowed(self.ctl.staff["role"], "undo"))}
+                "rows": present_topups(member["history"], tr._, self.ctl.ctx.tz, tr.lang, can_undo),
+                "undo_note": "" if can_undo else tr._("Only a manager can undo a top-up.")}
         if self.bonus is not None:
             fen = parse_fen(self.amount)
             data["bonus"] = tr._("Bonus {bonus}: new balance {total}").format(
@@ -99,7 +100,7 @@ class ValueFlow:
         member = self.ctl.member
         if member is None:
             return {}
-        held, sale = present_packages(member["packages"], self.plans, tr._)
+        held, sale = present_packages(member["packages"], self.plans, tr._, tr.lang)
         return {"held": held, "plans": sale, "pay": self.pay}
 
     def payment(self, pay: str) -> None:
