@@ -9,7 +9,7 @@ from sync.hq.db import Db
 from sync.hq.ingest import Ingest
 from sync.hq.retained import Retained
 
-from ..sync.conftest import PG_ADMIN, _fresh_pg_database
+from ..sync.conftest import pg_url  # noqa: F401 (the fixture: a fresh PostgreSQL database, or a skip)
 
 RULES = REFERENCE_RULES.read_text() + """
 [[packages]]
@@ -19,18 +19,6 @@ uses = 10
 price = "200.00"
 valid_days = 90
 """
-
-
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test (dropped after), or a skip naming the reason."""
-    made, reason = _fresh_pg_database()
-    if made is None:
-        pytest.skip(reason)
-    admin, name = made
-    yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
 
 
 @pytest.fixture
