@@ -130,11 +130,12 @@ def present_gifts(gifts: list[dict], points: int | None, _: Translate, n_: Plura
             note = ""
         else:
             missing = gift["points"] - points
-            note = n_("{n} more point needed", "{n} more points needed", missing).format(n=count(missing))
+            note = n_("{n} point short", "{n} points short", missing).format(n=count(missing))
         rows.append({"text": gift["name_zh"] if lang == "zh_CN" else gift["name"],
-                     "detail": _("{stock} in stock").format(stock=gift["stock"]),
+                     # one line a portrait screen can hold: what stops the member, else the stock
+                     "detail": note or _("{stock} in stock").format(stock=gift["stock"]),
                      "figure": _("{n} points").format(n=count(gift["points"])),
-                     "note": note, "action": "redeem", "arg": gift["sku"], "aid": f"redeem-{gift['sku']}",
+                     "note": "", "action": "redeem", "arg": gift["sku"], "aid": f"redeem-{gift['sku']}",
                      "button": _("Redeem") if can_redeem else "",
                      "enabled": can_redeem and affordable and gift["stock"] > 0})
     return rows

@@ -86,8 +86,9 @@ def test_the_staff_summary_screen_shows_refunds_undos_closes_and_package_sales(l
                      at=at("09:12"), **a)
     led.topup(member, 7700, at=at("09:13"), **a)
     led.close_account(member, reason="moving away", at=at("09:14"), **a)
-    shown = present_summary(led.day_summary(at=at("12:00")), {"reachable": False, "backlog": 0, "last_contact": None},
-                            [], lambda text: text, led.tz)
+    shown = present_summary(led.day_summary(at=at("12:00")), {}, {}, {"reachable": False, "backlog": 0,
+                            "last_contact": None}, [], lambda text: text,
+                            lambda one, many, n: one if n == 1 else many, led.tz, "en")
     figures = {f["text"]: f["detail"] for f in shown["figures"]}
     assert figures["Refunds"] == "1 · ¥45.00" and figures["Top-ups undone"] == "1 · ¥550.00"
     assert figures["Packages sold"] == "1 · ¥99.00" and figures["Accounts closed"] == "1 · ¥77.00"

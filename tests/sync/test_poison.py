@@ -40,6 +40,14 @@ def raw_client(broker, name: str) -> mqtt.Client:
     return client
 
 
+def hub_listening(client: mqtt.Client, hub_id: str = "hq-1") -> None:
+    """Wait until the hub has subscribed: it announces itself online only after its SUBSCRIBE."""
+    seen = []
+    client.on_message = lambda c, u, msg: seen.append(b'"online"' in msg.payload)
+    client.subscribe(topics.hub_status(hub_id), qos=1)
+    wait_for(lambda: any(seen), what="the hub online")
+
+
 def test_retained_poison_cannot_stop_the_agent_or_the_hub(broker, start_hub, make_kiosk, start_agent, caplog):
     caplog.set_level(logging.WARNING)
     evil = raw_client(broker, "mallory")
@@ -50,7 +58,7 @@ def test_retained_poison_cannot_stop_the_agent_or_the_hub(broker, start_hub, mak
     k = make_kiosk("k1")
     k.register(name="Kong Li", phone="13800005555", card_id="CARD-X", operator="admin")
     hub = start_hub(broker.url)
-    wait_for(hub.client.is_connected, what="hub connected")
+    hub_listening(evil)
     for payload in HOSTILE.values():
         evil.publish(topics.SourceTopics("s1", "k1").tx, payload, qos=1).wait_for_publish(5)
     agent = start_agent(k, broker.url)
@@ -68,6 +76,7 @@ def test_retained_poison_cannot_stop_the_agent_or_the_hub(broker, start_hub, mak
 def test_oversized_records_are_refused_and_feed_pages_are_bounded_in_bytes(tmp_path, broker, start_hub, caplog):
     start_hub(broker.url)
     evil = raw_client(broker, "mallory")
+    hub_listening(evil)
     record = {"v": 1, "tx_id": "5b0b6a6e-0000-4000-8000-000000000001", "kiosk_id": "k1", "store_id": "s1",
               "channel": "kiosk", "seq": 1, "kind": "checkin", "at": "2026-11-24T02:00:00.000000Z",
               "operator": "self", "member_id": "m1", "ref_tx": None, "reason": "", "data": {"note": "x" * 100_000},
