@@ -2,7 +2,6 @@
 notifications and ignores others (which are retried, then given up)."""
 from __future__ import annotations
 
-import json
 import threading
 from datetime import datetime, timedelta, timezone
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 from sync.hq.authority import Authority
 from sync.hq.cli import main
