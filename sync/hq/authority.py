@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from zoneinfo import ZoneInfo
 
+from kiosk.ledger import pii
 from kiosk.ledger.clock import Clock, from_env
 
 from .ingest import balances, feed_head
@@ -95,7 +96,7 @@ class Authority:
             last = position
             if record is not None:
                 page.append(json.loads(record))
-        return "", {"records": page, "last": last, "head": self.head()}
+        return "", {"records": page, "keys": pii.keys_for(self.conn, page), "last": last, "head": self.head()}
 
     def head(self) -> int:
         return feed_head(self.conn)

@@ -29,9 +29,11 @@ MAX_RECORD_BYTES = 64 * 1024      # a purchase of a hundred lines is ~20 kB; mor
 
 class Hub:
     def __init__(self, db_url: str, broker: Broker, signer: Signer, *, hub_id: str = "hq-1", group: str = "hq",
-                 hold_on_overdraft: bool = False, clock: Clock | None = None, timezone: str = "Asia/Shanghai"):
+                 hold_on_overdraft: bool = False, clock: Clock | None = None, timezone: str = "Asia/Shanghai",
+                 key_file: str | None = None):
         clock = clock or from_env()
-        self.db = Db(db_url)
+        self.db = Db(db_url, key_file)
+        self.db.keyring         # a missing, open or wrong key file stops the hub at start, not at a batch
         self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone)
         self.authority = Authority(self.db.conn, clock, timezone)
         self.retained = Retained(self.db, clock)
@@ -86,7 +88,7 @@ class Hub:
             size = len(json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode())
             if size > MAX_RECORD_BYTES:
                 raise Dropped(f"record seq {record['seq']} of {source} is {size} bytes (at most {MAX_RECORD_BYTES})")
-        out = self.ingest.batch(store, source, env["channel"], body["records"])
+        out = self.ingest.batch(store, source, env["channel"], body["records"], body.get("keys"))
         self.stats.update(batches=1, applied=out.applied)
         st = topics.SourceTopics(store, source)
         self.client.publish(st.ack, self.codec.pack("ack", {
