@@ -202,16 +202,23 @@ def seal_profile(conn, keyring: Keyring, member_id: str, fields: dict, *, new: b
 
 
 def reveal(conn, keyring: Keyring, member: dict) -> dict:
-    """A member row with its personal fields decrypted; ``erased`` True when they cannot be."""
-    key = data_key(conn, keyring, member["member_id"])
+    """A member row with its personal fields decrypted. ``erased``: the member's key was destroyed; a
+    member whose key never reached this device (or another chain's) reads as empty without being erased."""
+    row = conn.execute("SELECT data_key FROM member_keys WHERE member_id = ?", (member["member_id"],)).fetchone()
+    key = keyring.unwrap(member["member_id"], row[0]) if row else None
     out = dict(member)
     for field in FIELDS:
         if field in member:
             out[field] = open_field(key, member["member_id"], field, member[field])
-    out["erased"] = key is None
-    if key is None:
-        out["name"], out["phone"] = "", ""
+    out["erased"] = bool(row) and row[0] is None
+    if "name" in member or "phone" in member:
+        out["name"], out["phone"] = out.get("name") or "", out.get("phone") or ""
     return out
+
+
+def reveal_row(conn, keyring: Keyring, member_id: str, fields: dict) -> dict:
+    """Some personal fields of one member, decrypted (None where erased or unreadable)."""
+    return {k: v for k, v in reveal(conn, keyring, {"member_id": member_id, **fields}).items() if k in fields}
 
 
 def holder_by_phone(conn, keyring: Keyring, phone: str):
