@@ -104,6 +104,7 @@ class LedgerCore:
             with write_transaction(self.conn):
                 schema.create(self.conn)
                 pii.check_key(self.conn, self.keyring, self.path)
+                pii.index_plain_members(self.conn, self.keyring, phone_region)
                 if first_release:
                     schema.adopt_first_release(self.conn, kiosk_id, store_id)
             if first_release:      # the header mark into the main file, where is_ledger_file reads it

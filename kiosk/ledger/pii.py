@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .errors import LedgerError
+from .phones import normalise_phone
 
 FIELDS = ("name", "phone", "birthday")
 PREFIX = "pii1:"
@@ -158,8 +159,11 @@ def seal_field(data_key: bytes, member_id: str, field: str, value: str | None) -
 
 
 def open_field(data_key: bytes | None, member_id: str, field: str, text: str | None) -> str | None:
-    """The plaintext of a sealed field; None when it cannot be opened (no key: erased)."""
-    if text is None or data_key is None or not text.startswith(PREFIX):
+    """The plaintext of a sealed field; None when it cannot be opened (no key: erased). A value
+    journaled before this release is plain text and comes back as it is."""
+    if text is None or not text.startswith(PREFIX):
+        return text
+    if data_key is None:
         return None
     raw = _unb64(text[len(PREFIX):])
     try:
@@ -181,20 +185,25 @@ def check_key(conn, keyring: Keyring, where: str) -> None:
 
 
 def data_key(conn, keyring: Keyring, member_id: str) -> bytes | None:
-    row = conn.execute("SELECT data_key FROM member_keys WHERE member_id = ?", (member_id,)).fetchone()
+    row = conn.execute("SELECT data_key FROM member_keys WHERE member_id = ? AND erased = 0", (member_id,)).fetchone()
     return keyring.unwrap(member_id, row[0]) if row else None
 
 
 def seal_profile(conn, keyring: Keyring, member_id: str, fields: dict, *, new: bool) -> dict:
     """``fields`` with name, phone and birthday encrypted under the member's data key (made for a new
-    member); the key and the phone's look-up hash are stored in the caller's transaction."""
-    if new:
+    member, or a member from before this release); the key and the phone's look-up hash are stored in
+    the caller's transaction."""
+    row = None if new else conn.execute("SELECT data_key, erased FROM member_keys WHERE member_id = ?",
+                                        (member_id,)).fetchone()
+    if row and row[1]:
+        raise LedgerError(f"member {member_id}'s personal data is erased", "erased")
+    key = keyring.unwrap(member_id, row[0]) if row else None
+    if key is None:
+        if row and row[0]:
+            raise LedgerError(f"member {member_id}'s personal data is not readable with this chain key", "pii_key")
         key = AESGCM.generate_key(bit_length=256)
-        conn.execute("INSERT INTO member_keys (member_id, data_key) VALUES (?, ?)", (member_id, keyring.wrap(member_id, key)))
-    else:
-        key = data_key(conn, keyring, member_id)
-        if key is None:
-            raise LedgerError(f"member {member_id}'s personal data is erased or not readable here", "erased")
+        conn.execute("INSERT INTO member_keys (member_id, data_key) VALUES (?, ?) ON CONFLICT (member_id)"
+                     " DO UPDATE SET data_key = excluded.data_key", (member_id, keyring.wrap(member_id, key)))
     if "phone" in fields:
         conn.execute("UPDATE member_keys SET phone_hash = ? WHERE member_id = ?",
                      (keyring.phone_hash(fields["phone"]), member_id))
@@ -204,13 +213,14 @@ def seal_profile(conn, keyring: Keyring, member_id: str, fields: dict, *, new: b
 def reveal(conn, keyring: Keyring, member: dict) -> dict:
     """A member row with its personal fields decrypted. ``erased``: the member's key was destroyed; a
     member whose key never reached this device (or another chain's) reads as empty without being erased."""
-    row = conn.execute("SELECT data_key FROM member_keys WHERE member_id = ?", (member["member_id"],)).fetchone()
+    row = conn.execute("SELECT data_key, erased FROM member_keys WHERE member_id = ?",
+                       (member["member_id"],)).fetchone()
     key = keyring.unwrap(member["member_id"], row[0]) if row else None
     out = dict(member)
     for field in FIELDS:
         if field in member:
             out[field] = open_field(key, member["member_id"], field, member[field])
-    out["erased"] = bool(row) and row[0] is None
+    out["erased"] = bool(row and row[1])
     if "name" in member or "phone" in member:
         out["name"], out["phone"] = out.get("name") or "", out.get("phone") or ""
     return out
@@ -244,7 +254,8 @@ def keys_for(conn, records: list[dict]) -> dict[str, str]:
         return {}
     marks = ", ".join("?" * len(wanted))
     return {m: k for m, k in conn.execute(
-        f"SELECT member_id, data_key FROM member_keys WHERE member_id IN ({marks}) AND data_key IS NOT NULL",
+        f"SELECT member_id, data_key FROM member_keys WHERE member_id IN ({marks}) AND data_key IS NOT NULL"
+        " AND erased = 0",
         wanted)}
 
 
@@ -257,8 +268,9 @@ def accept_keys(conn, keyring: Keyring, keys: dict) -> list[str]:
                 and keyring.unwrap(member_id, wrapped) is not None):
             refused.append(member_id)
             continue
-        conn.execute("INSERT INTO member_keys (member_id, data_key) VALUES (?, ?) ON CONFLICT (member_id) DO NOTHING",
-                     (member_id, wrapped))
+        conn.execute("INSERT INTO member_keys (member_id, data_key) VALUES (?, ?) ON CONFLICT (member_id)"
+                     " DO UPDATE SET data_key = excluded.data_key"
+                     " WHERE member_keys.data_key IS NULL AND member_keys.erased = 0", (member_id, wrapped))
     return refused
 
 
@@ -271,22 +283,43 @@ def index_record(conn, keyring: Keyring, record: dict) -> None:
         if phone is None:
             continue
         plain = open_field(data_key(conn, keyring, e["member_id"]), e["member_id"], "phone", phone)
-        if plain is not None:
-            conn.execute("UPDATE member_keys SET phone_hash = ? WHERE member_id = ?",
-                         (keyring.phone_hash(plain), e["member_id"]))
+        if plain:
+            _index_phone(conn, keyring, e["member_id"], plain)
+
+
+def _index_phone(conn, keyring: Keyring, member_id: str, phone: str) -> None:
+    conn.execute("INSERT INTO member_keys (member_id, phone_hash) VALUES (?, ?) ON CONFLICT (member_id)"
+                 " DO UPDATE SET phone_hash = excluded.phone_hash WHERE member_keys.erased = 0",
+                 (member_id, keyring.phone_hash(phone)))
+
+
+def index_plain_members(conn, keyring: Keyring, region: str) -> None:
+    """Once per database: look-up hashes for members registered before this release (plain phones,
+    some from before phones were stored in E.164)."""
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'pii_plain_indexed'").fetchone():
+        return
+    for member_id, phone in conn.execute(
+            "SELECT member_id, phone FROM members WHERE phone NOT LIKE 'pii1:%' AND phone != ''").fetchall():
+        try:
+            phone = normalise_phone(phone, region)
+        except LedgerError:
+            pass
+        _index_phone(conn, keyring, member_id, phone)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('pii_plain_indexed', '1') ON CONFLICT (key) DO NOTHING")
 
 
 def erase(conn, member_id: str) -> None:
     """The member's data key and look-up hash destroyed; the tombstone keeps a resent key out."""
-    conn.execute("INSERT INTO member_keys (member_id, data_key, phone_hash) VALUES (?, NULL, NULL)"
-                 " ON CONFLICT (member_id) DO UPDATE SET data_key = NULL, phone_hash = NULL", (member_id,))
+    conn.execute("INSERT INTO member_keys (member_id, erased) VALUES (?, 1)"
+                 " ON CONFLICT (member_id) DO UPDATE SET data_key = NULL, phone_hash = NULL, erased = 1", (member_id,))
 
 
 MEMBER_KEYS_DDL = """
 CREATE TABLE IF NOT EXISTS member_keys (
     member_id TEXT PRIMARY KEY,
     data_key TEXT,
-    phone_hash TEXT
+    phone_hash TEXT,
+    erased INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS member_keys_phone ON member_keys (phone_hash);
 DROP INDEX IF EXISTS members_phone;

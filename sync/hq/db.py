@@ -110,6 +110,7 @@ class Db:
                 raise pii.PiiKeyError("head office needs its personal-data key file: --key-file or $KIOSK_HQ_KEY")
             keyring = pii.Keyring(pii.load_or_make(self._key_file))
             pii.check_key(self.conn, keyring, "head office's database")
+            pii.index_plain_members(self.conn, keyring, "CN")
             self._keyring = keyring
         return self._keyring
 
