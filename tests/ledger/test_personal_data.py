@@ -120,3 +120,11 @@ def test_a_field_opens_only_with_its_key_member_and_field(value, member_id):
     assert pii.open_field(other, member_id, "name", sealed) is None
     assert pii.open_field(key, member_id + "0", "name", sealed) is None
     assert pii.open_field(key, member_id, "phone", sealed) is None
+
+
+def test_staff_see_the_name_they_serve_until_it_is_erased(led, member):
+    from kiosk.ui.staff_presenter import present_staff_home
+    staff = {"staff_id": "m1", "name": "Boss", "role": "manager"}
+    assert present_staff_home(staff, led.member_view(member), lambda s: s, "en")["member"] == "张三  138****8000"
+    led.erase_member(member, reason="asked", operator="admin")
+    assert present_staff_home(staff, led.member_view(member), lambda s: s, "en")["member"] == "Personal data erased"

@@ -1,0 +1,40 @@
+"""kiosk-hq member erase: a manager's journaled action that destroys the member's key at head office and,
+through the feed, at the kiosk; balances stay, both journals verify, a second erasure is refused."""
+from __future__ import annotations
+
+import json
+
+from kiosk.ledger import verify
+from sync.hq.authority import Authority
+from sync.hq.cli import main
+from sync.hq.ingest import balances
+from sync.hq.ops_cli import REFUSED
+from sync.hq.retained import Retained
+
+
+def test_head_office_erasure_reaches_the_kiosk_and_keeps_balances(chain, capsys):
+    k = chain.kiosk("k1", "s1")
+    member_id = k.register(name="王五", phone="13700137000", card_id="C1", birthday="1980-02-29",
+                           operator="c1")["member_id"]
+    k.topup("C1", 5000, operator="c1")
+    chain.sync()
+    Retained(chain.db).add_staff("m01", "Boss", "manager", "135790")
+    before = balances(chain.db.conn, {member_id}, 0, "2026-11-24")
+    erase = ["member", "erase", member_id, "--reason", "member asked", "--db", chain.db.url, "--json"]
+    assert main([*erase, "--by", "c1"]) == REFUSED                    # a cashier cannot erase
+    assert "not a manager" in json.loads(capsys.readouterr().out)["error"]
+    assert main([*erase, "--by", "m01"]) == 0
+    assert json.loads(capsys.readouterr().out)["erased"] is True
+    assert main([*erase, "--by", "m01"]) == REFUSED
+    assert "already erased" in json.loads(capsys.readouterr().out)["error"]
+
+    assert balances(chain.db.conn, {member_id}, 0, "2026-11-24") == before
+    assert chain.db.conn.execute("SELECT name, phone, birthday FROM members").fetchall() == [("", "", None)]
+    assert verify(chain.db.conn) == []
+    page = Authority(chain.db.conn).feed({"after": 0, "limit": 100, "source_id": "k1"})[1]
+    assert page["keys"] == {}                                          # an erased member's key never travels
+    for record in page["records"]:                                     # what the kiosk's agent does
+        k.ingest(record, strict=False)
+    view = k.member_view("C1")
+    assert view["erased"] and view["name"] == "" and view["principal_fen"] == 5000
+    assert verify(k.conn) == []
