@@ -231,6 +231,19 @@ def reveal_row(conn, keyring: Keyring, member_id: str, fields: dict) -> dict:
     return {k: v for k, v in reveal(conn, keyring, {"member_id": member_id, **fields}).items() if k in fields}
 
 
+def birthdays(conn, keyring: Keyring) -> list[tuple[str, str, str]]:
+    """(member_id, tier, birthday) of every active member with a readable birthday, decrypted here:
+    the database cannot compare encrypted birthdays (head office's greetings and birthday runs)."""
+    out = []
+    for member_id, tier, sealed in conn.execute(
+            "SELECT member_id, tier, birthday FROM members WHERE status = 'active' AND birthday IS NOT NULL"
+            " ORDER BY member_id").fetchall():
+        birthday = reveal_row(conn, keyring, member_id, {"birthday": sealed})["birthday"]
+        if birthday:
+            out.append((member_id, tier, birthday))
+    return out
+
+
 def holder_by_phone(conn, keyring: Keyring, phone: str):
     """The active member whose phone is ``phone`` (E.164): (member_id, card_id) or None."""
     return conn.execute(

@@ -39,11 +39,8 @@ def remind(db: Db, now: datetime, *, horizons: tuple[int, ...] = DEFAULT_HORIZON
                                        "horizon": horizon}, now)
         benefit = [m.name for m in hub_rules(db.conn).multipliers if m.birthday_month]
         days = _birthdays_on(today)
-        for member_id, sealed in db.conn.execute(
-                "SELECT member_id, birthday FROM members WHERE status = 'active' AND birthday IS NOT NULL"
-                " ORDER BY member_id").fetchall():
-            birthday = pii.reveal_row(db.conn, db.keyring, member_id, {"birthday": sealed})["birthday"]
-            if not birthday or birthday[5:] not in days:       # birthdays are encrypted: compared here
+        for member_id, _tier, birthday in pii.birthdays(db.conn, db.keyring):
+            if birthday[5:] not in days:
                 continue
             counts["birthday"] += queue(db.conn, f"birthday:{member_id}:{today.year}", "birthday", member_id,
                                         {"day": today.isoformat(), "benefits": benefit}, now)
