@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import pii, schema
 from .clock import Clock
-from .core import ADMIN, SELF
+from .core import ADMIN, SELF, create_private
 from .errors import InvalidInput, LedgerError, NotALedger, NotFound, Refused, RulesError
 from .money import format_fen, parse_count, parse_fen
 from .pricing import Line, Quote
@@ -50,6 +50,7 @@ class Ledger(Views, StaffOps):
             key = pii.read_key_file(key_file) if key_file.exists() else pii_key or os.urandom(pii.KEY_BYTES)
             building = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.new")
             try:
+                create_private(building)
                 schema.mark(building, kiosk_id or schema.DEFAULT_KIOSK_ID, store_id or schema.DEFAULT_STORE_ID)
                 with cls(building, timezone=timezone, clock=clock, pii_key=key) as led:
                     led.init(rules_text, operator=operator, at=at)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import uuid
 from contextlib import contextmanager
@@ -42,6 +43,15 @@ def write_transaction(conn, begin: tuple[str, ...] | list[str] = ("BEGIN IMMEDIA
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def create_private(path: str | Path) -> None:
+    """Make a new, empty database file readable by its owner only (SQLite gives its WAL and
+    journal files the same mode); an existing file is left as it is."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def connect(path: str | Path) -> sqlite3.Connection:

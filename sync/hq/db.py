@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kiosk.ledger import pii, schema as ledger_schema
-from kiosk.ledger.core import connect as sqlite_connect, write_transaction
+from kiosk.ledger.core import connect as sqlite_connect, create_private, write_transaction
 from kiosk.ledger.migrations import Migration, upgrade
 
 from .opsdb import OPS_DDL
@@ -60,6 +60,8 @@ class Db:
             self.dialect = "sqlite"
             self.path = parts.path if url.startswith("sqlite:///") else parts.netloc + parts.path
             self._key_file = self._key_file or pii.key_file_for(self.path)
+            if self.path not in ("", ":memory:"):
+                create_private(self.path)
             self.conn = sqlite_connect(self.path)
             self.fatal = (sqlite3.OperationalError,)
             self._begin = ["BEGIN IMMEDIATE"]

@@ -82,9 +82,10 @@ def test_keys_from_elsewhere_only_when_this_chain_key_opens_them_and_never_over_
     other.close()
 
 
-def test_key_file_is_0600_and_refused_when_open_or_missing(tmp_path, led, member):
+def test_key_file_and_ledger_files_are_0600_and_the_key_refused_when_open_or_missing(tmp_path, led, member):
     key_file = pii.key_file_for(led.path)
-    assert os.stat(key_file).st_mode & 0o777 == 0o600
+    for path in (key_file, led.path, f"{led.path}-wal"):
+        assert os.stat(path).st_mode & 0o777 == 0o600, path
     led.close()
     os.chmod(key_file, 0o644)
     proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "--db", led.path, "show", "--card", member],
