@@ -84,9 +84,13 @@ class Ingest:
         out = Outcome(source_id)
         with self.db.transaction():
             source = self._source(store_id, source_id, channel)
-            refused = pii.accept_keys(self.conn, self.db.keyring, keys or {})
+            keys = keys or {}
+            profiles = set().union(*(pii.profile_members(r) for r in records))   # keys only for these
+            refused = pii.accept_keys(self.conn, self.db.keyring, {m: k for m, k in keys.items() if m in profiles})
+            refused += sorted(set(keys) - profiles)
             if refused:
-                log.warning("source %s sent data keys this chain key does not open, for %s", source_id, refused)
+                log.warning("source %s sent data keys that were refused (not its records' members, or not"
+                            " opened by the chain key), for %s", source_id, refused)
             for record in sorted(records, key=lambda r: r["seq"]):
                 if source.held:
                     log.info("source %s is held (%s): seq %d not applied", source_id, source.held, record["seq"])

@@ -38,3 +38,18 @@ def test_head_office_erasure_reaches_the_kiosk_and_keeps_balances(chain, capsys)
     view = k.member_view("C1")
     assert view["erased"] and view["name"] == "" and view["principal_fen"] == 5000
     assert verify(k.conn) == []
+
+
+def test_head_office_keeps_only_keys_of_the_batchs_own_profiles_under_its_chain_key(chain, tmp_path, caplog):
+    from kiosk.ledger import Ledger, pii
+    k = chain.kiosk("k1", "s1")
+    outsider = Ledger.create(tmp_path / "x.db", kiosk_id="x1", store_id="s1")      # another chain key
+    mine = k.register(name="A", phone="13800000001", card_id="C1", operator="c1")["member_id"]
+    theirs = outsider.register(name="B", phone="13800000002", card_id="C2", operator="admin")["member_id"]
+    records = k.journal()
+    keys = {**pii.keys_for(k.conn, records), **pii.keys_for(outsider.conn, outsider.journal())}
+    chain.ingest.batch("s1", "k1", "kiosk", records, keys)                       # a key for a stranger rides along
+    held = dict(chain.db.conn.execute("SELECT member_id, data_key IS NOT NULL FROM member_keys").fetchall())
+    assert held == {mine: 1}
+    assert theirs in caplog.text and "refused" in caplog.text
+    outsider.close()
