@@ -165,10 +165,10 @@ def open_field(data_key: bytes | None, member_id: str, field: str, text: str | N
         return text
     if data_key is None:
         return None
-    raw = _unb64(text[len(PREFIX):])
     try:
+        raw = _unb64(text[len(PREFIX):])
         return AESGCM(data_key).decrypt(raw[:_NONCE], raw[_NONCE:], f"{member_id}/{field}".encode()).decode()
-    except (InvalidTag, ValueError):
+    except (InvalidTag, ValueError):       # damaged or forged ciphertext reads as unreadable, never crashes
         return None
 
 

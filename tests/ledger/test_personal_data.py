@@ -121,6 +121,8 @@ def test_a_field_opens_only_with_its_key_member_and_field(value, member_id):
     assert pii.open_field(other, member_id, "name", sealed) is None
     assert pii.open_field(key, member_id + "0", "name", sealed) is None
     assert pii.open_field(key, member_id, "phone", sealed) is None
+    assert pii.open_field(key, member_id, "name", sealed[:-3]) is None                 # damaged: unreadable
+    assert pii.open_field(key, member_id, "name", pii.PREFIX + "%%%") is None
 
 
 def test_staff_see_the_name_they_serve_until_it_is_erased(led, member):
