@@ -53,3 +53,21 @@ def test_head_office_keeps_only_keys_of_the_batchs_own_profiles_under_its_chain_
     assert held == {mine: 1}
     assert theirs in caplog.text and "refused" in caplog.text
     outsider.close()
+
+
+def test_erasure_on_postgresql_rewrites_the_key_table(pg_url, tmp_path, chain_key_file):
+    from kiosk.ledger import Ledger, pii
+    from sync.hq.db import Db
+    from sync.hq.erasure import erase_member
+    from sync.hq.ingest import Ingest
+    k = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", pii_key=pii.load_or_make(chain_key_file))
+    member_id = k.register(name="A", phone="13800000001", card_id="C1", operator="admin")["member_id"]
+    db = Db(pg_url)
+    Ingest(db).batch("s1", "k1", "kiosk", k.journal(), pii.keys_for(k.conn, k.journal()))
+    assert pii.holder_by_phone(db.conn, db.keyring, "+8613800000001")[0] == member_id
+    Retained(db).add_staff("m01", "Boss", "manager", "135790")
+    erase_member(db, member_id, by="m01", reason="asked", now=k.moment())
+    assert db.conn.execute("SELECT data_key, phone_hash, erased FROM member_keys").fetchall() == [(None, None, 1)]
+    assert pii.holder_by_phone(db.conn, db.keyring, "+8613800000001") is None
+    db.close()
+    k.close()
