@@ -221,6 +221,8 @@ def reveal(conn, keyring: Keyring, member: dict) -> dict:
         if field in member:
             out[field] = open_field(key, member["member_id"], field, member[field])
     out["erased"] = bool(row and row[1])
+    out["unreadable"] = not out["erased"] and key is None and any(
+        str(member.get(f) or "").startswith(PREFIX) for f in FIELDS)     # the key is not on this device
     if "name" in member or "phone" in member:
         out["name"], out["phone"] = out.get("name") or "", out.get("phone") or ""
     return out
@@ -262,7 +264,12 @@ def profile_members(record: dict) -> set[str]:
 
 def keys_for(conn, records: list[dict]) -> dict[str, str]:
     """The wrapped data keys that travel with ``records`` (those of members whose profile they set)."""
-    wanted = sorted(set().union(*(profile_members(r) for r in records))) if records else []
+    return wrapped_keys(conn, set().union(*(profile_members(r) for r in records)) if records else set())
+
+
+def wrapped_keys(conn, member_ids: set[str]) -> dict[str, str]:
+    """The members' data keys as stored (wrapped); none for an erased member."""
+    wanted = sorted(member_ids)
     if not wanted:
         return {}
     marks = ", ".join("?" * len(wanted))
@@ -284,6 +291,9 @@ def accept_keys(conn, keyring: Keyring, keys: dict) -> list[str]:
         conn.execute("INSERT INTO member_keys (member_id, data_key) VALUES (?, ?) ON CONFLICT (member_id)"
                      " DO UPDATE SET data_key = excluded.data_key"
                      " WHERE member_keys.data_key IS NULL AND member_keys.erased = 0", (member_id, wrapped))
+        row = conn.execute("SELECT phone FROM members WHERE member_id = ?", (member_id,)).fetchone()
+        if row:          # a key that comes after the member's records (a look-up): their phone can be found now
+            index_record(conn, keyring, {"effects": [{"op": "member.add", "member_id": member_id, "phone": row[0]}]})
     return refused
 
 

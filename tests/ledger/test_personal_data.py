@@ -131,3 +131,29 @@ def test_staff_see_the_name_they_serve_until_it_is_erased(led, member):
     assert present_staff_home(staff, led.member_view(member), lambda s: s, "en")["member"] == "张三  138****8000"
     led.erase_member(member, reason="asked", operator="admin")
     assert present_staff_home(staff, led.member_view(member), lambda s: s, "en")["member"] == "Personal data erased"
+
+
+def test_another_stores_member_is_unreadable_until_their_tap_fetches_the_key(tmp_path, led, member):
+    """A tap at another store's kiosk: the records came with the feed, the key comes with the look-up."""
+    from kiosk.ui.services import read_card
+    other = Ledger.create(tmp_path / "k2.db", kiosk_id="k2", store_id="s2",
+                          pii_key=pii.read_key_file(pii.key_file_for(led.path)))
+    for record in led.journal():
+        other.ingest(record, strict=False)
+
+    class HeadOffice:                       # answers a card look-up with the member's key, as head office does
+        asked = []
+
+        def learn_member(self, card_id):
+            self.asked.append(card_id)
+            return not other.accept_keys(pii.wrapped_keys(led.conn, {led.member_for_card(card_id)["member_id"]}))
+
+    assert read_card(other, member)["view"]["unreadable"]                     # offline: no name, no key
+    with pytest.raises(NotFound):
+        other.member_by_phone("13800138000")
+    view = read_card(other, member, head_office=HeadOffice())["view"]
+    assert HeadOffice.asked == [member] and not view["unreadable"] and view["name"] == "张三"
+    assert other.member_by_phone("13800138000")["card_id"] == member
+    read_card(other, member, head_office=HeadOffice())
+    assert HeadOffice.asked == [member]                                       # asked once, kept since
+    other.close()

@@ -1,7 +1,8 @@
 """Personal data end to end: after registering members and syncing kiosk -> real Mosquitto -> hub -> the
 other kiosk, no name, phone or birthday is readable in any file (ledgers, WALs, the hub's SQLite file or a
-PostgreSQL dump, the broker's persistence) nor in a capture of all broker traffic; the kiosks and head
-office still read them with the chain key. Erasure at head office or at a kiosk reaches everyone."""
+PostgreSQL dump, the broker's persistence) nor in a capture of all broker traffic. Head office and the
+member's home-store kiosks read them with the chain key; a kiosk of another store gets a member's key
+only when the member's card is looked up there. Erasure at head office or at a kiosk reaches everyone."""
 from __future__ import annotations
 
 import json
@@ -16,8 +17,10 @@ from kiosk.ledger import pii, verify
 from sync.hq.db import Db
 from sync.hq.erasure import erase_member
 from sync.hq.retained import Retained
+from sync.kiosk_link import KioskLink
 
 from .conftest import confirmed_all, wait_for
+from .test_kiosk_link import link_config
 
 PEOPLE = [("张三丰", "13800001111", "1990-05-17", "CARD-A"), ("Li Lei", "13800002222", "1985-12-03", "CARD-B")]
 OLD_PHONE, NEW_PHONE = "13800002222", "13911112222"
@@ -79,15 +82,24 @@ def register_and_sync(broker, start_hub, make_kiosk, start_agent, db_url=None):
 
 @pytest.mark.parametrize("hub_db", ["sqlite", "postgresql"])
 def test_no_name_phone_or_birthday_in_any_file_or_broker_traffic(request, tmp_path, hub_db, broker, start_hub,
-                                                                 make_kiosk, start_agent, services):
+                                                                 make_kiosk, start_agent, services, hq_keys):
     db_url = request.getfixturevalue("pg_url") if hub_db == "postgresql" else None
     a, b, capture = register_and_sync(broker, start_hub, make_kiosk, start_agent, db_url)
 
-    # everyone with the chain key reads them: kiosk 2 (through the feed) and head office
-    assert b.member_view("CARD-A")["name"] == "张三丰" and b.member_view("CARD-A")["birthday"] == "1990-05-17"
-    assert b.member_by_phone(NEW_PHONE)["card_id"] == "CARD-B"
+    # kiosk 2 (another store) has the records but not the keys until a member taps there (minimisation)
+    assert b.member_view("CARD-A")["unreadable"] and b.member_view("CARD-A")["name"] == ""
+    assert b.conn.execute("SELECT COUNT(*) FROM member_keys WHERE data_key IS NOT NULL").fetchone() == (0,)
+    link = KioskLink.from_config(link_config(tmp_path, broker.url, hq_keys["public"], "k2", "s2"), b.path)
+    try:
+        wait_for(link.requester.ready.is_set, what="kiosk 2's link subscribed")
+        assert link.learn_member("CARD-B")
+    finally:
+        link.close()
+    assert b.member_view("CARD-B")["name"] == "Li Lei" and b.member_view("CARD-B")["birthday"] == "1985-12-03"
+    assert b.member_by_phone(NEW_PHONE)["card_id"] == "CARD-B" and b.member_view("CARD-A")["unreadable"]
     with pytest.raises(Exception, match="no active member"):
         b.member_by_phone(OLD_PHONE)
+    # head office reads them all
     hq = Db(db_url or f"sqlite:///{tmp_path / 'hq.db'}")
     member_id = a.member_for_card("CARD-B")["member_id"]
     row = hq.conn.execute("SELECT name, phone FROM members WHERE member_id = ?", (member_id,)).fetchone()
@@ -100,6 +112,7 @@ def test_no_name_phone_or_birthday_in_any_file_or_broker_traffic(request, tmp_pa
     for running in services:
         running.stop()
     traffic = capture.stop()
+    broker.stop()                                    # the broker saves its persistence file on the way out
     assert len(capture.payloads) > 5 and b"tx.batch" in traffic and b'"keys"' in traffic
     blobs = files_under(tmp_path)
     assert {"k1.db-wal", "k2.db-wal", "mosquitto.db"} <= {Path(p).name for p in blobs}
