@@ -41,7 +41,7 @@ class Agent:
         self.codec = Codec(kiosk_id, channel, verifier=Verifier.load(hq_key), clock=self.ledger.clock)
         self.broker, self.feed_poll = broker, feed_poll
         self.inbox: queue.Queue = queue.Queue()
-        self.client = make_client(broker, f"{kiosk_id}-sync", will=(self.topics.status, self._status("offline")))
+        self.client = make_client(broker, self.topics.identity, will=(self.topics.status, self._status("offline")))
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda c, u, f, rc, p: self.inbox.put(("disconnected", str(rc)))
         self.client.on_message = lambda c, u, msg: self.inbox.put(("message", msg))

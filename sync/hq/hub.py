@@ -22,6 +22,7 @@ from .authority import Authority
 from .db import Db
 from .ingest import Ingest
 from .retained import Retained
+from .sources import Refused, Sources
 
 log = logging.getLogger("sync.hq")
 MAX_RECORD_BYTES = 64 * 1024      # a purchase of a hundred lines is ~20 kB; more is not a kiosk's record
@@ -35,6 +36,7 @@ class Hub:
         self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone)
         self.authority = Authority(self.db.conn, clock, timezone)
         self.retained = Retained(self.db, clock)
+        self.sources = Sources(self.db, clock)
         self.codec = Codec(hub_id, "hq", signer=signer, clock=clock)
         self.failure: BaseException | None = None
         self.stats: Counter = Counter()     # batches, records applied, requests answered
@@ -62,12 +64,16 @@ class Hub:
 
     def _on_message(self, client, userdata, msg) -> None:
         try:
-            store, source, leaf = topics.parse_source(msg.topic)
+            store, identity, leaf = topics.parse_source(msg.topic)
             with self.lock:
                 if leaf == "tx":
-                    self._batch(store, source, msg.payload)
+                    self._batch(store, identity, msg.payload)
                 elif leaf == "req":
-                    self._request(store, source, msg.payload)
+                    self._request(store, identity, msg.payload)
+        except Refused as exc:          # not an enrolled source: nothing applied, operations told
+            with self.lock:
+                alert = self.sources.refusal_alert(identity, str(exc), msg.topic)
+            self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
         except ValueError as exc:       # Dropped included: bad input changes nothing
             log.warning("dropped message on %s: %s", msg.topic, exc)
         except self.db.fatal as exc:    # the database is gone: stop, let systemd restart us
@@ -78,6 +84,7 @@ class Hub:
 
     def _batch(self, store: str, source: str, payload: bytes) -> None:
         env = self.codec.unpack(payload, {"tx.batch"})
+        self.sources.admit(store, source, env["channel"], records=True)
         body = env["body"]
         strangers = {(r["store_id"], r["kiosk_id"]) for r in body["records"]} - {(store, source)}
         if (body["store_id"], body["source_id"]) != (store, source) or strangers:
@@ -99,17 +106,27 @@ class Hub:
         if out.held_cards:          # the new block list version was committed with the batch
             self.publish_changes()
 
-    def _request(self, store: str, source: str, payload: bytes) -> None:
+    def _request(self, store: str, identity: str, payload: bytes) -> None:
         env = self.codec.unpack(payload, {"request"})
         body = env["body"]
         if self.codec.now() > body["deadline"]:
-            log.info("late request %s %s from %s: not answered", body["kind"], body["req_id"], source)
+            log.info("late request %s %s from %s: not answered", body["kind"], body["req_id"], identity)
             return
+        try:
+            source = self.sources.admit(store, identity, env["channel"], records=False)
+        except Refused:
+            if body["kind"] == "authorize":    # a plain no, so the kiosk does not fall back to offline limits
+                self._respond(store, identity, body, "source_refused", {"approved": False})
+            raise
         self.stats.update(requests=1)
         args = {**body["args"], "store_id": store, "source_id": source}
         reason, result = self.authority.answer(body["kind"], args)
-        log.info("request %s %s from %s: %s", body["kind"], body["req_id"], source, reason or "ok")
-        self.client.publish(topics.SourceTopics(store, source).resp, self.codec.pack("response", {
+        log.info("request %s %s from %s: %s", body["kind"], body["req_id"], identity, reason or "ok")
+        self._respond(store, identity, body, reason, result)
+
+    def _respond(self, store: str, identity: str, body: dict, reason: str, result: dict) -> None:
+        source, role = topics.split_identity(identity)
+        self.client.publish(topics.SourceTopics(store, source, role).resp, self.codec.pack("response", {
             "req_id": body["req_id"], "kind": body["kind"], "reason": reason, "result": result}), qos=1)
 
     def publish_changes(self) -> None:

@@ -1,4 +1,5 @@
-"""A real Mosquitto for the tests: own config in a tmp dir, a free port, start/stop/kill/restart."""
+"""A real Mosquitto for the tests: own config in a tmp dir, a free port, start/stop/kill/restart;
+``Mosquitto.shipped`` runs the repository's own ``broker/mosquitto.conf`` and ``broker/acl``."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 MOSQUITTO = "/usr/sbin/mosquitto"
+SHIPPED = Path(__file__).resolve().parents[2] / "broker"
 
 
 def free_port() -> int:
@@ -53,6 +55,24 @@ class Mosquitto:
         self.conf = self.dir / "mosquitto.conf"
         self.conf.write_text("\n".join(lines) + "\n")
         self.url = f"{'mqtts' if tls else 'mqtt'}://127.0.0.1:{self.port}"
+
+    @classmethod
+    def shipped(cls, workdir: Path, tls: dict) -> "Mosquitto":
+        """The shipped configuration, with this test's port, files and log; ``tls`` as in __init__."""
+        mosq = cls(workdir, tls=tls)
+        text = (SHIPPED / "mosquitto.conf").read_text()
+        for line, ours in {"acl_file /etc/mosquitto/kiosk/acl": f"acl_file {SHIPPED / 'acl'}",
+                           "persistence_location /var/lib/mosquitto/": f"persistence_location {mosq.dir}/",
+                           "listener 8883": f"listener {mosq.port} 127.0.0.1",
+                           "cafile /etc/mosquitto/kiosk/ca.crt": f"cafile {tls['ca']}",
+                           "certfile /etc/mosquitto/kiosk/broker.crt": f"certfile {tls['cert']}",
+                           "keyfile /etc/mosquitto/kiosk/broker.key": f"keyfile {tls['key']}"}.items():
+            assert f"\n{line}\n" in text, f"broker/mosquitto.conf no longer has {line!r}"
+            text = text.replace(f"\n{line}\n", f"\n{ours}\n")
+        log = [f"log_dest file {mosq.dir / 'mosquitto.log'}", "log_type error", "log_type warning",
+               "log_type notice", "log_type subscribe", "user root"]
+        mosq.conf.write_text("\n".join(log) + "\n" + text)
+        return mosq
 
     def start(self) -> "Mosquitto":
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,

@@ -13,7 +13,7 @@ from sync.hq.ingest import Ingest
 from sync.local import SyncState
 from sync.protocol import Codec, topics
 
-from .conftest import confirmed_all, wait_for
+from .conftest import confirmed_all, enrol, wait_for
 from .faults import projection_differences
 
 
@@ -77,6 +77,7 @@ def test_double_spend_between_offline_kiosks_becomes_a_debt_an_alert_and_a_hold(
 def test_bad_batches_are_logged_and_change_nothing(tmp_path, broker, start_hub, caplog):
     caplog.set_level(logging.WARNING, logger="sync")
     hub = start_hub(broker.url)
+    enrol(f"sqlite:///{tmp_path / 'hq.db'}", "k1")          # an enrolled source sending bad batches
     wait_for(hub.client.is_connected, what="hub connected")
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="mallory", protocol=mqtt.MQTTv5)
     client.connect("127.0.0.1", broker.port)

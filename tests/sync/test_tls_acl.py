@@ -1,4 +1,5 @@
-"""TLS with a client certificate per kiosk, and per-kiosk ACLs enforced by the broker itself."""
+"""TLS with a client certificate per kiosk, and per-kiosk ACLs enforced by the broker itself (the
+shipped broker/mosquitto.conf and broker/acl; tests/sync/test_hostile.py tries them as an attacker)."""
 from __future__ import annotations
 
 import ssl
@@ -19,7 +20,7 @@ from .pki import CA
 def tls_world(tmp_path):
     ca = CA(tmp_path / "pki")
     server = ca.issue("localhost", server=True)
-    mosq = Mosquitto(tmp_path / "tls-broker", tls=server, acl=topics.broker_acl()).start()
+    mosq = Mosquitto.shipped(tmp_path / "tls-broker", server).start()
     yield ca, mosq
     mosq.stop()
 
@@ -33,7 +34,7 @@ def tls_client(files: dict, client_id: str) -> mqtt.Client:
 
 def test_kiosk_syncs_over_tls_with_its_certificate(tmp_path, tls_world, make_kiosk, start_hub, start_agent):
     ca, mosq = tls_world
-    start_hub(mosq.url, tls=ca.issue("hq"))
+    start_hub(mosq.url, tls=ca.issue("hq-1"))
     k1 = make_kiosk("k1")
     k1.register(name="Zhao Lei", phone="13800004444", card_id="CARD-T", operator="admin")
     start_agent(k1, mosq.url, tls=ca.issue("k1"))
@@ -42,7 +43,7 @@ def test_kiosk_syncs_over_tls_with_its_certificate(tmp_path, tls_world, make_kio
 
 def test_a_kiosk_cannot_touch_another_kiosks_topics(tmp_path, tls_world, make_kiosk, start_hub, start_agent):
     ca, mosq = tls_world
-    start_hub(mosq.url, tls=ca.issue("hq"))
+    start_hub(mosq.url, tls=ca.issue("hq-1"))
     k1 = make_kiosk("k1")
     k1.register(name="Sun Li", phone="13800005555", card_id="CARD-U", operator="admin")
     start_agent(k1, mosq.url, tls=ca.issue("k1"))
