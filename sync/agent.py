@@ -87,7 +87,8 @@ class Agent:
         except Dropped as exc:
             log.warning("dropped message on %s: %s", msg.topic, exc)
             return
-        if msg.topic not in (self.topics.ack, self.topics.resp) and env["type"] in ("ack", "response"):
+        mine = topics.unmounted(msg.topic) in (self.topics.ack, self.topics.resp)
+        if not mine and env["type"] in ("ack", "response"):
             log.warning("dropped %s on %s: not this kiosk's topic", env["type"], msg.topic)
             return
         if env["type"] == "ack" and env["body"]["source_id"] != self.topics.source:

@@ -20,7 +20,7 @@ from .db import Db
 from ..protocol.limits import DEFAULT_LIMITS
 from . import runs
 from .retained import Retained
-from . import ops_cli
+from . import ops_cli, pki
 from .sources import CHANNELS, Sources
 
 
@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--signing-key", required=True, help="head office's Ed25519 private key (PEM)")
     run.add_argument("--hub-id", default="hq-1", help="unique per hub process (its MQTT client id)")
     run.add_argument("--group", default="hq", help="shared-subscription group of the hubs")
+    run.add_argument("--mount", default="", help="the sources' listener's mount point: sources/ with the shipped"
+                                                 " broker/mosquitto.conf (empty: one listener, development)")
     run.add_argument("--hold-on-overdraft", action="store_true", help="block a member's cards after a double spend")
     run.add_argument("--timezone", default="Asia/Shanghai", help="the chain's time zone: local days for coupon validity and lot expiry")
     keygen = sub.add_parser("keygen", help="make head office's signing key pair")
@@ -66,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="enrol every source this hub already took records from (upgrading a chain)")
     sub.choices["retire"].add_argument("source_id")
     sub.choices["retire"].add_argument("--reason", required=True)
+    pki.add_parsers(sub)
     ops_cli.add_parsers(sub)        # reports, churn, monitor, import, restock... (sync/hq/ops_commands.py)
     runs.add_parsers(sub)
     return p
@@ -97,7 +100,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "run":
         from .hub import Hub
         setup_logging(args.log_level)
-        hub = Hub(args.db, broker_from(args), Signer.load(args.signing_key), hub_id=args.hub_id, group=args.group,
+        hub = Hub(args.db, broker_from(args), Signer.load(args.signing_key), hub_id=args.hub_id, group=args.group, mount=args.mount,
                   hold_on_overdraft=args.hold_on_overdraft, timezone=args.timezone)
         hub.run(stop_on_signals())
         return 0
@@ -106,6 +109,9 @@ def _run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         generate(out / "hq-signing.pem", out / "hq-signing.pub")
         print(json.dumps({"private": str(out / "hq-signing.pem"), "public": str(out / "hq-signing.pub")}))
+        return 0
+    if args.command == "pki":
+        print(json.dumps(pki.run(args)))
         return 0
     db = Db(args.db)
     retained = Retained(db)

@@ -5,6 +5,11 @@ processes split the sources' traffic; each message is handled to completion (dat
 then the signed reply) inside paho's callback, and paho acknowledges it to the broker only
 after that returns. Anything a hub dies holding is resent by its kiosk, which keeps every
 unconfirmed transaction until a confirmation arrives.
+
+With the shipped broker configuration the sources connect to a listener with a mount point
+(``--mount sources/``): everything they publish or subscribe to lives under that prefix, so a
+source's ``$share/hq/...`` is an ordinary topic there and can never join the hubs' group. The hubs
+connect to head office's own listener and add the prefix themselves.
 """
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ MAX_RECORD_BYTES = 64 * 1024      # a purchase of a hundred lines is ~20 kB; mor
 
 class Hub:
     def __init__(self, db_url: str, broker: Broker, signer: Signer, *, hub_id: str = "hq-1", group: str = "hq",
-                 hold_on_overdraft: bool = False, clock: Clock | None = None, timezone: str = "Asia/Shanghai"):
+                 mount: str = "", hold_on_overdraft: bool = False, clock: Clock | None = None, timezone: str = "Asia/Shanghai"):
         clock = clock or from_env()
         self.db = Db(db_url)
         self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone)
@@ -40,7 +45,7 @@ class Hub:
         self.codec = Codec(hub_id, "hq", signer=signer, clock=clock)
         self.failure: BaseException | None = None
         self.stats: Counter = Counter()     # batches, records applied, requests answered
-        self.hub_id, self.group, self.broker = hub_id, group, broker
+        self.hub_id, self.group, self.broker, self.mount = hub_id, group, broker, topics.check_mount(mount)
         self.published: dict[str, int] = {}
         self.lock = threading.RLock()      # one database user at a time
         self.client = make_client(broker, hub_id, will=(topics.hub_status(hub_id), self._status("offline")))
@@ -57,14 +62,15 @@ class Hub:
             log.error("broker %s refused the hub: %s", self.broker.url, reason)
             return
         log.info("connected to %s as %s (session present: %s)", self.broker.url, self.hub_id, flags.session_present)
-        client.subscribe([(topics.shared(self.group, topic), 1) for topic in (topics.ALL_TX, topics.ALL_REQ)])
+        client.subscribe([(topics.shared(self.group, self.mount + topic), 1)
+                          for topic in (topics.ALL_TX, topics.ALL_REQ)])
         client.publish(topics.hub_status(self.hub_id), self._status("online"), qos=1, retain=True)
         self.published.clear()     # republish retained data: the broker may have lost it
         self.publish_changes()
 
     def _on_message(self, client, userdata, msg) -> None:
         try:
-            store, identity, leaf = topics.parse_source(msg.topic)
+            store, identity, leaf = topics.parse_source(msg.topic.removeprefix(self.mount))
             with self.lock:
                 if leaf == "tx":
                     self._batch(store, identity, msg.payload)
@@ -96,11 +102,11 @@ class Hub:
         out = self.ingest.batch(store, source, env["channel"], body["records"])
         self.stats.update(batches=1, applied=out.applied)
         st = topics.SourceTopics(store, source)
-        self.client.publish(st.ack, self.codec.pack("ack", {
+        self._to_sources(st.ack, self.codec.pack("ack", {
             "source_id": source, "hwm": out.hwm, "held": out.held, "corrections": out.corrections,
-            "balances": out.balances}), qos=1)
+            "balances": out.balances}))
         if out.applied:
-            self.client.publish(topics.FEED, self.codec.pack("feed.head", {"head": out.head}), qos=1, retain=True)
+            self._to_sources(topics.FEED, self.codec.pack("feed.head", {"head": out.head}), retain=True)
         for alert in out.alerts:
             self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
         if out.held_cards:          # the new block list version was committed with the batch
@@ -126,8 +132,11 @@ class Hub:
 
     def _respond(self, store: str, identity: str, body: dict, reason: str, result: dict) -> None:
         source, role = topics.split_identity(identity)
-        self.client.publish(topics.SourceTopics(store, source, role).resp, self.codec.pack("response", {
-            "req_id": body["req_id"], "kind": body["kind"], "reason": reason, "result": result}), qos=1)
+        self._to_sources(topics.SourceTopics(store, source, role).resp, self.codec.pack("response", {
+            "req_id": body["req_id"], "kind": body["kind"], "reason": reason, "result": result}))
+
+    def _to_sources(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        self.client.publish(self.mount + topic, payload, qos=1, retain=retain)
 
     def publish_changes(self) -> None:
         """Publish (retained, signed) every piece of head-office data newer than last published."""
@@ -137,12 +146,12 @@ class Hub:
                 if self.published.get(name) == version:
                     continue
                 topic, type_, body = self.retained.message(name)
-                self.client.publish(topic, self.codec.pack(type_, body), qos=1, retain=True)
+                self._to_sources(topic, self.codec.pack(type_, body), retain=True)
                 self.published[name] = version
                 log.info("published %s version %d", name, version)
             head = self.ingest.head()
             if self.published.get("feed") != head:
-                self.client.publish(topics.FEED, self.codec.pack("feed.head", {"head": head}), qos=1, retain=True)
+                self._to_sources(topics.FEED, self.codec.pack("feed.head", {"head": head}), retain=True)
                 self.published["feed"] = head
 
     # -- lifecycle -----------------------------------------------------------------------------

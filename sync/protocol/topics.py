@@ -16,6 +16,7 @@ OPS = f"{ROOT}/ops"
 _ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 RESERVED = {"hq", "ops"}
 ROLES = ("ui",)                     # a source's processes besides its sync agent: <id>.<role>
+SOURCES_MOUNT = "sources/"          # mount point of the sources' listener in broker/mosquitto.conf
 
 # head office -> everyone, retained
 RULES = f"{HQ}/rules"
@@ -32,6 +33,19 @@ def check_id(value: str, what: str) -> str:
     if not isinstance(value, str) or not _ID.fullmatch(value) or value in RESERVED:
         raise ValueError(f"{what} {value!r} must be 1-32 letters, digits, _ or - (not hq/ops)")
     return value
+
+
+def check_mount(mount: str) -> str:
+    """A listener's mount point as hubs give it: empty (one listener, development) or ``word/``."""
+    if mount and not re.fullmatch(r"[A-Za-z0-9_-]{1,32}/", mount):
+        raise ValueError(f"mount point {mount!r} must be empty or like {SOURCES_MOUNT!r}")
+    return mount
+
+
+def unmounted(topic: str) -> str:
+    """A topic as the source named it. Mosquitto 2.0.11 (Debian 12) leaves the listener's mount point
+    on what it delivers (eclipse-mosquitto#2244, fixed in 2.0.12), so a source strips it itself."""
+    return topic.removeprefix(SOURCES_MOUNT)
 
 
 def split_identity(identity: str) -> tuple[str, str]:

@@ -39,6 +39,8 @@ class Mosquitto:
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        self.hq_port: int | None = None         # head office's listener (``shipped`` only)
+        self.hq_url: str | None = None
         self.proc: subprocess.Popen | None = None
         lines = [f"listener {self.port} 127.0.0.1", "user root", "persistence true",
                  f"persistence_location {self.dir}/", "autosave_interval 1", f"max_queued_messages {max_queued}",
@@ -57,16 +59,21 @@ class Mosquitto:
         self.url = f"{'mqtts' if tls else 'mqtt'}://127.0.0.1:{self.port}"
 
     @classmethod
-    def shipped(cls, workdir: Path, tls: dict) -> "Mosquitto":
-        """The shipped configuration, with this test's port, files and log; ``tls`` as in __init__."""
-        mosq = cls(workdir, tls=tls)
+    def shipped(cls, workdir: Path, server: dict, hq_ca: str) -> "Mosquitto":
+        """The shipped configuration with this test's ports, files and log. ``server``: the broker's
+        certificate and the sources' CA (``url``); ``hq_ca``: head office's CA (``hq_url``)."""
+        mosq = cls(workdir, tls=server)
+        mosq.hq_port = free_port()
+        mosq.hq_url = f"mqtts://127.0.0.1:{mosq.hq_port}"
         text = (SHIPPED / "mosquitto.conf").read_text()
         for line, ours in {"acl_file /etc/mosquitto/kiosk/acl": f"acl_file {SHIPPED / 'acl'}",
                            "persistence_location /var/lib/mosquitto/": f"persistence_location {mosq.dir}/",
                            "listener 8883": f"listener {mosq.port} 127.0.0.1",
-                           "cafile /etc/mosquitto/kiosk/ca.crt": f"cafile {tls['ca']}",
-                           "certfile /etc/mosquitto/kiosk/broker.crt": f"certfile {tls['cert']}",
-                           "keyfile /etc/mosquitto/kiosk/broker.key": f"keyfile {tls['key']}"}.items():
+                           "listener 8884": f"listener {mosq.hq_port} 127.0.0.1",
+                           "cafile /etc/mosquitto/kiosk/sources-ca.crt": f"cafile {server['ca']}",
+                           "cafile /etc/mosquitto/kiosk/hq-ca.crt": f"cafile {hq_ca}",
+                           "certfile /etc/mosquitto/kiosk/broker.crt": f"certfile {server['cert']}",
+                           "keyfile /etc/mosquitto/kiosk/broker.key": f"keyfile {server['key']}"}.items():
             assert f"\n{line}\n" in text, f"broker/mosquitto.conf no longer has {line!r}"
             text = text.replace(f"\n{line}\n", f"\n{ours}\n")
         log = [f"log_dest file {mosq.dir / 'mosquitto.log'}", "log_type error", "log_type warning",
@@ -78,6 +85,8 @@ class Mosquitto:
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         wait_port(self.port)
+        if self.hq_port:
+            wait_port(self.hq_port)
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

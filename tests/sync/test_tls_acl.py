@@ -20,7 +20,7 @@ from .pki import CA
 def tls_world(tmp_path):
     ca = CA(tmp_path / "pki")
     server = ca.issue("localhost", server=True)
-    mosq = Mosquitto.shipped(tmp_path / "tls-broker", server).start()
+    mosq = Mosquitto.shipped(tmp_path / "tls-broker", server, ca.hq_path).start()
     yield ca, mosq
     mosq.stop()
 
@@ -34,7 +34,7 @@ def tls_client(files: dict, client_id: str) -> mqtt.Client:
 
 def test_kiosk_syncs_over_tls_with_its_certificate(tmp_path, tls_world, make_kiosk, start_hub, start_agent):
     ca, mosq = tls_world
-    start_hub(mosq.url, tls=ca.issue("hq-1"))
+    start_hub(mosq.hq_url, tls=ca.issue("hq-1"), mount=topics.SOURCES_MOUNT)
     k1 = make_kiosk("k1")
     k1.register(name="Zhao Lei", phone="13800004444", card_id="CARD-T", operator="admin")
     start_agent(k1, mosq.url, tls=ca.issue("k1"))
@@ -43,7 +43,7 @@ def test_kiosk_syncs_over_tls_with_its_certificate(tmp_path, tls_world, make_kio
 
 def test_a_kiosk_cannot_touch_another_kiosks_topics(tmp_path, tls_world, make_kiosk, start_hub, start_agent):
     ca, mosq = tls_world
-    start_hub(mosq.url, tls=ca.issue("hq-1"))
+    start_hub(mosq.hq_url, tls=ca.issue("hq-1"), mount=topics.SOURCES_MOUNT)
     k1 = make_kiosk("k1")
     k1.register(name="Sun Li", phone="13800005555", card_id="CARD-U", operator="admin")
     start_agent(k1, mosq.url, tls=ca.issue("k1"))
@@ -53,7 +53,7 @@ def test_a_kiosk_cannot_touch_another_kiosks_topics(tmp_path, tls_world, make_ki
     # head office's broadcasts (allowed) but never one of k1's confirmations
     spy = tls_client(ca.issue("k2"), "k2-spy")
     seen, acked = [], {}
-    spy.on_message = lambda c, u, msg: seen.append(msg.topic)
+    spy.on_message = lambda c, u, msg: seen.append(topics.unmounted(msg.topic))
     spy.on_publish = lambda c, u, mid, rc, p: acked.__setitem__(mid, rc)
     spy.connect("127.0.0.1", mosq.port)
     spy.loop_start()
