@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 SHIPPED = Path(__file__).resolve().parents[2] / "broker"
@@ -17,6 +21,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def tls_client(files: dict, client_id: str) -> mqtt.Client:
+    """A bare MQTT 5 client with a certificate (``files``: ca, cert, key), not yet connected."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.tls_set(ca_certs=files["ca"], certfile=files.get("cert"), keyfile=files.get("key"),
+                   tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    return client
+
+
+def tls_refused(files: dict, client_id: str, port: int, timeout: float = 10.0) -> bool:
+    """Does the broker refuse this certificate (TLS alert or closed connection before CONNACK)?"""
+    client = tls_client(files, client_id)
+    deadline = time.monotonic() + timeout
+    try:
+        client.connect("127.0.0.1", port)
+        while not client.is_connected():
+            if client.loop(0.2) != mqtt.MQTT_ERR_SUCCESS:
+                return True
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"neither CONNACK nor refusal from port {port}")
+    except (ssl.SSLError, OSError):
+        return True
+    client.disconnect()
+    return False
 
 
 def wait_port(port: int, timeout: float = 10.0) -> None:

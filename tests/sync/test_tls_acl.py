@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import ssl
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from sync.hq.db import Db
 from sync.protocol import Codec, topics
 
 from .conftest import confirmed_all, wait_for
-from .mosquitto import Mosquitto
+from .mosquitto import Mosquitto, tls_client
 from .pki import CA
 
 
@@ -23,13 +21,6 @@ def tls_world(tmp_path):
     mosq = Mosquitto.shipped(tmp_path / "tls-broker", server, ca.hq_path).start()
     yield ca, mosq
     mosq.stop()
-
-
-def tls_client(files: dict, client_id: str) -> mqtt.Client:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    client.tls_set(ca_certs=files["ca"], certfile=files.get("cert"), keyfile=files.get("key"),
-                   tls_version=ssl.PROTOCOL_TLS_CLIENT)
-    return client
 
 
 def test_kiosk_syncs_over_tls_with_its_certificate(tmp_path, tls_world, make_kiosk, start_hub, start_agent):
