@@ -51,6 +51,7 @@ class Hub:
         self.client = make_client(broker, hub_id, will=(topics.hub_status(hub_id), self._status("offline")))
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
         self.client.on_disconnect = lambda c, u, f, rc, p: log.warning("disconnected from %s: %s", broker.url, rc)
 
     def _status(self, state: str) -> bytes:
@@ -67,6 +68,10 @@ class Hub:
         client.publish(topics.hub_status(self.hub_id), self._status("online"), qos=1, retain=True)
         self.published.clear()     # republish retained data: the broker may have lost it
         self.publish_changes()
+
+    def _on_publish(self, client, userdata, mid, reason, properties) -> None:
+        if reason.is_failure:        # e.g. 0x87: this hub id has no user block in the ACL, or --mount is wrong
+            log.error("the broker refused a publish by %s: %s (check broker/acl and --mount)", self.hub_id, reason)
 
     def _on_message(self, client, userdata, msg) -> None:
         try:

@@ -60,40 +60,35 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
 
 
 class Mosquitto:
-    """``tls``: a dict with ca/cert/key paths (and optionally an ACL file) for a TLS listener
-    that requires client certificates and takes the certificate's CN as the user name."""
+    """A plain development broker (one listener, anyone may connect), or with ``shipped`` the
+    repository's TLS configuration."""
 
-    def __init__(self, workdir: Path, *, tls: dict | None = None, acl: str | None = None,
-                 max_queued: int = 1000):
+    def __init__(self, workdir: Path, *, max_queued: int = 1000):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.hq_port: int | None = None         # head office's listener (``shipped`` only)
         self.hq_url: str | None = None
         self.proc: subprocess.Popen | None = None
-        lines = [f"listener {self.port} 127.0.0.1", "user root", "persistence true",
-                 f"persistence_location {self.dir}/", "autosave_interval 1", f"max_queued_messages {max_queued}",
-                 "log_dest file " + str(self.dir / "mosquitto.log"), "log_type error", "log_type warning",
-                 "log_type notice", "log_type subscribe"]
-        if tls:
-            lines += [f"cafile {tls['ca']}", f"certfile {tls['cert']}", f"keyfile {tls['key']}",
-                      "require_certificate true", "use_identity_as_username true", "allow_anonymous false"]
-        else:
-            lines += ["allow_anonymous true"]
-        if acl:
-            (self.dir / "acl").write_text(acl)
-            lines.append(f"acl_file {self.dir / 'acl'}")
         self.conf = self.dir / "mosquitto.conf"
-        self.conf.write_text("\n".join(lines) + "\n")
-        self.url = f"{'mqtts' if tls else 'mqtt'}://127.0.0.1:{self.port}"
+        self.conf.write_text("\n".join([
+            *self._logging(), f"listener {self.port} 127.0.0.1", "persistence true",
+            f"persistence_location {self.dir}/", "autosave_interval 1", f"max_queued_messages {max_queued}",
+            "allow_anonymous true"]) + "\n")
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+
+    def _logging(self) -> list[str]:
+        return [f"log_dest file {self.dir / 'mosquitto.log'}", "log_type error", "log_type warning",
+                "log_type notice", "log_type subscribe", "user root"]
 
     @classmethod
     def shipped(cls, workdir: Path, server: dict, hq_ca: str) -> "Mosquitto":
-        """The shipped configuration with this test's ports, files and log. ``server``: the broker's
-        certificate and the sources' CA (``url``); ``hq_ca``: head office's CA (``hq_url``)."""
-        mosq = cls(workdir, tls=server)
+        """broker/mosquitto.conf and broker/acl with this test's ports, files and log. ``server``: the
+        broker's certificate and the sources' CA (listener ``url``); ``hq_ca``: head office's CA
+        (listener ``hq_url``)."""
+        mosq = cls(workdir)
         mosq.hq_port = free_port()
-        mosq.hq_url = f"mqtts://127.0.0.1:{mosq.hq_port}"
+        mosq.url, mosq.hq_url = f"mqtts://127.0.0.1:{mosq.port}", f"mqtts://127.0.0.1:{mosq.hq_port}"
         text = (SHIPPED / "mosquitto.conf").read_text()
         for line, ours in {"acl_file /etc/mosquitto/kiosk/acl": f"acl_file {SHIPPED / 'acl'}",
                            "persistence_location /var/lib/mosquitto/": f"persistence_location {mosq.dir}/",
@@ -105,9 +100,7 @@ class Mosquitto:
                            "keyfile /etc/mosquitto/kiosk/broker.key": f"keyfile {server['key']}"}.items():
             assert f"\n{line}\n" in text, f"broker/mosquitto.conf no longer has {line!r}"
             text = text.replace(f"\n{line}\n", f"\n{ours}\n")
-        log = [f"log_dest file {mosq.dir / 'mosquitto.log'}", "log_type error", "log_type warning",
-               "log_type notice", "log_type subscribe", "user root"]
-        mosq.conf.write_text("\n".join(log) + "\n" + text)
+        mosq.conf.write_text("\n".join(mosq._logging()) + "\n" + text)
         return mosq
 
     def start(self) -> "Mosquitto":

@@ -2,6 +2,7 @@
 shipped broker/mosquitto.conf and broker/acl; tests/sync/test_hostile.py tries them as an attacker)."""
 from __future__ import annotations
 
+import logging
 import ssl
 
 import pytest
@@ -82,3 +83,11 @@ def test_a_client_without_a_certificate_is_refused(tls_world):
         client.loop(2)
         if not client.is_connected():
             raise OSError("not connected")
+
+
+def test_a_hub_started_without_the_mount_point_says_why_nothing_arrives(tls_world, start_hub, caplog):
+    ca, mosq = tls_world
+    caplog.set_level(logging.ERROR, logger="sync.hq")
+    start_hub(mosq.hq_url, tls=ca.issue("hq-1"))                    # --mount sources/ forgotten
+    wait_for(lambda: any("refused a publish by hq-1" in r.getMessage() for r in caplog.records),
+             what="the hub's complaint about the refused publish")
