@@ -60,10 +60,10 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
 
 
 class Mosquitto:
-    """A plain development broker (one listener, anyone may connect), or with ``shipped`` the
-    repository's TLS configuration."""
+    """A plain development broker (one listener, anyone may connect, ``acl``: an acl_file's text),
+    or with ``shipped`` the repository's TLS configuration."""
 
-    def __init__(self, workdir: Path, *, max_queued: int = 1000):
+    def __init__(self, workdir: Path, *, acl: str | None = None, max_queued: int = 1000):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -74,7 +74,9 @@ class Mosquitto:
         self.conf.write_text("\n".join([
             *self._logging(), f"listener {self.port} 127.0.0.1", "persistence true",
             f"persistence_location {self.dir}/", "autosave_interval 1", f"max_queued_messages {max_queued}",
-            "allow_anonymous true"]) + "\n")
+            "allow_anonymous true", *([f"acl_file {self.dir / 'acl'}"] if acl else [])]) + "\n")
+        if acl:
+            (self.dir / "acl").write_text(acl)
         self.url = f"mqtt://127.0.0.1:{self.port}"
 
     def _logging(self) -> list[str]:
