@@ -64,7 +64,7 @@ class Sources:
 
     def refusal_alert(self, identity: str, reason: str, topic: str) -> dict:
         """Record (hq_alerts) and log a refusal; the alert body to publish on the operations topic."""
-        source_id = topics.split_identity(identity)[0] if topics.is_identity(identity) else "unknown"
+        source_id = topics.split_identity(identity)[0]      # the hub parsed the topic before it refused
         detail = {"reason": reason, "topic": topic[:200]}
         with self.db.transaction():
             self.conn.execute("INSERT INTO hq_alerts (at, kind, source_id, tx_id, member_id, detail)"
