@@ -71,7 +71,53 @@ def init(folder: Path, *, chain: str = "Kiosk chain", clock: Clock | None = None
                 .sign(key, hashes.SHA256()))
         _save(folder, stem, key, cert)
         made[stem] = str(folder / f"{stem}.crt")
+    made["crl"] = _write_crl(folder, [], clock or from_env())
     return made
+
+
+def _sources_ca(folder: Path):
+    try:
+        key = serialization.load_pem_private_key((folder / f"{SOURCES_CA}.key").read_bytes(), None)
+        return key, x509.load_pem_x509_certificate((folder / f"{SOURCES_CA}.crt").read_bytes())
+    except FileNotFoundError:
+        raise ValueError(f"no {SOURCES_CA}.key/.crt in {folder}: run kiosk-hq pki init first") from None
+
+
+def _write_crl(folder: Path, revoked: list[x509.RevokedCertificate], clock: Clock) -> str:
+    """The sources' CA's revocation list (the broker's ``crlfile``): OpenSSL refuses every client of
+    a CA whose list is missing or out of date, so it is made with the CAs and valid as long as they."""
+    key, ca = _sources_ca(folder)
+    now = clock.now()
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject)
+               .last_update(now - datetime.timedelta(days=1)).next_update(now + datetime.timedelta(days=CA_DAYS)))
+    for entry in revoked:
+        builder = builder.add_revoked_certificate(entry)
+    path = folder / f"{SOURCES_CA}.crl"
+    staged = path.with_suffix(".crl.new")
+    staged.write_bytes(builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    staged.replace(path)
+    return str(path)
+
+
+def revoke(folder: Path, cn: str, *, clock: Clock | None = None) -> dict:
+    """Put the certificate ``<cn>.crt`` on the sources' CA's revocation list (a retired or stolen
+    kiosk): the broker refuses it once it has the new list (docs/sync.md)."""
+    folder, clock = Path(folder), clock or from_env()
+    try:
+        cert = x509.load_pem_x509_certificate((folder / f"{cn}.crt").read_bytes())
+    except FileNotFoundError:
+        raise ValueError(f"no {cn}.crt in {folder}: only certificates issued there can be revoked") from None
+    _, ca = _sources_ca(folder)
+    if cert.issuer != ca.subject:
+        raise ValueError(f"{cn}.crt was not issued by the sources' CA")
+    crl = x509.load_pem_x509_crl((folder / f"{SOURCES_CA}.crl").read_bytes())
+    revoked = list(crl)
+    if any(r.serial_number == cert.serial_number for r in revoked):
+        raise ValueError(f"{cn}.crt is already revoked")
+    revoked.append(x509.RevokedCertificateBuilder().serial_number(cert.serial_number)
+                   .revocation_date(clock.now()).build())
+    return {"cn": cn, "serial": format(cert.serial_number, "x"), "crl": _write_crl(folder, revoked, clock),
+            "revoked": len(revoked)}
 
 
 def signer_for(cn: str, server: bool) -> str:
@@ -132,11 +178,16 @@ def add_parsers(sub) -> None:
     one.add_argument("--server", action="append", metavar="HOST",
                      help="the broker's host name or address (repeat for several): a server certificate")
     one.add_argument("--days", type=int, default=LEAF_DAYS)
+    gone = verbs.add_parser("revoke", help="revoke a source's certificate (writes sources-ca.crl for the broker)")
+    gone.add_argument("--out", required=True, help="the folder with the CAs and the certificate")
+    gone.add_argument("cn")
 
 
 def run(args) -> dict:
     if args.pki_command == "init":
         return init(Path(args.out), chain=args.chain)
+    if args.pki_command == "revoke":
+        return revoke(Path(args.out), args.cn)
     if args.days < 1:
         raise ValueError("--days must be at least 1")
     return issue(Path(args.out), args.cn, server_names=args.server, days=args.days)

@@ -84,10 +84,10 @@ class Mosquitto:
                 "log_type notice", "log_type subscribe", "user root"]
 
     @classmethod
-    def shipped(cls, workdir: Path, server: dict, hq_ca: str) -> "Mosquitto":
+    def shipped(cls, workdir: Path, server: dict, hq_ca: str, crl: str) -> "Mosquitto":
         """broker/mosquitto.conf and broker/acl with this test's ports, files and log. ``server``: the
-        broker's certificate and the sources' CA (listener ``url``); ``hq_ca``: head office's CA
-        (listener ``hq_url``)."""
+        broker's certificate and the sources' CA (listener ``url``), ``crl`` its revocation list;
+        ``hq_ca``: head office's CA (listener ``hq_url``)."""
         mosq = cls(workdir)
         mosq.hq_port = free_port()
         mosq.url, mosq.hq_url = f"mqtts://127.0.0.1:{mosq.port}", f"mqtts://127.0.0.1:{mosq.hq_port}"
@@ -98,6 +98,7 @@ class Mosquitto:
                            "listener 8884": f"listener {mosq.hq_port} 127.0.0.1",
                            "cafile /etc/mosquitto/kiosk/sources-ca.crt": f"cafile {server['ca']}",
                            "cafile /etc/mosquitto/kiosk/hq-ca.crt": f"cafile {hq_ca}",
+                           "crlfile /etc/mosquitto/kiosk/sources-ca.crl": f"crlfile {crl}",
                            "certfile /etc/mosquitto/kiosk/broker.crt": f"certfile {server['cert']}",
                            "keyfile /etc/mosquitto/kiosk/broker.key": f"keyfile {server['key']}"}.items():
             assert f"\n{line}\n" in text, f"broker/mosquitto.conf no longer has {line!r}"
@@ -118,6 +119,10 @@ class Mosquitto:
             os.kill(self.proc.pid, sig)
             self.proc.wait(10)
         self.proc = None
+
+    def reload(self) -> None:
+        """What ``systemctl reload mosquitto`` does: SIGHUP (the ACL and the revocation list are read again)."""
+        os.kill(self.proc.pid, signal.SIGHUP)
 
     def restart(self, sig: int = signal.SIGTERM) -> None:
         self.stop(sig)

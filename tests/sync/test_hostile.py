@@ -26,7 +26,7 @@ class World:
     def __init__(self, tmp_path, start_hub, hq_keys):
         self.ca = CA(tmp_path / "pki")
         self.broker = Mosquitto.shipped(tmp_path / "broker", self.ca.issue("localhost", server=True),
-                                        self.ca.hq_path).start()
+                                        self.ca.hq_path, self.ca.crl).start()
         self.db_url = f"sqlite:///{tmp_path / 'hq.db'}"
         enrol(self.db_url, "k1")
         self.hub = start_hub(self.broker.hq_url, tls=self.ca.issue("hq-1"), mount=topics.SOURCES_MOUNT)
@@ -189,6 +189,17 @@ def test_a_kiosk_cannot_join_head_offices_shared_subscription(world, make_kiosk,
     assert stolen == []
     spy.loop_stop()
     spy.disconnect()
+
+
+def test_a_revoked_certificate_is_refused_by_the_broker(world, capsys):
+    """Retiring stops head office listening; revoking stops the broker letting the kiosk in at all."""
+    k5, k6 = world.ca.issue("k5"), world.ca.issue("k6")
+    assert not tls_refused(k5, "k5", world.broker.port)
+    assert kiosk_hq(["pki", "revoke", "--out", str(world.ca.folder), "k5"]) == 0
+    assert json.loads(capsys.readouterr().out)["revoked"] == 1
+    world.broker.reload()
+    wait_for(lambda: tls_refused(k5, "k5", world.broker.port), what="the broker refusing k5's certificate")
+    assert not tls_refused(k6, "k6", world.broker.port)
 
 
 def test_a_kiosk_cannot_publish_on_another_kiosks_topics(world, make_kiosk):

@@ -89,7 +89,7 @@ def test_enrolment_migrates_on_postgresql(pg_url):
 def test_pki_makes_two_cas_and_signs_each_name_with_the_right_one(tmp_path, capsys):
     out = str(tmp_path / "pki")
     status, cas, _ = run(capsys, "pki", "init", "--out", out, "--chain", "Demo")
-    assert status == 0 and set(cas) == {"sources-ca", "hq-ca"}
+    assert status == 0 and set(cas) == {"sources-ca", "hq-ca", "crl"}
     assert run(capsys, "pki", "init", "--out", out)[0] == 2                     # a CA is made once
     signed = {}
     for cn, extra in (("k0101", ()), ("k0101.ui", ()), ("hq-1", ()), ("gateway", ()),
@@ -106,3 +106,10 @@ def test_pki_makes_two_cas_and_signs_each_name_with_the_right_one(tmp_path, caps
         assert status == 2 and words in err, err
     status, _, err = run(capsys, "pki", "issue", "--out", str(tmp_path / "empty"), "k1")
     assert status == 2 and "pki init" in err
+    assert run(capsys, "pki", "revoke", "--out", out, "k0101")[1]["revoked"] == 1
+    crl = x509.load_pem_x509_crl(open(f"{out}/sources-ca.crl", "rb").read())
+    assert [r.serial_number for r in crl] == [x509.load_pem_x509_certificate(
+        open(f"{out}/k0101.crt", "rb").read()).serial_number]
+    for cn, words in (("k0101", "already revoked"), ("hq-1", "not issued by the sources' CA"), ("k9", "no k9.crt")):
+        status, _, err = run(capsys, "pki", "revoke", "--out", out, cn)
+        assert status == 2 and words in err, err

@@ -19,7 +19,7 @@ from .pki import CA
 def tls_world(tmp_path):
     ca = CA(tmp_path / "pki")
     server = ca.issue("localhost", server=True)
-    mosq = Mosquitto.shipped(tmp_path / "tls-broker", server, ca.hq_path).start()
+    mosq = Mosquitto.shipped(tmp_path / "tls-broker", server, ca.hq_path, ca.crl).start()
     yield ca, mosq
     mosq.stop()
 
