@@ -147,7 +147,8 @@ class Hub:
                 alert = self.sources.refusal_alert(identity, reason, topic)
         else:
             alert = self.answer_sources.refusal_alert(identity, reason, topic)
-        self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
+        if alert:
+            self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
 
     def _batch(self, store: str, source: str, payload: bytes) -> None:
         env = self.codec.unpack(payload, {"tx.batch"})

@@ -7,16 +7,19 @@ level of a topic names the certificate that published it. A kiosk's UI connects 
 ``<id>.ui`` and may only ask questions (docs/sync.md, "Enrolling sources").
 
 Anything from an unknown or retired source, or from a source claiming a store or channel it was
-not enrolled with, is refused: nothing applied, a ``source_refused`` alert with the reason.
+not enrolled with, is refused: nothing applied, logged every time, and a ``source_refused`` alert
+with the reason, once per source and reason every ``ALERT_EVERY`` (a retired kiosk left running
+resends and asks for the feed every minute; operations need to hear it, not a thousand times).
 """
 from __future__ import annotations
 
 import json
 import logging
-
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from kiosk.ledger.clock import Clock, from_env, now_text
+from kiosk.ledger.dates import to_utc_text
 
 from ..protocol import topics
 
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("sync.hq.sources")
 CHANNELS = ("kiosk", "web", "pos")
 HQ_PREFIXES = ("hq", "ops")       # head office's own identities (hub ids hq-1, hq-ops...) are never sources
+ALERT_EVERY = timedelta(minutes=10)
 
 ENROLMENT_DDL = """
 CREATE TABLE IF NOT EXISTS hq_enrolled (
@@ -62,15 +66,22 @@ class Sources:
             raise Refused(f"source {source_id} claims channel {channel} but is enrolled as {enrolled_channel}")
         return source_id
 
-    def refusal_alert(self, identity: str, reason: str, topic: str) -> dict:
-        """Record (hq_alerts) and log a refusal; the alert body to publish on the operations topic."""
+    def refusal_alert(self, identity: str, reason: str, topic: str) -> dict | None:
+        """Log a refusal and record it in hq_alerts; the alert body to publish on the operations topic,
+        or None when the same source was refused for the same reason within ``ALERT_EVERY``."""
+        log.warning("refused message on %s: %s", topic, reason)
         source_id = topics.split_identity(identity)[0]      # the hub parsed the topic before it refused
         detail = {"reason": reason, "topic": topic[:200]}
+        since = to_utc_text(self.clock.now() - ALERT_EVERY)
         with self.db.transaction():
+            recent = self.conn.execute(
+                "SELECT detail FROM hq_alerts WHERE kind = 'source_refused' AND source_id = ? AND at > ?",
+                (source_id, since)).fetchall()
+            if any(json.loads(d)["reason"] == reason for (d,) in recent):
+                return None
             self.conn.execute("INSERT INTO hq_alerts (at, kind, source_id, tx_id, member_id, detail)"
                               " VALUES (?, 'source_refused', ?, '', '', ?)",
                               (now_text(self.clock), source_id, json.dumps(detail)))
-        log.warning("refused message on %s: %s", topic, reason)
         return {"kind": "source_refused", "source_id": source_id, "tx_id": "", "member_id": "", "detail": detail}
 
     # -- head office's commands ----------------------------------------------------------------

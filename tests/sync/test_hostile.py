@@ -108,13 +108,14 @@ def test_an_unknown_source_is_refused_and_alerted(world, make_kiosk, caplog):
     assert world.count("SELECT COUNT(*) FROM hq_alerts WHERE kind = 'source_refused'") == 1
 
     # its UI asking for an authorization gets a plain no (not silence, which would mean offline limits)
-    requester = Requester(Broker(world.broker.url, **world.ca.issue("hk-evil.ui")), Codec("hk-evil", verifier=world.hq_key),
-                          topics.SourceTopics("s1", "hk-evil", "ui")).start()
+    requester = Requester(Broker(world.broker.url, **world.ca.issue("hk-evil.ui")),
+                          Codec("hk-evil", verifier=world.hq_key), topics.SourceTopics("s1", "hk-evil", "ui")).start()
     wait_for(requester.ready.is_set, what="the UI subscribed")
     answer = requester.ask("authorize", {"card_id": "CARD-EVIL", "spend": "stored_value", "amount": 100}, 5)
     requester.close()
     assert answer["reason"] == "source_refused" and answer["result"] == {"approved": False}
-    assert world.count("SELECT COUNT(*) FROM hq_alerts WHERE kind = 'source_refused'") == 2
+    assert refused_in_log(caplog, "kiosk/v1/s1/hk-evil.ui/req")                   # logged every time...
+    assert world.count("SELECT COUNT(*) FROM hq_alerts WHERE kind = 'source_refused'") == 1   # alerted once
 
 
 def test_a_retired_source_is_refused_from_then_on(world, make_kiosk, start_agent, capsys):

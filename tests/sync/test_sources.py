@@ -7,6 +7,7 @@ import os
 import pytest
 from cryptography import x509
 
+from kiosk.ledger.clock import FixedClock
 from sync.hq.cli import main as kiosk_hq
 from sync.hq.db import HUB_MIGRATIONS, Db
 from sync.hq.ingest import Ingest
@@ -60,6 +61,22 @@ def test_the_hubs_check(tmp_path):
     sources.retire("k1", "lost")
     with pytest.raises(Refused, match="retired"):
         sources.admit("s1", "k1.ui", "kiosk", records=False)
+    db.close()
+
+
+def test_a_refusal_is_alerted_once_per_source_and_reason_every_ten_minutes(tmp_path):
+    clock = FixedClock("2026-11-24T02:00:00Z")
+    db = Db(f"sqlite:///{tmp_path / 'hq.db'}")
+    sources = Sources(db, clock)
+    topic = "kiosk/v1/s1/k9/tx"
+    assert sources.refusal_alert("k9", "source k9 is not enrolled", topic)["source_id"] == "k9"
+    clock.advance(minutes=9)
+    assert sources.refusal_alert("k9.ui", "source k9 is not enrolled", topic + ".ui") is None     # folded
+    assert sources.refusal_alert("k9", "source k9 claims store s2", topic)                      # another reason
+    assert sources.refusal_alert("k8", "source k8 is not enrolled", topic)                      # another source
+    clock.advance(minutes=2)
+    assert sources.refusal_alert("k9", "source k9 is not enrolled", topic)                      # 11 minutes on
+    assert db.conn.execute("SELECT COUNT(*) FROM hq_alerts").fetchone()[0] == 4
     db.close()
 
 
