@@ -100,8 +100,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "run":
         from .hub import Hub
         setup_logging(args.log_level)
-        hub = Hub(args.db, broker_from(args), Signer.load(args.signing_key), hub_id=args.hub_id, group=args.group, mount=args.mount,
-                  hold_on_overdraft=args.hold_on_overdraft, timezone=args.timezone)
+        hub = Hub(args.db, broker_from(args), Signer.load(args.signing_key), hub_id=args.hub_id, group=args.group,
+                  mount=args.mount, hold_on_overdraft=args.hold_on_overdraft, timezone=args.timezone)
         hub.run(stop_on_signals())
         return 0
     if args.command == "keygen":
