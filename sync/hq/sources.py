@@ -142,7 +142,8 @@ class Sources:
             " UNION ALL SELECT s.source_id, s.store_id, s.channel, NULL, NULL, NULL,"
             " s.hwm, s.tip, s.sealed, s.held, s.last_seen FROM hq_sources s"
             " WHERE NOT EXISTS (SELECT 1 FROM hq_enrolled e WHERE e.source_id = s.source_id)").fetchall()
-        return [{**dict(zip(keys, r)), "enrolled": r[3] is not None and r[4] is None}
+        # head office's own source ``hq`` never comes over MQTT: it needs no enrolment
+        return [{**dict(zip(keys, r)), "enrolled": r[0] == "hq" or (r[3] is not None and r[4] is None)}
                 for r in sorted(rows, key=lambda r: r[0])]
 
 
