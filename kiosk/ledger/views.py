@@ -12,8 +12,8 @@ from .purchase import PurchaseOps
 
 
 def mask_name(name: str) -> str:
-    """张三丰 -> 张**, Alice -> A****: the first character only."""
-    return name[:1] + "*" * max(1, len(name) - 1)
+    """张三丰 -> 张**, Alice -> A****: the first character only; no name stays empty."""
+    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
 
 
 class Views(PurchaseOps, PointMoveOps):

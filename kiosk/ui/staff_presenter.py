@@ -37,7 +37,7 @@ def member_label(member: dict, _: Translate) -> str:
     """The name staff serve and the masked phone; an erased member's data is gone, and says so."""
     if member.get("erased"):
         return _("Personal data erased")
-    return f"{member['name']}  {member['phone_masked']}"
+    return f"{member['name']}  {member['phone_masked']}".strip()
 
 
 def present_staff_home(staff: dict, member: dict | None, _: Translate, lang: str) -> dict:
@@ -170,7 +170,9 @@ def present_correction(correction: dict, _: Translate) -> str:
 PRIVACY_NOTICE = N_("We keep your name, mobile number and birthday to run your membership: points, stored value, "
                     "birthday offers. They are stored encrypted, used by this store chain only, never sold, and "
                     "erased when you close your account.")
-MISSING = {"phone": N_("Enter an 11-digit mobile number."), "name": N_("Enter the member's name."),
+# The notice's version is what a registration records as the member's consent: change it with the text.
+PRIVACY_NOTICE_VERSION = "2026-11"
+MISSING = {"phone": N_("Enter an 11-digit mobile number."),
            "consent": N_("The member must agree to the privacy notice.")}
 
 
@@ -185,7 +187,7 @@ def present_register(form: dict, waiting: bool, _: Translate) -> dict:
         status = _("Ready: press Issue a card, then tap a blank card.")
     return {**form, "waiting": waiting, "ready": not form["missing"] and not waiting, "status": status,
             "tab_phone": _("Mobile") + "\n" + (form["phone"] or "—"),
-            "tab_name": _("Name") + "\n" + ((form["name"] + form["letters"]) or "—"),
+            "tab_name": _("Name") + "\n" + ((form["name"] + form["letters"]) or _("optional")),
             "tab_birthday": _("Birthday") + "\n" + birthday,
             "tab_consent": _("Privacy") + "\n" + (_("agreed") if form["consent"] else _("not yet")),
             "notice": _(PRIVACY_NOTICE)}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from kiosk import demo_data as demo
 from kiosk.ledger import lines_from_amount
+from kiosk.ui.staff_presenter import PRIVACY_NOTICE_VERSION
 
 
 def last(ledger, kind: str) -> dict:
@@ -108,7 +109,8 @@ def test_register_a_member_and_issue_a_blank_card(kiosk, ledger):
     assert "会员已登记，会员卡已发放。" in kiosk.text()
     view = ledger.member_view(demo.BLANKS[0].card_id)
     assert view["name"] == "赵六" and view["phone_masked"] == "135****5678" and view["birthday"] == "1980-02-01"
-    assert last(ledger, "register")["operator"] == "cashier01"
+    record = last(ledger, "register")
+    assert record["operator"] == "cashier01" and record["data"] == {"privacy_notice": PRIVACY_NOTICE_VERSION}
     assert "赵六  135****5678" in kiosk.text()                          # staff see the name they serve
 
 
