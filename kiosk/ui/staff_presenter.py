@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from kiosk.ledger.core import ROLES
 
 from .formatting import count, day, full_day, local_time, money
-from .presenter import N_, Plural, Translate, tier_name
+from .presenter import N_, Plural, Translate, package_name, tier_name
 
 NEEDS = {"purchase": "cashier", "topup": "cashier", "refund": "cashier", "gifts": "cashier",
          "packages": "cashier", "register": "cashier", "card": "cashier", "undo": "manager",
@@ -75,6 +75,20 @@ def present_quote(quote: dict, _: Translate) -> list[dict]:
     return [{"text": row[0], "detail": row[1], "strong": len(row) > 2} for row in rows]
 
 
+def present_refund_split(split: dict, _: Translate) -> list[dict]:
+    """What a refund gives back, shown before the red button as the purchase preview is."""
+    rows = [{"text": _("Refund"), "detail": money(split["amount_fen"]), "strong": True}]
+    if split["sv_principal_fen"] or split["sv_bonus_fen"]:
+        rows.append({"text": _("Principal back"), "detail": money(split["sv_principal_fen"])})
+        rows.append({"text": _("Bonus back"), "detail": money(split["sv_bonus_fen"])})
+    if split["external_fen"]:
+        rows.append({"text": _("Back at the till"), "detail": money(split["external_fen"])})
+    rows.append({"text": _("Points taken back"), "detail": "-" + count(split["points_taken"])})
+    if split["points_cash_returned"]:
+        rows.append({"text": _("Points returned"), "detail": "+" + count(split["points_cash_returned"])})
+    return rows
+
+
 def present_bonus_extras(offer: dict, _: Translate) -> str:
     """The rest of a top-up's bonus beyond the stored value paid now: points, coupon, package, parts."""
     parts = [_("{n} points").format(n=count(offer["points"]))] if offer["points"] else []
@@ -105,10 +119,10 @@ def present_purchases(history: list[dict], _: Translate, tz: ZoneInfo, lang: str
 
 def present_packages(packages: list[dict], plans: list[dict], _: Translate, lang: str) -> tuple[list[dict], list[dict]]:
     """The member's packages (use one count) and the plans on sale."""
-    held = [{"text": p["name"], "detail": _("{left} of {uses} left, until {date}").format(
+    held = [{"text": package_name(p, lang), "detail": _("{left} of {uses} left, until {date}").format(
         left=p["remaining"], uses=p["uses"], date=day(p["expires_on"], lang)), "action": "use", "arg": p["package_id"],
         "aid": f"use-{p['code']}", "button": _("Use one"), "enabled": True} for p in packages]
-    sale = [{"text": p["name"], "detail": _("{uses} uses, {days} days, {price}").format(
+    sale = [{"text": package_name(p, lang), "detail": _("{uses} uses, {days} days, {price}").format(
         uses=p["uses"], days=p["valid_days"], price=money(p["price_fen"])), "action": "sell", "arg": p["code"],
         "aid": f"sell-{p['code']}", "button": _("Sell"), "enabled": True} for p in plans]
     return held, sale

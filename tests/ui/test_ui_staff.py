@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from kiosk import demo_data as demo
 from kiosk.ledger import lines_from_amount
+from kiosk.ui.formatting import money
 from kiosk.ui.staff_presenter import PRIVACY_NOTICE_VERSION
 
 
@@ -48,6 +49,17 @@ def test_purchase_with_coupon_from_stored_value(kiosk, ledger):
     assert [c["code"] for c in after["coupons"]] == []                 # the coupon is used up
     purchase = last(ledger, "purchase")
     assert purchase["operator"] == "cashier01" and purchase["data"]["payable_fen"] == 25000
+
+    kiosk.press("notice-ok", "refund", "refund_pick-0")                # the split shows before the red button
+    kiosk.keys("100")
+    split = ledger.preview_refund(purchase["tx_id"], 10000)
+    shown = kiosk.text()
+    assert "退还本金" in shown and money(split["sv_principal_fen"]) in shown
+    assert "退还赠送金额" in shown and money(split["sv_bonus_fen"]) in shown
+    kiosk.press("confirm")
+    refunded = ledger.member_view(card)
+    assert (refunded["principal_fen"] - after["principal_fen"], refunded["bonus_fen"] - after["bonus_fen"]) == (
+        split["sv_principal_fen"], split["sv_bonus_fen"])
 
 
 def test_gift_redemption_takes_points_and_stock(kiosk, ledger):
