@@ -77,16 +77,16 @@ def present_quote(quote: dict, _: Translate) -> list[dict]:
 
 def present_refund_split(split: dict, _: Translate) -> list[dict]:
     """What a refund gives back, shown before the red button as the purchase preview is."""
-    rows = [{"text": _("Refund"), "detail": money(split["amount_fen"]), "strong": True}]
+    rows = [(_("Refund"), money(split["amount_fen"]), True)]
     if split["sv_principal_fen"] or split["sv_bonus_fen"]:
-        rows.append({"text": _("Principal back"), "detail": money(split["sv_principal_fen"])})
-        rows.append({"text": _("Bonus back"), "detail": money(split["sv_bonus_fen"])})
+        rows.append((_("Principal back"), money(split["sv_principal_fen"])))
+        rows.append((_("Bonus back"), money(split["sv_bonus_fen"])))
     if split["external_fen"]:
-        rows.append({"text": _("Back at the till"), "detail": money(split["external_fen"])})
-    rows.append({"text": _("Points taken back"), "detail": "-" + count(split["points_taken"])})
+        rows.append((_("Back at the till"), money(split["external_fen"])))
+    rows.append((_("Points taken back"), "-" + count(split["points_taken"])))
     if split["points_cash_returned"]:
-        rows.append({"text": _("Points returned"), "detail": "+" + count(split["points_cash_returned"])})
-    return rows
+        rows.append((_("Points returned"), "+" + count(split["points_cash_returned"])))
+    return [{"text": row[0], "detail": row[1], "strong": len(row) > 2} for row in rows]
 
 
 def present_bonus_extras(offer: dict, _: Translate) -> str:
