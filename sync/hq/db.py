@@ -16,6 +16,8 @@ from kiosk.ledger.core import connect as sqlite_connect, write_transaction
 from kiosk.ledger.migrations import Migration, upgrade
 
 from .opsdb import OPS_DDL
+from .rederive import REDERIVE_DDL, keep_legacy_sources
+from .rulebook import RULEBOOK_DDL, backfill as backfill_rulebook
 
 HUB_DDL = """
 CREATE TABLE IF NOT EXISTS hq_sources (
@@ -41,7 +43,17 @@ HUB_MIGRATIONS = (
               "ALTER TABLE hq_sources ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;\n"
               "ALTER TABLE hq_sources ADD COLUMN held TEXT;"),
     Migration(3, "operations: journal by time, holds, notifications, done-once, staff disabled", OPS_DDL),
+    Migration(4, "re-derived effects: every published rules version by hash; records rejected with the reason",
+              RULEBOOK_DDL + REDERIVE_DDL, lambda execute: _verification_step(execute)),
 )
+
+
+def _verification_step(execute) -> None:
+    """Migration 4's data: the rules already published, the sources that may still send records without inputs."""
+    backfill_rulebook(execute)
+    keep_legacy_sources(execute)
+
+
 _PG_LOCK = 7_316_001   # the one advisory lock all hub writers take
 
 

@@ -21,6 +21,7 @@ from kiosk.sdnotify import Watchdog
 from .authority import Authority
 from .db import Db
 from .ingest import Ingest
+from .policy import Policy
 from .retained import Retained
 
 log = logging.getLogger("sync.hq")
@@ -29,10 +30,12 @@ MAX_RECORD_BYTES = 64 * 1024      # a purchase of a hundred lines is ~20 kB; mor
 
 class Hub:
     def __init__(self, db_url: str, broker: Broker, signer: Signer, *, hub_id: str = "hq-1", group: str = "hq",
-                 hold_on_overdraft: bool = False, clock: Clock | None = None, timezone: str = "Asia/Shanghai"):
+                 hold_on_overdraft: bool = False, clock: Clock | None = None, timezone: str = "Asia/Shanghai",
+                 policy: Policy | None = None, accept_legacy: bool = True):
         clock = clock or from_env()
         self.db = Db(db_url)
-        self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone)
+        self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone,
+                             policy=policy, accept_legacy=accept_legacy)
         self.authority = Authority(self.db.conn, clock, timezone)
         self.retained = Retained(self.db, clock)
         self.codec = Codec(hub_id, "hq", signer=signer, clock=clock)
