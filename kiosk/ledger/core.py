@@ -240,7 +240,11 @@ class LedgerCore:
                 conn.execute("INSERT INTO outbox (seq, tx_id) VALUES (?, ?)", (seq, record["tx_id"]))
             finally:
                 self._in_transaction = False
-        log.info("tx %s seq=%d kind=%s member=%s operator=%s", record["tx_id"], seq, kind, member_id, operator)
+        self._committed(record)
+
+    def _committed(self, record: dict) -> None:
+        log.info("tx %s seq=%d kind=%s member=%s operator=%s", record["tx_id"], record["seq"], record["kind"],
+                 record["member_id"], record["operator"])
 
     def _inputs(self, card: str | None, member: dict | None, moment: datetime) -> dict:
         """What the record was made from (docs/protocol.md, "Inputs"): the operation's call, the card,

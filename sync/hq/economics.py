@@ -28,17 +28,11 @@ def differences(claimed: dict, derived: dict) -> list[str]:
             if claimed.get(k, 0) != derived.get(k, 0)]
 
 
-def credits(summary: dict) -> dict:
-    """The accounts a summary adds to (what a member or a store gains)."""
-    gaining = ("points+", "principal", "bonus", "coupon+", "package+", "stock", "stock.set", "qualify", "tier",
-               "instalment", "receipt", "claim")
-    return {k: v for k, v in summary.items() if k[0] in gaining and v > 0}
-
-
 def _accounts(conn, record: dict, e: dict):     # noqa: C901 (one branch per effect, read top to bottom)
     op, member = e["op"], e.get("member_id")
     if op == "lot.add":
         yield ("points+", member), e["points"]
+        yield ("expiring", member, e.get("expires_on")), e["points"]
     elif op == "lot.take":
         yield ("points-", member), e["points"]
     elif op == "debt":      # repaying a debt is earning, a new debt is spending
@@ -49,7 +43,7 @@ def _accounts(conn, record: dict, e: dict):     # noqa: C901 (one branch per eff
     elif op == "qualify":
         yield ("qualify", member), e["amount"]
     elif op == "coupon.add":
-        yield ("coupon+", member, e["code"]), 1
+        yield ("coupon+", member, e["code"], e["valid_until"]), 1
     elif op == "coupon.use":
         row = conn.execute("SELECT member_id, code FROM coupons WHERE coupon_id = ?", (e["coupon_id"],)).fetchone()
         yield ("coupon-", *(row or ("?", e["coupon_id"]))), 1

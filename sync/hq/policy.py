@@ -1,5 +1,5 @@
-"""Head office's bounds on the kinds of record it cannot re-derive (a manager's points adjustment, a
-closed account, an expiry run, a tier change, a stock count, a registration): what each may touch, and
+"""Head office's bounds on the kinds of record it cannot re-derive (a manager's points adjustment, an
+expiry run, a tier change, a stock count, a registration): what each may touch, and
 how much per operator role. Configurable (``kiosk-hq run --policy FILE``, TOML, docs/head-office.md);
 a record outside its bounds is rejected and alerted like a forged one."""
 from __future__ import annotations
@@ -45,8 +45,7 @@ def role_of(conn, operator: str) -> str:
 
 # What each kind may touch: the account types of its effects (economics.py); all must be the record's member's.
 ALLOWED = {
-    "adjust": {"points+", "points-"},
-    "close": {"points-", "principal", "bonus", "package-", "card.set", "member.set"},
+    "adjust": {"points+", "points-", "expiring"},
     "expire": {"points-", "package-"},
     "tier": {"tier"},
     "stock": {"stock", "stock.set"},
@@ -72,12 +71,8 @@ def policy_problem(policy: Policy, kind: str, summary: dict, role: str, member_i
                 return f"a {role} may change stock by at most {policy.limit('stock_units', role)} units"
         elif account[0] != "card.set" and owner != member_id:
             return f"a {kind} record may not touch member {owner}"
-        if kind == "close" and account[0] in ("principal", "bonus") and amount > 0:
-            return "closing an account may not add stored value"
         if kind == "profile" and set(account[2:]) - {"name", "phone", "birthday"}:
             return f"a profile change may not set {sorted(set(account[2:]) - {'name', 'phone', 'birthday'})}"
-        if kind == "close" and account[0] == "member.set" and account[2:] != ("status",):
-            return "closing an account may only set its status"
     if kind == "adjust":
         points = max(summary.get(("points+", member_id), 0), summary.get(("points-", member_id), 0))
         if points > policy.limit("adjust_points", role):

@@ -10,8 +10,8 @@ balances is assumed: another kiosk spent the same balance offline, so the record
 shortfall becomes a debt with an alert (ingest's lenient apply). Anything else is rejected: journaled
 in ``hq_rejected`` with the reason, a ``rejected`` correction to the kiosk, an alert.
 
-Kinds whose inputs head office cannot re-derive (adjustments, closes, expiries, tier runs, stock
-counts, registrations, staff records) are held to a policy instead (policy.py).
+Kinds whose inputs head office cannot re-derive (adjustments, expiries, tier runs, stock counts,
+registrations, profile and card changes, staff records) are held to a policy instead (policy.py).
 """
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def keep_legacy_sources(execute) -> None:
 REPLAYED = {"purchase": "purchase", "refund": "refund", "topup": "topup", "undo_topup": "topup_undo",
             "sell_package": "package_sell", "use_package": "package_use", "issue_coupon": "coupon_issue",
             "checkin": "checkin", "claim_receipt": "receipt_claim", "redeem": "redeem",
-            "convert_points": "convert", "transfer_points": "transfer", "visit": "benefits"}
+            "convert_points": "convert", "transfer_points": "transfer", "visit": "benefits",
+            "close_account": "close"}
 INPUTS_VERSION = 3
 
 
@@ -86,6 +87,9 @@ class Replay(Ledger):
 
     def _inputs(self, card, member, moment) -> dict:
         return {}        # what the record being checked states already
+
+    def _committed(self, record: dict) -> None:
+        pass             # nothing was: it is rolled back
 
     def member_for_card(self, card_id: str, *, active: bool = True) -> dict:
         return super().member_for_card(card_id, active=False)

@@ -46,7 +46,6 @@ def any_hq(request, tmp_path):
 @pytest.fixture
 def kiosk(tmp_path):
     led = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", rules_text=FULL, at="2026-01-01T08:00")
-    led.add_staff("m1", "Mia", "manager", "1234", at="2026-01-01T08:00")
     led.register(name="A", phone="13800000001", card_id="A", birthday="1990-11-17", operator="admin",
                  at="2026-11-01T09:00")
     led.register(name="B", phone="13800000002", card_id="B", referrer_card="A", operator="admin",
@@ -75,11 +74,11 @@ def every_kind(k: Ledger) -> None:
     k.redeem("A", k.rules.gifts[0].sku, operator="admin", at=DAY)
     k.convert_points("A", 100, at=DAY)
     k.transfer_points("A", "B", 50, at=DAY)
-    k.adjust("A", 500, reason="goodwill", operator="m1", at=DAY)
+    k.adjust("A", 500, reason="goodwill", operator="admin", at=DAY)
     k.edit_profile("B", name="Bee", operator="admin", at=DAY)
     k.report_lost("B", operator="admin", at=DAY)
     k.replace_card("B", "B2", operator="admin", at=DAY)
-    k.close_account("B2", reason="moving", operator="m1", at=LATER)
+    k.close_account("B2", reason="moving", operator="admin", at=LATER)
 
 
 def test_honest_records_of_every_kind_are_applied_unchanged(any_hq, kiosk):
@@ -266,6 +265,7 @@ def test_migration_4_keeps_the_published_rules_and_the_sources_it_knew(tmp_path)
 
 
 def test_manual_adjustments_are_bounded_by_the_operators_role(hq, kiosk):
+    kiosk.add_staff("m1", "Mia", "manager", "1234", at="2026-01-01T08:00")      # head office has not heard of her
     kiosk.adjust("A", 10_000, reason="within a manager's bound", operator="m1", at=DAY)
     kiosk.adjust("A", 10_001, reason="above it", operator="m1", at=LATER)
     records = kiosk.journal()
@@ -280,10 +280,10 @@ def test_manual_adjustments_are_bounded_by_the_operators_role(hq, kiosk):
 
 def test_a_policy_kind_may_not_touch_what_it_has_no_business_with(hq, honest, store2_member):
     records, checkin = honest
-    close = forge(records, checkin, lambda r: (r.update(kind="close"), r["inputs"].update(call="close_account"),
+    close = forge(records, checkin, lambda r: (r.update(kind="expire"), r["inputs"].update(call="expire"),
                                                r["effects"].__setitem__(slice(None), [
                                                    {"op": "sv", "member_id": r["member_id"], "principal": 5, "bonus": 0}])))
-    rejected(hq, hq.batch("s1", "k1", "kiosk", [close]), close, "closing an account may not add stored value")
+    rejected(hq, hq.batch("s1", "k1", "kiosk", [close]), close, "a expire record may not change principal")
     steal = forge(records + [close], checkin, lambda r: (
         r.update(kind="adjust"), r["inputs"].update(call="adjust"), r["effects"].__setitem__(slice(None), [
             {"op": "lot.add", "lot_id": "x", "member_id": store2_member, "points": 5, "expires_on": None}])))
@@ -321,3 +321,32 @@ def test_a_record_filed_under_another_member_than_its_card_is_rejected(hq, hones
     records, checkin = honest
     record = forge(records, checkin, lambda r: r.update(member_id=store2_member))
     rejected(hq, hq.batch("s1", "k1", "kiosk", [record]), record, f"record of {store2_member}: 1 vs 0")
+
+
+AMOUNTS = ("points", "principal", "bonus", "delta", "amount", "uses", "fen", "payable_fen", "sv_principal_fen",
+           "sv_bonus_fen", "points_earned", "points_cash", "bonus_fen", "set")
+
+
+def test_every_amount_of_every_honest_record_changed_by_one_is_rejected(hq, kiosk):
+    """Record by record: each amount in each effect one more than the kiosk computed is refused before
+    the honest record is applied (re-derivation is checked in a transaction rolled back)."""
+    from sync.hq.rederive import REPLAYED, Rejected
+    every_kind(kiosk)
+    tried, accepted = 0, []
+    for record in kiosk.journal():
+        for i, effect in enumerate(record["effects"]):
+            for field in AMOUNTS:
+                if not isinstance(effect.get(field), int) or record["inputs"].get("call") not in REPLAYED:
+                    continue
+                forged = copy.deepcopy(record)
+                forged["effects"][i][field] += 1
+                hq.conn.execute("BEGIN")
+                try:
+                    hq.verifier.check(forged)
+                    accepted.append(f"{record['kind']}: {field} of {effect}")
+                except Rejected:
+                    tried += 1
+                finally:
+                    hq.conn.execute("ROLLBACK")
+        assert hq.batch("s1", "k1", "kiosk", [record]).corrections == []
+    assert accepted == [] and tried > 50

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from kiosk.ui.staff_presenter import present_correction
 from sync.hq.db import Db
 from sync.local import SyncState
 from sync.protocol import topics
@@ -49,6 +50,8 @@ def test_a_forged_topup_is_rejected_corrected_at_the_kiosk_and_alerted(tmp_path,
     [correction] = SyncState(kiosk.conn).corrections()             # what the staff screen lists
     assert (correction["tx_id"], correction["kind"]) == (forged["tx_id"], "rejected")
     assert "the effects differ from what the inputs give" in correction["detail"]["reason"]
+    assert present_correction(correction, lambda text: text).startswith(
+        f"#{forged['seq']} rejected by head office: the effects differ from what the inputs give: principal")
     wait_for(lambda: any(a["kind"] == "rejected" and a["tx_id"] == forged["tx_id"] for a in alerts),
              what="the rejection alerted")
     ops.loop_stop()
