@@ -219,7 +219,7 @@ class Ingest:
         out.applied += 1
         out.members |= members_of(record)
         if doubt:
-            self._alert("conflict", record, doubt, out)
+            self._alert("suspect", record, doubt, out)
         if shortfalls:
             self._correct(record, "overdraft", {"shortfalls": shortfalls}, out)
             if self.hold_on_overdraft and record.get("member_id"):

@@ -48,6 +48,7 @@ REPLAYED = {"purchase": "purchase", "refund": "refund", "topup": "topup", "undo_
             "convert_points": "convert", "transfer_points": "transfer", "visit": "benefits",
             "close_account": "close"}
 INPUTS_VERSION = 3
+CREDITS = ("points+", "principal", "bonus", "coupon+", "package+")   # what a member gains
 
 
 class Rejected(Exception):
@@ -135,20 +136,34 @@ class Verifier:
         claimed = {**economics(self.conn, record), ("record of", record["member_id"]): 1}
         first = self._derive(record, rules, assume_seen=False)
         if isinstance(first, dict) and self._same(record, rules, claimed, first):
-            return None
+            return self._stranger(record, claimed)
         second = self._derive(record, rules, assume_seen=True)
-        if isinstance(second, dict) and self._same(record, rules, claimed, second):
-            log.info("tx %s of %s explained by the kiosk's view of the member (an offline spend elsewhere)",
-                     record["tx_id"], record["kiosk_id"])
-            others = sorted({k[1] for k in claimed if k[0] == "points+" and k[1] != record["member_id"]})
-            first_again = record["kind"] == "purchase" and others
-            return {"problem": "a second first purchase paid the referral again", "members": others} \
-                if first_again else None
+        if not (isinstance(second, dict) and self._same(record, rules, claimed, second)):
+            self._refuse(record, claimed, first, second)
+        log.info("tx %s of %s explained by the kiosk's view of the member (an offline spend elsewhere)",
+                 record["tx_id"], record["kiosk_id"])
+        others = sorted({k[1] for k in claimed if k[0] == "points+" and k[1] != record["member_id"]})
+        if record["kind"] == "purchase" and others:
+            return {"problem": "a second first purchase paid the referral again", "members": others}
+        return self._stranger(record, claimed)
+
+    def _refuse(self, record: dict, claimed: dict, first, second) -> None:
         if isinstance(first, str):
             log.info("tx %s: %s; with the kiosk's view: %s", record["tx_id"], first, second)
             raise Rejected(f"head office cannot make this {record['kind']}: {first}")
         raise Rejected(f"the effects differ from what the inputs give: {'; '.join(self._diff(claimed, first))[:400]}",
                        claimed=_jsonable(claimed), derived=_jsonable(first))
+
+    def _stranger(self, record: dict, claimed: dict) -> dict | None:
+        """A credit to a member with no business yet at this store (no record of theirs from it): alerted.
+        Not refused while every kiosk holds the whole chain's members (a member may shop anywhere)."""
+        member_id = record["member_id"]
+        if not member_id or not any(k[0] in CREDITS and k[1] == member_id and v > 0 for k, v in claimed.items()):
+            return None
+        known = self.conn.execute(
+            "SELECT 1 FROM journal j JOIN hq_sources s ON s.source_id = j.kiosk_id"
+            " WHERE j.member_id = ? AND s.store_id = ? LIMIT 1", (member_id, record["store_id"])).fetchone()
+        return None if known else {"problem": f"a first credit to this member at store {record['store_id']}"}
 
     def _derive(self, record: dict, rules, *, assume_seen: bool) -> dict | str:
         """The economics of the call made again (or why it was refused), nothing kept."""

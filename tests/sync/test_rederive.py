@@ -350,3 +350,18 @@ def test_every_amount_of_every_honest_record_changed_by_one_is_rejected(hq, kios
                     hq.conn.execute("ROLLBACK")
         assert hq.batch("s1", "k1", "kiosk", [record]).corrections == []
     assert accepted == [] and tried > 50
+
+
+def test_a_first_credit_to_a_member_of_another_store_is_applied_and_alerted_once(hq, kiosk, tmp_path):
+    other = Ledger.create(tmp_path / "k9.db", kiosk_id="k9", store_id="s2", rules_text=FULL, at="2026-01-01T08:00")
+    other.register(name="Z", phone="13800000009", card_id="Z", operator="admin", at="2026-11-01T09:00")
+    hq.batch("s2", "k9", "kiosk", other.journal())
+    for record in other.journal():                 # the feed: every kiosk knows the chain's members
+        kiosk.ingest(record)
+    other.close()
+    kiosk.topup("Z", 10_000, operator="admin", at=DAY)
+    kiosk.topup("Z", 10_000, operator="admin", at=LATER)
+    out = hq.batch("s1", "k1", "kiosk", kiosk.journal())
+    assert out.corrections == [] and out.applied == len(kiosk.journal())
+    assert [(a["kind"], a["detail"]["problem"]) for a in out.alerts] == [
+        ("suspect", "a first credit to this member at store s1")]
