@@ -70,7 +70,9 @@ def every_kind(k: Ledger) -> None:
     plan = k.rules.packages[0]
     k.sell_package("A", plan, pay="stored-value", operator="admin", at=DAY)
     k.use_package("A", operator="admin", at=LATER)
-    k.issue_coupon("A", k.rules.coupons[0].code, operator="admin", at=DAY)
+    k.issue_coupon("A", "C10", operator="admin", at=DAY)
+    k.purchase("A", lines_from_amount(20_000), coupons=["C10"], points_cash=200, operator="admin", at=DAY)
+    k.purchase("A", lines_from_amount(5_000), printed_coupons=[("V20", 3)], operator="admin", at=DAY)
     k.redeem("A", k.rules.gifts[0].sku, operator="admin", at=DAY)
     k.convert_points("A", 100, at=DAY)
     k.transfer_points("A", "B", 50, at=DAY)
@@ -365,3 +367,18 @@ def test_a_first_credit_to_a_member_of_another_store_is_applied_and_alerted_once
     assert out.corrections == [] and out.applied == len(kiosk.journal())
     assert [(a["kind"], a["detail"]["problem"]) for a in out.alerts] == [
         ("suspect", "a first credit to this member at store s1")]
+
+
+def test_a_record_is_re_derived_with_the_rules_it_was_priced_with(hq, kiosk):
+    """The kiosk was offline while head office published new rules: its check-in still earns the old 5
+    points, and the same effects under the new rules' hash are refused."""
+    newer = FULL.replace("checkin = 5 ", "checkin = 50 ")
+    Retained(hq.db).set_rules(newer)
+    kiosk.checkin("A", at=DAY)
+    records = kiosk.journal()
+    assert hq.batch("s1", "k1", "kiosk", records[:-1] + [records[-1]]).corrections == []
+    from kiosk.ledger import load_rules
+    kiosk.checkin("B", at=DAY)
+    later = kiosk.journal()[-1]
+    relabelled = forge(records, later, lambda r: r["inputs"].update(rules=load_rules(newer).digest))
+    rejected(hq, hq.batch("s1", "k1", "kiosk", [relabelled]), relabelled, "points+")
