@@ -250,11 +250,8 @@ class LedgerCore:
         """What the record was made from (docs/protocol.md, "Inputs"): the operation's call, the card,
         the rules' hash, and the member's balances as this kiosk saw them."""
         inputs = {**(self._call or {}), "card_id": card, "rules": self.rules.digest}
-        if member is not None:
-            day = moment.astimezone(self.tz).date().isoformat()
-            (points,) = self.conn.execute(
-                "SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ? AND remaining > 0"
-                " AND (expires_on IS NULL OR expires_on >= ?)", (member["member_id"], day)).fetchone()
+        if member is not None:     # every ledger is a PointsOps (points.py), which defines available points
+            points = self.available_points(member["member_id"], moment.astimezone(self.tz).date().isoformat())
             inputs["seen"] = {"tier": member["tier"], "principal_fen": member["principal_fen"],
                               "bonus_fen": member["bonus_fen"], "points": int(points), "points_debt": member["points_debt"],
                               "first_purchase": member["first_purchase_tx"] is None}
