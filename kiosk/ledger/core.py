@@ -253,7 +253,8 @@ class LedgerCore:
         if member is not None:     # every ledger is a PointsOps (points.py), which defines available points
             points = self.available_points(member["member_id"], moment.astimezone(self.tz).date().isoformat())
             inputs["seen"] = {"tier": member["tier"], "principal_fen": member["principal_fen"],
-                              "bonus_fen": member["bonus_fen"], "points": int(points), "points_debt": member["points_debt"],
+                              "bonus_fen": member["bonus_fen"], "points": int(points),
+                              "points_debt": member["points_debt"],
                               "first_purchase": member["first_purchase_tx"] is None}
         return inputs
 

@@ -41,6 +41,8 @@ def keep_legacy_sources(execute) -> None:
     """Migration step: the sources head office knew before records stated inputs may send records
     without inputs until their first one with (docs/protocol.md, "Migrating to records version 3")."""
     execute("INSERT INTO hq_legacy_sources (source_id) SELECT source_id FROM hq_sources WHERE source_id <> 'hq'")
+
+
 # The operations head office calls again, and the kind of record each makes.
 REPLAYED = {"purchase": "purchase", "refund": "refund", "topup": "topup", "undo_topup": "topup_undo",
             "sell_package": "package_sell", "use_package": "package_use", "issue_coupon": "coupon_issue",
@@ -206,7 +208,8 @@ class Verifier:
     def _assume_seen(self, record: dict, rules) -> None:
         """Head office's state as the kiosk saw it: the member's balances it states, and what the record
         itself used up (coupons, package uses, gift stock, claims, benefits and instalments paid) given
-        back, as if no other kiosk (or head office's run) had taken them first. Only what the kiosk says it saw; a tier above head office's is not believed."""
+        back, as if no other kiosk (or head office's run) had taken them first. Only what the kiosk says
+        it saw; a tier above head office's is not believed."""
         member_id, seen = record["member_id"], record["inputs"].get("seen")
         if member_id and seen:
             rank = {t.id: i for i, t in enumerate(rules.tiers)}
@@ -235,8 +238,8 @@ class Verifier:
                 self.conn.execute("DELETE FROM coupon_claims WHERE campaign = ? AND serial = ?",
                                   (e["campaign"], e["serial"]))
             elif e["op"] == "instalment.pay":
-                self.conn.execute("UPDATE instalments SET status = 'due', paid_tx = NULL WHERE topup_tx = ? AND part = ?",
-                                  (e["topup_tx"], e["part"]))
+                self.conn.execute("UPDATE instalments SET status = 'due', paid_tx = NULL"
+                                  " WHERE topup_tx = ? AND part = ?", (e["topup_tx"], e["part"]))
             elif e["op"] == "benefit":
                 self.conn.execute("DELETE FROM benefits WHERE member_id = ? AND kind = ? AND period = ?",
                                   (e["member_id"], e["kind"], e["period"]))

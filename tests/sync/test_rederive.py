@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.ledger import Ledger, lines_from_amount, verify
+from kiosk.ledger import Ledger, lines_from_amount
 from kiosk.ledger.journal import seal
 from sync.hq.db import Db
 from sync.hq.ingest import Ingest
@@ -90,7 +90,8 @@ def test_honest_records_of_every_kind_are_applied_unchanged(any_hq, kiosk):
     out = hq.batch("s1", "k1", "kiosk", records)
     assert out.corrections == [] and out.alerts == []
     assert out.applied == len(records)
-    journaled = [json.loads(r) for (r,) in hq.conn.execute("SELECT record FROM journal WHERE kiosk_id = 'k1' ORDER BY seq")]
+    journaled = [json.loads(r) for (r,) in hq.conn.execute(
+        "SELECT record FROM journal WHERE kiosk_id = 'k1' ORDER BY seq")]
     assert journaled == records
 
 
@@ -257,7 +258,8 @@ def test_migration_4_keeps_the_published_rules_and_the_sources_it_knew(tmp_path)
     Retained(db).set_rules(FULL)
     db.conn.executescript("DROP TABLE hq_rules; DROP TABLE hq_rejected; DROP TABLE hq_legacy_sources;"
                           " UPDATE meta SET value = '3' WHERE key = 'schema_version:hub';"
-                          " INSERT INTO hq_sources (source_id, store_id, channel, last_seen) VALUES ('k7', 's1', 'kiosk', '');")
+                          " INSERT INTO hq_sources (source_id, store_id, channel, last_seen)"
+                          " VALUES ('k7', 's1', 'kiosk', '');")
     db.close()
     db = Db(url)                                    # the release with migration 4 opens it
     assert db.conn.execute("SELECT source_id FROM hq_legacy_sources").fetchall() == [("k7",)]
@@ -282,11 +284,11 @@ def test_manual_adjustments_are_bounded_by_the_operators_role(hq, kiosk):
 
 def test_a_policy_kind_may_not_touch_what_it_has_no_business_with(hq, honest, store2_member):
     records, checkin = honest
-    close = forge(records, checkin, lambda r: (r.update(kind="expire"), r["inputs"].update(call="expire"),
-                                               r["effects"].__setitem__(slice(None), [
-                                                   {"op": "sv", "member_id": r["member_id"], "principal": 5, "bonus": 0}])))
-    rejected(hq, hq.batch("s1", "k1", "kiosk", [close]), close, "a expire record may not change principal")
-    steal = forge(records + [close], checkin, lambda r: (
+    credit = {"op": "sv", "member_id": checkin["member_id"], "principal": 5, "bonus": 0}
+    expire = forge(records, checkin, lambda r: (r.update(kind="expire"), r["inputs"].update(call="expire"),
+                                                r["effects"].__setitem__(slice(None), [credit])))
+    rejected(hq, hq.batch("s1", "k1", "kiosk", [expire]), expire, "a expire record may not change principal")
+    steal = forge(records + [expire], checkin, lambda r: (
         r.update(kind="adjust"), r["inputs"].update(call="adjust"), r["effects"].__setitem__(slice(None), [
             {"op": "lot.add", "lot_id": "x", "member_id": store2_member, "points": 5, "expires_on": None}])))
     rejected(hq, hq.batch("s1", "k1", "kiosk", [steal]), steal, f"may not touch member {store2_member}")
@@ -305,7 +307,8 @@ def test_the_same_balance_spent_on_two_offline_kiosks_is_applied_as_a_debt(any_h
     second = hq.batch("s1", "k2", "kiosk", other.journal())
     assert first.corrections == [] and second.applied == len(other.journal())    # its stock count and the purchase
     other.close()
-    assert [c["kind"] for c in second.corrections] == ["overdraft"] and [a["kind"] for a in second.alerts] == ["overdraft"]
+    assert [c["kind"] for c in second.corrections] == ["overdraft"]
+    assert [a["kind"] for a in second.alerts] == ["overdraft"]
     assert balances(hq, kiosk.journal()[-1]["member_id"])[0] == 10_000 - 2 * 8_000
 
 

@@ -19,7 +19,8 @@ MILLION_YUAN = 100_000_000
 
 def tamper_last_record(kiosk) -> dict:
     """What compromised kiosk software does: rewrite its newest record's effects and seal it again."""
-    (text,) = kiosk.conn.execute("SELECT record FROM journal WHERE kiosk_id = 'k1' ORDER BY seq DESC LIMIT 1").fetchone()
+    (text,) = kiosk.conn.execute(
+        "SELECT record FROM journal WHERE kiosk_id = 'k1' ORDER BY seq DESC LIMIT 1").fetchone()
     record = json.loads(text)
     for effect in record["effects"]:
         if effect["op"] in ("sv", "topup"):
