@@ -126,6 +126,9 @@ class Verifier:
         rules = self.rulebook.get(inputs.get("rules", ""))
         if rules is None:
             raise Rejected(f"rules {inputs.get('rules')} were never published by head office")
+        replaced = self.rulebook.stale(rules.digest, record["at"])
+        if replaced:
+            raise Rejected(f"rules {rules.digest} were replaced on {replaced}, longer than a kiosk may stay offline")
         call = inputs.get("call")
         if call in REPLAYED:
             if REPLAYED[call] != record["kind"]:

@@ -385,3 +385,14 @@ def test_a_record_is_re_derived_with_the_rules_it_was_priced_with(hq, kiosk):
     later = kiosk.journal()[-1]
     relabelled = forge(records, later, lambda r: r["inputs"].update(rules=load_rules(newer).digest))
     rejected(hq, hq.batch("s1", "k1", "kiosk", [relabelled]), relabelled, "points+")
+
+
+def test_rules_replaced_longer_ago_than_the_offline_window_are_refused(hq, kiosk):
+    from kiosk.ledger.clock import FixedClock
+    Retained(hq.db, FixedClock("2026-11-25T00:00:00Z")).set_rules(FULL.replace("checkin = 5 ", "checkin = 50 "))
+    kiosk.checkin("A", at="2026-11-25T20:00")        # priced with the replaced rules, within 24 hours: applied
+    kiosk.checkin("B", at="2026-11-27T10:00")        # two days later: refused
+    records = kiosk.journal()
+    out = hq.batch("s1", "k1", "kiosk", records)
+    assert [c["tx_id"] for c in out.corrections] == [records[-1]["tx_id"]]
+    assert "longer than a kiosk may stay offline" in out.corrections[0]["detail"]["reason"]
