@@ -62,16 +62,18 @@ def states_inputs(operation):
     (less operator and moment, which the record has anyway), so head office can make the same call
     against its own state and compare the effects (sync/hq/rederive.py). An operation called inside
     another (a visit paying benefits) records the outer call."""
-    signature = inspect.signature(operation)
+    parameters = list(inspect.signature(operation).parameters.values())[1:]
+    names = [p.name for p in parameters]
+    defaults = {p.name: p.default for p in parameters
+                if p.default is not inspect.Parameter.empty and p.name not in ("operator", "at")}
 
     @functools.wraps(operation)
     def call(self, *args, **kwargs):
         if self._call is not None:
             return operation(self, *args, **kwargs)
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        self._call = {"call": operation.__name__, "args": {
-            name: _plain(value) for name, value in list(bound.arguments.items())[1:] if name not in ("operator", "at")}}
+        given = {**defaults, **dict(zip(names, args)), **kwargs}
+        self._call = {"call": operation.__name__,
+                      "args": {name: _plain(value) for name, value in given.items() if name not in ("operator", "at")}}
         try:
             return operation(self, *args, **kwargs)
         finally:
