@@ -251,6 +251,11 @@ def test_records_of_a_kiosk_still_on_version_2_are_accepted_until_its_first_vers
     out = hq.batch("s1", "k2", "kiosk", old)
     assert out.corrections == [] and out.applied == len(old)
 
+    hq.conn.execute("INSERT INTO hq_legacy_sources (source_id) VALUES ('k3')")
+    refusing = Ingest(hq.db, accept_legacy=False)                                   # kiosk-hq run --refuse-unverified
+    old = as_version_2([{**r, "kiosk_id": "k3"} for r in kiosk.journal()[:1]])
+    assert "no longer accepted" in refusing.batch("s1", "k3", "kiosk", old).corrections[0]["detail"]["reason"]
+
 
 def test_migration_4_keeps_the_published_rules_and_the_sources_it_knew(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
