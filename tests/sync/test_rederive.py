@@ -253,7 +253,7 @@ def test_records_of_a_kiosk_still_on_version_2_are_accepted_until_its_first_vers
 
     hq.conn.execute("INSERT INTO hq_legacy_sources (source_id) VALUES ('k3')")
     refusing = Ingest(hq.db, accept_legacy=False)                                   # kiosk-hq run --refuse-unverified
-    old = as_version_2([{**r, "kiosk_id": "k3"} for r in kiosk.journal()[:1]])
+    old = as_version_2([{**r, "kiosk_id": "k3", "tx_id": str(uuid.uuid4())} for r in kiosk.journal()[:1]])
     assert "no longer accepted" in refusing.batch("s1", "k3", "kiosk", old).corrections[0]["detail"]["reason"]
 
 
