@@ -16,6 +16,7 @@ from kiosk.ledger.core import connect as sqlite_connect, write_transaction
 from kiosk.ledger.migrations import Migration, upgrade
 
 from .opsdb import OPS_DDL
+from .sources import ENROLMENT_DDL
 from .rederive import REDERIVE_DDL, keep_legacy_sources
 from .rulebook import RULEBOOK_DDL, backfill as backfill_rulebook
 
@@ -43,7 +44,9 @@ HUB_MIGRATIONS = (
               "ALTER TABLE hq_sources ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;\n"
               "ALTER TABLE hq_sources ADD COLUMN held TEXT;"),
     Migration(3, "operations: journal by time, holds, notifications, done-once, staff disabled", OPS_DDL),
-    Migration(4, "re-derived effects: every published rules version by hash; records rejected with the reason",
+    Migration(4, "enrolled sources: records and questions only from sources head office enrolled",
+              ENROLMENT_DDL),
+    Migration(5, "re-derived effects: every published rules version by hash; records rejected with the reason",
               RULEBOOK_DDL + REDERIVE_DDL, lambda execute: _verification_step(execute)),
 )
 
