@@ -274,7 +274,8 @@ class LedgerCore:
             inputs["seen"] = {"tier": member["tier"], "principal_fen": member["principal_fen"],
                               "bonus_fen": member["bonus_fen"], "points": int(points),
                               "points_debt": member["points_debt"],
-                              "first_purchase": member["first_purchase_tx"] is None}
+                              "first_purchase": member["first_purchase_tx"] is None,
+                              "birthday": bool(member.get("birthday"))}      # readable here (its data key)
         return inputs
 
     def _not_before_what_it_refers_to(self, moment: datetime, member: dict | None, ref_tx: str | None) -> None:

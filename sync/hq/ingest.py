@@ -73,8 +73,7 @@ class Ingest:
         self.hold_on_overdraft = hold_on_overdraft
         self.clock, self.tz = clock or from_env(), ZoneInfo(timezone)
         # re-derived effects (rederive.py); off only to measure what verification costs (bench/bench_sync.py)
-        self.verifier = Verifier(self.conn, timezone=self.tz, fatal=db.fatal, policy=policy,
-                                 accept_legacy=accept_legacy) if rederive else None
+        self.verifier = Verifier(db, timezone=self.tz, policy=policy, accept_legacy=accept_legacy) if rederive else None
 
     def now(self) -> str:
         return now_text(self.clock)

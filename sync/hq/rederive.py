@@ -67,8 +67,9 @@ class Replay(Ledger):
     are not checked here: head office's view of them may be newer than the kiosk's was (roles are the
     policy's business, blocked cards the authorisation's)."""
 
-    def __init__(self, conn, rules, record: dict, *, tz: ZoneInfo, columns: list[str]):
+    def __init__(self, conn, rules, record: dict, *, tz: ZoneInfo, columns: list[str], keyring):
         self.conn, self.kiosk_id, self.store_id, self.tz = conn, record["kiosk_id"], record["store_id"], tz
+        self.keyring = keyring      # head office's personal-data keys: a birthday month changes what is earned
         self.clock, self.phone_region, self._fixed = FixedClock(record["at"]), "CN", rules
         self._in_transaction, self._member_columns = False, columns
         self._call = {}      # not None: the operation's call is not recorded again (states_inputs)
@@ -107,11 +108,10 @@ class Replay(Ledger):
 
 
 class Verifier:
-    def __init__(self, conn, *, timezone: ZoneInfo, fatal: tuple = (), policy: Policy | None = None,
-                 accept_legacy: bool = True):
-        self.conn, self.tz, self.fatal, self.policy = conn, timezone, fatal, policy or Policy()
+    def __init__(self, db, *, timezone: ZoneInfo, policy: Policy | None = None, accept_legacy: bool = True):
+        self.db, self.conn, self.tz, self.fatal, self.policy = db, db.conn, timezone, db.fatal, policy or Policy()
         self.accept_legacy = accept_legacy
-        self.rulebook = Rulebook(conn)
+        self.rulebook = Rulebook(self.conn)
         self._columns: list[str] | None = None
         self._upgraded: set[str] = set()
 
@@ -176,7 +176,7 @@ class Verifier:
         try:
             if assume_seen:
                 self._assume_seen(record, rules)
-            replay = Replay(self.conn, rules, record, tz=self.tz, columns=self.columns())
+            replay = Replay(self.conn, rules, record, tz=self.tz, columns=self.columns(), keyring=self.db.keyring)
             inputs = record["inputs"]
             args = _arguments(inputs["call"], inputs.get("args") or {}, rules)
             getattr(replay, inputs["call"])(**args, operator=record["operator"], at=record["at"])
@@ -222,6 +222,8 @@ class Verifier:
                               (seen["principal_fen"], seen["bonus_fen"], seen["points_debt"], tier, member_id))
             if seen.get("first_purchase"):
                 self.conn.execute("UPDATE members SET first_purchase_tx = NULL WHERE member_id = ?", (member_id,))
+            if seen.get("birthday") is False:   # the kiosk could not read it (no data key): no birthday offers
+                self.conn.execute("UPDATE members SET birthday = NULL WHERE member_id = ?", (member_id,))
             self.conn.execute("UPDATE lots SET remaining = 0 WHERE member_id = ?", (member_id,))
             self.conn.execute("INSERT INTO lots (member_id, lot_id, earned_at, expires_on, points, remaining)"
                               " VALUES (?, ?, ?, NULL, ?, ?)", (member_id, f"{record['tx_id']}:seen", record["at"],

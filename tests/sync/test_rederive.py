@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import uuid
 from pathlib import Path
 
 import pytest
 
-from kiosk.ledger import Ledger, lines_from_amount
+from kiosk.ledger import Ledger, lines_from_amount, pii
 from kiosk.ledger.journal import seal
 from sync.hq.db import Db
 from sync.hq.ingest import Ingest
@@ -19,6 +20,11 @@ from sync.hq.retained import Retained
 
 FULL = (Path(__file__).parents[2] / "examples" / "rules-full.toml").read_text()
 DAY, LATER = "2026-11-20T10:00", "2026-11-20T10:05"
+
+
+def send(hq, kiosk, records, source="k1", store="s1"):
+    """A batch as the kiosk's agent sends it: the records and the data keys of the members they register."""
+    return hq.batch(store, source, "kiosk", records, keys=pii.keys_for(kiosk.conn, records))
 
 
 def hub(url: str):
@@ -45,7 +51,8 @@ def any_hq(request, tmp_path):
 
 @pytest.fixture
 def kiosk(tmp_path):
-    led = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", rules_text=FULL, at="2026-01-01T08:00")
+    led = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", rules_text=FULL, at="2026-01-01T08:00",
+                          pii_key=pii.load_or_make(os.environ["KIOSK_HQ_KEY"]))
     led.register(name="A", phone="13800000001", card_id="A", birthday="1990-11-17", operator="admin",
                  at="2026-11-01T09:00")
     led.register(name="B", phone="13800000002", card_id="B", referrer_card="A", operator="admin",
@@ -87,7 +94,7 @@ def test_honest_records_of_every_kind_are_applied_unchanged(any_hq, kiosk):
     hq = any_hq
     every_kind(kiosk)
     records = kiosk.journal()
-    out = hq.batch("s1", "k1", "kiosk", records)
+    out = send(hq, kiosk, records)
     assert out.corrections == [] and out.alerts == []
     assert out.applied == len(records)
     journaled = [json.loads(r) for (r,) in hq.conn.execute(
@@ -102,9 +109,10 @@ MILLION_YUAN = 100_000_000
 @pytest.fixture
 def store2_member(hq, tmp_path):
     """A member of another store, known to head office."""
-    other = Ledger.create(tmp_path / "k9.db", kiosk_id="k9", store_id="s2", rules_text=FULL, at="2026-01-01T08:00")
+    other = Ledger.create(tmp_path / "k9.db", kiosk_id="k9", store_id="s2", rules_text=FULL, at="2026-01-01T08:00",
+                          pii_key=pii.load_or_make(os.environ["KIOSK_HQ_KEY"]))
     reg = other.register(name="Z", phone="13800000009", card_id="Z", operator="admin", at="2026-11-01T09:00")
-    hq.batch("s2", "k9", "kiosk", other.journal())
+    send(hq, other, other.journal(), "k9", "s2")
     other.close()
     return reg["member_id"]
 
@@ -138,7 +146,7 @@ def honest(hq, kiosk):
     """The kiosk's honest journal so far, applied; then one more honest record, not yet sent."""
     kiosk.checkin("A", at=DAY)
     records = kiosk.journal()
-    hq.batch("s1", "k1", "kiosk", records[:-1])
+    send(hq, kiosk, records[:-1])
     return records[:-1], records[-1]
 
 
@@ -166,7 +174,7 @@ def test_a_purchase_with_a_negative_payable_is_rejected(hq, kiosk):
     kiosk.topup("A", 10_000, operator="admin", at=DAY)
     kiosk.purchase("A", lines_from_amount(5_000), pay="stored-value", operator="admin", at=LATER)
     records = kiosk.journal()
-    hq.batch("s1", "k1", "kiosk", records[:-1])
+    send(hq, kiosk, records[:-1])
     member = records[-1]["member_id"]
 
     def negative(r):
@@ -185,7 +193,7 @@ def test_a_purchase_with_a_negative_payable_is_rejected(hq, kiosk):
 def test_a_negative_topup_is_rejected(hq, kiosk):
     kiosk.topup("A", 100_000, operator="admin", at=DAY)
     records = kiosk.journal()
-    hq.batch("s1", "k1", "kiosk", records[:-1])
+    send(hq, kiosk, records[:-1])
 
     def negative(r):
         r["inputs"]["args"]["amount_fen"] = -100_000
@@ -202,7 +210,7 @@ def test_effects_beyond_the_inputs_are_rejected_even_when_the_inputs_are_honest(
     """A top-up of 100.00 whose effects credit 1,000.00: the inputs explain 100.00 only."""
     kiosk.topup("A", 10_000, operator="admin", at=DAY)
     records = kiosk.journal()
-    hq.batch("s1", "k1", "kiosk", records[:-1])
+    send(hq, kiosk, records[:-1])
     record = forge(records[:-1], records[-1], lambda r: [e.update(principal=100_000) for e in r["effects"]
                                                            if e["op"] in ("sv", "topup")])
     out = hq.batch("s1", "k1", "kiosk", [record])
@@ -222,7 +230,7 @@ def test_a_record_without_inputs_after_records_with_inputs_is_rejected(hq, kiosk
     hq.conn.execute("INSERT INTO hq_legacy_sources (source_id) VALUES ('k1')")      # known before the upgrade
     kiosk.checkin("A", at=DAY)
     records = kiosk.journal()
-    hq.batch("s1", "k1", "kiosk", records[:-1])                                      # its first records with inputs
+    send(hq, kiosk, records[:-1])                                      # its first records with inputs
     old = forge(records[:-1], records[-1], lambda r: (r.pop("inputs"), r.update(v=2)))
     rejected(hq, hq.batch("s1", "k1", "kiosk", [old]), old, "from a source that already sent records with inputs")
 
@@ -248,7 +256,7 @@ def test_records_of_a_kiosk_still_on_version_2_are_accepted_until_its_first_vers
     hq.conn.execute("INSERT INTO hq_legacy_sources (source_id) VALUES ('k2')")     # known before the upgrade
     old = [{**r, "kiosk_id": "k2"} for r in as_version_2(kiosk.journal())]
     old = as_version_2(old)
-    out = hq.batch("s1", "k2", "kiosk", old)
+    out = hq.batch("s1", "k2", "kiosk", old, keys=pii.keys_for(kiosk.conn, old))
     assert out.corrections == [] and out.applied == len(old)
 
     hq.conn.execute("INSERT INTO hq_legacy_sources (source_id) VALUES ('k3')")
@@ -278,7 +286,7 @@ def test_manual_adjustments_are_bounded_by_the_operators_role(hq, kiosk):
     kiosk.adjust("A", 10_000, reason="within a manager's bound", operator="m1", at=DAY)
     kiosk.adjust("A", 10_001, reason="above it", operator="m1", at=LATER)
     records = kiosk.journal()
-    out = hq.batch("s1", "k1", "kiosk", records)
+    out = send(hq, kiosk, records)
     assert out.applied == len(records) - 1
     rejected(hq, out, records[-1], "a unknown may adjust at most 10000 points, not 10001")
     hq.verifier.policy = load_policy("[adjust_points]\nunknown = 20000\n")
@@ -303,13 +311,14 @@ def test_a_policy_kind_may_not_touch_what_it_has_no_business_with(hq, honest, st
 def test_the_same_balance_spent_on_two_offline_kiosks_is_applied_as_a_debt(any_hq, kiosk, tmp_path):
     hq = any_hq
     kiosk.topup("A", 10_000, operator="admin", at="2026-11-02T10:00")
-    other = Ledger.create(tmp_path / "k2.db", kiosk_id="k2", store_id="s1", rules_text=FULL, at="2026-01-01T08:00")
+    other = Ledger.create(tmp_path / "k2.db", kiosk_id="k2", store_id="s1", rules_text=FULL, at="2026-01-01T08:00",
+                          pii_key=pii.load_or_make(os.environ["KIOSK_HQ_KEY"]))
     for record in kiosk.journal():
         other.ingest(record)
     for k in (kiosk, other):               # both offline: each sees 100.00 and spends 80.00 of it
         k.purchase("A", lines_from_amount(8_000), pay="stored-value", operator="admin", at=DAY)
-    first = hq.batch("s1", "k1", "kiosk", kiosk.journal())
-    second = hq.batch("s1", "k2", "kiosk", other.journal())
+    first = send(hq, kiosk, kiosk.journal())
+    second = send(hq, other, other.journal(), "k2")
     assert first.corrections == [] and second.applied == len(other.journal())    # its stock count and the purchase
     other.close()
     assert [c["kind"] for c in second.corrections] == ["overdraft"]
@@ -358,20 +367,21 @@ def test_every_amount_of_every_honest_record_changed_by_one_is_rejected(hq, kios
                     tried += 1
                 finally:
                     hq.conn.execute("ROLLBACK")
-        assert hq.batch("s1", "k1", "kiosk", [record]).corrections == []
+        assert send(hq, kiosk, [record]).corrections == []
     assert accepted == [] and tried > 50
 
 
 def test_a_first_credit_to_a_member_of_another_store_is_applied_and_alerted_once(hq, kiosk, tmp_path):
-    other = Ledger.create(tmp_path / "k9.db", kiosk_id="k9", store_id="s2", rules_text=FULL, at="2026-01-01T08:00")
+    other = Ledger.create(tmp_path / "k9.db", kiosk_id="k9", store_id="s2", rules_text=FULL, at="2026-01-01T08:00",
+                          pii_key=pii.load_or_make(os.environ["KIOSK_HQ_KEY"]))
     other.register(name="Z", phone="13800000009", card_id="Z", operator="admin", at="2026-11-01T09:00")
-    hq.batch("s2", "k9", "kiosk", other.journal())
+    send(hq, other, other.journal(), "k9", "s2")
     for record in other.journal():                 # the feed: every kiosk knows the chain's members
         kiosk.ingest(record)
     other.close()
     kiosk.topup("Z", 10_000, operator="admin", at=DAY)
     kiosk.topup("Z", 10_000, operator="admin", at=LATER)
-    out = hq.batch("s1", "k1", "kiosk", kiosk.journal())
+    out = send(hq, kiosk, kiosk.journal())
     assert out.corrections == [] and out.applied == len(kiosk.journal())
     assert [(a["kind"], a["detail"]["problem"]) for a in out.alerts] == [
         ("suspect", "a first credit to this member at store s1")]
@@ -384,7 +394,7 @@ def test_a_record_is_re_derived_with_the_rules_it_was_priced_with(hq, kiosk):
     Retained(hq.db).set_rules(newer)
     kiosk.checkin("A", at=DAY)
     records = kiosk.journal()
-    assert hq.batch("s1", "k1", "kiosk", records[:-1] + [records[-1]]).corrections == []
+    assert send(hq, kiosk, records[:-1] + [records[-1]]).corrections == []
     from kiosk.ledger import load_rules
     kiosk.checkin("B", at=DAY)
     later = kiosk.journal()[-1]
@@ -398,6 +408,6 @@ def test_rules_replaced_longer_ago_than_the_offline_window_are_refused(hq, kiosk
     kiosk.checkin("A", at="2026-11-25T20:00")        # priced with the replaced rules, within 24 hours: applied
     kiosk.checkin("B", at="2026-11-27T10:00")        # two days later: refused
     records = kiosk.journal()
-    out = hq.batch("s1", "k1", "kiosk", records)
+    out = send(hq, kiosk, records)
     assert [c["tx_id"] for c in out.corrections] == [records[-1]["tx_id"]]
     assert "longer than a kiosk may stay offline" in out.corrections[0]["detail"]["reason"]
