@@ -72,7 +72,8 @@ def states_inputs(operation):
     """Mark an operation whose call is what its records state as ``inputs``: its name and arguments
     (less operator and moment, which the record has anyway), so head office can make the same call
     against its own state and compare the effects (sync/hq/rederive.py). An operation called inside
-    another (a visit paying benefits) records the outer call."""
+    another (a visit paying benefits) records the outer call. Never on an operation taking personal data
+    (registration, profile changes): arguments are stored in clear, records carry only ciphertext."""
     parameters = list(inspect.signature(operation).parameters.values())[1:]
     names = [p.name for p in parameters]
     defaults = {p.name: p.default for p in parameters

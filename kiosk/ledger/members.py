@@ -63,7 +63,6 @@ class MemberOps(PointsOps):
         if self.conn.execute("SELECT 1 FROM cards WHERE card_id = ?", (card_id,)).fetchone():
             raise Refused(f"card {card_id} is already issued", "card_in_use")
 
-    @states_inputs
     def register(self, *, name: str, phone: str, card_id: str, birthday: str | None = None,
                  referrer_card: str | None = None, member_id: str | None = None, operator: str,
                  at: str | None = None) -> dict:
@@ -88,7 +87,6 @@ class MemberOps(PointsOps):
             t.effect("card.add", card_id=card_id, member_id=member_id)
         return {"tx_id": t.tx_id, "member_id": member_id, "card_id": card_id}
 
-    @states_inputs
     def edit_profile(self, card_id: str, *, name: str | None = None, phone: str | None = None,
                      birthday: str | None = None, operator: str, at: str | None = None) -> dict:
         fields = _profile(name, phone, birthday, self.phone_region)

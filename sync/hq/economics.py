@@ -89,6 +89,8 @@ def _accounts(conn, record: dict, e: dict):     # noqa: C901 (one branch per eff
         yield ("member.add", member, e["tier"], e.get("referrer_id")), 1
     elif op == "member.set":
         yield ("member.set", member, *sorted(e["fields"])), 1
+    elif op == "member.erase":
+        yield ("member.erase", member), 1
     elif op == "card.add":
         yield ("card.add", member, e["card_id"]), 1
     elif op == "card.set":

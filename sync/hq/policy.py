@@ -53,6 +53,7 @@ ALLOWED = {
     "profile": {"member.set"},
     "card_lost": {"card.set"},
     "card_replace": {"card.set", "card.add"},
+    "erase": {"member.erase"},
 }
 
 
