@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, helptext in (("rules", "publish a rules file"), ("limits", "publish offline limits (JSON)"),
                            ("block", "hold a card chain-wide"), ("unblock", "release a held card"),
                            ("staff", "add or change a staff member"), ("catalogue", "publish a store's catalogue"),
-                           ("gaps", "list sources with missing sequence numbers"), ("alerts", "list alerts"),
+                           ("gaps", "list sources with missing sequence numbers"),
                            ("sources", "list sources: mark, chain tip, held or not"),
                            ("release", "release a source held after a chain break (once a technician has looked)")):
         s = sub.add_parser(name, help=helptext)
@@ -114,9 +114,6 @@ def _run(args: argparse.Namespace) -> int:
         result = {"source_id": args.source_id, "was_held": held[0] if held else None}
     elif args.command in runs.RUNS:
         result = runs.run(args, db)
-    elif args.command == "alerts":
-        result = [dict(zip(("at", "kind", "source_id", "tx_id", "member_id", "detail"), r)) for r in db.conn.execute(
-            "SELECT at, kind, source_id, tx_id, member_id, detail FROM hq_alerts ORDER BY alert_id").fetchall()]
     else:
         result = {"version": {
             "rules": lambda: retained.set_rules(Path(args.file).read_text()),

@@ -1,6 +1,7 @@
 """Abnormal-transaction monitoring: each rule fires once on what breaks it, holds release, gaps show."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -9,7 +10,9 @@ from drivers.cards import CardVerifier, make_sun_message
 from kiosk.ledger import journal, lines_from_amount
 from kiosk.ledger.dates import to_utc_text
 from kiosk.ui import services
+from sync.hq.cli import main
 from sync.hq.monitor import Monitor, list_alerts, load_monitor_rules, release
+from sync.hq.ops_cli import USAGE
 
 RULES = """
 [monitor]
@@ -167,3 +170,22 @@ def test_card_counter_anomalies(hub_db, reads, anomalies):
         hits = dict(monitor.check(counter_record(kiosk_id, when, counter)))
         found.append(hits["card_counter"]["anomaly"] if "card_counter" in hits else None)
     assert found == anomalies
+
+
+def test_kiosk_hq_alerts_prints_a_table_json_or_csv(chain, capsys):
+    k = chain.kiosk("k1", "s1")
+    k.register(name="Zhang San", phone="13800000001", card_id="C1", operator="c1", at=at("09:00"))
+    k.topup("C1", 600000, operator="c1", at=at("09:05"))
+    chain.sync()
+    Monitor(chain.db, load_monitor_rules("")).scan(NOW)
+    assert main(["alerts", "--db", chain.db.url]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == "== Alerts ==" and table[1].split()[:4] == ["alert_id", "at", "kind", "rule"]
+    assert "amount" in table[3] and "amount_fen=600000" in table[3]
+    assert main(["alerts", "--db", chain.db.url, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["alerts"]
+    assert [(a["kind"], a["rule"], a["detail"]["amount_fen"]) for a in listed] == [("monitor", "amount", 600000)]
+    assert main(["alerts", "--db", chain.db.url, "--csv", "--kind", "overdraft"]) == 0
+    assert capsys.readouterr().out.strip() == "alert_id,at,kind,rule,source_id,member_id,holding,detail"
+    assert main(["alerts", "--db", "mysql://nope", "--json"]) == USAGE
+    assert json.loads(capsys.readouterr().out)["code"] == "usage"
