@@ -15,7 +15,7 @@ from kiosk.ledger import schema as ledger_schema
 from kiosk.ledger.core import connect as sqlite_connect, write_transaction
 from kiosk.ledger.migrations import Migration, upgrade
 
-from .opsdb import OPS_DDL
+from .opsdb import NOTIFY_CLAIMS_DDL, OPS_DDL
 
 HUB_DDL = """
 CREATE TABLE IF NOT EXISTS hq_sources (
@@ -41,6 +41,7 @@ HUB_MIGRATIONS = (
               "ALTER TABLE hq_sources ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;\n"
               "ALTER TABLE hq_sources ADD COLUMN held TEXT;"),
     Migration(3, "operations: journal by time, holds, notifications, done-once, staff disabled", OPS_DDL),
+    Migration(4, "each notification attempt claimed before it is sent (sent once)", NOTIFY_CLAIMS_DDL),
 )
 _PG_LOCK = 7_316_001   # the one advisory lock all hub writers take
 
@@ -107,6 +108,7 @@ def pg_ddl(sqlite_ddl: str) -> str:
 
 class PgConnection:
     """Just enough of sqlite3.Connection for the ledger's apply code: ``?`` -> ``%s``."""
+    dialect = "postgresql"      # for the few queries that differ (sqlite3.Connection has no such attribute)
 
     def __init__(self, pg):
         self.pg = pg

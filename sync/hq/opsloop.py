@@ -20,7 +20,7 @@ from ..mqtt import Broker, make_client, start, stop
 from ..protocol import Codec, Dropped, Signer, topics
 from .db import Db
 from .monitor import Monitor, MonitorRules
-from .notify import Sealer, confirm, due, mark_sent, message
+from .notify import Sealer, claim, confirm, message
 from .opsdb import state_get, state_set
 from .reminders import DEFAULT_HORIZONS, remind
 
@@ -33,7 +33,7 @@ class OpsLoop:
                  client_id: str = "hq-ops"):
         self.db = Db(db_url)
         self.monitor = Monitor(self.db, rules)
-        self.sealer, self.horizons, self.tz = sealer, horizons, rules.tz
+        self.sealer, self.horizons, self.tz, self.client_id = sealer, horizons, rules.tz, client_id
         self.codec = Codec(client_id, "hq", signer=signer)
         self.answers: queue.Queue[bytes] = queue.Queue()
         self.broker = broker
@@ -94,14 +94,14 @@ class OpsLoop:
         return len(rows)
 
     def _send(self, now: datetime) -> int:
-        sent = 0
+        """Claim the due attempts in one committed transaction, then publish them (never the reverse:
+        a process killed after publishing would otherwise publish the same attempt again)."""
         with self.db.transaction():
-            for item in due(self.db.conn, now):
-                if mark_sent(self.db.conn, item["notification_id"], now) == "sent":
-                    self.client.publish(topics.NOTIFY, self.codec.pack("notify", message(self.db.conn, item,
-                                                                                         self.sealer)), qos=1)
-                    sent += 1
-        return sent
+            claimed = claim(self.db.conn, now, self.client_id)
+            bodies = [self.codec.pack("notify", message(self.db.conn, item, self.sealer)) for item in claimed]
+        for body in bodies:
+            self.client.publish(topics.NOTIFY, body, qos=1)
+        return len(bodies)
 
     def run(self, stop_event: threading.Event, clock: Clock = SYSTEM, interval: float = 5.0) -> None:
         start(self.client, self.broker)
