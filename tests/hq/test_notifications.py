@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.ledger import lines_from_amount
+from kiosk.ledger import Ledger, lines_from_amount
+from sync.hq.ingest import Ingest
 from sync.hq.monitor import load_monitor_rules
 from sync.hq.notify import Sealer, outbox
 from sync.hq.opsloop import OpsLoop
 from sync.hq.reminders import remind
+from sync.hq.retained import Retained
 from sync.mqtt import Broker
 from sync.protocol import Codec, Signer, Verifier, generate, topics
 
@@ -179,3 +182,30 @@ def test_a_notification_is_sent_once_when_ops_dies_after_publishing_or_two_run_a
             loop.client.loop_stop()
             loop.db.close()
         broker.stop()
+
+
+def test_the_first_round_of_a_day_makes_the_dated_benefit_runs_once(tmp_path, hub_db):
+    """Birthday coupons and due top-up instalments no kiosk visit has paid are given by the daily round."""
+    full = (Path(__file__).parents[2] / "examples" / "rules-full.toml").read_text()
+    Retained(hub_db).set_rules(full)
+    k = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", rules_text=full, at="2026-01-01T08:00")
+    k.register(name="A", phone="13800000001", card_id="A", birthday="1990-05-17", operator="admin",
+               at="2026-11-01T09:00")
+    k.purchase("A", lines_from_amount(100_000), operator="admin", at="2026-11-02T10:00")     # normal tier
+    k.topup("A", 100_000, operator="admin", at="2027-04-20T10:00")                         # bonus in parts
+    Ingest(hub_db).batch("s1", "k1", "kiosk", k.journal(limit=1000))
+    k.close()
+    generate(tmp_path / "hq.pem", tmp_path / "hq.pub")
+    Sealer.generate(tmp_path / "gateway.key")
+    ops = OpsLoop(hub_db.url, Broker("mqtt://127.0.0.1:1"), Signer.load(tmp_path / "hq.pem"),
+                  Sealer.load(tmp_path / "gateway.key"))     # no broker needed: nothing is published here
+    try:
+        day = shanghai("2027-05-03T09:00")
+        assert ops.tick(day)["runs"] == {"birthday_coupons": 1, "instalments": 1}
+        assert ops.tick(day + timedelta(hours=1))["runs"] is None             # once a day
+        assert ops.tick(day + timedelta(days=1))["runs"] == {"birthday_coupons": 0, "instalments": 0}
+        coupons = hub_db.conn.execute("SELECT code FROM coupons WHERE member_id = (SELECT member_id FROM cards"
+                                      " WHERE card_id = 'A')").fetchall()
+        assert coupons == [("BDAY-20",)]
+    finally:
+        ops.db.close()
