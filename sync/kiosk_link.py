@@ -42,10 +42,10 @@ class KioskLink:
         requester = None
         hq_key = cfg.get("sync", "hq_public_key")
         if hq_key:
-            broker = Broker(cfg.get("sync", "broker"), cfg.get("sync", "ca") or None, cfg.get("sync", "cert") or None,
-                            cfg.get("sync", "key") or None).check()
+            broker = Broker(cfg.get("sync", "broker"), cfg.get("sync", "ca") or None,
+                            cfg.get("sync", "ui_cert") or None, cfg.get("sync", "ui_key") or None).check()
             requester = Requester(broker, Codec(kiosk_id, verifier=Verifier.load(hq_key)),
-                                  topics.SourceTopics(store_id, kiosk_id), f"{kiosk_id}-ui").start()
+                                  topics.SourceTopics(store_id, kiosk_id, "ui")).start()
         else:
             log.warning("no [sync] hq_public_key: spends are decided by the offline limits only")
         return cls(db_path, kiosk_id=kiosk_id, store_id=store_id, timezone_name=cfg.get("kiosk", "timezone"),
@@ -58,6 +58,17 @@ class KioskLink:
         log.info("authorize %s %s %d: %s (%s)", spend, card_id, amount, decision.reason,
                  "online" if decision.online else "offline")
         return decision
+
+    def learn_member(self, card_id: str) -> bool:
+        """A member whose personal data this kiosk cannot read (another store's) taps here: ask head
+        office for their data key. True when the key came and was kept."""
+        if self.requester is None:
+            return False
+        answer = self.requester.ask("card.lookup", {"card_id": card_id}, self.timeout)
+        keys = answer["result"].get("keys", {}) if answer and answer["result"].get("found") else {}
+        kept = bool(keys) and not self.ledger.accept_keys(keys)
+        log.info("card %s looked up at head office: %s", card_id, "key kept" if kept else "no key")
+        return kept
 
     def status(self, now: datetime | None = None) -> dict:
         now = now or self.ledger.clock.now()

@@ -113,7 +113,7 @@ class OpsLoop:
         a process killed after publishing would otherwise publish the same attempt again)."""
         with self.db.transaction():
             claimed = claim(self.db.conn, now, self.client_id)
-            bodies = [self.codec.pack("notify", message(self.db.conn, item, self.sealer)) for item in claimed]
+            bodies = [self.codec.pack("notify", message(self.db, item, self.sealer)) for item in claimed]
         for body in bodies:
             self.client.publish(topics.NOTIFY, body, qos=1)
         return len(bodies)

@@ -10,7 +10,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.ledger import Ledger, lines_from_amount
+from kiosk.ledger import Ledger, lines_from_amount, pii
 from sync.hq.ingest import Ingest
 from sync.hq.monitor import load_monitor_rules
 from sync.hq.notify import Sealer, outbox
@@ -184,16 +184,18 @@ def test_a_notification_is_sent_once_when_ops_dies_after_publishing_or_two_run_a
         broker.stop()
 
 
-def test_the_first_round_of_a_day_makes_the_dated_benefit_runs_once(tmp_path, hub_db):
+def test_the_first_round_of_a_day_makes_the_dated_benefit_runs_once(tmp_path, chain_key_file, hub_db):
     """Birthday coupons and due top-up instalments no kiosk visit has paid are given by the daily round."""
     full = (Path(__file__).parents[2] / "examples" / "rules-full.toml").read_text()
     Retained(hub_db).set_rules(full)
-    k = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", rules_text=full, at="2026-01-01T08:00")
+    k = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", rules_text=full, at="2026-01-01T08:00",
+                      pii_key=pii.load_or_make(chain_key_file))
     k.register(name="A", phone="13800000001", card_id="A", birthday="1990-05-17", operator="admin",
                at="2026-11-01T09:00")
     k.purchase("A", lines_from_amount(100_000), operator="admin", at="2026-11-02T10:00")     # normal tier
     k.topup("A", 100_000, operator="admin", at="2027-04-20T10:00")                         # bonus in parts
-    Ingest(hub_db).batch("s1", "k1", "kiosk", k.journal(limit=1000))
+    records = k.journal(limit=1000)
+    Ingest(hub_db).batch("s1", "k1", "kiosk", records, pii.keys_for(k.conn, records))
     k.close()
     generate(tmp_path / "hq.pem", tmp_path / "hq.pub")
     Sealer.generate(tmp_path / "gateway.key")

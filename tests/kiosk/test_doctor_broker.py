@@ -19,8 +19,8 @@ from test_doctor_cards import env
 def tls_broker(tmp_path_factory):
     folder = tmp_path_factory.mktemp("doctor-broker")
     ca = CA(folder / "pki")
-    broker = Mosquitto(folder / "broker", tls=ca.issue("localhost", server=True)).start()
-    yield ca, broker
+    broker = Mosquitto.shipped(folder / "broker", ca.issue("localhost", server=True), ca.hq_path, ca.crl).start()
+    yield broker, {kiosk: ca.issue(kiosk) for kiosk in ("k0101", "k0202")}
     broker.stop()
 
 
@@ -41,8 +41,8 @@ def days_left(cert_file: str) -> int:
 
 
 def test_the_handshake_with_the_kiosks_certificate_and_both_expiries(tmp_path, tls_broker):
-    ca, broker = tls_broker
-    files = ca.issue("k0101")
+    broker, issued = tls_broker
+    files = issued["k0101"]
     status, report = doctor(tmp_path, broker.url.replace("127.0.0.1", "localhost"), files)
     assert report["certificate"]["subject"] == "k0101" and report["broker_certificate"]["subject"] == "localhost"
     assert report["certificate"]["days_left"] == days_left(files["cert"])
@@ -55,10 +55,10 @@ def test_the_handshake_with_the_kiosks_certificate_and_both_expiries(tmp_path, t
 @pytest.mark.parametrize("problem", ["another kiosk's certificate", "a certificate from another CA",
                                      "a CA that did not sign the broker", "nothing listening"])
 def test_what_would_stop_the_agent_is_an_error(tmp_path, tls_broker, problem):
-    ca, broker = tls_broker
-    url, files, expected = broker.url.replace("127.0.0.1", "localhost"), ca.issue("k0101"), "TLS handshake"
+    broker, issued = tls_broker
+    url, files, expected = broker.url.replace("127.0.0.1", "localhost"), issued["k0101"], "TLS handshake"
     if problem == "another kiosk's certificate":
-        files, expected = ca.issue("k0202"), "names 'k0202', not the kiosk id 'k0101'"
+        files, expected = issued["k0202"], "names 'k0202', not the kiosk id 'k0101'"
     elif problem == "a certificate from another CA":
         files = {**CA(tmp_path / "rogue").issue("k0101"), "ca": files["ca"]}
         expected = "does the broker trust this kiosk's certificate?"
