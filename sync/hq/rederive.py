@@ -71,7 +71,7 @@ class Replay(Ledger):
         self.conn, self.kiosk_id, self.store_id, self.tz = conn, record["kiosk_id"], record["store_id"], tz
         self.keyring = keyring      # head office's personal-data keys: a birthday month changes what is earned
         self.clock, self.phone_region, self._fixed = FixedClock(record["at"]), "CN", rules
-        self._in_transaction, self._member_columns = False, columns
+        self._in_transaction, self._member_columns, self._card_read = False, columns, None
         self._call = {}      # not None: the operation's call is not recorded again (states_inputs)
         self.made: dict | None = None
 

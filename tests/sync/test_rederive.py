@@ -245,7 +245,7 @@ def as_version_2(records: list[dict]) -> list[dict]:
 
 
 def test_records_of_a_kiosk_still_on_version_2_are_accepted_until_its_first_version_3(hq, kiosk):
-    """Migration 4 lets the sources head office already knew send records without inputs until they
+    """The re-derivation migration lets the sources head office already knew send records without inputs until they
     upgrade; a source first heard of afterwards, or one that sent inputs once, cannot."""
     kiosk.checkin("A", at=DAY)
     old = as_version_2(kiosk.journal())
@@ -265,16 +265,18 @@ def test_records_of_a_kiosk_still_on_version_2_are_accepted_until_its_first_vers
     assert "no longer accepted" in refusing.batch("s1", "k3", "kiosk", old).corrections[0]["detail"]["reason"]
 
 
-def test_migration_4_keeps_the_published_rules_and_the_sources_it_knew(tmp_path):
+def test_the_migration_keeps_the_published_rules_and_the_sources_it_knew(tmp_path):
+    from sync.hq.db import HUB_MIGRATIONS
+    [mine] = [m.version for m in HUB_MIGRATIONS if m.name.startswith("re-derived effects")]
     url = f"sqlite:///{tmp_path / 'old.db'}"
     db = Db(url)
     Retained(db).set_rules(FULL)
     db.conn.executescript("DROP TABLE hq_rules; DROP TABLE hq_rejected; DROP TABLE hq_legacy_sources;"
-                          " UPDATE meta SET value = '3' WHERE key = 'schema_version:hub';"
+                          f" UPDATE meta SET value = '{mine - 1}' WHERE key = 'schema_version:hub';"
                           " INSERT INTO hq_sources (source_id, store_id, channel, last_seen)"
                           " VALUES ('k7', 's1', 'kiosk', '');")
     db.close()
-    db = Db(url)                                    # the release with migration 4 opens it
+    db = Db(url)                                    # the release with the migration opens it
     assert db.conn.execute("SELECT source_id FROM hq_legacy_sources").fetchall() == [("k7",)]
     (text,) = db.conn.execute("SELECT text FROM hq_rules").fetchone()
     assert text.strip() == FULL.strip()
