@@ -56,7 +56,7 @@ class Hub:
         self.answer_sources = Sources(self.answer_db, clock)    # requests: the answering worker's own
         self.codec = Codec(hub_id, "hq", signer=signer, clock=clock)
         self.failure: BaseException | None = None
-        self.stats: Counter = Counter()     # batches, records applied, requests answered
+        self.stats: Counter = Counter()     # batches, records (received, applied, duplicates), requests answered
         self.hub_id, self.group, self.broker, self.mount = hub_id, group, broker, topics.check_mount(mount)
         self.published: dict[str, int] = {}
         self.lock = threading.RLock()      # one user of self.db at a time
@@ -162,7 +162,7 @@ class Hub:
             if size > MAX_RECORD_BYTES:
                 raise Dropped(f"record seq {record['seq']} of {source} is {size} bytes (at most {MAX_RECORD_BYTES})")
         out = self.ingest.batch(store, source, env["channel"], body["records"])
-        self.stats.update(batches=1, applied=out.applied)
+        self.stats.update(batches=1, records=len(body["records"]), applied=out.applied, duplicates=out.duplicates)
         st = topics.SourceTopics(store, source)
         self._to_sources(st.ack, self.codec.pack("ack", {
             "source_id": source, "hwm": out.hwm, "held": out.held, "corrections": out.corrections,
