@@ -130,7 +130,8 @@ def _fill_from_config(args: argparse.Namespace) -> None:
     cfg = config.load(args.config)
     for attr, section, key in (("db", "kiosk", "db"), ("kiosk_id", "kiosk", "id"), ("store_id", "kiosk", "store_id"),
                                ("timezone", "kiosk", "timezone"), ("broker", "sync", "broker"), ("ca", "sync", "ca"),
-                               ("cert", "sync", "cert"), ("key", "sync", "key"), ("hq_key", "sync", "hq_public_key")):
+                               ("cert", "sync", "cert"), ("key", "sync", "key"), ("password", "sync", "password"),
+                               ("hq_key", "sync", "hq_public_key")):
         if getattr(args, attr) is None:
             setattr(args, attr, cfg.get(section, key) or None)
     if not args.hq_key:
@@ -154,12 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         _fill_from_config(args)
+        broker = broker_from(args)
     except (config.ConfigError, ValueError) as exc:
         print(f"kiosk-sync: {exc}", file=sys.stderr)
         return 2
     setup_logging(args.log_level)
     try:
-        agent = Agent(args.db, kiosk_id=args.kiosk_id, store_id=args.store_id, broker=broker_from(args),
+        agent = Agent(args.db, kiosk_id=args.kiosk_id, store_id=args.store_id, broker=broker,
                       hq_key=args.hq_key, channel=args.channel, timezone=args.timezone, batch=args.batch,
                       window=args.window, timeout=args.timeout)
     except LedgerError as exc:     # not a ledger, or another kiosk's
