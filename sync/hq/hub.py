@@ -33,6 +33,7 @@ from kiosk.sdnotify import Watchdog
 from .authority import Authority
 from .db import Db
 from .ingest import Ingest
+from .metrics import HubMetrics
 from .retained import Retained
 from .sources import Refused, Sources
 
@@ -45,7 +46,8 @@ PROBE_TIMEOUT = 10.0              # seconds for the hub's own probe to come back
 class Hub:
     def __init__(self, db_url: str, broker: Broker, signer: Signer, *, hub_id: str = "hq-1", group: str = "hq",
                  mount: str = "", hold_on_overdraft: bool = False, clock: Clock | None = None,
-                 timezone: str = "Asia/Shanghai", probe_timeout: float = PROBE_TIMEOUT):
+                 timezone: str = "Asia/Shanghai", probe_timeout: float = PROBE_TIMEOUT,
+                 metrics_port: int | None = None, metrics_address: str = "127.0.0.1"):
         clock = clock or from_env()
         self.db = Db(db_url)
         self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone)
@@ -59,6 +61,8 @@ class Hub:
         self.stats: Counter = Counter()     # batches, records (received, applied, duplicates), requests answered
         self.hub_id, self.group, self.broker, self.mount = hub_id, group, broker, topics.check_mount(mount)
         self.published: dict[str, int] = {}
+        self.metrics = HubMetrics(db_url)
+        self.metrics_at = (metrics_port, metrics_address) if metrics_port else None
         self.lock = threading.RLock()      # one user of self.db at a time
         # Both queues are bounded by RECEIVE_MAXIMUM: nothing is acknowledged before it is handled.
         self.batches: queue.Queue = queue.Queue()
@@ -83,7 +87,8 @@ class Hub:
             return
         log.info("connected to %s as %s (session present: %s)", self.broker.url, self.hub_id, flags.session_present)
         client.subscribe([(topics.shared(self.group, self.mount + topic), 1)
-                          for topic in (topics.ALL_TX, topics.ALL_REQ)] + [(self.probe_topic, 1)])
+                          for topic in (topics.ALL_TX, topics.ALL_REQ)] + [(self.probe_topic, 1)]
+                         + [(self.mount + topics.ALL_STATUS, 1)])
         client.publish(topics.hub_status(self.hub_id), self._status("online"), qos=1, retain=True)
         self.published.clear()     # republish retained data: the broker may have lost it
         self.publish_changes()
@@ -105,7 +110,7 @@ class Hub:
             self.probed.set()
             client.ack(msg.mid, msg.qos)
             return
-        (self.requests if msg.topic.endswith("/req") else self.batches).put(msg)
+        (self.batches if msg.topic.endswith("/tx") else self.requests).put((msg, time.monotonic()))
 
     def probe_failed(self) -> bool:
         """True once the probe has had its time and did not come back."""
@@ -116,12 +121,13 @@ class Hub:
         """Handle queued messages in arrival order, each acknowledged to the broker once handled."""
         while not stop_event.is_set():
             try:
-                msg = inbox.get(timeout=0.2)
+                msg, arrived = inbox.get(timeout=0.2)
             except queue.Empty:
                 continue
             self._handle(msg)
             if self.failure is None:        # after a database failure: not acknowledged, so redelivered
                 self.client.ack(msg.mid, msg.qos)
+                self.metrics.ack_delay.observe(time.monotonic() - arrived)
 
     def _handle(self, msg) -> None:
         try:
@@ -131,6 +137,8 @@ class Hub:
                     self._batch(store, identity, msg.payload)
             elif leaf == "req":
                 self._request(store, identity, msg.payload)
+            elif leaf == "status" and msg.payload:          # an empty retained message clears a status
+                self.metrics.kiosk_status(identity, self.codec.unpack(msg.payload, {"status"})["body"])
         except Refused as exc:          # not an enrolled source: nothing applied, operations told
             self._refused(identity, leaf, str(exc), msg.topic)
         except ValueError as exc:       # Dropped included: bad input changes nothing
@@ -148,9 +156,11 @@ class Hub:
         else:
             alert = self.answer_sources.refusal_alert(identity, reason, topic)
         if alert:
+            self.metrics.alert(alert["kind"])
             self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
 
     def _batch(self, store: str, source: str, payload: bytes) -> None:
+        started = time.monotonic()
         env = self.codec.unpack(payload, {"tx.batch"})
         self.sources.admit(store, source, env["channel"], records=True)
         body = env["body"]
@@ -170,7 +180,9 @@ class Hub:
         if out.applied:
             self._to_sources(topics.FEED, self.codec.pack("feed.head", {"head": out.head}), retain=True)
         for alert in out.alerts:
+            self.metrics.alert(alert["kind"])
             self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
+        self.metrics.batch(len(body["records"]), out.applied, out.duplicates, time.monotonic() - started)
         if out.held_cards:          # the new block list version was committed with the batch
             self.publish_changes()
 
@@ -223,6 +235,8 @@ class Hub:
                                     daemon=True) for name, inbox in (("ingest", self.batches), ("answer", self.requests))]
         for worker in workers:
             worker.start()
+        if self.metrics_at:
+            self.metrics.serve(*self.metrics_at)
         start(self.client, self.broker, receive_maximum=RECEIVE_MAXIMUM)
         watchdog.ready(f"hub {self.hub_id} on {self.db.dialect}")
         try:
@@ -243,5 +257,6 @@ class Hub:
             stop_event.set()
             for worker in workers:
                 worker.join()
+            self.metrics.close()
             self.db.close()
             self.answer_db.close()
