@@ -108,6 +108,7 @@ class Hub:
     def _on_message(self, client, userdata, msg) -> None:
         if msg.topic == topics.hub_probe(self.hub_id):
             self.probed.set()
+            self.metrics.delivering.set(1)
             client.ack(msg.mid, msg.qos)
             return
         (self.batches if msg.topic.endswith("/tx") else self.requests).put((msg, time.monotonic()))
@@ -201,6 +202,8 @@ class Hub:
         self.stats.update(requests=1)
         args = {**body["args"], "store_id": store, "source_id": source}
         reason, result = self.authority.answer(body["kind"], args)
+        if body["kind"] == "feed.fetch":
+            self.metrics.feed_served.inc(len(result.get("records", ())))
         log.info("request %s %s from %s: %s", body["kind"], body["req_id"], identity, reason or "ok")
         self._respond(store, identity, body, reason, result)
 

@@ -1,7 +1,7 @@
 """Prometheus metrics of one hub (``kiosk-hq run --metrics-port``), scraped by a chain's operations team.
 
 Per hub (each hub process serves its own endpoint; Prometheus's ``instance`` label tells them apart):
-records received, applied and duplicate, batch latency, ack delay (from the message's arrival at the
+records received, applied and duplicate, feed records served, batch latency, ack delay (from the message's arrival at the
 hub to its acknowledgement), alerts by kind, chain breaks. From head office's database, read at each
 scrape on a connection of the scrape's own: parked records, and per kiosk its confirmed sequence number
 and last confirmation. From the kiosks' retained status messages (which every hub hears): kiosks online,
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 
 from kiosk.ledger.dates import from_utc_text
@@ -36,9 +36,14 @@ class HubMetrics:
                                        buckets=LATENCY_BUCKETS, registry=self.registry)
         self.ack_delay = Histogram("kiosk_hq_ack_delay_seconds", "message arrival at the hub to its acknowledgement",
                                    buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.feed_served = Counter("kiosk_hq_feed_records_served", "records sent to kiosks in feed pages",
+                                   registry=self.registry)
         self.alerts = Counter("kiosk_hq_alerts", "alerts raised by this hub", ["kind"], registry=self.registry)
         self.chain_breaks = Counter("kiosk_hq_chain_breaks", "records that broke their source's hash chain",
                                     registry=self.registry)
+        self.delivering = Gauge("kiosk_hq_shared_subscription_delivering",
+                                "1 once the hub's probe came back through its shared subscription",
+                                registry=self.registry)
         self.status: dict[str, dict] = {}       # source id -> its last retained status body
         self.status_lock = threading.Lock()
         self.registry.register(_FromDatabase(self))
