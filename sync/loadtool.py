@@ -77,6 +77,9 @@ class Swarm:
             self._connect(agent)
 
     def _connect(self, agent: Agent) -> None:
+        # One pass over a thousand kiosks takes seconds on a busy machine: paho's 5 s wait for the CONNACK
+        # would close connections the broker has already accepted, again and again.
+        agent.client.connect_timeout = 120
         try:
             agent.client.connect(agent.broker.host, agent.broker.port, keepalive=60, clean_start=False,
                                  properties=connect_properties())
@@ -88,7 +91,8 @@ class Swarm:
         """One pass over every kiosk: network I/O, then its agent's step (confirmations, resends, outbox)."""
         now = time.monotonic()
         for agent in self.agents:
-            if agent.client.loop(0) != mqtt.MQTT_ERR_SUCCESS and now >= self.retry_at.get(agent.topics.source, 0):
+            lost = agent.client.loop(0) in (mqtt.MQTT_ERR_NO_CONN, mqtt.MQTT_ERR_CONN_LOST)
+            if lost and now >= self.retry_at.get(agent.topics.source, 0):
                 self.retry_at[agent.topics.source] = now + 1
                 try:
                     agent.client.reconnect()
