@@ -150,6 +150,7 @@ class Bench:
             seconds = swarm.drain(timeout, during=kill_mid_drain)
             metrics = hubs.metrics()
             result = {"records": records, "s": seconds, "metrics": metrics, "killed_at_backlog": killed}
+            print(f"{name}: {records} records in {seconds:.1f} s", file=sys.stderr)   # progress of a long run
             if kill:
                 result["check"] = classify(db_url, swarm.ledgers())
             if name == "one":

@@ -4,7 +4,9 @@ Each simulated kiosk is a real sync agent (:class:`sync.agent.Agent`): its own l
 own outbox, sequence numbers and hash chain, its own MQTT client and client id (with its own
 certificate when ``certs`` is given), the same envelopes, batches, windows, resends and signed
 confirmations as a kiosk. Only the threads differ: one loop turns every agent's network I/O and
-step, so a thousand kiosks cost one process, not two thousand threads. By default they only send
+step, so a thousand kiosks cost one process, not two thousand threads. The sockets are watched with
+``selectors`` (epoll) through paho's external-loop calls: paho's own ``loop()`` uses ``select()``,
+which cannot watch a file descriptor above 1024, and a thousand kiosks hold four thousand. By default they only send
 (``follow_feed=False``): a thousand kiosks each applying the chain-wide feed would measure the
 kiosks, not head office.
 
@@ -13,6 +15,7 @@ Used by ``make bench-hq-ingest`` (bench/bench_hq_ingest.py) and tests/sync/test_
 from __future__ import annotations
 
 import logging
+import selectors
 import time
 from pathlib import Path
 from typing import Callable
@@ -37,6 +40,7 @@ class Swarm:
         self.ids = [f"{prefix}{n:05d}" for n in range(kiosks)]
         self.agents: list[Agent] = []
         self.retry_at: dict[str, float] = {}
+        self.selector = selectors.DefaultSelector()
 
     def path(self, kiosk_id: str) -> Path:
         return self.folder / f"{kiosk_id}.db"
@@ -80,6 +84,9 @@ class Swarm:
         # One pass over a thousand kiosks takes seconds on a busy machine: paho's 5 s wait for the CONNACK
         # would close connections the broker has already accepted, again and again.
         agent.client.connect_timeout = 120
+        agent.client.on_socket_open = lambda client, userdata, sock: self.selector.register(sock, selectors.EVENT_READ,
+                                                                                            client)
+        agent.client.on_socket_close = lambda client, userdata, sock: self.selector.unregister(sock)
         try:
             agent.client.connect(agent.broker.host, agent.broker.port, keepalive=60, clean_start=False,
                                  properties=connect_properties())
@@ -89,9 +96,13 @@ class Swarm:
 
     def turn(self) -> None:
         """One pass over every kiosk: network I/O, then its agent's step (confirmations, resends, outbox)."""
+        for key, _events in self.selector.select(timeout=0):
+            key.data.loop_read()
         now = time.monotonic()
         for agent in self.agents:
-            lost = agent.client.loop(0) in (mqtt.MQTT_ERR_NO_CONN, mqtt.MQTT_ERR_CONN_LOST)
+            if agent.client.want_write():
+                agent.client.loop_write()
+            lost = agent.client.loop_misc() in (mqtt.MQTT_ERR_NO_CONN, mqtt.MQTT_ERR_CONN_LOST)
             if lost and now >= self.retry_at.get(agent.topics.source, 0):
                 self.retry_at[agent.topics.source] = now + 1
                 try:
@@ -128,6 +139,7 @@ class Swarm:
     def close(self) -> None:
         for agent in self.agents:
             agent.client.disconnect()
-            agent.client.loop(0)
+            agent.client.loop_write()
             agent.ledger.close()
+        self.selector.close()
         self.agents.clear()
