@@ -178,8 +178,9 @@ class Hub:
         self._to_sources(st.ack, self.codec.pack("ack", {
             "source_id": source, "hwm": out.hwm, "held": out.held, "corrections": out.corrections,
             "balances": out.balances}))
-        if out.applied:
-            self._to_sources(topics.FEED, self.codec.pack("feed.head", {"head": out.head}), retain=True)
+        # The feed head goes out from run() at most once a second, not per batch: every kiosk subscribes
+        # to it, and a head per batch during a thousand kiosks' reconnect filled each kiosk's broker
+        # queue until Mosquitto dropped the kiosk's acks behind it (bench-hq-ingest's storm).
         for alert in out.alerts:
             self.metrics.alert(alert["kind"])
             self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
