@@ -68,7 +68,7 @@ bench-hq: debs venv
 	$(PY) bench/bench_hq.py
 
 # Head office's ingest (issue 15): one and two hubs, the bare-insert limit, and 1,000 kiosks reconnecting
-# at once with a hub killed -9 mid-drain (sync/loadtool.py); PostgreSQL when reachable. About 10 minutes.
+# at once with a hub killed -9 mid-drain (sync/loadtool.py); PostgreSQL when reachable. 20-30 minutes on the shared VM.
 bench-hq-ingest: debs venv
 	$(PY) bench/bench_hq_ingest.py
 
