@@ -33,13 +33,20 @@ def member_line(view: dict, _: Translate, lang: str) -> str:
     return _("{tier} · {points} points").format(tier=tier_name(view, lang), points=count(view["points"]))
 
 
+def member_label(member: dict, _: Translate) -> str:
+    """The name staff serve and the masked phone; an erased member's data is gone, and says so."""
+    if member.get("erased"):
+        return _("Personal data erased")
+    return f"{member['name']}  {member['phone_masked']}"
+
+
 def present_staff_home(staff: dict, member: dict | None, _: Translate, lang: str) -> dict:
     role = staff["role"]
     can = {f"can_{action}": allowed(role, action) and (member is not None or action in ("register", "summary"))
            for action in NEEDS}
     data = {"staff": staff_line(staff, _), "has_member": member is not None, **can}
     if member:
-        data.update(member=f"{member['name']}  {member['phone_masked']}", member_line=member_line(member, _, lang),
+        data.update(member=member_label(member, _), member_line=member_line(member, _, lang),
                     balance=money(member["principal_fen"] + member["bonus_fen"]),
                     member_detail=_("Coupons: {coupons} · Packages: {packages} · Card {card}").format(
                         coupons=len(member["coupons"]), packages=len(member["packages"]), card=member["card_id"]))
@@ -153,11 +160,13 @@ def present_summary(summary: dict, shift: dict[str, dict], names: dict[str, str]
 
 
 def present_correction(correction: dict, _: Translate) -> str:
-    """One line for a correction from head office: what it was about and what was short."""
+    """One line for a correction from head office: what it was about, what was short, why it was rejected."""
     shortfalls = correction["detail"].get("shortfalls", [])
     short = ", ".join(f"{s.get('what', '?')} {s.get('short', '')}".strip() for s in shortfalls)
-    kind = _("double spend") if correction["kind"] == "overdraft" else correction["kind"]
-    return f"#{correction['seq']} {kind}" + (f" ({short})" if short else "")
+    kind = {"overdraft": _("double spend"), "rejected": _("rejected by head office")}.get(correction["kind"],
+                                                                                        correction["kind"])
+    reason = str(correction["detail"].get("reason", ""))[:80]
+    return f"#{correction['seq']} {kind}" + (f" ({short})" if short else "") + (f": {reason}" if reason else "")
 
 
 PRIVACY_NOTICE = N_("We keep your name, mobile number and birthday to run your membership: points, stored value, "
