@@ -25,6 +25,7 @@ from kiosk.ledger import journal
 from kiosk.ledger.apply import apply_effects
 from kiosk.ledger.clock import Clock, from_env, now_text
 
+from . import holds
 from .db import Db
 from .retained import Retained
 
@@ -199,6 +200,7 @@ class Ingest:
             shortfalls = apply_effects(self.conn, record, strict=False)
             journal.append(self.conn, record, link)
             self.conn.execute("INSERT INTO hq_log (tx_id) VALUES (?)", (record["tx_id"],))
+            holds.release(self.conn, record)
         except self.db.fatal:
             raise
         except Exception as exc:  # a record the ledger cannot apply: refuse it, never silently

@@ -1,8 +1,8 @@
-"""What the kiosk app sees through the link: online status, authorization, backlog."""
+"""What the kiosk app sees through the link: online status, its spend guard, backlog."""
 from datetime import timedelta
 
 from kiosk import config
-from kiosk.ledger import lines_from_amount
+from kiosk.ledger import Spends, lines_from_amount
 from sync.kiosk_link import KioskLink
 
 from .conftest import confirmed_all, wait_for
@@ -29,10 +29,11 @@ def test_online_kiosk_sees_head_office_and_asks_it(tmp_path, broker, hq_keys, st
         status = link.status()
         assert status["online"] is True and status["backlog"] == 0 and status["corrections"] == 0
         wait_for(link.requester.ready.is_set, what="link subscribed")
-        yes = link.authorize("CARD-L", "points", 300)
-        assert (yes.approved, yes.online) == (True, True)
-        no = link.authorize("CARD-L", "points", 301)
+        member = kiosk.member_for_card("CARD-L")
+        no = link.guard.approve(kiosk, member, "CARD-L", Spends(points=301))
         assert (no.approved, no.online, no.reason) == (False, True, "insufficient_points")
+        yes = link.guard.approve(kiosk, member, "CARD-L", Spends(points=300))
+        assert (yes.approved, yes.online, bool(yes.hold)) == (True, True, True)
         later = clock.now() + timedelta(minutes=5)
         assert link.status(now=later)["online"] is False      # nothing heard for 5 minutes: offline banner
     finally:
@@ -45,8 +46,7 @@ def test_without_head_office_key_spends_follow_offline_limits(tmp_path, make_kio
     cfg = config.load(None, environ={"KIOSK_ID": "k1", "KIOSK_STORE_ID": "s1"}, system_path=tmp_path / "none")
     link = KioskLink.from_config(cfg, kiosk.path)
     try:
-        decision = link.authorize("CARD-L", "stored_value", 100)
+        decision = link.guard.approve(kiosk, kiosk.member_for_card("CARD-L"), "CARD-L", Spends(stored_value_fen=100))
         assert (decision.approved, decision.online, decision.reason) == (False, False, "offline_never_synced")
-        assert link.authorize("NOPE", "points", 1).reason == "unknown_card"
     finally:
         link.close()
