@@ -90,6 +90,10 @@ class Ledger(Views, StaffOps):
         """Keep the offline limits head office pushed (checked; refused with InvalidInput when malformed)."""
         self._join_or_write(lambda: guard.store_limits(self.conn, limits))
 
+    def offline_limits(self) -> dict | None:
+        """The offline limits in force (None: a standalone ledger, which has none)."""
+        return guard.offline_limits(self.conn)
+
     def head_office_contact(self) -> str | None:
         """When head office was last heard from (UTC), or None."""
         return guard.last_contact(self.conn)

@@ -1,17 +1,19 @@
 """What the kiosk app sees through the link: online status, its spend guard, backlog."""
 from datetime import timedelta
 
+import pytest
+
 from kiosk import config
-from kiosk.ledger import Spends, lines_from_amount
+from kiosk.ledger import Refused, Spends, lines_from_amount
 from sync.kiosk_link import KioskLink
 
 from .conftest import confirmed_all, wait_for
 
 
-def link_config(tmp_path, broker_url, hq_public):
+def link_config(tmp_path, broker_url, hq_public, timeout_ms: int = 5000):
     path = tmp_path / "kiosk.toml"
     path.write_text(f'[kiosk]\nid = "k1"\nstore_id = "s1"\n[sync]\nbroker = "{broker_url}"\n'
-                    f'hq_public_key = "{hq_public}"\nauth_timeout_ms = 5000\n')
+                    f'hq_public_key = "{hq_public}"\nauth_timeout_ms = {timeout_ms}\n')
     return config.load(path, environ={}, system_path=tmp_path / "none")
 
 
@@ -48,5 +50,28 @@ def test_without_head_office_key_spends_follow_offline_limits(tmp_path, make_kio
     try:
         decision = link.guard.approve(kiosk, kiosk.member_for_card("CARD-L"), "CARD-L", Spends(stored_value_fen=100))
         assert (decision.approved, decision.online, decision.reason) == (False, False, "offline_never_synced")
+    finally:
+        link.close()
+
+
+def test_the_apps_ledger_refuses_every_spend_past_the_offline_limits_when_head_office_is_silent(
+        tmp_path, broker, hq_keys):
+    """The app opens its ledger with the link's guard (KioskContext.open_ledger): no hub answers, so
+    the offline limits decide, and past them nothing is written."""
+    from kiosk.ui.context import KioskContext
+    from tests.spending import SPENDS, ZERO, enrol, prepare, written
+
+    prepare(tmp_path / "k.db")
+    enrol(tmp_path / "k.db", ZERO)
+    link = KioskLink.from_config(link_config(tmp_path, broker.url, hq_keys["public"], 100), str(tmp_path / "k.db"))
+    ctx = KioskContext(db=tmp_path / "k.db", kiosk_id="k1", store_id="s1", head_office=link)
+    try:
+        wait_for(link.requester.ready.is_set, what="link subscribed")
+        with ctx.open_ledger() as led:
+            before = written(led)
+            for name, (spend, _) in sorted(SPENDS.items()):
+                with pytest.raises(Refused, match="offline_limit_per_transaction"):
+                    spend(led)
+            assert written(led) == before
     finally:
         link.close()
