@@ -167,3 +167,15 @@ def test_the_sync_agents_offline_state_moves_into_the_ledger():
         "hq_enrolled": '"2026-11-24T01:00:00Z"'}
     assert conn.execute("SELECT key FROM sync_state").fetchall() == [("confirmed",)]
     assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'sync_offline_spends'").fetchone() is None
+
+
+def test_an_operator_without_the_role_is_refused_before_the_guard_is_asked(path):
+    """Nobody without the role makes head office hold a member's balance."""
+    asked = []
+    with Ledger(path, guard=Meanwhile(lambda: asked.append(1))) as led:
+        for spend in (lambda: led.close_account("A", reason="moving away", operator="self"),
+                      lambda: led.redeem("A", "GIFT-MUG", operator="nobody")):
+            with pytest.raises(Refused) as refused:
+                spend()
+            assert refused.value.code in ("forbidden", "unknown_operator")
+    assert asked == []
