@@ -156,7 +156,7 @@ class Hub:
             log.info("late request %s %s from %s: not answered", body["kind"], body["req_id"], source)
             return
         self.stats.update(requests=1)
-        args = {**body["args"], "store_id": store, "source_id": source}
+        args = {**body["args"], "store_id": store, "source_id": source, "deadline": body["deadline"]}
         reason, result = self.authority.answer(body["kind"], args)
         log.info("request %s %s from %s: %s", body["kind"], body["req_id"], source, reason or "ok")
         self.client.publish(topics.SourceTopics(store, source).resp, self.codec.pack("response", {

@@ -8,6 +8,7 @@ import pytest
 
 from kiosk.ledger import Approval, Ledger, Refused, Spends
 from kiosk.ledger.clock import FixedClock
+from kiosk.ledger.dates import to_utc_text
 from kiosk.ledger.rules import PackagePlan
 from sync.hq.authority import Authority
 from sync.hq.db import Db
@@ -84,6 +85,16 @@ def test_the_arriving_transaction_consumes_its_hold(scene):
     assert ingest.conn.execute("SELECT COUNT(*) FROM hq_spend_holds").fetchone() == (0,)
     assert ask(authority, stored_value_fen=2000) == ""                  # 2000 left, none of it held
     assert ask(authority, stored_value_fen=1) == "insufficient_stored_value"
+
+
+def test_a_question_whose_asker_stopped_waiting_holds_nothing(scene):
+    _, ingest, authority, hq_clock, _ = scene
+    deadline = to_utc_text(hq_clock.now())
+    hq_clock.advance(seconds=1)
+    reason, result = authority.authorize({"card_id": "C1", "spends": {"stored_value_fen": 100}, "store_id": "s1",
+                                          "source_id": "k1", "deadline": deadline})
+    assert (reason, result["approved"]) == ("late", False)
+    assert ingest.conn.execute("SELECT COUNT(*) FROM hq_spend_holds").fetchone() == (0,)
 
 
 def test_a_malformed_question_is_refused_and_holds_nothing(scene):
