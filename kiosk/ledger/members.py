@@ -10,6 +10,7 @@ from .errors import InvalidInput, NotFound, Refused
 from .guard import Spends
 from .phones import mask_card, normalise_phone
 from .points import PointsOps
+from .core import states_inputs
 
 _CARD = re.compile(r"[A-Za-z0-9_:.-]{1,64}")
 _MEMBER_ID = re.compile(r"M[0-9A-Z]{1,19}")
@@ -99,6 +100,7 @@ class MemberOps(PointsOps):
                      fields=pii.seal_profile(self.conn, self.keyring, t.member["member_id"], fields, new=False))
         return {"tx_id": t.tx_id, "changed": sorted(fields)}
 
+    @states_inputs
     def report_lost(self, card_id: str, *, operator: str, reason: str = "reported lost",
                     at: str | None = None) -> dict:
         """Block the card at once; the balances stay with the member."""
@@ -107,6 +109,7 @@ class MemberOps(PointsOps):
             t.effect("card.set", card_id=card_id, status="lost")
         return {"tx_id": t.tx_id, "card_id": card_id, "status": "lost"}
 
+    @states_inputs
     def replace_card(self, card_id: str, new_card_id: str, *, operator: str, at: str | None = None) -> dict:
         """Bind a new card to the same member; the old one is blocked, balances carry over.
 
@@ -125,6 +128,7 @@ class MemberOps(PointsOps):
             t.effect("card.add", card_id=new_card_id, member_id=member["member_id"])
         return {"tx_id": t.tx_id, "card_id": new_card_id, "replaces": card_id}
 
+    @states_inputs
     def close_account(self, card_id: str, *, reason: str, operator: str, at: str | None = None) -> dict:
         """Close the member: refund stored-value principal, forfeit bonus, points and packages."""
         reason = self.require_reason(reason, "closing a card")

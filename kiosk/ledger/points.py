@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from . import guard
 from .benefits import apply_all, earn_effects
-from .core import LedgerCore, TxBuilder
+from .core import LedgerCore, TxBuilder, states_inputs
 from .dates import add_months, from_utc_text, to_utc_text
 from .errors import InvalidInput, NotFound, Refused
 from .guard import Spends
@@ -79,6 +79,7 @@ class PointsOps(LedgerCore):
             t.effect("tier", member_id=member_id, tier=earned.id, previous=current)
 
     # -- operations ----------------------------------------------------------------------------
+    @states_inputs
     def checkin(self, card_id: str, *, operator: str = "self", at: str | None = None) -> dict:
         with self.transaction("checkin", operator=operator, at=at, card=card_id, role="self") as t:
             member = t.member
@@ -91,6 +92,7 @@ class PointsOps(LedgerCore):
             t.record["data"] = {"points": self.rules.checkin_points, "day": day}
         return {"tx_id": t.tx_id, "points": self.rules.checkin_points}
 
+    @states_inputs
     def claim_receipt(self, card_id: str, *, store_id: str, pos_txn: str, amount_fen: int, issued_at: int,
                       operator: str = "self", at: str | None = None) -> dict:
         """Points for a purchase made without the card, from the POS's signed receipt (verified by
@@ -118,6 +120,7 @@ class PointsOps(LedgerCore):
             t.record["data"].update(points=points, multipliers=list(names))
         return {"tx_id": t.tx_id, "points": points, "receipt": receipt}
 
+    @states_inputs
     def adjust(self, card_id: str, points: int, *, reason: str, operator: str, at: str | None = None) -> dict:
         """A manager's correction: positive adds a lot, negative draws (refused when short)."""
         reason = self.require_reason(reason, "a points adjustment")
@@ -132,6 +135,7 @@ class PointsOps(LedgerCore):
                 self.draw(t, member["member_id"], -points, "adjust")
         return {"tx_id": t.tx_id, "points": points}
 
+    @states_inputs
     def redeem(self, card_id: str, sku: str, *, operator: str, at: str | None = None) -> dict:
         """Exchange points for a gift from this store's stock."""
         spends = self._gift_spends(sku)
@@ -154,6 +158,7 @@ class PointsOps(LedgerCore):
             raise NotFound(f"gift {sku} is not in the catalogue", "unknown_gift")
         return Spends(points=gift.points, gifts=(sku,))
 
+    @states_inputs
     def expire(self, *, at: str | None = None, operator: str = "admin") -> dict:
         """Expire what is left of lots and packages past their last day: one transaction per member."""
         done = []
@@ -178,6 +183,7 @@ class PointsOps(LedgerCore):
             done.append({"tx_id": t.tx_id, "member_id": member_id, "points": points})
         return {"expired": done, "day": day}
 
+    @states_inputs
     def evaluate_tiers(self, *, at: str | None = None, operator: str = "admin") -> dict:
         """Downgrade members whose qualifying total fell, once the hold period has passed."""
         moment = self.moment(at)

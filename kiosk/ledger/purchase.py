@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from . import guard
-from .core import TxBuilder
+from .core import TxBuilder, states_inputs
 from .dates import to_utc_text
 from .errors import InvalidInput, NotFound, Refused
 from .guard import Spends
@@ -80,6 +80,7 @@ class PurchaseOps(ValueOps):
         return self._quote(member, lines, list(coupons), list(printed_coupons), points_cash, pay,
                            self.local_moment(at))[0]
 
+    @states_inputs
     def purchase(self, card_id: str, lines: list[Line], *, coupons: list[str] = (),
                  printed_coupons: list[tuple[str, int]] = (), points_cash: int = 0,
                  pay: str = "external", operator: str, at: str | None = None) -> dict:
@@ -134,6 +135,7 @@ class PurchaseOps(ValueOps):
         self.earn(t, referrer, points, "rr")
         return points
 
+    @states_inputs
     def refund(self, purchase_tx: str, amount_fen: int, *, operator: str, reason: str = "refund",
                at: str | None = None) -> dict:
         """Refund part or all of a purchase: money back the way it was paid, points taken back in

@@ -160,11 +160,13 @@ def present_summary(summary: dict, shift: dict[str, dict], names: dict[str, str]
 
 
 def present_correction(correction: dict, _: Translate) -> str:
-    """One line for a correction from head office: what it was about and what was short."""
+    """One line for a correction from head office: what it was about, what was short, why it was rejected."""
     shortfalls = correction["detail"].get("shortfalls", [])
     short = ", ".join(f"{s.get('what', '?')} {s.get('short', '')}".strip() for s in shortfalls)
-    kind = _("double spend") if correction["kind"] == "overdraft" else correction["kind"]
-    return f"#{correction['seq']} {kind}" + (f" ({short})" if short else "")
+    kind = {"overdraft": _("double spend"), "rejected": _("rejected by head office")}.get(correction["kind"],
+                                                                                        correction["kind"])
+    reason = str(correction["detail"].get("reason", ""))[:80]
+    return f"#{correction['seq']} {kind}" + (f" ({short})" if short else "") + (f": {reason}" if reason else "")
 
 
 PRIVACY_NOTICE = N_("We keep your name, mobile number and birthday to run your membership: points, stored value, "

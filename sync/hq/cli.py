@@ -19,6 +19,7 @@ from ..protocol import Signer, generate
 from .db import Db
 from ..protocol.limits import DEFAULT_LIMITS
 from . import runs
+from .policy import load_policy
 from .retained import Retained
 from . import ops_cli, pki
 from .sources import CHANNELS, Sources
@@ -37,12 +38,15 @@ def _parser() -> argparse.ArgumentParser:
                                                  " broker/mosquitto.conf (empty: one listener, development)")
     run.add_argument("--hold-on-overdraft", action="store_true", help="block a member's cards after a double spend")
     run.add_argument("--timezone", default="Asia/Shanghai", help="the chain's time zone: local days for coupon validity and lot expiry")
+    run.add_argument("--policy", help="TOML bounds on records head office cannot re-derive (docs/head-office.md)")
+    run.add_argument("--refuse-unverified", action="store_true",
+                     help="refuse records without inputs (version < 3) once every kiosk is upgraded")
     keygen = sub.add_parser("keygen", help="make head office's signing key pair")
     keygen.add_argument("--out", required=True, help="folder for hq-signing.pem and hq-signing.pub")
     for name, helptext in (("rules", "publish a rules file"), ("limits", "publish offline limits (JSON)"),
                            ("block", "hold a card chain-wide"), ("unblock", "release a held card"),
                            ("staff", "add or change a staff member"), ("catalogue", "publish a store's catalogue"),
-                           ("gaps", "list sources with missing sequence numbers"), ("alerts", "list alerts"),
+                           ("gaps", "list sources with missing sequence numbers"),
                            ("sources", "list sources: enrolled or retired, mark, chain tip, held or not"),
                            ("enrol", "enrol a source (kiosk, web shop, POS): only enrolled sources are heard"),
                            ("retire", "retire a source: nothing more of it is accepted"),
@@ -100,8 +104,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "run":
         from .hub import Hub
         setup_logging(args.log_level)
+        policy = load_policy(Path(args.policy).read_text()) if args.policy else None
         hub = Hub(args.db, broker_from(args), Signer.load(args.signing_key), hub_id=args.hub_id, group=args.group,
-                  mount=args.mount, hold_on_overdraft=args.hold_on_overdraft, timezone=args.timezone)
+                  mount=args.mount, hold_on_overdraft=args.hold_on_overdraft, timezone=args.timezone, policy=policy,
+                  accept_legacy=not args.refuse_unverified)
         hub.run(stop_on_signals())
         return 0
     if args.command == "keygen":
@@ -133,9 +139,6 @@ def _run(args: argparse.Namespace) -> int:
         result = {"source_id": args.source_id, "was_held": held[0] if held else None}
     elif args.command in runs.RUNS:
         result = runs.run(args, db)
-    elif args.command == "alerts":
-        result = [dict(zip(("at", "kind", "source_id", "tx_id", "member_id", "detail"), r)) for r in db.conn.execute(
-            "SELECT at, kind, source_id, tx_id, member_id, detail FROM hq_alerts ORDER BY alert_id").fetchall()]
     else:
         result = {"version": {
             "rules": lambda: retained.set_rules(Path(args.file).read_text()),

@@ -18,8 +18,10 @@ from kiosk.ledger.core import connect as sqlite_connect, create_private, write_t
 from kiosk.ledger.migrations import Migration, upgrade
 
 from .holds import HOLDS_DDL
-from .opsdb import OPS_DDL
+from .opsdb import NOTIFY_CLAIMS_DDL, OPS_DDL
 from .sources import ENROLMENT_DDL
+from .rederive import REDERIVE_DDL, keep_legacy_sources
+from .rulebook import RULEBOOK_DDL, backfill as backfill_rulebook
 
 HUB_DDL = """
 CREATE TABLE IF NOT EXISTS hq_sources (
@@ -47,8 +49,19 @@ HUB_MIGRATIONS = (
     Migration(3, "operations: journal by time, holds, notifications, done-once, staff disabled", OPS_DDL),
     Migration(4, "enrolled sources: records and questions only from sources head office enrolled",
               ENROLMENT_DDL),
-    Migration(5, "spend holds: what head office approved online until the transaction arrives", HOLDS_DDL),
+    Migration(5, "each notification attempt claimed before it is sent (sent once)", NOTIFY_CLAIMS_DDL),
+    Migration(6, "re-derived effects: every published rules version by hash; records rejected with the reason",
+              RULEBOOK_DDL + REDERIVE_DDL, lambda execute: _verification_step(execute)),
+    Migration(7, "spend holds: what head office approved online until the transaction arrives", HOLDS_DDL),
 )
+
+
+def _verification_step(execute) -> None:
+    """Migration 4's data: the rules already published, the sources that may still send records without inputs."""
+    backfill_rulebook(execute)
+    keep_legacy_sources(execute)
+
+
 _PG_LOCK = 7_316_001   # the one advisory lock all hub writers take
 
 
@@ -133,6 +146,7 @@ def pg_ddl(sqlite_ddl: str) -> str:
 
 class PgConnection:
     """Just enough of sqlite3.Connection for the ledger's apply code: ``?`` -> ``%s``."""
+    dialect = "postgresql"      # for the few queries that differ (sqlite3.Connection has no such attribute)
 
     def __init__(self, pg):
         self.pg = pg

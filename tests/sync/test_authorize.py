@@ -79,7 +79,8 @@ def test_two_kiosks_racing_online_for_the_same_stored_value_get_one_approval(bro
     def spend(led: Ledger) -> None:
         start.wait()
         try:
-            results[led.kiosk_id] = led.sell_package("CARD-R", package(2000), pay="stored-value", operator="admin")
+            results[led.kiosk_id] = led.purchase("CARD-R", lines_from_amount(2000), pay="stored-value",
+                                                 operator="admin")
         except Refused as exc:
             results[led.kiosk_id] = exc.code
     threads = [threading.Thread(target=spend, args=(led,)) for led in ledgers]
