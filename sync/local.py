@@ -1,15 +1,17 @@
 """The sync layer's own tables in the kiosk's SQLite file, and what the UI reads from them.
 
 Confirmations mark outbox rows; corrections and head-office balances are kept for the screens
-(a correction is never dropped: it stays until staff acknowledge it); offline approvals are
-counted against the offline limits. These tables are not ledger projections: the journal
-does not produce them, so ``kiosk.ledger.verify`` leaves them alone.
+(a correction is never dropped: it stays until staff acknowledge it). These tables are not ledger
+projections: the journal does not produce them, so ``kiosk.ledger.verify`` leaves them alone. The
+offline limits, the last contact with head office and the offline allowances belong to the ledger's
+spend guard (:mod:`kiosk.ledger.guard`); this module tells it when head office was heard from.
 """
 from __future__ import annotations
 
 import json
 import sqlite3
 
+from kiosk.ledger import guard
 from kiosk.ledger.clock import Clock, from_env
 from kiosk.ledger.core import write_transaction
 from kiosk.ledger.dates import to_utc_text
@@ -25,10 +27,6 @@ CREATE TABLE IF NOT EXISTS sync_balances (
     member_id TEXT PRIMARY KEY, as_of INTEGER NOT NULL, points INTEGER NOT NULL, points_debt INTEGER NOT NULL,
     principal_fen INTEGER NOT NULL, bonus_fen INTEGER NOT NULL, tier TEXT NOT NULL, status TEXT NOT NULL,
     received_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sync_offline_spends (
-    auth_id TEXT PRIMARY KEY, card_id TEXT NOT NULL, member_id TEXT, unit TEXT NOT NULL, amount INTEGER NOT NULL,
-    day TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS sync_offline_spends_member ON sync_offline_spends (member_id, unit, day);
 """
 BALANCE_FIELDS = ("member_id", "as_of", "points", "points_debt", "principal_fen", "bonus_fen", "tier", "status")
 
@@ -78,13 +76,13 @@ class SyncState:
                     " bonus_fen = excluded.bonus_fen, tier = excluded.tier, status = excluded.status,"
                     " received_at = excluded.received_at WHERE excluded.as_of >= sync_balances.as_of",
                     (*(b[f] for f in BALANCE_FIELDS), now))
-            self.put("last_hq_contact", now)
+            guard.record_contact(conn, self.clock.now())
         return max(hwm, self.confirmed())
 
     def touch(self) -> None:
         """Head office answered just now (the offline window counts from here)."""
-        with self.write():
-            self.put("last_hq_contact", self.now())
+        with self.write() as conn:
+            guard.record_contact(conn, self.clock.now())
 
     # -- for the screens -----------------------------------------------------------------------
     def corrections(self, *, unacknowledged: bool = True) -> list[dict]:

@@ -25,6 +25,7 @@ from .apply import apply_effect, apply_effects
 from .clock import Clock, from_env
 from .dates import from_utc_text, parse_moment, to_utc_text
 from .errors import InvalidInput, LedgerError, NotALedger, NotFound, Refused
+from .guard import OfflineLimitsGuard, SpendGuard
 from .rules import Rules, load_rules
 
 log = logging.getLogger("kiosk.ledger")
@@ -126,14 +127,16 @@ class TxBuilder:
 
 class LedgerCore:
     """An existing ledger file. ``kiosk_id``/``store_id``: the configured ids, which must be those
-    recorded at ``init``; None takes the recorded ones. Anything else is refused untouched."""
+    recorded at ``init``; None takes the recorded ones. Anything else is refused untouched.
+    ``guard`` decides every spend (:mod:`kiosk.ledger.guard`); by default the offline limits."""
 
     def __init__(self, path: str | Path, *, kiosk_id: str | None = None, store_id: str | None = None,
                  timezone: str = "Asia/Shanghai", phone_region: str = "CN", clock: Clock | None = None,
-                 pii_key: bytes | None = None):
+                 guard: SpendGuard | None = None, pii_key: bytes | None = None):
         """``pii_key``: the chain key for personal data; by default the key file beside the ledger
         (made on first open when missing, see :mod:`kiosk.ledger.pii`)."""
         self.path = str(path)
+        self.guard = guard or OfflineLimitsGuard()
         self.phone_region = phone_region
         first_release = False
         if not schema.is_ledger_file(path):

@@ -17,6 +17,7 @@ from kiosk.ledger import pii, schema as ledger_schema
 from kiosk.ledger.core import connect as sqlite_connect, create_private, write_transaction
 from kiosk.ledger.migrations import Migration, upgrade
 
+from .holds import HOLDS_DDL
 from .opsdb import NOTIFY_CLAIMS_DDL, OPS_DDL
 from .sources import ENROLMENT_DDL
 from .rederive import REDERIVE_DDL, keep_legacy_sources
@@ -51,6 +52,7 @@ HUB_MIGRATIONS = (
     Migration(5, "each notification attempt claimed before it is sent (sent once)", NOTIFY_CLAIMS_DDL),
     Migration(6, "re-derived effects: every published rules version by hash; records rejected with the reason",
               RULEBOOK_DDL + REDERIVE_DDL, lambda execute: _verification_step(execute)),
+    Migration(7, "spend holds: what head office approved online until the transaction arrives", HOLDS_DDL),
 )
 
 

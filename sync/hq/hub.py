@@ -56,7 +56,7 @@ class Hub:
         self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone,
                              policy=policy, accept_legacy=accept_legacy)
         self.answer_db = Db(db_url, key_file)        # requests are answered on their own connection, beside ingest
-        self.authority = Authority(self.answer_db.conn, clock, timezone)
+        self.authority = Authority(self.answer_db, clock, timezone)
         self.retained = Retained(self.db, clock)
         self.sources = Sources(self.db, clock)                  # batches: under self.lock
         self.answer_sources = Sources(self.answer_db, clock)    # requests: the answering worker's own
@@ -205,7 +205,7 @@ class Hub:
                 self._respond(store, identity, body, "source_refused", {"approved": False})
             raise
         self.stats.update(requests=1)
-        args = {**body["args"], "store_id": store, "source_id": source}
+        args = {**body["args"], "store_id": store, "source_id": source, "deadline": body["deadline"]}
         reason, result = self.authority.answer(body["kind"], args)
         if body["kind"] == "feed.fetch":
             self.metrics.feed_served.inc(len(result.get("records", ())))

@@ -25,6 +25,7 @@ from kiosk.ledger import journal, pii
 from kiosk.ledger.apply import apply_effects
 from kiosk.ledger.clock import Clock, from_env, now_text
 
+from . import holds
 from .db import Db
 from .policy import Policy
 from .rederive import Rejected, Verifier, journal_rejected
@@ -215,6 +216,7 @@ class Ingest:
             pii.index_record(self.conn, self.db.keyring, record)
             journal.append(self.conn, record, link)
             self.conn.execute("INSERT INTO hq_log (tx_id) VALUES (?)", (record["tx_id"],))
+            holds.release(self.conn, record)
         except self.db.fatal:
             raise
         except Exception as exc:  # a record the ledger cannot apply, or a forged one: refuse it, never silently

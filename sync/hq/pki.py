@@ -128,7 +128,7 @@ def signer_for(cn: str, server: bool) -> str:
     if any(cn == n or cn.startswith(f"{n}-") for n in HQ_NAMES):
         return HQ_CA
     if not topics.is_identity(cn):
-        raise ValueError(f"{cn!r} is neither a source id, <source id>.ui, nor a head-office name"
+        raise ValueError(f"{cn!r} is neither a source id, <source id>.<{'|'.join(topics.ROLES)}>, nor a head-office name"
                          f" ({', '.join(HQ_NAMES)}, hq-1, ...)")
     return SOURCES_CA
 

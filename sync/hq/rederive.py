@@ -20,7 +20,7 @@ import logging
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
-from kiosk.ledger import Ledger, Line
+from kiosk.ledger import Approval, Ledger, Line, Spends
 from kiosk.ledger.clock import FixedClock
 
 from .economics import differences, economics
@@ -61,6 +61,14 @@ class Rejected(Exception):
         self.detail = {"reason": reason, **detail}
 
 
+class Replayed:
+    """The spend guard of a replay: the kiosk's spend was decided when it was made (head office's hold
+    or the kiosk's offline limits); re-deriving it spends nothing and asks no one."""
+
+    def approve(self, ledger, member: dict, card_id: str, spends: Spends) -> Approval:
+        return Approval(True, True, "replayed", spends)
+
+
 class Replay(Ledger):
     """The kiosk's ledger operations over head office's tables. The caller holds a savepoint and rolls
     it back; the record the operation would journal is kept in ``made``. Role and card status
@@ -74,6 +82,7 @@ class Replay(Ledger):
         self._in_transaction, self._member_columns, self._card_read = False, columns, None
         self._call = {}      # not None: the operation's call is not recorded again (states_inputs)
         self.made: dict | None = None
+        self.guard = Replayed()
 
     @property
     def rules(self):

@@ -108,7 +108,7 @@ class Sources:
                               (source_id, store_id, channel, now_text(self.clock)))
         log.info("enrolled source %s of store %s (%s)", source_id, store_id, channel)
         return {"source_id": source_id, "store_id": store_id, "channel": channel,
-                "identities": [source_id, f"{source_id}.ui"]}
+                "identities": [source_id, *(f"{source_id}.{role}" for role in topics.ROLES)]}
 
     def enrol_seen(self) -> list[dict]:
         """Enrol every source this hub has already taken records from (upgrading a running chain)."""

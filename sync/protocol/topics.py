@@ -15,7 +15,7 @@ HQ = f"{ROOT}/hq"
 OPS = f"{ROOT}/ops"
 _ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 RESERVED = {"hq", "ops"}
-ROLES = ("ui",)                     # a source's processes besides its sync agent: <id>.<role>
+ROLES = ("ui", "ctl")               # a source's processes besides its sync agent (the app, kioskctl): <id>.<role>
 SOURCES_MOUNT = "sources/"          # mount point of the sources' listener in broker/mosquitto.conf
 
 # head office -> everyone, retained

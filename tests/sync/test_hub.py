@@ -160,7 +160,7 @@ def test_requests_are_answered_and_messages_received_while_a_batch_is_being_appl
             sender.publish(st.tx, batch, qos=1).wait_for_publish(5)
         wait_for(applying.is_set, what="the first batch being applied")
         wait_for(lambda: hub.batches.qsize() == len(records) - 1, what="the next batches taken in while the first is applied")
-        answer = asker.ask("authorize", {"card_id": "NO-SUCH-CARD", "spend": "points", "amount": 1}, 5.0)
+        answer = asker.ask("authorize", {"card_id": "NO-SUCH-CARD", "spends": {"points": 1}}, 5.0)
         assert answer is not None and not answer["result"]["approved"]
     finally:
         release.set()

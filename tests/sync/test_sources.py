@@ -24,7 +24,7 @@ def run(capsys, *argv) -> tuple[int, object, str]:
 def test_enrol_retire_and_list_sources(tmp_path, capsys):
     db = f"sqlite:///{tmp_path / 'hq.db'}"
     status, enrolled, _ = run(capsys, "enrol", "--db", db, "k0101", "--store", "s01")
-    assert status == 0 and enrolled["identities"] == ["k0101", "k0101.ui"]
+    assert status == 0 and enrolled["identities"] == ["k0101", "k0101.ui", "k0101.ctl"]
     for argv, words in ((("k0101", "--store", "s01"), "already enrolled"),
                         (("k0101", "--store", "s02"), "never changes store"),
                         (("hq-3", "--store", "s01"), "reserved for head office"),
