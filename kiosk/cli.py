@@ -280,7 +280,7 @@ COMMANDS.update(rules_ops.COMMANDS)
 @command("show")
 def _show(args, led):
     view = led.member_view(args.card or led.member_by_phone(args.phone)["card_id"], at=args.at)
-    if not args.json and led.rules.tier_basis == "spend":     # tier progress is spend in fen: show yuan
+    if not args.json and led.rules.spend_based:     # tier progress is spend in fen: show yuan
         view = {SPEND_FIELDS.get(key, key): value for key, value in view.items()}
     return view
 

@@ -18,7 +18,7 @@ from kiosk.ledger import Ledger, Refused, lines_from_amount
 from kiosk.ledger.clock import FixedClock
 from sync.hq.authority import Authority
 from sync.hq.db import Db
-from sync.hq.ingest import Ingest
+from sync.hq.ingest import Ingest, balances
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 INSTANTS = {
@@ -88,10 +88,37 @@ def test_head_office_counts_the_same_points_on_the_same_local_day(scene, instant
     shown = led.member_view("C1")["points"]
     sync_to_head_office(led, hq, clock)
     authority = Authority(hq.conn, clock)
-    assert authority.authorize({"card_id": "C1", "spend": "points", "amount": shown}) == \
-        ("", {"approved": True, "balance": authority.card_lookup({"card_id": "C1"})[1]["balance"]})
+    reason, result = authority.authorize({"card_id": "C1", "spend": "points", "amount": shown})
+    assert (reason, result["approved"], result["balance"]["points"]) == ("", True, shown)
     reason, _ = authority.authorize({"card_id": "C1", "spend": "points", "amount": shown + 1})
     assert reason == "insufficient_points"
+
+
+def test_head_office_takes_a_coupon_as_valid_through_its_last_local_day(scene, instant):
+    """A coupon whose last day was local yesterday (still today in UTC at some instants) is refused."""
+    led, hq, clock = scene
+    ingest = sync_to_head_office(led, hq, clock)
+    member_id = led.member_view("C1")["member_id"]
+    today = instant.astimezone(SHANGHAI).date()
+    for code, last_day in (("C10", today - timedelta(days=1)), ("V20", today)):
+        ingest.originate("coupon", [{"op": "coupon.add", "member_id": member_id, "coupon_id": f"cp-{code}",
+                                     "code": code, "valid_until": last_day.isoformat()}], store_id="s1")
+    authority = Authority(hq.conn, clock)
+    ask = lambda code: authority.authorize({"card_id": "C1", "spend": "coupon", "amount": 1, "coupon_code": code})
+    assert ask("C10")[0] == "no_coupon"
+    assert ask("V20")[0] == ""
+
+
+def test_head_office_expires_points_after_their_last_local_day(scene, instant):
+    """A lot whose last day was local yesterday counts for nothing at head office, as on the kiosk."""
+    led, hq, clock = scene
+    ingest = sync_to_head_office(led, hq, clock)
+    member_id = led.member_view("C1")["member_id"]
+    yesterday = instant.astimezone(SHANGHAI).date() - timedelta(days=1)
+    ingest.originate("adjust", [{"op": "lot.add", "member_id": member_id, "lot_id": "bonus", "points": 7,
+                                 "expires_on": yesterday.isoformat()}], store_id="s1")
+    (balance,) = balances(hq.conn, {member_id}, ingest.head(), ingest.today())
+    assert balance["points"] == led.member_view("C1")["points"]
 
 
 def test_check_in_is_once_per_local_day(scene, instant):

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from .dates import to_utc_text
 from .daysum import day_summary
+from .holdings import valid_coupon
 from .phones import mask_phone
 from .point_moves import PointMoveOps
 from .purchase import PurchaseOps
@@ -37,8 +38,8 @@ class Views(PurchaseOps, PointMoveOps):
         coupons = [{"coupon_id": c, "code": code, "valid_until": until,
                     "name": (self.rules.coupon(code).name if self.rules.coupon(code) else code)}
                    for c, code, until in self.conn.execute(
-                       "SELECT coupon_id, code, valid_until FROM coupons WHERE member_id = ? AND used_tx IS NULL"
-                       " AND valid_until >= ? ORDER BY valid_until", (member_id, day.isoformat()))]
+                       f"SELECT coupon_id, code, valid_until FROM coupons WHERE member_id = ? AND {valid_coupon()}"
+                       " ORDER BY valid_until", (member_id, day.isoformat()))]
         packages = [{"package_id": p, "code": code, "name": name, "remaining": rem, "uses": uses,
                      "expires_on": exp}
                     for p, code, name, rem, uses, exp in self.conn.execute(
@@ -52,7 +53,7 @@ class Views(PurchaseOps, PointMoveOps):
             "phone_masked": mask_phone(member["phone"]), "birthday": member["birthday"],
             "birthday_month": bool(birthday and birthday.month == day.month),
             "tier": tier.id, "tier_name": tier.name, "tier_name_zh": tier.name_zh,
-            "tier_discount_percent": str(tier.discount_percent),
+            "tier_discount_percent": str(tier.discount_percent), "tier_spend_based": self.rules.spend_based,
             "qualifying": qualifying, "next_tier": nxt.id if nxt else None,
             "next_tier_missing": max(0, nxt.threshold - qualifying) if nxt else 0,
             "points": points - member["points_debt"], "points_debt": member["points_debt"],

@@ -1,11 +1,12 @@
-"""Head office's answers to a source's questions: may this spend go ahead, whose card is this,
-and what happened in the chain since position N (the feed a kiosk catches up from)."""
+"""Head office's answers to a source's questions: may this spend go ahead, and what happened in the
+chain since position N (the feed a kiosk catches up from)."""
 from __future__ import annotations
 
 import json
 from zoneinfo import ZoneInfo
 
 from kiosk.ledger.clock import Clock, from_env
+from kiosk.ledger.holdings import local_day, valid_coupon
 
 from .ingest import balances, feed_head
 
@@ -18,11 +19,11 @@ class Authority:
         self.conn, self.clock, self.tz = conn, clock or from_env(), ZoneInfo(timezone)
 
     def today(self) -> str:
-        return self.clock.now().astimezone(self.tz).date().isoformat()
+        return local_day(self.clock.now(), self.tz)
 
     def answer(self, kind: str, args: dict) -> tuple[str, dict]:
         """(reason, result) for one request; ``reason`` is "" when the answer is yes/found."""
-        return {"authorize": self.authorize, "card.lookup": self.card_lookup, "feed.fetch": self.feed}[kind](args)
+        return {"authorize": self.authorize, "feed.fetch": self.feed}[kind](args)
 
     def _card(self, card_id: str) -> tuple[str | None, str, str | None]:
         """(member_id, card status, block reason) for a card; member_id None when unknown."""
@@ -62,8 +63,8 @@ class Authority:
 
     def _coupon_free(self, member_id: str, code: str) -> bool:
         today = self.today()
-        return self.conn.execute("SELECT 1 FROM coupons WHERE member_id = ? AND code = ? AND used_tx IS NULL"
-                                 " AND valid_until >= ?", (member_id, code, today)).fetchone() is not None
+        return self.conn.execute(f"SELECT 1 FROM coupons WHERE member_id = ? AND code = ? AND {valid_coupon()}",
+                                 (member_id, code, today)).fetchone() is not None
 
     def _printed_coupon_free(self, printed: str) -> bool:
         campaign, _, serial = printed.rpartition(":")
@@ -71,14 +72,6 @@ class Authority:
             return False
         return self.conn.execute("SELECT 1 FROM coupon_claims WHERE campaign = ? AND serial = ?",
                                  (campaign, int(serial))).fetchone() is None
-
-    def card_lookup(self, args: dict) -> tuple[str, dict]:
-        member_id, status, held = self._card(args["card_id"])
-        if member_id is None:
-            return "unknown_card", {"found": False}
-        (balance,) = balances(self.conn, {member_id}, self.head(), self.today())
-        return "", {"found": True, "member_id": member_id, "card_status": status, "blocked": bool(held),
-                    "balance": balance}
 
     def feed(self, args: dict) -> tuple[str, dict]:
         """A page of the feed after position ``after``, leaving out the asker's own transactions
