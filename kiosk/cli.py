@@ -21,7 +21,7 @@ from . import version
 from .cli_output import OneLineParser, escape, guarded, human
 from .ctl import backup, base as ctl_base, coupons as coupons_ctl, provision, rules_ops, staff as staff_ctl, technician
 from .ctl.base import EXIT_REFUSED, EXIT_USAGE
-from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, parse_count, parse_fen, verify
+from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, parse_count, parse_fen
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
 
@@ -316,12 +316,10 @@ def _journal(args, led):
 
 @command("verify")
 def _verify(args, led):
-    integrity = led.conn.execute("PRAGMA integrity_check").fetchone()[0]
-    problems = verify(led.conn) + ([] if integrity == "ok" else [f"integrity_check: {integrity}"])
-    if problems:
-        raise LedgerError("; ".join(problems), "inconsistent")
-    (count,) = led.conn.execute("SELECT COUNT(*) FROM journal").fetchone()
-    return {"ok": True, "transactions": count, "integrity": integrity}
+    checked = led.check()
+    if checked["problems"]:
+        raise LedgerError("; ".join(checked["problems"]), "inconsistent")
+    return {"ok": True, "transactions": checked["transactions"], "integrity": checked["integrity"]}
 
 
 # -- output -------------------------------------------------------------------------------------

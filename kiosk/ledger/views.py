@@ -10,6 +10,7 @@ from .holdings import valid_coupon
 from .phones import mask_phone
 from .point_moves import PointMoveOps
 from .purchase import PurchaseOps
+from .verify import verify
 
 
 def mask_name(name: str) -> str:
@@ -65,6 +66,14 @@ class Views(PurchaseOps, PointMoveOps):
             "history": self.history(member_id, history),
             "shown_balance": self.shown_balance(member_id),
         }
+
+    def check(self) -> dict:
+        """The whole file checked (``kioskctl verify``): SQLite's integrity, the projections against a
+        replay of the journal, the hash chains. ``problems`` is empty when all is consistent."""
+        (integrity,) = self.conn.execute("PRAGMA integrity_check").fetchone()
+        problems = verify(self.conn) + ([] if integrity == "ok" else [f"integrity_check: {integrity}"])
+        (count,) = self.conn.execute("SELECT COUNT(*) FROM journal").fetchone()
+        return {"problems": problems, "integrity": integrity, "transactions": count}
 
     def history(self, member_id: str, limit: int = 10) -> list[dict]:
         rows = self.conn.execute(
