@@ -87,11 +87,12 @@ def test_head_office_counts_the_same_points_on_the_same_local_day(scene, instant
     led.purchase("C1", lines_from_amount(20000), operator="admin")
     shown = led.member_view("C1")["points"]
     sync_to_head_office(led, hq, clock)
-    authority = Authority(hq.conn, clock)
-    reason, result = authority.authorize({"card_id": "C1", "spend": "points", "amount": shown})
-    assert (reason, result["approved"], result["balance"]["points"]) == ("", True, shown)
-    reason, _ = authority.authorize({"card_id": "C1", "spend": "points", "amount": shown + 1})
+    authority = Authority(hq, clock)
+    reason, _ = authority.authorize({"card_id": "C1", "spends": {"points": shown + 1}})
     assert reason == "insufficient_points"
+    reason, result = authority.authorize({"card_id": "C1", "spends": {"points": shown}})
+    assert (reason, result["approved"]) == ("", True)
+    assert result["balance"]["points"] == shown
 
 
 def test_head_office_takes_a_coupon_as_valid_through_its_last_local_day(scene, instant):
@@ -103,8 +104,8 @@ def test_head_office_takes_a_coupon_as_valid_through_its_last_local_day(scene, i
     for code, last_day in (("C10", today - timedelta(days=1)), ("V20", today)):
         ingest.originate("coupon", [{"op": "coupon.add", "member_id": member_id, "coupon_id": f"cp-{code}",
                                      "code": code, "valid_until": last_day.isoformat()}], store_id="s1")
-    authority = Authority(hq.conn, clock)
-    ask = lambda code: authority.authorize({"card_id": "C1", "spend": "coupon", "amount": 1, "coupon_code": code})
+    authority = Authority(hq, clock)
+    ask = lambda code: authority.authorize({"card_id": "C1", "spends": {"coupons": [code]}})
     assert ask("C10")[0] == "no_coupon"
     assert ask("V20")[0] == ""
 
