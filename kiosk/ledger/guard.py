@@ -243,7 +243,7 @@ def ask(ledger: "LedgerCore", member: dict, card_id: str, spends: Spends, *, ope
         return NOTHING_SPENT
     ledger.require_role(operator, role)
     approval = ledger.guard.approve(ledger, member, card_id, spends)
-    log.info("spend %s by %s: %s (%s)", spends.as_dict(), member["member_id"], approval.reason,
+    log.info("spend %s by %s: %s (%s)", spends, member["member_id"], approval.reason,
              "online" if approval.online else "offline")
     if not approval.approved:
         where = "head office" if approval.online else "the offline limits"
