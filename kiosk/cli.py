@@ -21,7 +21,7 @@ from . import version
 from .cli_output import OneLineParser, escape, guarded, human
 from .ctl import backup, base as ctl_base, coupons as coupons_ctl, provision, rules_ops, staff as staff_ctl, technician
 from .ctl.base import EXIT_REFUSED, EXIT_USAGE
-from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, parse_count, parse_fen
+from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, parse_count, parse_fen, pii
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
 
@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub(top, "init", "create the ledger and install rules", "init")
     sp.add_argument("--rules", help="rules TOML (default: the reference rules)")
+    sp.add_argument("--pii-key", help="the chain's personal-data key file from head office (0600; default: a new"
+                                      " key in LEDGER.key)")
 
     member = top.add_parser("member", help="members and cards").add_subparsers(dest="sub", required=True)
     sp = sub(member, "add", "register a member and issue a card", "member", "add")
@@ -114,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--card", required=True)
     sp.add_argument("--new-card", required=True)
     sp = sub(member, "close", "close the account: refund principal, forfeit bonus and points", "member", "close")
+    sp.add_argument("--card", required=True)
+    sp.add_argument("--reason", required=True)
+    sp = sub(member, "erase", "erase the member's name, phone and birthday everywhere (manager; balances stay)",
+             "member", "erase")
     sp.add_argument("--card", required=True)
     sp.add_argument("--reason", required=True)
 
@@ -200,15 +206,18 @@ def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _doctor(args, cfg) -> int:
-    """The devices, the [cards] settings, and what a tap means as the app would judge it."""
+    """The devices, the [cards] settings, what a tap means as the app would judge it, and the broker."""
     from drivers.cards import config_problems
 
+    from .ctl.broker_check import check_broker
+    from .ledger.clock import from_env as clock_from_env
     from .tap_check import card_meaning
 
     cards, db = cfg.section("cards"), args.db or cfg.get("kiosk", "db")
     problems = config_problems(cards)
     meaning = None if problems else card_meaning(cards, db, lambda: _open(args, cfg))
-    return doctor.run(args, cfg.get("devices", "nfc") + cfg.get("devices", "scanners"), meaning, problems)
+    broker = check_broker(cfg.section("sync"), cfg.get("kiosk", "id"), clock_from_env().now())
+    return doctor.run(args, cfg.get("devices", "nfc") + cfg.get("devices", "scanners"), meaning, problems, broker)
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -255,7 +264,8 @@ def _open(args, cfg, guard=None) -> Ledger:
         return Ledger(db, **ids, **place, guard=guard)
     rules = args.rules or cfg.get("kiosk", "rules")
     text = Path(rules).read_text(encoding="utf-8") if rules else None
-    return Ledger.create(db, **ids, **place, rules_text=text, operator=args.operator, at=args.at)
+    key = pii.read_key_file(args.pii_key) if args.pii_key else None
+    return Ledger.create(db, **ids, **place, rules_text=text, operator=args.operator, at=args.at, pii_key=key)
 
 
 @command("member", "add")
@@ -269,6 +279,7 @@ COMMANDS[("member", "edit")] = lambda a, led: led.edit_profile(a.card, name=a.na
 COMMANDS[("member", "lost")] = lambda a, led: led.report_lost(a.card, reason=a.reason, operator=a.operator, at=a.at)
 COMMANDS[("member", "replace")] = lambda a, led: led.replace_card(a.card, a.new_card, operator=a.operator, at=a.at)
 COMMANDS[("member", "close")] = lambda a, led: led.close_account(a.card, reason=a.reason, operator=a.operator, at=a.at)
+COMMANDS[("member", "erase")] = lambda a, led: led.erase_member(a.card, reason=a.reason, operator=a.operator, at=a.at)
 COMMANDS[("tx", "earn")] = lambda a, led: _purchase(a, led, a.pay)
 COMMANDS[("tx", "spend")] = lambda a, led: _purchase(a, led, "stored-value")
 COMMANDS[("tx", "quote")] = lambda a, led: _purchase(a, led, a.pay, preview=True)

@@ -22,3 +22,12 @@ def clock(monkeypatch) -> SteadyClock:
     for name, value in pinned.environ().items():
         monkeypatch.setenv(name, value)
     return pinned
+
+
+@pytest.fixture(autouse=True)
+def chain_key_file(monkeypatch, tmp_path_factory):
+    """Head office's personal-data key file for this test (made when first used): hubs in this process and
+    in child processes share it, and the sync tests' kiosks are provisioned with the same chain key."""
+    path = tmp_path_factory.mktemp("chain") / "chain.key"
+    monkeypatch.setenv("KIOSK_HQ_KEY", str(path))
+    return path

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from . import journal, schema
+from . import journal, pii, schema
 from .apply import apply_effect
 from .clock import Clock, from_env
 from .dates import from_utc_text, parse_moment, to_utc_text
@@ -44,6 +45,15 @@ def write_transaction(conn, begin: tuple[str, ...] | list[str] = ("BEGIN IMMEDIA
     conn.execute("COMMIT")
 
 
+def create_private(path: str | Path) -> None:
+    """Make a new, empty database file readable by its owner only (SQLite gives its WAL and
+    journal files the same mode); an existing file is left as it is."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     """Open with the durability settings every writer of this file uses."""
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
@@ -52,6 +62,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA wal_autocheckpoint = 8000")   # 32 MB: fewer checkpoint fsyncs per commit
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA secure_delete = ON")          # deleted and overwritten data is zeroed, not left in free pages
     return conn
 
 
@@ -84,7 +95,9 @@ class LedgerCore:
 
     def __init__(self, path: str | Path, *, kiosk_id: str | None = None, store_id: str | None = None,
                  timezone: str = "Asia/Shanghai", phone_region: str = "CN", clock: Clock | None = None,
-                 guard: SpendGuard | None = None):
+                 guard: SpendGuard | None = None, pii_key: bytes | None = None):
+        """``pii_key``: the chain key for personal data; by default the key file beside the ledger
+        (made on first open when missing, see :mod:`kiosk.ledger.pii`)."""
         self.path = str(path)
         self.guard = guard or OfflineLimitsGuard()
         self.phone_region = phone_region
@@ -99,8 +112,11 @@ class LedgerCore:
         self.tz = ZoneInfo(timezone)
         self.conn = connect(path)
         try:
+            self.keyring = pii.Keyring(pii.ledger_key(self.conn, path, pii_key))
             with write_transaction(self.conn):
                 schema.create(self.conn)
+                pii.check_key(self.conn, self.keyring, self.path)
+                pii.index_plain_members(self.conn, self.keyring, phone_region)
                 if first_release:
                     schema.adopt_first_release(self.conn, kiosk_id, store_id)
             if first_release:      # the header mark into the main file, where is_ledger_file reads it
@@ -110,6 +126,7 @@ class LedgerCore:
             self.conn.close()
             raise
         self._rules: Rules | None = None
+        self._card_read: tuple[str, int] | None = None    # the NTAG 424 read of the card at the counter
         self._rules_text: str | None = None
         self._in_transaction = False
         self._data_version = -1
@@ -217,11 +234,19 @@ class LedgerCore:
                 yield TxBuilder(conn, record, moment, moment.astimezone(self.tz), member)
                 if not record["effects"] and not record_only:
                     raise Refused("nothing to do", "nothing_to_do")
+                if card is not None and self._card_read and self._card_read[0] == card:
+                    record["data"]["card_counter"] = {"uid": card, "counter": self._card_read[1]}
                 journal.seal(record, journal.last_hash(conn, self.kiosk_id))
                 journal.append(conn, record, record["hash"], outbox=True)
             finally:
                 self._in_transaction = False
         log.info("tx %s seq=%d kind=%s member=%s operator=%s", record["tx_id"], seq, kind, member_id, operator)
+
+    def card_read(self, card_id: str, counter: int | None) -> None:
+        """The card at the counter was identified by this tap: with an NTAG 424 DNA read counter, every
+        transaction on that card carries it (``data.card_counter``), so head office can tell a copied
+        SUN message used at another kiosk (the counter going backwards). None: a tap without one."""
+        self._card_read = (card_id, counter) if counter is not None else None
 
     def _not_before_what_it_refers_to(self, moment: datetime, member: dict | None, ref_tx: str | None) -> None:
         """A transaction cannot be dated before the member joined or before the transaction it corrects."""
@@ -242,6 +267,7 @@ class LedgerCore:
                 return False, []
             link = record.get("hash") or journal.link_hash(journal.last_hash(conn, record["kiosk_id"]), record)
             shortfalls = journal.apply(conn, record, link, strict=strict)
+            pii.index_record(conn, self.keyring, record)
         return True, shortfalls
 
     # -- shared look-ups -----------------------------------------------------------------------
@@ -267,7 +293,7 @@ class LedgerCore:
             (card_id,)).fetchone()
         if row is None:
             raise NotFound(f"card {card_id} is not known", "unknown_card")
-        member = dict(zip(self._member_columns, row))
+        member = pii.reveal(self.conn, self.keyring, dict(zip(self._member_columns, row)))
         if active and member["card_status"] != "active":
             raise Refused(f"card {card_id} is {member['card_status']}", "card_blocked")
         held = active and self.conn.execute("SELECT reason FROM blocklist WHERE card_id = ?", (card_id,)).fetchone()

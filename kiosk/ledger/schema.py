@@ -15,7 +15,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from . import journal
+from . import journal, pii
 from .migrations import Migration, latest, upgrade
 
 APPLICATION_ID = 0x4B4C4447        # "KLDG": a store-kiosk ledger
@@ -249,9 +249,11 @@ CREATE TABLE IF NOT EXISTS coupon_claims (
 );
 """, journal.index_others),
     Migration(4, "second-round rules: benefits, instalments, point_moves", SECOND_ROUND_RULES_DDL),
-    Migration(5, "the spend guard's offline state moves into the ledger (kiosk/ledger/guard.py): allowances"
+    Migration(5, "personal data: member_keys (wrapped data keys, phone look-up hashes); no index on the"
+                 " encrypted phone", pii.MEMBER_KEYS_DDL),
+    Migration(6, "the spend guard's offline state moves into the ledger (kiosk/ledger/guard.py): allowances"
                  " committed with their transaction, head office's limits and last contact", OFFLINE_DDL),
-    Migration(6, "confirmed_balances: head office's last confirmed balance per member, for the balance a kiosk"
+    Migration(7, "confirmed_balances: head office's last confirmed balance per member, for the balance a kiosk"
                  " shows (DESIGN rule 7; the sync agent's sync_balances before; refilled by the next confirmation)",
               """
 CREATE TABLE IF NOT EXISTS confirmed_balances (

@@ -38,4 +38,5 @@ class Service:
     tx_record = _core("tx_record")
     meta = _core("meta")
     set_meta = _core("set_meta")
+    keyring = _core("keyring")
     _joined_write = _core("_joined_write")
