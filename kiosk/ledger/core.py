@@ -12,16 +12,15 @@ import json
 import logging
 import os
 import sqlite3
-import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, is_dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from . import journal, pii, schema
-from .apply import apply_effect, apply_effects
+from . import holdings, journal, pii, schema
+from .apply import apply_effect
 from .clock import Clock, from_env
 from .dates import from_utc_text, parse_moment, to_utc_text
 from .errors import InvalidInput, LedgerError, NotALedger, NotFound, Refused
@@ -82,15 +81,16 @@ def states_inputs(operation):
 
     @functools.wraps(operation)
     def call(self, *args, **kwargs):
-        if self._call is not None:
+        core = getattr(self, "core", self)      # a service's operation records on the ledger's core
+        if core._call is not None:
             return operation(self, *args, **kwargs)
         given = {**defaults, **dict(zip(names, args)), **kwargs}
-        self._call = {"call": operation.__name__,
+        core._call = {"call": operation.__name__,
                       "args": {name: _plain(value) for name, value in given.items() if name not in ("operator", "at")}}
         try:
             return operation(self, *args, **kwargs)
         finally:
-            self._call = None
+            core._call = None
     return call
 
 
@@ -210,6 +210,14 @@ class LedgerCore:
         if text != self._rules_text:
             self._rules, self._rules_text = load_rules(text), text
 
+    def install_rules(self, text: str) -> Rules:
+        """Install rules (refused with RulesError, nothing written, when they do not load)."""
+        rules = load_rules(text)
+        with self._joined_write():
+            self.set_meta("rules", rules.source)
+        self._rules = None  # our own write does not change PRAGMA data_version
+        return rules
+
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
@@ -223,12 +231,19 @@ class LedgerCore:
         """The instant of ``--at`` (store-local unless it has an offset), or now by the ledger's clock."""
         return parse_moment(at, self.tz, self.clock.now())
 
+    def now_text(self) -> str:
+        return to_utc_text(self.clock.now())
+
     def local_moment(self, at: str | None = None) -> datetime:
         return self.moment(at).astimezone(self.tz)
 
     # -- transactions --------------------------------------------------------------------------
     def _write(self):
         return write_transaction(self.conn)
+
+    def _joined_write(self):
+        """The caller's open write transaction, or a new one (for small writes a caller may batch)."""
+        return nullcontext(self.conn) if self.conn.in_transaction else self._write()
 
     @contextmanager
     def transaction(self, kind: str, *, operator: str, at: str | None = None, member_id: str | None = None,
@@ -250,20 +265,18 @@ class LedgerCore:
                 member = self.member_for_card(card, active=card_active) if card else None
                 member_id = member["member_id"] if member else member_id
                 self._not_before_what_it_refers_to(moment, member, ref_tx)
-                (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE kiosk_id = ?",
-                                      (self.kiosk_id,)).fetchone()
-                record = {"v": journal.RECORD_VERSION, "tx_id": str(uuid.uuid4()), "kiosk_id": self.kiosk_id,
-                          "store_id": self.store_id, "channel": "kiosk", "seq": seq, "kind": kind,
-                          "at": to_utc_text(moment), "operator": operator, "member_id": member_id,
-                          "ref_tx": ref_tx, "reason": reason, "data": data or {}, "effects": [],
-                          "inputs": self._inputs(card, member, moment)}
+                seq = journal.next_seq(conn, self.kiosk_id)
+                record = journal.Record.build(source_id=self.kiosk_id, store_id=self.store_id, channel="kiosk",
+                                              seq=seq, kind=kind, at=to_utc_text(moment), operator=operator,
+                                              member_id=member_id, ref_tx=ref_tx, reason=reason, data=data,
+                                              inputs=self._inputs(card, member, moment))
                 yield TxBuilder(conn, record, moment, moment.astimezone(self.tz), member)
                 if not record["effects"] and not record_only:
                     raise Refused("nothing to do", "nothing_to_do")
                 if card is not None and self._card_read and self._card_read[0] == card:
                     record["data"]["card_counter"] = {"uid": card, "counter": self._card_read[1]}
-                self._journal(record)
-                conn.execute("INSERT INTO outbox (seq, tx_id) VALUES (?, ?)", (seq, record["tx_id"]))
+                journal.seal(record, journal.last_hash(conn, self.kiosk_id))
+                journal.append(conn, record, record["hash"], outbox=True)
             finally:
                 self._in_transaction = False
         self._committed(record)
@@ -276,8 +289,8 @@ class LedgerCore:
         """What the record was made from (docs/protocol.md, "Inputs"): the operation's call, the card,
         the rules' hash, and the member's balances as this kiosk saw them."""
         inputs = {**(self._call or {}), "card_id": card, "rules": self.rules.digest}
-        if member is not None:     # every ledger is a PointsOps (points.py), which defines available points
-            points = self.available_points(member["member_id"], moment.astimezone(self.tz).date().isoformat())
+        if member is not None:
+            points = holdings.available_points(self.conn, member["member_id"], holdings.local_day(moment, self.tz))
             inputs["seen"] = {"tier": member["tier"], "principal_fen": member["principal_fen"],
                               "bonus_fen": member["bonus_fen"], "points": int(points),
                               "points_debt": member["points_debt"],
@@ -300,11 +313,6 @@ class LedgerCore:
             if row is not None and moment < from_utc_text(row[0]):
                 raise InvalidInput(f"time {to_utc_text(moment)} is before transaction {ref_tx} ({row[0]})")
 
-    def _journal(self, record: dict) -> None:
-        """Seal a new record of this kiosk onto its chain and append it."""
-        journal.seal(record, journal.last_hash(self.conn, self.kiosk_id))
-        journal.append(self.conn, record, record["hash"])
-
     def ingest(self, record: dict, *, strict: bool = True) -> tuple[bool, list[dict]]:
         """Apply a transaction made elsewhere (or replayed). Twice has the effect of once.
 
@@ -313,10 +321,9 @@ class LedgerCore:
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM journal WHERE tx_id = ?", (record["tx_id"],)).fetchone():
                 return False, []
-            shortfalls = apply_effects(conn, record, strict=strict)
-            pii.index_record(conn, self.keyring, record)
             link = record.get("hash") or journal.link_hash(journal.last_hash(conn, record["kiosk_id"]), record)
-            journal.append(conn, record, link)
+            shortfalls = journal.apply(conn, record, link, strict=strict)
+            pii.index_record(conn, self.keyring, record)
         return True, shortfalls
 
     # -- shared look-ups -----------------------------------------------------------------------

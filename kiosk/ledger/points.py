@@ -9,22 +9,22 @@ from datetime import date, datetime, timedelta, timezone
 
 from . import guard
 from .benefits import apply_all, earn_effects
-from .core import LedgerCore, TxBuilder, states_inputs
+from .core import TxBuilder, states_inputs
 from .dates import add_months, from_utc_text, to_utc_text
 from .errors import InvalidInput, NotFound, Refused
+from .holdings import available_points, valid_lot
 from .guard import Spends
 from .pricing import Line, earn_points
 from .rules import Tier
+from .service import Service
 
 
-class PointsOps(LedgerCore):
+class PointsService(Service):
+    """Points: lots, earning and drawing, tiers; check-in, receipts, adjustments, gifts, expiry."""
 
     # -- building blocks -----------------------------------------------------------------------
     def available_points(self, member_id: str, local_day: str) -> int:
-        (points,) = self.conn.execute(
-            "SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ? AND remaining > 0"
-            " AND (expires_on IS NULL OR expires_on >= ?)", (member_id, local_day)).fetchone()
-        return points
+        return available_points(self.conn, member_id, local_day)
 
     def earn(self, t: TxBuilder, member_id: str, points: int, suffix: str = "p") -> str | None:
         """Add earned points: repay any debt first, put the rest in a new lot. Returns the lot id."""
@@ -40,8 +40,7 @@ class PointsOps(LedgerCore):
         """
         day = t.local.date().isoformat()
         lots = self.conn.execute(
-            "SELECT lot_id, remaining FROM lots WHERE member_id = ? AND remaining > 0"
-            " AND (expires_on IS NULL OR expires_on >= ?)"
+            f"SELECT lot_id, remaining FROM lots WHERE member_id = ? AND {valid_lot()}"
             " ORDER BY lot_id != ?, expires_on IS NULL, expires_on, earned_at, lot_id",
             (member_id, day, first_lot or "")).fetchall()
         have = sum(r for _, r in lots)
@@ -113,7 +112,7 @@ class PointsOps(LedgerCore):
             points, names = earn_points(self.rules, [Line(amount_fen)], [amount_fen], issued.astimezone(self.tz),
                                         birthday, self.rules.tier(t.member["tier"]).earn_multiplier)
             t.effect("receipt", receipt=receipt, member_id=member_id, points=points)
-            if self.rules.tier_basis == "spend":
+            if self.rules.spend_based:
                 t.effect("qualify", member_id=member_id, amount=amount_fen, at=to_utc_text(issued))
             self.earn(t, member_id, points)
             self.upgrade_if_qualified(t, member_id, t.member["tier"])
@@ -139,10 +138,10 @@ class PointsOps(LedgerCore):
     def redeem(self, card_id: str, sku: str, *, operator: str, at: str | None = None) -> dict:
         """Exchange points for a gift from this store's stock."""
         spends = self._gift_spends(sku)
-        approval = guard.ask(self, self.member_for_card(card_id), card_id, spends, operator=operator)
+        approval = guard.ask(self.core, self.member_for_card(card_id), card_id, spends, operator=operator)
         with self.transaction("redeem", operator=operator, at=at, card=card_id) as t:
             member, spends = t.member, self._gift_spends(sku)
-            guard.charge(self, t, approval, spends)
+            guard.charge(self.core, t, approval, spends)
             t.record["data"].update(sku=sku, points=spends.points)
             row = self.conn.execute("SELECT stock FROM stock WHERE store_id = ? AND sku = ?",
                                     (self.store_id, sku)).fetchone()

@@ -253,6 +253,14 @@ CREATE TABLE IF NOT EXISTS coupon_claims (
                  " encrypted phone", pii.MEMBER_KEYS_DDL),
     Migration(6, "the spend guard's offline state moves into the ledger (kiosk/ledger/guard.py): allowances"
                  " committed with their transaction, head office's limits and last contact", OFFLINE_DDL),
+    Migration(7, "confirmed_balances: head office's last confirmed balance per member, for the balance a kiosk"
+                 " shows (DESIGN rule 7; the sync agent's sync_balances before; refilled by the next confirmation)",
+              """
+CREATE TABLE IF NOT EXISTS confirmed_balances (
+    member_id TEXT PRIMARY KEY, as_of INTEGER NOT NULL, points INTEGER NOT NULL, points_debt INTEGER NOT NULL,
+    principal_fen INTEGER NOT NULL, bonus_fen INTEGER NOT NULL, tier TEXT NOT NULL, status TEXT NOT NULL,
+    received_at TEXT NOT NULL);
+"""),
 )
 SCHEMA_VERSION = latest(MIGRATIONS)
 

@@ -6,9 +6,13 @@ from datetime import date, timedelta
 
 from .dates import to_utc_text
 from .daysum import day_summary
+from .holdings import valid_coupon
+from .journal import summarise
 from .phones import mask_phone
-from .point_moves import PointMoveOps
-from .purchase import PurchaseOps
+from .head_office import HeadOfficeService
+from .points import PointsService
+from .service import Service
+from .verify import verify
 
 
 def mask_name(name: str) -> str:
@@ -16,7 +20,13 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * max(1, len(name) - 1) if name else ""
 
 
-class Views(PurchaseOps, PointMoveOps):
+class ViewService(Service):
+    """What a member, a cashier or a report sees."""
+
+    def __init__(self, core, points: PointsService, head_office: HeadOfficeService):
+        super().__init__(core)
+        self.points, self.head_office = points, head_office
+
 
     def member_view(self, card_id: str, *, at: str | None = None, history: int = 10,
                     require_active: bool = False) -> dict:
@@ -25,20 +35,20 @@ class Views(PurchaseOps, PointMoveOps):
         member_id = member["member_id"]
         local = self.local_moment(at)
         day = local.date()
-        points = self.available_points(member_id, day.isoformat())
+        points = self.points.available_points(member_id, day.isoformat())
         soon = self.conn.execute(
             "SELECT COALESCE(SUM(remaining), 0), MIN(expires_on) FROM lots WHERE member_id = ? AND remaining > 0"
             " AND expires_on >= ? AND expires_on <= ?",
             (member_id, day.isoformat(), (day + timedelta(days=30)).isoformat())).fetchone()
-        qualifying = self.qualifying_total(member_id, local)
+        qualifying = self.points.qualifying_total(member_id, local)
         tier = self.rules.tier(member["tier"])
-        higher = [t for t in self.rules.tiers if self.tier_rank(t.id) > self.tier_rank(tier.id)]
+        higher = [t for t in self.rules.tiers if self.points.tier_rank(t.id) > self.points.tier_rank(tier.id)]
         nxt = higher[0] if higher else None
         coupons = [{"coupon_id": c, "code": code, "valid_until": until,
                     "name": (self.rules.coupon(code).name if self.rules.coupon(code) else code)}
                    for c, code, until in self.conn.execute(
-                       "SELECT coupon_id, code, valid_until FROM coupons WHERE member_id = ? AND used_tx IS NULL"
-                       " AND valid_until >= ? ORDER BY valid_until", (member_id, day.isoformat()))]
+                       f"SELECT coupon_id, code, valid_until FROM coupons WHERE member_id = ? AND {valid_coupon()}"
+                       " ORDER BY valid_until", (member_id, day.isoformat()))]
         english = {plan.code: plan.name_en for plan in self.rules.packages}
         packages = [{"package_id": p, "code": code, "name": name, "name_en": english.get(code) or name,
                      "remaining": rem, "uses": uses, "expires_on": exp}
@@ -54,7 +64,7 @@ class Views(PurchaseOps, PointMoveOps):
             "phone_masked": mask_phone(member["phone"]), "birthday": member["birthday"],
             "birthday_month": bool(birthday and birthday.month == day.month),
             "tier": tier.id, "tier_name": tier.name, "tier_name_zh": tier.name_zh,
-            "tier_discount_percent": str(tier.discount_percent),
+            "tier_discount_percent": str(tier.discount_percent), "tier_spend_based": self.rules.spend_based,
             "qualifying": qualifying, "next_tier": nxt.id if nxt else None,
             "next_tier_missing": max(0, nxt.threshold - qualifying) if nxt else 0,
             "points": points - member["points_debt"], "points_debt": member["points_debt"],
@@ -64,7 +74,16 @@ class Views(PurchaseOps, PointMoveOps):
             "checked_in_today": bool(self.conn.execute(
                 "SELECT 1 FROM checkins WHERE member_id = ? AND day = ?", (member_id, day.isoformat())).fetchone()),
             "history": self.history(member_id, history),
+            "shown_balance": self.head_office.shown_balance(member_id),
         }
+
+    def check(self) -> dict:
+        """The whole file checked (``kioskctl verify``): SQLite's integrity, the projections against a
+        replay of the journal, the hash chains. ``problems`` is empty when all is consistent."""
+        (integrity,) = self.conn.execute("PRAGMA integrity_check").fetchone()
+        problems = verify(self.conn) + ([] if integrity == "ok" else [f"integrity_check: {integrity}"])
+        (count,) = self.conn.execute("SELECT COUNT(*) FROM journal").fetchone()
+        return {"problems": problems, "integrity": integrity, "transactions": count}
 
     def history(self, member_id: str, limit: int = 10) -> list[dict]:
         rows = self.conn.execute(
@@ -85,10 +104,6 @@ class Views(PurchaseOps, PointMoveOps):
         return [{"sku": g.sku, "name": g.name, "name_zh": g.name_zh, "points": g.points, "stock": stock.get(g.sku, 0),
                  "picture": g.picture} for g in self.rules.gifts]
 
-    def outbox_backlog(self) -> int:
-        (n,) = self.conn.execute("SELECT COUNT(*) FROM outbox WHERE confirmed_at IS NULL").fetchone()
-        return n
-
     def day_records(self, *, at: str | None = None) -> list[dict]:
         """This kiosk's journal records of the local day, oldest first (the counter's shift figures)."""
         start = self.local_moment(at).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -107,22 +122,3 @@ class Views(PurchaseOps, PointMoveOps):
         records = [json.loads(rec) for (rec,) in self.conn.execute(
             "SELECT record FROM journal WHERE kiosk_id = ? AND at >= ? AND at < ? ORDER BY seq", (self.kiosk_id, lo, hi))]
         return day_summary(local.date().isoformat(), records)
-
-
-def summarise(record: dict, member_id: str) -> dict:
-    """Net change a transaction made to one member: points, stored value (fen)."""
-    points = sv = 0
-    for e in record["effects"]:
-        if e.get("member_id") != member_id:
-            continue
-        if e["op"] == "lot.add":
-            points += e["points"]
-        elif e["op"] == "lot.take":
-            points -= e["points"]
-        elif e["op"] == "debt" and e["delta"] < 0:
-            points += -e["delta"]
-        elif e["op"] == "debt":
-            points -= e["delta"]
-        elif e["op"] == "sv":
-            sv += e["principal"] + e["bonus"]
-    return {"points": points, "stored_value_fen": sv, "amount_fen": record["data"].get("payable_fen")}

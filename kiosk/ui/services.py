@@ -35,7 +35,6 @@ def member_snapshot(led, card_id: str, history: int = 10, *, at: str | None = No
     """The member view plus what the rules say about it: next tier, coupon terms, check-in points."""
     view = led.member_view(card_id, history=history, require_active=True, at=at)
     rules = led.rules
-    view["tier_basis"] = rules.tier_basis
     view["checkin_points"] = rules.checkin_points
     if view["next_tier"]:
         tier = rules.tier(view["next_tier"])

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from kiosk.ledger import pii
 from kiosk.ledger.clock import Clock, from_env
 from kiosk.ledger.dates import to_utc_text
+from kiosk.ledger.holdings import local_day, valid_coupon
 from kiosk.ledger.errors import InvalidInput
 from kiosk.ledger.guard import Spends
 
@@ -30,7 +31,7 @@ class Authority:
         self.db, self.conn, self.clock, self.tz = db, db.conn, clock or from_env(), ZoneInfo(timezone)
 
     def today(self) -> str:
-        return self.clock.now().astimezone(self.tz).date().isoformat()
+        return local_day(self.clock.now(), self.tz)
 
     def answer(self, kind: str, args: dict) -> tuple[str, dict]:
         """(reason, result) for one request; ``reason`` is "" when the answer is yes/found."""
@@ -79,7 +80,7 @@ class Authority:
         today = self.today()
         for code, wanted in Counter(spends.coupons).items():
             (free,) = self.conn.execute("SELECT COUNT(*) FROM coupons WHERE member_id = ? AND code = ?"
-                                        " AND used_tx IS NULL AND valid_until >= ?", (member_id, code, today)).fetchone()
+                                        f" AND {valid_coupon()}", (member_id, code, today)).fetchone()
             if free - reserved.coupons[code] < wanted:
                 return "no_coupon"
         printed = spends.printed_coupons

@@ -22,8 +22,8 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from kiosk.ledger import journal, pii
-from kiosk.ledger.apply import apply_effects
 from kiosk.ledger.clock import Clock, from_env, now_text
+from kiosk.ledger.holdings import local_day, valid_lot
 
 from . import holds
 from .db import Db
@@ -81,7 +81,7 @@ class Ingest:
 
     def today(self) -> str:
         """The chain's calendar day now (coupon validity and lot expiry are counted in local days)."""
-        return self.clock.now().astimezone(self.tz).date().isoformat()
+        return local_day(self.clock.now(), self.tz)
 
     def batch(self, store_id: str, source_id: str, channel: str, records: list[dict],
               keys: dict | None = None) -> Outcome:
@@ -151,10 +151,9 @@ class Ingest:
         """
         out = out or Outcome("hq")
         source = self._source("hq", "hq", "hq")
-        record = {"v": journal.RECORD_VERSION, "tx_id": tx_id or self.new_tx_id(), "kiosk_id": "hq",
-                  "store_id": store_id, "channel": "hq", "seq": source.hwm + 1, "kind": kind, "at": at or self.now(),
-                  "operator": operator, "member_id": member_id, "ref_tx": None, "reason": reason,
-                  "data": data or {}, "effects": effects}
+        record = journal.Record.build(source_id="hq", store_id=store_id, channel="hq", seq=source.hwm + 1, kind=kind,
+                                      at=at or self.now(), operator=operator, member_id=member_id, reason=reason,
+                                      data=data, effects=effects, tx_id=tx_id)
         journal.seal(record, source.tip or journal.GENESIS)
         self._apply(record, out, record["hash"], verify=False)
         if out.corrections and out.corrections[-1]["tx_id"] == record["tx_id"]:
@@ -212,9 +211,8 @@ class Ingest:
         self.conn.execute("SAVEPOINT sp_record")
         try:
             doubt = self.verifier.check(record) if verify and self.verifier else None   # rederive.py
-            shortfalls = apply_effects(self.conn, record, strict=False)
+            shortfalls = journal.apply(self.conn, record, link, strict=False)
             pii.index_record(self.conn, self.db.keyring, record)
-            journal.append(self.conn, record, link)
             self.conn.execute("INSERT INTO hq_log (tx_id) VALUES (?)", (record["tx_id"],))
             holds.release(self.conn, record)
         except self.db.fatal:
@@ -308,8 +306,7 @@ def balances(conn, member_ids: set[str], as_of: int, today: str) -> list[dict]:
     marks = ", ".join("?" * len(member_ids))
     rows = conn.execute(
         "SELECT m.member_id, m.points_debt, m.principal_fen, m.bonus_fen, m.tier, m.status,"
-        " (SELECT COALESCE(SUM(l.remaining), 0) FROM lots l WHERE l.member_id = m.member_id AND l.remaining > 0"
-        "  AND (l.expires_on IS NULL OR l.expires_on >= ?))"
+        f" (SELECT COALESCE(SUM(l.remaining), 0) FROM lots l WHERE l.member_id = m.member_id AND {valid_lot('l')})"
         f" FROM members m WHERE m.member_id IN ({marks}) ORDER BY m.member_id", (today, *sorted(member_ids))).fetchall()
     return [{"member_id": m, "as_of": as_of, "points": int(lots) - debt, "points_debt": debt, "principal_fen": p,
              "bonus_fen": b, "tier": tier, "status": status} for m, debt, p, b, tier, status, lots in rows]

@@ -83,6 +83,7 @@ class Replay(Ledger):
         self._call = {}      # not None: the operation's call is not recorded again (states_inputs)
         self.made: dict | None = None
         self.guard = Replayed()
+        self._compose()
 
     @property
     def rules(self):
@@ -102,18 +103,10 @@ class Replay(Ledger):
         return {}        # what the record being checked states already
 
     def _committed(self, record: dict) -> None:
-        pass             # nothing was: it is rolled back
+        self.made = record      # journaled inside the caller's savepoint, which is rolled back
 
     def member_for_card(self, card_id: str, *, active: bool = True) -> dict:
         return super().member_for_card(card_id, active=False)
-
-    def _journal(self, record: dict) -> None:
-        """A placeholder journal row (the outbox row refers to it), rolled back with the rest."""
-        self.conn.execute("INSERT INTO journal (tx_id, kiosk_id, seq, kind, at, operator, member_id, ref_tx, reason,"
-                          " record, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', '')",
-                          tuple(record[k] for k in ("tx_id", "kiosk_id", "seq", "kind", "at", "operator", "member_id",
-                                                    "ref_tx", "reason")))
-        self.made = record
 
 
 class Verifier:
