@@ -111,7 +111,7 @@ def test_an_unknown_source_is_refused_and_alerted(world, make_kiosk, caplog):
     requester = Requester(Broker(world.broker.url, **world.ca.issue("hk-evil.ui")),
                           Codec("hk-evil", verifier=world.hq_key), topics.SourceTopics("s1", "hk-evil", "ui")).start()
     wait_for(requester.ready.is_set, what="the UI subscribed")
-    answer = requester.ask("authorize", {"card_id": "CARD-EVIL", "spend": "stored_value", "amount": 100}, 5)
+    answer = requester.ask("authorize", {"card_id": "CARD-EVIL", "spends": {"stored_value_fen": 100}}, 5)
     requester.close()
     assert answer["reason"] == "source_refused" and answer["result"] == {"approved": False}
     assert refused_in_log(caplog, "kiosk/v1/s1/hk-evil.ui/req")                   # logged every time...

@@ -48,7 +48,7 @@ def test_a_forged_topup_is_rejected_corrected_at_the_kiosk_and_alerted(tmp_path,
     start_agent(kiosk, broker.url)
     wait_for(lambda: confirmed_all(kiosk), what="the kiosk's records confirmed (the forged one rejected)")
 
-    [correction] = SyncState(kiosk.conn).corrections()             # what the staff screen lists
+    [correction] = SyncState(kiosk).corrections()             # what the staff screen lists
     assert (correction["tx_id"], correction["kind"]) == (forged["tx_id"], "rejected")
     assert "the effects differ from what the inputs give" in correction["detail"]["reason"]
     assert present_correction(correction, lambda text: text).startswith(
