@@ -1,0 +1,118 @@
+"""The counter's flows without a window: the same Desk the app draws, on a demo ledger called in-line.
+
+Fast checks of what each task does to the ledger and what it puts on screen; the Xvfb tests beside
+these prove the same flows in the real window.
+"""
+from __future__ import annotations
+
+from kiosk import demo_data as demo
+from kiosk.ledger import lines_from_amount
+
+
+def last(ledger, kind: str) -> dict:
+    return next(r for r in reversed(ledger.journal()) if r["kind"] == kind)
+
+
+def serve(desk, card=demo.ALICE, staff=demo.CASHIER, pin="1234") -> None:
+    desk.sign_in(staff, pin)
+    desk.tap(card)
+
+
+def test_member_checks_in_once_a_day(desk):
+    desk.tap(demo.ALICE)
+    assert (desk.screen, desk.data["points"], desk.data["name"]) == ("member", "120", "A*********")
+    desk.members.checkin()
+    assert desk.last_notice == "Checked in: +5 points" and desk.data["points"] == "125"
+    assert last(desk.ledger, "checkin")["operator"] == "self"
+    desk.members.checkin()
+    assert desk.notices[-1] == ("error", "You have already checked in today. See you tomorrow!")
+    assert desk.data["points"] == "125"
+
+
+def test_a_late_answer_for_a_finished_visit_is_dropped(desk):
+    desk.tap(demo.ALICE)
+    desk.hold = True
+    desk.members.checkin()                   # the answer is still on its way when the kiosk goes idle
+    desk.on_idle()
+    desk.answer()
+    assert desk.screen == "attract" and desk.visit.member is None and desk.notices == []
+    assert "A*********" not in str(desk.data)
+
+
+def test_wrong_pin_is_shown_on_the_pin_screen_and_signs_nobody_in(desk):
+    desk.sign_in(demo.CASHIER, "0000")
+    assert desk.screen == "pin" and desk.data["error"] == "Wrong PIN. 4 tries left."
+    assert desk.visit.staff is None
+
+
+def test_purchase_with_coupon_from_stored_value(desk):
+    card, led = demo.ALICE.card_id, desk.ledger
+    before = led.member_view(card)
+    expected = led.preview_purchase(card, lines_from_amount(30000), coupons=["M200-50"], pay="stored-value")
+    serve(desk)
+    desk.sale.start()
+    for key in "300":
+        desk.sale.key(key)
+    desk.act("coupon", "M200-50")
+    desk.sale.payment("stored-value")
+    assert desk.data["payable"] == "¥250.00" and desk.data["ready"]
+    desk.sale.confirm()
+    assert desk.last_notice == f"Paid ¥250.00. {expected.points_earned} points earned."
+    assert desk.screen == "staff"
+    after = led.member_view(card)
+    assert after["principal_fen"] + after["bonus_fen"] == before["principal_fen"] + before["bonus_fen"] - 25000
+    assert after["coupons"] == [] and last(led, "purchase")["operator"] == "cashier01"
+
+
+def test_a_second_confirm_while_the_first_is_in_flight_records_one_purchase(desk):
+    serve(desk)
+    desk.sale.start()
+    for key in "30":
+        desk.sale.key(key)
+    purchases = sum(r["kind"] == "purchase" for r in desk.ledger.journal())
+    desk.hold = True
+    desk.sale.confirm()
+    desk.sale.confirm()
+    desk.answer()
+    assert sum(r["kind"] == "purchase" for r in desk.ledger.journal()) == purchases + 1
+
+
+def test_a_ledger_refusal_is_a_plain_message(desk):
+    serve(desk, card=demo.LI)
+    desk.gifts.open()
+    desk.act("redeem", demo.BEANS_GTIN)
+    desk.yes()
+    desk.act("redeem", demo.BEANS_GTIN)      # 2,500 points: the second 1,500 is too many
+    desk.yes()
+    assert desk.notices[-1] == ("error", "Not enough points for this.")
+    assert desk.ledger.member_view(demo.LI.card_id)["points"] == 1000
+
+
+def test_replacing_a_card_waits_for_a_blank_one(desk):
+    serve(desk)
+    desk.cards.start()
+    desk.cards.replace()
+    desk.tap(demo.LI)                        # a card in use is refused, the wait goes on
+    assert desk.notices[-1] == ("error", "This card is already in use. Please tap a blank card.")
+    desk.tap(demo.BLANKS[0])
+    assert desk.last_notice == "New card issued; the old card is blocked."
+    assert desk.visit.card_id == demo.BLANKS[0].card_id and desk.visit.awaiting_card is None
+    assert desk.screen == "staff" and last(desk.ledger, "card_replace")["operator"] == "cashier01"
+
+
+def test_reporting_a_card_lost_stops_serving_its_member(desk):
+    serve(desk)
+    desk.cards.start()
+    desk.cards.lost()
+    desk.yes()
+    assert desk.last_notice == f"Card {demo.ALICE.card_id} is blocked."
+    assert desk.visit.member is None and desk.screen == "staff" and not desk.data["has_member"]
+
+
+def test_reset_forgets_the_member_the_staff_and_what_was_typed(desk):
+    serve(desk)
+    desk.sale.start()
+    desk.sale.key("5")
+    desk.reset()
+    assert desk.visit.member is None and desk.visit.staff is None and desk.sale.amount == ""
+    assert desk.screen == "attract" and "A*********" not in str(desk.data)
