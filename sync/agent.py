@@ -36,7 +36,7 @@ class Agent:
                  channel: str = "kiosk", timezone: str = "Asia/Shanghai", batch: int = 200, window: int = 8,
                  timeout: float = 5.0, feed_poll: float = 30.0, clock: Clock | None = None):
         self.ledger = Ledger(db_path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone, clock=clock)
-        self.state = SyncState(self.ledger.conn, self.ledger.clock)
+        self.state = SyncState(self.ledger)
         self.topics = topics.SourceTopics(store_id, kiosk_id)
         self.codec = Codec(kiosk_id, channel, verifier=Verifier.load(hq_key), clock=self.ledger.clock)
         self.broker, self.feed_poll = broker, feed_poll
@@ -45,7 +45,7 @@ class Agent:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda c, u, f, rc, p: self.inbox.put(("disconnected", str(rc)))
         self.client.on_message = lambda c, u, msg: self.inbox.put(("message", msg))
-        self.sender = Sender(self.state, self._publish_batch, batch=batch, window=window, timeout=timeout)
+        self.sender = Sender(self.ledger, self.state, self._publish_batch, batch=batch, window=window, timeout=timeout)
         self.inbound = Inbound(self.ledger, self.state, self.sender, self._ask)
 
     def _status(self, state: str, **extra) -> bytes:

@@ -47,7 +47,7 @@ def authorize(ledger: Ledger, request: SpendRequest, client: Requester | None, t
         member = ledger.member_for_card(request.card_id)
     except LedgerError as exc:
         return Decision(False, False, exc.code)
-    state = SyncState(ledger.conn, ledger.clock)
+    state = SyncState(ledger)
     if client is not None:
         args = {"card_id": request.card_id, "spend": request.spend, "amount": request.amount}
         args.update({k: v for k, v in (("sku", request.sku), ("coupon_code", request.coupon_code),

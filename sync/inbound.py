@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from kiosk.ledger import Ledger, RulesError, load_rules
+from kiosk.ledger import Ledger, RulesError
 
 from .local import SyncState
 from .sender import Sender
@@ -79,30 +79,15 @@ class Inbound:
 
     def _rules(self, body: dict) -> None:
         try:
-            rules = load_rules(body["text"])
-        except RulesError as exc:
+            self._versioned("rules", body, lambda: self.ledger.set_rules(body["text"]))
+        except RulesError as exc:      # nothing was written
             log.error("refused rules version %d: %s", body["version"], exc)
-            return
-        self._versioned("rules", body, lambda: self.ledger.set_meta("rules", rules.source))
 
     def _blocklist(self, body: dict) -> None:
-        def apply():
-            self.ledger.conn.execute("DELETE FROM blocklist")
-            self.ledger.conn.executemany("INSERT INTO blocklist (card_id, reason, since) VALUES (?, ?, ?)",
-                                         [(c["card_id"], c["reason"], self.state.now()) for c in body["cards"]])
-        self._versioned("blocklist", body, apply)
+        self._versioned("blocklist", body, lambda: self.ledger.replace_block_list(body["cards"]))
 
     def _staff(self, body: dict) -> None:
-        def apply():
-            conn = self.ledger.conn
-            keep = [s["staff_id"] for s in body["staff"]]
-            conn.execute(f"DELETE FROM staff WHERE staff_id NOT IN ({', '.join('?' * len(keep)) or 'NULL'})", keep)
-            for s in body["staff"]:
-                conn.execute("INSERT INTO staff (staff_id, name, role, card_id, pin_hash) VALUES (?, ?, ?, ?, ?)"
-                             " ON CONFLICT (staff_id) DO UPDATE SET name = excluded.name, role = excluded.role,"
-                             " card_id = excluded.card_id, pin_hash = excluded.pin_hash",
-                             (s["staff_id"], s["name"], s["role"], s["card_id"], s["pin_hash"]))
-        self._versioned("staff", body, apply)
+        self._versioned("staff", body, lambda: self.ledger.replace_staff(body["staff"]))
 
     def _limits(self, body: dict) -> None:
         self._versioned("limits", body, lambda: self.state.put("limits", body))

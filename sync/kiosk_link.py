@@ -32,7 +32,7 @@ class KioskLink:
     def __init__(self, db_path: str, *, kiosk_id: str, store_id: str, timezone_name: str,
                  requester: Requester | None, timeout: float = 1.5, clock: Clock | None = None):
         self.ledger = Ledger(db_path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone_name, clock=clock)
-        self.state = SyncState(self.ledger.conn, self.ledger.clock)
+        self.state = SyncState(self.ledger)
         self.requester, self.timeout = requester, timeout
 
     @classmethod

@@ -1,19 +1,17 @@
 """The sync layer's own tables in the kiosk's SQLite file, and what the UI reads from them.
 
-Confirmations mark outbox rows; corrections and head-office balances are kept for the screens
-(a correction is never dropped: it stays until staff acknowledge it); offline approvals are
-counted against the offline limits. These tables are not ledger projections: the journal
+Confirmations mark outbox rows and bring head office's balances (both through the ledger's
+methods); corrections are kept for the screens (a correction is never dropped: it stays until
+staff acknowledge it); offline approvals are counted against the offline limits. These tables are not ledger projections: the journal
 does not produce them, so ``kiosk.ledger.verify`` leaves them alone.
 """
 from __future__ import annotations
 
 import json
-import sqlite3
 
-from kiosk.ledger.clock import Clock, from_env
+from kiosk.ledger import Ledger
 from kiosk.ledger.core import write_transaction
 from kiosk.ledger.dates import to_utc_text
-from kiosk.ledger.views import summarise
 
 
 DDL = """
@@ -21,22 +19,20 @@ CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS sync_corrections (
     tx_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL,
     received_at TEXT NOT NULL, acknowledged_at TEXT);
-CREATE TABLE IF NOT EXISTS sync_balances (
-    member_id TEXT PRIMARY KEY, as_of INTEGER NOT NULL, points INTEGER NOT NULL, points_debt INTEGER NOT NULL,
-    principal_fen INTEGER NOT NULL, bonus_fen INTEGER NOT NULL, tier TEXT NOT NULL, status TEXT NOT NULL,
-    received_at TEXT NOT NULL);
+DROP TABLE IF EXISTS sync_balances;
 CREATE TABLE IF NOT EXISTS sync_offline_spends (
     auth_id TEXT PRIMARY KEY, card_id TEXT NOT NULL, member_id TEXT, unit TEXT NOT NULL, amount INTEGER NOT NULL,
     day TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS sync_offline_spends_member ON sync_offline_spends (member_id, unit, day);
 """
-BALANCE_FIELDS = ("member_id", "as_of", "points", "points_debt", "principal_fen", "bonus_fen", "tier", "status")
 
 
 class SyncState:
-    def __init__(self, conn: sqlite3.Connection, clock: Clock | None = None):
-        self.conn, self.clock = conn, clock or from_env()
-        conn.executescript("BEGIN IMMEDIATE;" + DDL + "COMMIT;")
+    """The sync layer's tables in a kiosk's ledger file (it shares the ledger's connection)."""
+
+    def __init__(self, ledger: Ledger):
+        self.ledger, self.conn, self.clock = ledger, ledger.conn, ledger.clock
+        self.conn.executescript("BEGIN IMMEDIATE;" + DDL + "COMMIT;")
 
     def now(self) -> str:
         return to_utc_text(self.clock.now())
@@ -57,27 +53,17 @@ class SyncState:
         return self.get("confirmed", 0)
 
     def apply_ack(self, body: dict) -> int:
-        """Mark outbox rows up to head office's mark; keep its corrections and balances. Returns the mark."""
+        """Mark this kiosk's records up to head office's mark and keep its balances (the ledger's) and its
+        corrections (ours, until staff acknowledge them), in one commit. Returns the mark."""
         with self.write() as conn:
-            (top,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()
-            hwm = min(body["hwm"], top)
             now = self.now()
+            hwm = self.ledger.confirm(body["hwm"], body["balances"])
             if hwm > self.confirmed():
-                conn.execute("UPDATE outbox SET confirmed_at = ? WHERE seq <= ? AND confirmed_at IS NULL", (now, hwm))
                 self.put("confirmed", hwm)
             for c in body["corrections"]:
                 conn.execute("INSERT INTO sync_corrections (tx_id, seq, kind, detail, received_at)"
                              " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tx_id) DO NOTHING",
                              (c["tx_id"], c["seq"], c["kind"], json.dumps(c["detail"], ensure_ascii=False), now))
-            for b in body["balances"]:
-                conn.execute(
-                    f"INSERT INTO sync_balances ({', '.join(BALANCE_FIELDS)}, received_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (member_id) DO UPDATE SET as_of = excluded.as_of, points = excluded.points,"
-                    " points_debt = excluded.points_debt, principal_fen = excluded.principal_fen,"
-                    " bonus_fen = excluded.bonus_fen, tier = excluded.tier, status = excluded.status,"
-                    " received_at = excluded.received_at WHERE excluded.as_of >= sync_balances.as_of",
-                    (*(b[f] for f in BALANCE_FIELDS), now))
             self.put("last_hq_contact", now)
         return max(hwm, self.confirmed())
 
@@ -95,22 +81,3 @@ class SyncState:
     def acknowledge(self, tx_id: str) -> None:
         with self.write() as conn:
             conn.execute("UPDATE sync_corrections SET acknowledged_at = ? WHERE tx_id = ?", (self.now(), tx_id))
-
-    def hq_balance(self, member_id: str) -> dict | None:
-        row = self.conn.execute(f"SELECT {', '.join(BALANCE_FIELDS)} FROM sync_balances WHERE member_id = ?",
-                                (member_id,)).fetchone()
-        return dict(zip(BALANCE_FIELDS, row)) if row else None
-
-    def shown_balance(self, member_id: str, kiosk_id: str) -> dict | None:
-        """Head office's last confirmed balance plus this kiosk's own not-yet-confirmed transactions."""
-        base = self.hq_balance(member_id)
-        if base is None:
-            return None
-        points, fen = base["points"], base["principal_fen"] + base["bonus_fen"]
-        for (record,) in self.conn.execute(
-                "SELECT j.record FROM outbox o JOIN journal j ON j.tx_id = o.tx_id WHERE o.confirmed_at IS NULL"
-                " AND j.member_id = ? AND j.kiosk_id = ? ORDER BY o.seq", (member_id, kiosk_id)):
-            change = summarise(json.loads(record), member_id)
-            points += change["points"]
-            fen += change["stored_value_fen"]
-        return {"member_id": member_id, "points": points, "stored_value_fen": fen, "as_of": base["as_of"]}

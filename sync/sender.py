@@ -7,11 +7,12 @@ it is sent again (the hub ignores what it already has) and the timeout doubles, 
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import deque
 from typing import Callable
+
+from kiosk.ledger import Ledger
 
 from .local import SyncState
 
@@ -19,9 +20,9 @@ log = logging.getLogger("sync.sender")
 
 
 class Sender:
-    def __init__(self, state: SyncState, publish: Callable[[list[dict]], None], *, batch: int = 200,
+    def __init__(self, ledger: Ledger, state: SyncState, publish: Callable[[list[dict]], None], *, batch: int = 200,
                  window: int = 8, timeout: float = 5.0, max_timeout: float = 60.0):
-        self.state, self.conn, self.publish = state, state.conn, publish
+        self.ledger, self.state, self.publish = ledger, state, publish
         self.batch, self.window = batch, window
         self.base_timeout, self.max_timeout = timeout, max_timeout
         self.timeout = timeout
@@ -39,15 +40,12 @@ class Sender:
         """Send batches while the window has room; returns how many records went out."""
         sent = 0
         while len(self.inflight) < self.window:
-            rows = self.conn.execute(
-                "SELECT o.seq, j.record FROM outbox o JOIN journal j ON j.tx_id = o.tx_id"
-                " WHERE o.seq >= ? AND o.confirmed_at IS NULL ORDER BY o.seq LIMIT ?",
-                (self.next_seq, self.batch)).fetchall()
+            rows = self.ledger.unsent(self.next_seq, self.batch)
             if not rows:
                 break
             if not self.inflight:
                 self.last_progress = time.monotonic()
-            self.publish([json.loads(record) for _, record in rows])
+            self.publish([record for _, record in rows])
             self.inflight.append((rows[0][0], rows[-1][0]))
             self.next_seq = rows[-1][0] + 1
             sent += len(rows)

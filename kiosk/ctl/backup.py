@@ -125,7 +125,7 @@ def _replay_own(current: Path, restored: Ledger) -> int:
         restored.ingest(tx, strict=False)
         restored.conn.execute("INSERT INTO outbox (seq, tx_id, confirmed_at) VALUES (?, ?, ?)",
                               (seq, tx["tx_id"], confirmed_at))
-    SyncState(restored.conn).put("confirmed", confirmed)
+    SyncState(restored).put("confirmed", confirmed)
     return len(rows)
 
 
@@ -147,7 +147,7 @@ def restore(args, cfg) -> dict:
                           timezone=cfg.get("kiosk", "timezone"))
         try:
             restored.conn.execute("DELETE FROM outbox")
-            SyncState(restored.conn)
+            SyncState(restored)
             restored.conn.executemany("DELETE FROM sync_state WHERE key = ?", [(k,) for k in SYNC_KEYS_OF_THE_OLD_KIOSK])
             replayed = _replay_own(db, restored) if db.exists() else 0
             problems = verify(restored.conn)

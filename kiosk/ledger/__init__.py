@@ -17,6 +17,7 @@ from .money import format_fen, parse_count, parse_fen
 from .pricing import Line, Quote
 from .purchase import lines_from_amount
 from .rules import Rules, load_rules
+from .head_office import HeadOfficeOps
 from .staff import StaffOps
 from .verify import verify
 from .phones import mask_phone
@@ -25,7 +26,7 @@ from .views import Views, mask_name
 REFERENCE_RULES = Path(__file__).with_name("reference_rules.toml")
 
 
-class Ledger(Views, StaffOps):
+class Ledger(Views, StaffOps, HeadOfficeOps):
     """A kiosk's ledger file: ``Ledger(path)`` opens one, ``Ledger.create`` (``kioskctl init``) makes one."""
 
     @classmethod

@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Iterator
 from zoneinfo import ZoneInfo
 
 from . import journal, schema
-from .apply import apply_effect, apply_effects
+from .apply import apply_effect
 from .clock import Clock, from_env
 from .dates import from_utc_text, parse_moment, to_utc_text
 from .errors import InvalidInput, LedgerError, NotALedger, NotFound, Refused
@@ -165,12 +164,19 @@ class LedgerCore:
         """The instant of ``--at`` (store-local unless it has an offset), or now by the ledger's clock."""
         return parse_moment(at, self.tz, self.clock.now())
 
+    def now_text(self) -> str:
+        return to_utc_text(self.clock.now())
+
     def local_moment(self, at: str | None = None) -> datetime:
         return self.moment(at).astimezone(self.tz)
 
     # -- transactions --------------------------------------------------------------------------
     def _write(self):
         return write_transaction(self.conn)
+
+    def _joined_write(self):
+        """The caller's open write transaction, or a new one (for small writes a caller may batch)."""
+        return nullcontext(self.conn) if self.conn.in_transaction else self._write()
 
     @contextmanager
     def transaction(self, kind: str, *, operator: str, at: str | None = None, member_id: str | None = None,
@@ -192,17 +198,15 @@ class LedgerCore:
                 member = self.member_for_card(card, active=card_active) if card else None
                 member_id = member["member_id"] if member else member_id
                 self._not_before_what_it_refers_to(moment, member, ref_tx)
-                (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE kiosk_id = ?",
-                                      (self.kiosk_id,)).fetchone()
-                record = {"v": journal.RECORD_VERSION, "tx_id": str(uuid.uuid4()), "kiosk_id": self.kiosk_id,
-                          "store_id": self.store_id, "channel": "kiosk", "seq": seq, "kind": kind,
-                          "at": to_utc_text(moment), "operator": operator, "member_id": member_id,
-                          "ref_tx": ref_tx, "reason": reason, "data": data or {}, "effects": []}
+                seq = journal.next_seq(conn, self.kiosk_id)
+                record = journal.Record.build(source_id=self.kiosk_id, store_id=self.store_id, channel="kiosk",
+                                              seq=seq, kind=kind, at=to_utc_text(moment), operator=operator,
+                                              member_id=member_id, ref_tx=ref_tx, reason=reason, data=data)
                 yield TxBuilder(conn, record, moment, moment.astimezone(self.tz), member)
                 if not record["effects"] and not record_only:
                     raise Refused("nothing to do", "nothing_to_do")
-                self._journal(record)
-                conn.execute("INSERT INTO outbox (seq, tx_id) VALUES (?, ?)", (seq, record["tx_id"]))
+                journal.seal(record, journal.last_hash(conn, self.kiosk_id))
+                journal.append(conn, record, record["hash"], outbox=True)
             finally:
                 self._in_transaction = False
         log.info("tx %s seq=%d kind=%s member=%s operator=%s", record["tx_id"], seq, kind, member_id, operator)
@@ -216,11 +220,6 @@ class LedgerCore:
             if row is not None and moment < from_utc_text(row[0]):
                 raise InvalidInput(f"time {to_utc_text(moment)} is before transaction {ref_tx} ({row[0]})")
 
-    def _journal(self, record: dict) -> None:
-        """Seal a new record of this kiosk onto its chain and append it."""
-        journal.seal(record, journal.last_hash(self.conn, self.kiosk_id))
-        journal.append(self.conn, record, record["hash"])
-
     def ingest(self, record: dict, *, strict: bool = True) -> tuple[bool, list[dict]]:
         """Apply a transaction made elsewhere (or replayed). Twice has the effect of once.
 
@@ -229,9 +228,8 @@ class LedgerCore:
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM journal WHERE tx_id = ?", (record["tx_id"],)).fetchone():
                 return False, []
-            shortfalls = apply_effects(conn, record, strict=strict)
             link = record.get("hash") or journal.link_hash(journal.last_hash(conn, record["kiosk_id"]), record)
-            journal.append(conn, record, link)
+            shortfalls = journal.apply(conn, record, link, strict=strict)
         return True, shortfalls
 
     # -- shared look-ups -----------------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""The journal record: its hash chain and the one INSERT that appends it (kiosk and head office).
+"""The journal record, its one owner: build, seal, append, apply, and the outbox (unsent, confirm).
+
+A kiosk's transaction, a head-office origination and a generated test chain are all built by
+:meth:`Record.build`; a record is journaled by :func:`append` (the one INSERT), and a record made
+elsewhere (head office's ingest, a kiosk's feed) by :func:`apply` (its effects, then the append).
+A kiosk's own records also go to its outbox; the sync agent reads what is :func:`unsent` and marks
+what head office confirmed with :func:`confirm`.
 
 Every record of a source links to that source's previous record:
 
@@ -14,10 +20,51 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
+import uuid
+from dataclasses import asdict, dataclass, field
+
+from .apply import apply_effects
 
 RECORD_VERSION = 2
 GENESIS = "0" * 64
 SEALS = ("prev", "hash")
+
+
+@dataclass
+class Record:
+    """What one transaction is on the wire (version :data:`RECORD_VERSION`): who, where, when, why, its
+    inputs (``data``) and the effects that change the projections."""
+
+    tx_id: str
+    kiosk_id: str
+    store_id: str
+    channel: str
+    seq: int
+    kind: str
+    at: str
+    operator: str
+    member_id: str | None = None
+    ref_tx: str | None = None
+    reason: str = ""
+    data: dict = field(default_factory=dict)
+    effects: list = field(default_factory=list)
+    v: int = RECORD_VERSION
+
+    @classmethod
+    def build(cls, *, source_id: str, store_id: str, channel: str, seq: int, kind: str, at: str, operator: str,
+              member_id: str | None = None, ref_tx: str | None = None, reason: str = "", data: dict | None = None,
+              effects: list | None = None, tx_id: str | None = None) -> dict:
+        """A new record as the dict that is sealed, journaled and sent (``data`` and ``effects`` are
+        the caller's own objects, filled while the transaction is built)."""
+        return cls(tx_id or str(uuid.uuid4()), source_id, store_id, channel, seq, kind, at, operator, member_id,
+                   ref_tx, reason, data if data is not None else {}, effects if effects is not None else []).wire()
+
+    def wire(self) -> dict:
+        """The record's wire form (the same keys a first-release kiosk wrote, plus ``v``)."""
+        wire = asdict(self)
+        wire["data"], wire["effects"] = self.data, self.effects      # shared, not copied: still being filled
+        return {"v": wire.pop("v"), **wire}
 
 
 def canonical(record: dict) -> bytes:
@@ -52,16 +99,66 @@ def last_hash(conn, source_id: str) -> str:
     return row[0] if row and row[0] else GENESIS
 
 
-def append(conn, record: dict, link: str) -> None:
+def next_seq(conn, source_id: str) -> int:
+    (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE kiosk_id = ?", (source_id,)).fetchone()
+    return seq
+
+
+_INSERT = ("INSERT INTO journal (tx_id, kiosk_id, seq, kind, at, operator, member_id, ref_tx, reason, record, hash)"
+           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _row(r: dict, link: str) -> tuple:
+    return (r["tx_id"], r["kiosk_id"], r["seq"], r["kind"], r["at"], r["operator"], r["member_id"], r["ref_tx"],
+            r["reason"], json.dumps(r, separators=(",", ":"), ensure_ascii=False), link)
+
+
+def append(conn, record: dict, link: str, *, outbox: bool = False) -> None:
     """The one INSERT of a journal row, on a kiosk (SQLite) and at head office (SQLite or PostgreSQL),
-    indexed under every other member it touches (a member's history)."""
-    conn.execute(
-        "INSERT INTO journal (tx_id, kiosk_id, seq, kind, at, operator, member_id, ref_tx, reason, record, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (record["tx_id"], record["kiosk_id"], record["seq"], record["kind"], record["at"], record["operator"],
-         record["member_id"], record["ref_tx"], record["reason"],
-         json.dumps(record, separators=(",", ":"), ensure_ascii=False), link))
+    indexed under every other member it touches (a member's history). ``outbox``: a kiosk's own
+    record, to be sent to head office (queued in the same commit)."""
+    conn.execute(_INSERT, _row(record, link))
     _index_others(conn.execute, record)
+    if outbox:
+        conn.execute("INSERT INTO outbox (seq, tx_id) VALUES (?, ?)", (record["seq"], record["tx_id"]))
+
+
+def append_many(conn: sqlite3.Connection, sealed: list[tuple[dict, str]]) -> None:
+    """:func:`append` for a bulk load into SQLite: each (record, link hash), in order."""
+    conn.executemany(_INSERT, [_row(record, link) for record, link in sealed])
+    for record, _ in sealed:
+        _index_others(conn.execute, record)
+
+
+def apply(conn, record: dict, link: str, *, strict: bool = True) -> list[dict]:
+    """Journal a record made elsewhere: its effects on the projections, then the row. Returns the
+    shortfalls (effects that took more than there was; empty when ``strict``, which refuses them)."""
+    shortfalls = apply_effects(conn, record, strict=strict)
+    append(conn, record, link)
+    return shortfalls
+
+
+def unsent(conn, from_seq: int = 1, limit: int = -1, member_id: str | None = None) -> list[tuple[int, dict]]:
+    """This kiosk's records head office has not confirmed, from ``from_seq`` on, as (seq, record),
+    oldest first; ``member_id``: only that member's."""
+    rows = conn.execute(
+        "SELECT o.seq, j.record FROM outbox o JOIN journal j ON j.tx_id = o.tx_id WHERE o.seq >= ?"
+        " AND o.confirmed_at IS NULL AND (? IS NULL OR j.member_id = ?) ORDER BY o.seq LIMIT ?",
+        (from_seq, member_id, member_id, limit)).fetchall()
+    return [(seq, json.loads(text)) for seq, text in rows]
+
+
+def confirm(conn, hwm: int, at: str) -> int:
+    """Head office has this kiosk's records up to ``hwm`` (capped at what was sent): mark them. Returns the mark."""
+    (top,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()
+    hwm = min(hwm, top)
+    conn.execute("UPDATE outbox SET confirmed_at = ? WHERE seq <= ? AND confirmed_at IS NULL", (at, hwm))
+    return hwm
+
+
+def backlog(conn) -> int:
+    (count,) = conn.execute("SELECT COUNT(*) FROM outbox WHERE confirmed_at IS NULL").fetchone()
+    return count
 
 
 def others(record: dict) -> list[str]:

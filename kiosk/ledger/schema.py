@@ -223,6 +223,14 @@ CREATE TABLE IF NOT EXISTS coupon_claims (
 );
 """, journal.index_others),
     Migration(4, "second-round rules: benefits, instalments, point_moves", SECOND_ROUND_RULES_DDL),
+    Migration(5, "confirmed_balances: head office's last confirmed balance per member, for the balance a kiosk"
+                 " shows (DESIGN rule 7; the sync agent's sync_balances before; refilled by the next confirmation)",
+              """
+CREATE TABLE IF NOT EXISTS confirmed_balances (
+    member_id TEXT PRIMARY KEY, as_of INTEGER NOT NULL, points INTEGER NOT NULL, points_debt INTEGER NOT NULL,
+    principal_fen INTEGER NOT NULL, bonus_fen INTEGER NOT NULL, tier TEXT NOT NULL, status TEXT NOT NULL,
+    received_at TEXT NOT NULL);
+"""),
 )
 SCHEMA_VERSION = latest(MIGRATIONS)
 

@@ -62,6 +62,7 @@ class Views(PurchaseOps, PointMoveOps):
             "checked_in_today": bool(self.conn.execute(
                 "SELECT 1 FROM checkins WHERE member_id = ? AND day = ?", (member_id, day.isoformat())).fetchone()),
             "history": self.history(member_id, history),
+            "shown_balance": self.shown_balance(member_id),
         }
 
     def history(self, member_id: str, limit: int = 10) -> list[dict]:
@@ -82,10 +83,6 @@ class Views(PurchaseOps, PointMoveOps):
         stock = dict(self.conn.execute("SELECT sku, stock FROM stock WHERE store_id = ?", (self.store_id,)))
         return [{"sku": g.sku, "name": g.name, "name_zh": g.name_zh, "points": g.points, "stock": stock.get(g.sku, 0)}
                 for g in self.rules.gifts]
-
-    def outbox_backlog(self) -> int:
-        (n,) = self.conn.execute("SELECT COUNT(*) FROM outbox WHERE confirmed_at IS NULL").fetchone()
-        return n
 
     def day_records(self, *, at: str | None = None) -> list[dict]:
         """This kiosk's journal records of the local day, oldest first (the counter's shift figures)."""

@@ -12,7 +12,6 @@ the tables (:func:`copy_to_postgres`): per-statement round trips would take far 
 from __future__ import annotations
 
 import heapq
-import json
 import math
 import random
 import uuid
@@ -75,24 +74,21 @@ class _Writer:
               effects: list[dict], data: dict, ref_tx: str | None = None, reason: str = "",
               tx_id: str | None = None) -> dict:
         seq = self.seqs[kiosk] = self.seqs.get(kiosk, 0) + 1
-        record = {"v": journal.RECORD_VERSION, "tx_id": tx_id or self.new_id(), "kiosk_id": kiosk,
-                  "store_id": store, "channel": "kiosk", "seq": seq, "kind": kind, "at": to_utc_text(moment),
-                  "operator": operator, "member_id": member_id, "ref_tx": ref_tx, "reason": reason, "data": data,
-                  "effects": effects}
+        record = journal.Record.build(source_id=kiosk, store_id=store, channel="kiosk", seq=seq, kind=kind,
+                                      at=to_utc_text(moment), operator=operator, member_id=member_id, ref_tx=ref_tx,
+                                      reason=reason, data=data, effects=effects, tx_id=tx_id or self.new_id())
         journal.seal(record, self.tips.get(kiosk, journal.GENESIS))      # hash-chained, as a kiosk does
         self.tips[kiosk] = record["hash"]
         apply_effects(self.db.conn, record, strict=False)
-        self.rows.append((record["tx_id"], kiosk, seq, kind, record["at"], operator, member_id, ref_tx, reason,
-                          json.dumps(record, separators=(",", ":"), ensure_ascii=False), record["hash"]))
+        self.rows.append((record, record["hash"]))
         if len(self.rows) >= 5000:
             self.flush()
         self.count += 1
         return record
 
     def flush(self) -> None:
-        self.db.conn.executemany("INSERT INTO journal (tx_id, kiosk_id, seq, kind, at, operator, member_id, ref_tx,"
-                                 " reason, record, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.rows)
-        self.db.conn.executemany("INSERT INTO hq_log (tx_id) VALUES (?)", [(row[0],) for row in self.rows])
+        journal.append_many(self.db.conn, self.rows)
+        self.db.conn.executemany("INSERT INTO hq_log (tx_id) VALUES (?)", [(r["tx_id"],) for r, _ in self.rows])
         self.rows.clear()
 
 

@@ -22,7 +22,6 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from kiosk.ledger import journal
-from kiosk.ledger.apply import apply_effects
 from kiosk.ledger.clock import Clock, from_env, now_text
 
 from .db import Db
@@ -136,10 +135,9 @@ class Ingest:
         """
         out = out or Outcome("hq")
         source = self._source("hq", "hq", "hq")
-        record = {"v": journal.RECORD_VERSION, "tx_id": tx_id or self.new_tx_id(), "kiosk_id": "hq",
-                  "store_id": store_id, "channel": "hq", "seq": source.hwm + 1, "kind": kind, "at": at or self.now(),
-                  "operator": operator, "member_id": member_id, "ref_tx": None, "reason": reason,
-                  "data": data or {}, "effects": effects}
+        record = journal.Record.build(source_id="hq", store_id=store_id, channel="hq", seq=source.hwm + 1, kind=kind,
+                                      at=at or self.now(), operator=operator, member_id=member_id, reason=reason,
+                                      data=data, effects=effects, tx_id=tx_id)
         journal.seal(record, source.tip or journal.GENESIS)
         self._apply(record, out, record["hash"])
         if out.corrections and out.corrections[-1]["tx_id"] == record["tx_id"]:
@@ -196,8 +194,7 @@ class Ingest:
     def _apply(self, record: dict, out: Outcome, link: str) -> None:
         self.conn.execute("SAVEPOINT sp_record")
         try:
-            shortfalls = apply_effects(self.conn, record, strict=False)
-            journal.append(self.conn, record, link)
+            shortfalls = journal.apply(self.conn, record, link, strict=False)
             self.conn.execute("INSERT INTO hq_log (tx_id) VALUES (?)", (record["tx_id"],))
         except self.db.fatal:
             raise

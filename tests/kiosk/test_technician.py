@@ -37,7 +37,7 @@ def _trade(ctl, card, n):
 
 def _confirm(db, hwm):
     led = Ledger(db)
-    SyncState(led.conn).apply_ack({"hwm": hwm, "corrections": [], "balances": []})
+    SyncState(led).apply_ack({"hwm": hwm, "corrections": [], "balances": []})
     led.close()
 
 

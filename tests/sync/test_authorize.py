@@ -50,7 +50,7 @@ def test_without_an_answer_the_offline_limits_decide(broker, make_kiosk, request
     never = authorize(k, SpendRequest("CARD-Q", "stored_value", 100), requester, timeout=0.3)
     assert (never.approved, never.online, never.reason) == (False, False, "offline_never_synced")
 
-    state = SyncState(k.conn)
+    state = SyncState(k)
     with state.write():
         state.put("limits", LIMITS)
     state.touch()

@@ -50,9 +50,8 @@ def test_two_kiosks_converge_on_head_office_balances(tmp_path, broker, start_hub
         assert (view["principal_fen"], view["bonus_fen"]) == (principal, bonus)
         assert verify(kiosk.conn) == []
     # the confirmation carried head office's balance: kiosk 2 shows it, nothing left unconfirmed
-    state_b = SyncState(b.conn)
-    assert state_b.hq_balance(member["member_id"])["principal_fen"] == 7000
-    assert state_b.shown_balance(member["member_id"], "k2")["stored_value_fen"] == principal + bonus
+    assert b.confirmed_balance(member["member_id"])["principal_fen"] == 7000
+    assert b.member_view("CARD-A")["shown_balance"]["stored_value_fen"] == principal + bonus
     hq = Db(f"sqlite:///{tmp_path / 'hq.db'}")
     assert verify(hq.conn) == []
     count = "SELECT COUNT(*) FROM journal WHERE kiosk_id = ?"
@@ -137,7 +136,7 @@ def test_head_office_data_reaches_the_kiosk_and_old_versions_are_ignored(tmp_pat
     hq.set_catalogue("s1")
     start_hub(broker.url)
     start_agent(k, broker.url)
-    state = SyncState(k.conn)
+    state = SyncState(k)
     wait_for(lambda: state.get("catalogue") and state.get("limits") and state.get("version:staff"),
              what="head-office data at the kiosk")
     wait_for(lambda: k.rules.checkin_points == 7, what="new rules in force")

@@ -58,13 +58,13 @@ def test_double_spend_between_offline_kiosks_becomes_a_debt_an_alert_and_a_hold(
                            (member["member_id"],)).fetchone() == (60,)
     assert db.conn.execute("SELECT kind FROM hq_alerts").fetchall() == [("overdraft",)]
     # the kiosk whose spend came second is told, and keeps the correction for the screen
-    corrections = SyncState(a.conn).corrections() + SyncState(b.conn).corrections()
+    corrections = SyncState(a).corrections() + SyncState(b).corrections()
     assert [c["kind"] for c in corrections] == ["overdraft"]
     assert corrections[0]["detail"]["shortfalls"][0]["short"] == 60
-    second = a if SyncState(a.conn).corrections() else b
-    SyncState(second.conn).acknowledge(corrections[0]["tx_id"])      # staff saw it on screen
-    assert SyncState(second.conn).corrections() == []
-    assert len(SyncState(second.conn).corrections(unacknowledged=False)) == 1
+    second = a if SyncState(a).corrections() else b
+    SyncState(second).acknowledge(corrections[0]["tx_id"])      # staff saw it on screen
+    assert SyncState(second).corrections() == []
+    assert len(SyncState(second).corrections(unacknowledged=False)) == 1
 
     def held(kiosk):
         try:

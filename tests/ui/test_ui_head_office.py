@@ -40,7 +40,7 @@ def test_offline_never_synced_kiosk_refuses_spends_but_still_earns(offline_kiosk
 
 def test_head_office_corrections_are_shown_until_acknowledged(offline_kiosk, ledger_of):
     ledger = ledger_of(offline_kiosk)
-    state = SyncState(ledger.conn)
+    state = SyncState(ledger)
     with state.write() as conn:
         conn.execute("INSERT INTO sync_corrections (tx_id, seq, kind, detail, received_at) VALUES"
                      " ('tx-1', 7, 'overdraft', '{\"shortfalls\": [{\"what\": \"points\", \"short\": 60}]}', 'now')")

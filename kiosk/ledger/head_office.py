@@ -1,0 +1,93 @@
+"""What a kiosk's ledger keeps for and from head office: the outbox it sends, the confirmations it
+gets back, and the data head office owns (rules, staff credentials, the block list).
+
+The sync agent calls these methods and never the tables. Each one joins the caller's write
+transaction when there is one (the agent commits the data together with the version it applied).
+
+DESIGN rule 7: the kiosk shows head office's last confirmed balance plus its own not-yet-confirmed
+transactions (:meth:`HeadOfficeOps.shown_balance`).
+"""
+from __future__ import annotations
+
+from . import journal
+from .core import LedgerCore
+from .rules import load_rules
+from .views import summarise
+
+BALANCE_FIELDS = ("member_id", "as_of", "points", "points_debt", "principal_fen", "bonus_fen", "tier", "status")
+
+
+class HeadOfficeOps(LedgerCore):
+
+    # -- the outbox ----------------------------------------------------------------------------
+    def unsent(self, from_seq: int = 1, limit: int = -1) -> list[tuple[int, dict]]:
+        """This kiosk's records head office has not confirmed, from ``from_seq`` on: (seq, record)."""
+        return journal.unsent(self.conn, from_seq, limit)
+
+    def outbox_backlog(self) -> int:
+        return journal.backlog(self.conn)
+
+    def confirm(self, hwm: int, balances: list[dict] = ()) -> int:
+        """Head office has this kiosk's records up to ``hwm`` and reports these members' balances as of
+        then. Returns the confirmed mark (never past what this kiosk sent)."""
+        now = self.now_text()
+        with self._joined_write():
+            hwm = journal.confirm(self.conn, hwm, now)
+            for b in balances:
+                self.conn.execute(
+                    f"INSERT INTO confirmed_balances ({', '.join(BALANCE_FIELDS)}, received_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (member_id) DO UPDATE SET as_of = excluded.as_of, points = excluded.points,"
+                    " points_debt = excluded.points_debt, principal_fen = excluded.principal_fen,"
+                    " bonus_fen = excluded.bonus_fen, tier = excluded.tier, status = excluded.status,"
+                    " received_at = excluded.received_at WHERE excluded.as_of >= confirmed_balances.as_of",
+                    (*(b[f] for f in BALANCE_FIELDS), now))
+        return hwm
+
+    def confirmed_balance(self, member_id: str) -> dict | None:
+        """Head office's last confirmed balance of a member, or None before its first."""
+        row = self.conn.execute(f"SELECT {', '.join(BALANCE_FIELDS)} FROM confirmed_balances WHERE member_id = ?",
+                                (member_id,)).fetchone()
+        return dict(zip(BALANCE_FIELDS, row)) if row else None
+
+    def shown_balance(self, member_id: str) -> dict | None:
+        """Head office's last confirmed balance plus this kiosk's own not-yet-confirmed transactions
+        (None before head office confirmed any balance of the member: show the local one)."""
+        base = self.confirmed_balance(member_id)
+        if base is None:
+            return None
+        points, fen = base["points"], base["principal_fen"] + base["bonus_fen"]
+        for _, record in journal.unsent(self.conn, member_id=member_id):
+            change = summarise(record, member_id)
+            points, fen = points + change["points"], fen + change["stored_value_fen"]
+        return {"member_id": member_id, "points": points, "stored_value_fen": fen, "as_of": base["as_of"]}
+
+    # -- data head office owns -----------------------------------------------------------------
+    def set_rules(self, text: str) -> str:
+        """Install head office's rules (refused with RulesError when they do not load); returns their digest."""
+        rules = load_rules(text)
+        with self._joined_write():
+            self.set_meta("rules", rules.source)
+        self._rules = None
+        return rules.digest
+
+    def replace_staff(self, staff: list[dict]) -> None:
+        """Head office's staff list replaces this kiosk's (credentials only: the PIN hash, never a PIN).
+        A staff member's failed attempts and lockout stay while they remain on the list."""
+        keep = [s["staff_id"] for s in staff]
+        with self._joined_write():
+            self.conn.execute(f"DELETE FROM staff WHERE staff_id NOT IN ({', '.join('?' * len(keep)) or 'NULL'})",
+                              keep)
+            self.conn.executemany(
+                "INSERT INTO staff (staff_id, name, role, card_id, pin_hash) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (staff_id) DO UPDATE SET name = excluded.name, role = excluded.role,"
+                " card_id = excluded.card_id, pin_hash = excluded.pin_hash",
+                [(s["staff_id"], s["name"], s["role"], s["card_id"], s["pin_hash"]) for s in staff])
+
+    def replace_block_list(self, cards: list[dict]) -> None:
+        """Head office's block list (card_id, reason) replaces this kiosk's; each block counts from now."""
+        now = self.now_text()
+        with self._joined_write():
+            self.conn.execute("DELETE FROM blocklist")
+            self.conn.executemany("INSERT INTO blocklist (card_id, reason, since) VALUES (?, ?, ?)",
+                                  [(c["card_id"], c["reason"], now) for c in cards])
