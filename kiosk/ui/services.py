@@ -28,8 +28,10 @@ def coupon_rule(led, code: str) -> dict:
 
 
 def member_snapshot(led, card_id: str, history: int = 10, *, at: str | None = None) -> dict:
-    """The member view plus what the rules say about it: next tier, coupon terms, check-in points."""
+    """The member view plus what the rules say about it (next tier, coupon terms, check-in points) and
+    whether the balance head office confirmed is changed by this kiosk's unconfirmed transactions."""
     view = led.member_view(card_id, history=history, require_active=True, at=at)
+    view["unconfirmed"] = _changed_since_confirmed(led, view)
     rules = led.rules
     view["tier_basis"] = rules.tier_basis
     view["checkin_points"] = rules.checkin_points
@@ -45,6 +47,17 @@ def member_snapshot(led, card_id: str, history: int = 10, *, at: str | None = No
             data = led.tx_record(item["tx_id"])["data"]
             item["package"], item["remaining"] = names.get(data.get("package_id"), ""), data.get("remaining")
     return view
+
+
+def _changed_since_confirmed(led, view: dict) -> bool:
+    """True when the shown balance (DESIGN rule 7) is not head office's confirmed one as it stands: this
+    kiosk's own transactions that head office has not confirmed yet move it."""
+    shown = view["shown_balance"]
+    if shown is None:
+        return False
+    confirmed = led.confirmed_balance(view["member_id"])
+    return (shown["points"], shown["stored_value_fen"]) != (confirmed["points"],
+                                                            confirmed["principal_fen"] + confirmed["bonus_fen"])
 
 
 def topup_offer(led, amount_fen: int) -> dict:

@@ -29,6 +29,19 @@ def test_member_checks_in_once_a_day(desk):
     assert desk.data["points"] == "125"
 
 
+def test_member_home_shows_head_offices_balance_plus_this_kiosks_unconfirmed(desk):
+    led = desk.ledger
+    alice = led.member_view(demo.ALICE.card_id)
+    desk.tap(demo.ALICE)                     # head office has confirmed nothing yet: the ledger's own figures
+    assert (desk.data["points"], desk.data["balance"], desk.data["unconfirmed"]) == ("120", "¥550.00", "")
+    led.confirm(10**9, [{"member_id": alice["member_id"], "as_of": 1, "points": 100, "points_debt": 0,
+                         "principal_fen": 50000, "bonus_fen": 0, "tier": alice["tier"], "status": "active"}])
+    desk.tap(demo.ALICE)                     # head office's correction is what the member sees
+    assert (desk.data["points"], desk.data["balance"], desk.data["unconfirmed"]) == ("100", "¥500.00", "")
+    desk.members.checkin()                   # a check-in head office has not confirmed yet
+    assert (desk.data["points"], desk.data["unconfirmed"]) == ("105", "Includes unsynced transactions")
+
+
 def test_a_late_answer_for_a_finished_visit_is_dropped(desk):
     desk.tap(demo.ALICE)
     desk.hold = True
