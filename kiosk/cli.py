@@ -228,18 +228,31 @@ def _init(args, led):
     return {"db": led.path, "kiosk_id": led.kiosk_id, "store_id": led.store_id, "rules": led.rules.digest}
 
 
-def _open(args, cfg) -> Ledger:
+def _spend_guard(cfg):
+    """Spends ask head office when this kiosk has a head-office key ([sync] hq_public_key; the MQTT
+    connection is made at the first spend), else the offline limits the ledger holds."""
+    if not cfg.get("sync", "hq_public_key"):
+        return None
+    from sync.authorize import HeadOfficeGuard, guard_from_config
+    try:
+        return guard_from_config(cfg, "ctl")
+    except (OSError, ValueError) as exc:      # unreadable key, bad broker URL: still a chain's kiosk
+        logging.getLogger("kioskctl").warning("cannot ask head office (%s): the offline limits decide", exc)
+        return HeadOfficeGuard(None)
+
+
+def _open(args, cfg, guard=None) -> Ledger:
     """The ledger named by --db or the config; only ``init`` creates one.
 
     The kiosk and store ids are those recorded in the ledger; ids set explicitly in the config (or
-    KIOSK_ID / KIOSK_STORE_ID) must match them.
+    KIOSK_ID / KIOSK_STORE_ID) must match them. ``guard`` decides its spends.
     """
     db = args.db or cfg.get("kiosk", "db")
     ids = {name: cfg.get("kiosk", key) for name, key in (("kiosk_id", "id"), ("store_id", "store_id"))
            if cfg.source("kiosk", key) != "default"}
     place = {"timezone": cfg.get("kiosk", "timezone"), "phone_region": cfg.get("kiosk", "phone_region")}
     if args.path != ("init",):
-        return Ledger(db, **ids, **place)
+        return Ledger(db, **ids, **place, guard=guard)
     rules = args.rules or cfg.get("kiosk", "rules")
     text = Path(rules).read_text(encoding="utf-8") if rules else None
     return Ledger.create(db, **ids, **place, rules_text=text, operator=args.operator, at=args.at)
@@ -354,8 +367,17 @@ def _main(argv: list[str] | None) -> int:
         return _doctor(args, cfg)
     if args.path in ctl_base.STANDALONE:
         return ctl_base.run(args, cfg, _fail, lambda r: print(json.dumps(r, ensure_ascii=False) if args.json else human(r)))
+    guard = _spend_guard(cfg)
     try:
-        led = _open(args, cfg)
+        return _run(args, cfg, guard)
+    finally:
+        if guard is not None:
+            guard.close()
+
+
+def _run(args, cfg, guard) -> int:
+    try:
+        led = _open(args, cfg, guard)
     except LedgerError as exc:        # not a ledger, another kiosk's ledger, bad rules for init
         return _fail(args, str(exc), exc.code, EXIT_USAGE)
     except OSError as exc:

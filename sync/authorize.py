@@ -1,87 +1,72 @@
-"""May this spend go ahead? Ask head office first; without an answer in time, apply the
-offline limits head office pushed (per transaction, per member per day, per kiosk in total,
-and only within the offline window since head office was last heard from).
+"""The spend guard for a kiosk in a chain: ask head office, and without an answer in time apply
+the offline limits head office pushed (the ledger's :class:`~kiosk.ledger.guard.OfflineLimitsGuard`).
 
-The UI calls :func:`authorize` before spending points, stored value, a coupon or a gift;
-offline approvals are recorded so the limits add up across the day.
+The ledger asks its guard before taking the write lock, with everything one transaction would
+spend; head office approves all of it or none and reserves what it approved (a hold the arriving
+transaction consumes), so two kiosks asking at once cannot both spend the same balance.
 """
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import logging
+from typing import Callable
 
-from kiosk.ledger import Ledger, LedgerError
-from kiosk.ledger.dates import to_utc_text
+from kiosk.config import Config
+from kiosk.ledger.guard import Approval, OfflineLimitsGuard, Spends
 
-from .local import SyncState
-from .protocol.limits import DEFAULT_LIMITS
+from .mqtt import Broker
+from .protocol import Codec, Verifier, topics
 from .requester import Requester
 
-UNITS = {"points": "points", "gift": "points", "stored_value": "fen", "coupon": "fen"}
+log = logging.getLogger("sync.authorize")
 
 
-@dataclass(frozen=True)
-class SpendRequest:
-    card_id: str
-    spend: str          # points | stored_value | coupon | gift
-    amount: int         # points for points/gift, fen for stored_value/coupon (its face value)
-    sku: str | None = None
-    coupon_code: str | None = None
-    printed_coupon: str | None = None   # "<campaign>:<serial>" of a verified printed coupon
+class HeadOfficeGuard:
+    """``connect`` makes the MQTT requester (None: no head-office key configured, the offline limits
+    only). Either way this kiosk belongs to a chain: never having heard from head office approves
+    nothing. ``eager`` connects at once (the app); otherwise at the first spend, waiting up to the
+    timeout for the connection (a one-shot ``kioskctl``)."""
+
+    def __init__(self, connect: Callable[[], Requester] | None, timeout: float = 1.5, *, eager: bool = False):
+        self.timeout, self._connect = timeout, connect
+        self._requester = connect() if connect and eager else None
+        self.offline = OfflineLimitsGuard(chain=True)
+
+    @property
+    def requester(self) -> Requester | None:
+        if self._requester is None and self._connect is not None:
+            self._requester = self._connect()
+            self._requester.ready.wait(self.timeout)
+        return self._requester
+
+    def approve(self, ledger, member: dict, card_id: str, spends: Spends) -> Approval:
+        requester = self.requester
+        if requester is not None:
+            answer = requester.ask("authorize", {"card_id": card_id, "spends": spends.as_dict()}, self.timeout)
+            if answer is not None:
+                ledger.heard_from_head_office()
+                result = answer["result"]
+                return Approval(result["approved"], True, answer["reason"] or "approved", spends, result.get("hold"))
+            log.info("head office did not answer within %.1f s: the offline limits decide", self.timeout)
+        return self.offline.approve(ledger, member, card_id, spends)
+
+    def close(self) -> None:
+        if self._requester is not None:
+            self._requester.close()
 
 
-@dataclass(frozen=True)
-class Decision:
-    approved: bool
-    online: bool
-    reason: str
-    balance: dict | None = None
+def guard_from_config(cfg: Config, process: str, *, eager: bool = False) -> HeadOfficeGuard:
+    """The guard of one of this kiosk's processes (``process`` names its MQTT client, e.g. "ui").
+    Asking online needs [sync] broker and hq_public_key; without the key, the offline limits only."""
+    kiosk_id, store_id, hq_key = cfg.get("kiosk", "id"), cfg.get("kiosk", "store_id"), cfg.get("sync", "hq_public_key")
+    timeout = cfg.get("sync", "auth_timeout_ms") / 1000
+    if not hq_key:
+        log.warning("no [sync] hq_public_key: spends are decided by the offline limits only")
+        return HeadOfficeGuard(None, timeout)
+    broker = Broker(cfg.get("sync", "broker"), cfg.get("sync", "ca") or None, cfg.get("sync", "cert") or None,
+                    cfg.get("sync", "key") or None).check()
+    verifier = Verifier.load(hq_key)
 
-
-def authorize(ledger: Ledger, request: SpendRequest, client: Requester | None, timeout: float = 2.0, *,
-              now: datetime | None = None) -> Decision:
-    if request.spend not in UNITS or request.amount <= 0:
-        return Decision(False, False, "invalid_request")
-    try:
-        member = ledger.member_for_card(request.card_id)
-    except LedgerError as exc:
-        return Decision(False, False, exc.code)
-    state = SyncState(ledger)
-    if client is not None:
-        args = {"card_id": request.card_id, "spend": request.spend, "amount": request.amount}
-        args.update({k: v for k, v in (("sku", request.sku), ("coupon_code", request.coupon_code),
-                                       ("printed_coupon", request.printed_coupon)) if v})
-        answer = client.ask("authorize", args, timeout)
-        if answer is not None:
-            state.touch()
-            result = answer["result"]
-            return Decision(result["approved"], True, answer["reason"] or "approved", result.get("balance"))
-    return _offline(ledger, state, request, member["member_id"], now or ledger.clock.now())
-
-
-def _offline(ledger: Ledger, state: SyncState, request: SpendRequest, member_id: str, now: datetime) -> Decision:
-    limits = state.get("limits") or DEFAULT_LIMITS
-    unit = UNITS[request.spend]
-    last = state.get("last_hq_contact")
-    if last is None:
-        return Decision(False, False, "offline_never_synced")
-    since = datetime.fromisoformat(last.replace("Z", "+00:00"))
-    if now - since > timedelta(hours=limits["window_hours"]):
-        return Decision(False, False, "offline_window_passed")
-    cap = limits[unit]
-    day = now.astimezone(ledger.tz).date().isoformat()
-    with state.write() as conn:
-        (member_day,) = conn.execute("SELECT COALESCE(SUM(amount), 0) FROM sync_offline_spends WHERE member_id = ?"
-                                     " AND unit = ? AND day = ?", (member_id, unit, day)).fetchone()
-        (kiosk_total,) = conn.execute("SELECT COALESCE(SUM(amount), 0) FROM sync_offline_spends WHERE unit = ?"
-                                      " AND at >= ?", (unit, last)).fetchone()
-        for reason, used, limit in (("offline_limit_per_transaction", 0, cap["per_tx"]),
-                                    ("offline_limit_member_day", member_day, cap["member_day"]),
-                                    ("offline_limit_kiosk_total", kiosk_total, cap["kiosk_total"])):
-            if used + request.amount > limit:
-                return Decision(False, False, reason)
-        conn.execute("INSERT INTO sync_offline_spends (auth_id, card_id, member_id, unit, amount, day, at)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (str(uuid.uuid4()), request.card_id, member_id, unit, request.amount, day, to_utc_text(now)))
-    return Decision(True, False, "approved_offline")
+    def connect() -> Requester:
+        return Requester(broker, Codec(kiosk_id, verifier=verifier), topics.SourceTopics(store_id, kiosk_id),
+                         f"{kiosk_id}-{process}").start()
+    return HeadOfficeGuard(connect, timeout, eager=eager)

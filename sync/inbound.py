@@ -90,7 +90,7 @@ class Inbound:
         self._versioned("staff", body, lambda: self.ledger.replace_staff(body["staff"]))
 
     def _limits(self, body: dict) -> None:
-        self._versioned("limits", body, lambda: self.state.put("limits", body))
+        self._versioned("limits", body, lambda: self.ledger.set_offline_limits(body))
 
     def _catalogue(self, body: dict) -> None:
         if body["store_id"] == self.ledger.store_id:

@@ -1,6 +1,7 @@
 """What the kiosk app gets from the sync layer; the ``kiosk`` entry point wires it into the UI.
 
-- ``authorize(...)``: may this spend go ahead? Head office first, the offline limits otherwise.
+- ``guard``: the spend guard the UI's ledger is opened with (head office first, the offline limits
+  otherwise; :mod:`sync.authorize`).
 - ``status()``: online or not, the unconfirmed backlog, the last contact, open corrections; for
   the offline banner and the staff device-status screen.
 - ``corrections()`` / ``acknowledge(tx_id)``: head office's corrections stay on screen until staff
@@ -18,10 +19,8 @@ from kiosk.config import Config
 from kiosk.ledger import Ledger
 from kiosk.ledger.clock import Clock
 
-from .authorize import Decision, SpendRequest, authorize
+from .authorize import HeadOfficeGuard, guard_from_config
 from .local import SyncState
-from .mqtt import Broker
-from .protocol import Codec, Verifier, topics
 from .requester import Requester
 
 log = logging.getLogger("sync.link")
@@ -29,39 +28,25 @@ ONLINE_WITHIN = timedelta(seconds=90)   # the agent hears from head office at le
 
 
 class KioskLink:
-    def __init__(self, db_path: str, *, kiosk_id: str, store_id: str, timezone_name: str,
-                 requester: Requester | None, timeout: float = 1.5, clock: Clock | None = None):
+    def __init__(self, db_path: str, *, kiosk_id: str, store_id: str, timezone_name: str, guard: HeadOfficeGuard,
+                 clock: Clock | None = None):
         self.ledger = Ledger(db_path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone_name, clock=clock)
         self.state = SyncState(self.ledger)
-        self.requester, self.timeout = requester, timeout
+        self.guard = guard
 
     @classmethod
     def from_config(cls, cfg: Config, db_path: str) -> "KioskLink":
         """Online authorization needs [sync] broker and hq_public_key; without them, offline limits only."""
-        kiosk_id, store_id = cfg.get("kiosk", "id"), cfg.get("kiosk", "store_id")
-        requester = None
-        hq_key = cfg.get("sync", "hq_public_key")
-        if hq_key:
-            broker = Broker(cfg.get("sync", "broker"), cfg.get("sync", "ca") or None, cfg.get("sync", "cert") or None,
-                            cfg.get("sync", "key") or None).check()
-            requester = Requester(broker, Codec(kiosk_id, verifier=Verifier.load(hq_key)),
-                                  topics.SourceTopics(store_id, kiosk_id), f"{kiosk_id}-ui").start()
-        else:
-            log.warning("no [sync] hq_public_key: spends are decided by the offline limits only")
-        return cls(db_path, kiosk_id=kiosk_id, store_id=store_id, timezone_name=cfg.get("kiosk", "timezone"),
-                   requester=requester, timeout=cfg.get("sync", "auth_timeout_ms") / 1000)
+        return cls(db_path, kiosk_id=cfg.get("kiosk", "id"), store_id=cfg.get("kiosk", "store_id"),
+                   timezone_name=cfg.get("kiosk", "timezone"), guard=guard_from_config(cfg, "ui", eager=True))
 
-    def authorize(self, card_id: str, spend: str, amount: int, *, sku: str | None = None,
-                  coupon_code: str | None = None, printed_coupon: str | None = None) -> Decision:
-        decision = authorize(self.ledger, SpendRequest(card_id, spend, amount, sku, coupon_code, printed_coupon),
-                             self.requester, self.timeout)
-        log.info("authorize %s %s %d: %s (%s)", spend, card_id, amount, decision.reason,
-                 "online" if decision.online else "offline")
-        return decision
+    @property
+    def requester(self) -> Requester | None:
+        return self.guard.requester
 
     def status(self, now: datetime | None = None) -> dict:
         now = now or self.ledger.clock.now()
-        last = self.state.get("last_hq_contact")
+        last = self.ledger.head_office_contact()
         online = bool(last) and now - datetime.fromisoformat(last.replace("Z", "+00:00")) <= ONLINE_WITHIN
         return {"online": online, "last_contact": last, "backlog": self.ledger.outbox_backlog(),
                 "corrections": len(self.state.corrections())}
@@ -73,6 +58,5 @@ class KioskLink:
         self.state.acknowledge(tx_id)
 
     def close(self) -> None:
-        if self.requester:
-            self.requester.close()
+        self.guard.close()
         self.ledger.close()

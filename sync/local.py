@@ -2,8 +2,10 @@
 
 Confirmations mark outbox rows and bring head office's balances (both through the ledger's
 methods); corrections are kept for the screens (a correction is never dropped: it stays until
-staff acknowledge it); offline approvals are counted against the offline limits. These tables are not ledger projections: the journal
-does not produce them, so ``kiosk.ledger.verify`` leaves them alone.
+staff acknowledge it). These tables are not ledger projections: the journal does not produce them,
+so ``kiosk.ledger.verify`` leaves them alone. The offline limits, the last contact with head office
+and the offline allowances belong to the ledger's spend guard (:mod:`kiosk.ledger.guard`); this
+module tells the ledger when head office was heard from.
 """
 from __future__ import annotations
 
@@ -20,10 +22,6 @@ CREATE TABLE IF NOT EXISTS sync_corrections (
     tx_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL,
     received_at TEXT NOT NULL, acknowledged_at TEXT);
 DROP TABLE IF EXISTS sync_balances;
-CREATE TABLE IF NOT EXISTS sync_offline_spends (
-    auth_id TEXT PRIMARY KEY, card_id TEXT NOT NULL, member_id TEXT, unit TEXT NOT NULL, amount INTEGER NOT NULL,
-    day TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS sync_offline_spends_member ON sync_offline_spends (member_id, unit, day);
 """
 
 
@@ -64,13 +62,12 @@ class SyncState:
                 conn.execute("INSERT INTO sync_corrections (tx_id, seq, kind, detail, received_at)"
                              " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tx_id) DO NOTHING",
                              (c["tx_id"], c["seq"], c["kind"], json.dumps(c["detail"], ensure_ascii=False), now))
-            self.put("last_hq_contact", now)
+            self.ledger.heard_from_head_office()
         return max(hwm, self.confirmed())
 
     def touch(self) -> None:
         """Head office answered just now (the offline window counts from here)."""
-        with self.write():
-            self.put("last_hq_contact", self.now())
+        self.ledger.heard_from_head_office()
 
     # -- for the screens -----------------------------------------------------------------------
     def corrections(self, *, unacknowledged: bool = True) -> list[dict]:

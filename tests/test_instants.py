@@ -87,11 +87,12 @@ def test_head_office_counts_the_same_points_on_the_same_local_day(scene, instant
     led.purchase("C1", lines_from_amount(20000), operator="admin")
     shown = led.member_view("C1")["points"]
     sync_to_head_office(led, hq, clock)
-    authority = Authority(hq.conn, clock)
-    assert authority.authorize({"card_id": "C1", "spend": "points", "amount": shown}) == \
-        ("", {"approved": True, "balance": authority.card_lookup({"card_id": "C1"})[1]["balance"]})
-    reason, _ = authority.authorize({"card_id": "C1", "spend": "points", "amount": shown + 1})
+    authority = Authority(hq, clock)
+    reason, _ = authority.authorize({"card_id": "C1", "spends": {"points": shown + 1}})
     assert reason == "insufficient_points"
+    reason, result = authority.authorize({"card_id": "C1", "spends": {"points": shown}})
+    assert (reason, result["approved"]) == ("", True)
+    assert result["balance"] == authority.card_lookup({"card_id": "C1"})[1]["balance"]
 
 
 def test_check_in_is_once_per_local_day(scene, instant):

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from sync.local import SyncState
 
-from ..ledger import Ledger, verify
+from ..ledger import Ledger, guard, verify
 from ..ledger.core import connect
 from .base import EXIT_USAGE, CtlError, standalone
 
-SYNC_KEYS_OF_THE_OLD_KIOSK = ("confirmed", "last_hq_contact")
+SYNC_KEYS_OF_THE_OLD_KIOSK = ("confirmed",)
 
 
 def add_parsers(top, sub) -> None:
@@ -149,6 +149,7 @@ def restore(args, cfg) -> dict:
             restored.conn.execute("DELETE FROM outbox")
             SyncState(restored)
             restored.conn.executemany("DELETE FROM sync_state WHERE key = ?", [(k,) for k in SYNC_KEYS_OF_THE_OLD_KIOSK])
+            guard.forget_contact(restored.conn)     # the new kiosk has not heard from head office itself
             replayed = _replay_own(db, restored) if db.exists() else 0
             problems = verify(restored.conn)
             restored.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from .. import version
+from ..ledger import guard
 from ..ledger.clock import from_env as clock_from_env
 from .base import EXIT_USAGE, CtlError, standalone
 
@@ -59,10 +60,7 @@ def ledger_status(db: Path, kiosk_id: str) -> dict:
                                      (kiosk_id,)).fetchone()
         (backlog, oldest) = conn.execute("SELECT COUNT(*), MIN(j.at) FROM outbox o JOIN journal j ON j.tx_id = o.tx_id"
                                          " WHERE o.confirmed_at IS NULL").fetchone()
-        contact = None
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sync_state'").fetchone():
-            row = conn.execute("SELECT value FROM sync_state WHERE key = 'last_hq_contact'").fetchone()
-            contact = json.loads(row[0]) if row else None
+        contact = guard.last_contact(conn)
     except sqlite3.DatabaseError as exc:
         return {"present": True, "path": str(db), "error": str(exc)}
     finally:

@@ -9,9 +9,10 @@ import os
 import uuid
 from pathlib import Path
 
-from . import schema
+from . import guard, schema
 from .clock import Clock
 from .core import ADMIN, SELF
+from .guard import Approval, OfflineLimitsGuard, SpendGuard, Spends
 from .errors import InvalidInput, LedgerError, NotALedger, NotFound, Refused, RulesError
 from .money import format_fen, parse_count, parse_fen
 from .pricing import Line, Quote
@@ -81,6 +82,30 @@ class Ledger(Views, StaffOps, HeadOfficeOps):
                     seeded.append(gift.sku)
         return {"rules": rules.digest, "stock_seeded": seeded}
 
+    # -- what the sync agent tells the spend guard (joins the caller's write transaction if any) ------
+    def heard_from_head_office(self, at: str | None = None) -> None:
+        """Head office answered just now: the offline window counts from here."""
+        self._join_or_write(lambda: guard.record_contact(self.conn, self.moment(at)))
+
+    def set_offline_limits(self, limits: dict) -> None:
+        """Keep the offline limits head office pushed (checked; refused with InvalidInput when malformed)."""
+        self._join_or_write(lambda: guard.store_limits(self.conn, limits))
+
+    def offline_limits(self) -> dict | None:
+        """The offline limits in force (None: a standalone ledger, which has none)."""
+        return guard.offline_limits(self.conn)
+
+    def head_office_contact(self) -> str | None:
+        """When head office was last heard from (UTC), or None."""
+        return guard.last_contact(self.conn)
+
+    def _join_or_write(self, write) -> None:
+        if self.conn.in_transaction:
+            write()
+        else:
+            with self._write():
+                write()
+
     def staff_for_card(self, card_id: str) -> dict | None:
         """The staff member a card belongs to, or None (so a tap can tell staff from members)."""
         row = self.conn.execute("SELECT staff_id, name, role FROM staff WHERE card_id = ?", (card_id,)).fetchone()
@@ -104,4 +129,5 @@ def _sync_folder(folder: Path) -> None:
 
 __all__ = ["Ledger", "ADMIN", "SELF", "LedgerError", "InvalidInput", "NotFound", "Refused", "RulesError",
            "Line", "Quote", "Rules", "load_rules", "lines_from_amount", "parse_fen", "format_fen", "parse_count",
-           "verify", "NotALedger", "mask_name", "mask_phone", "REFERENCE_RULES"]
+           "verify", "NotALedger", "mask_name", "mask_phone", "REFERENCE_RULES", "Approval", "OfflineLimitsGuard",
+           "SpendGuard", "Spends"]

@@ -21,6 +21,7 @@ from .apply import apply_effect
 from .clock import Clock, from_env
 from .dates import from_utc_text, parse_moment, to_utc_text
 from .errors import InvalidInput, LedgerError, NotALedger, NotFound, Refused
+from .guard import OfflineLimitsGuard, SpendGuard
 from .rules import Rules, load_rules
 
 log = logging.getLogger("kiosk.ledger")
@@ -78,11 +79,14 @@ class TxBuilder:
 
 class LedgerCore:
     """An existing ledger file. ``kiosk_id``/``store_id``: the configured ids, which must be those
-    recorded at ``init``; None takes the recorded ones. Anything else is refused untouched."""
+    recorded at ``init``; None takes the recorded ones. Anything else is refused untouched.
+    ``guard`` decides every spend (:mod:`kiosk.ledger.guard`); by default the offline limits."""
 
     def __init__(self, path: str | Path, *, kiosk_id: str | None = None, store_id: str | None = None,
-                 timezone: str = "Asia/Shanghai", phone_region: str = "CN", clock: Clock | None = None):
+                 timezone: str = "Asia/Shanghai", phone_region: str = "CN", clock: Clock | None = None,
+                 guard: SpendGuard | None = None):
         self.path = str(path)
+        self.guard = guard or OfflineLimitsGuard()
         self.phone_region = phone_region
         first_release = False
         if not schema.is_ledger_file(path):

@@ -4,8 +4,10 @@ from __future__ import annotations
 import re
 import uuid
 
+from . import guard
 from .dates import parse_day
 from .errors import InvalidInput, NotFound, Refused
+from .guard import Spends
 from .phones import mask_card, normalise_phone
 from .points import PointsOps
 
@@ -127,12 +129,15 @@ class MemberOps(PointsOps):
     def close_account(self, card_id: str, *, reason: str, operator: str, at: str | None = None) -> dict:
         """Close the member: refund stored-value principal, forfeit bonus, points and packages."""
         reason = self.require_reason(reason, "closing a card")
+        member = self.member_for_card(card_id, active=False)
+        approval = guard.ask(self, member, card_id, Spends(stored_value_fen=max(member["principal_fen"], 0)))
         with self.transaction("close", operator=operator, at=at, card=card_id, card_active=False, reason=reason,
                               role="manager") as t:
             member, member_id = t.member, t.member["member_id"]
             if member["status"] != "active":
                 raise Refused("member account is already closed", "member_closed")
             principal, bonus = member["principal_fen"], member["bonus_fen"]
+            guard.charge(self, t, approval, Spends(stored_value_fen=max(principal, 0)))  # paid out in cash
             if principal or bonus:
                 t.effect("sv", member_id=member_id, principal=-principal, bonus=-bonus)
             day = t.local.date().isoformat()
@@ -147,8 +152,7 @@ class MemberOps(PointsOps):
                                             (member_id,)).fetchall():
                 t.effect("card.set", card_id=cid, status="closed")
             t.effect("member.set", member_id=member_id, fields={"status": "closed"})
-            t.record["data"] = {"refund_principal_fen": principal, "forfeit_bonus_fen": bonus,
-                                "forfeit_points": points}
+            t.record["data"].update(refund_principal_fen=principal, forfeit_bonus_fen=bonus, forfeit_points=points)
         return {"tx_id": t.tx_id, "refund_principal_fen": principal, "forfeit_bonus_fen": bonus,
                 "forfeit_points": points}
 

@@ -5,12 +5,19 @@ the offline limits) first, as for any points spend.
 """
 from __future__ import annotations
 
+from . import guard
 from .core import TxBuilder
 from .errors import InvalidInput, Refused
+from .guard import Spends
 from .points import PointsOps
 
 
 class PointMoveOps(PointsOps):
+
+    def _ask_points(self, card_id: str, points: int):
+        if not isinstance(points, int) or points <= 0:
+            raise InvalidInput("give a positive number of points")
+        return guard.ask(self, self.member_for_card(card_id), card_id, Spends(points=points))
 
     def _spendable(self, t: TxBuilder, member: dict, points: int, kind: str, cap: int) -> str:
         """Check the amount against the balance (net of debt) and today's cap; returns the day."""
@@ -33,14 +40,16 @@ class PointMoveOps(PointsOps):
             raise Refused("the rules do not allow converting points into stored value", "not_allowed")
         if points * 100 % rule.points_per_yuan:
             raise InvalidInput(f"points must make whole fen: {rule.points_per_yuan} points are one yuan")
+        approval = self._ask_points(card_id, points)
         with self.transaction("convert", operator=operator, at=at, card=card_id, role="self") as t:
             member_id = t.member["member_id"]
+            guard.charge(self, t, approval, Spends(points=points))
             day = self._spendable(t, t.member, points, "convert", rule.daily_cap)
             bonus = points * 100 // rule.points_per_yuan
             lots = self.draw(t, member_id, points, "convert")
             t.effect("sv", member_id=member_id, principal=0, bonus=bonus)
             t.effect("points.move", kind="convert", from_member=member_id, day=day, points=points, bonus_fen=bonus)
-            t.record["data"] = {"points": points, "bonus_fen": bonus, "lots": lots}
+            t.record["data"].update(points=points, bonus_fen=bonus, lots=lots)
         return {"tx_id": t.tx_id, "points": points, "bonus_fen": bonus, "lots": lots}
 
     def transfer_points(self, card_id: str, to_card: str, points: int, *, operator: str = "self",
@@ -49,8 +58,10 @@ class PointMoveOps(PointsOps):
         rule = self.rules.transfer
         if rule is None:
             raise Refused("the rules do not allow transferring points", "not_allowed")
+        approval = self._ask_points(card_id, points)
         with self.transaction("transfer", operator=operator, at=at, card=card_id, role="self") as t:
             sender, receiver = t.member, self.member_for_card(to_card)
+            guard.charge(self, t, approval, Spends(points=points))
             if receiver["member_id"] == sender["member_id"]:
                 raise InvalidInput("a member cannot transfer points to themselves")
             day = self._spendable(t, sender, points, "transfer", rule.daily_cap)
@@ -58,7 +69,7 @@ class PointMoveOps(PointsOps):
             self._receive(t, receiver, lots)
             t.effect("points.move", kind="transfer", from_member=sender["member_id"],
                      to_member=receiver["member_id"], day=day, points=points)
-            t.record["data"] = {"points": points, "to_member": receiver["member_id"], "lots": lots}
+            t.record["data"].update(points=points, to_member=receiver["member_id"], lots=lots)
         return {"tx_id": t.tx_id, "points": points, "to_member": receiver["member_id"], "lots": lots}
 
     def _receive(self, t: TxBuilder, receiver: dict, lots: list[dict]) -> None:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+from . import guard
 from .benefits import apply_all, earn_effects
 from .core import LedgerCore, TxBuilder
 from .dates import add_months, from_utc_text, to_utc_text
 from .errors import InvalidInput, NotFound, Refused
+from .guard import Spends
 from .pricing import Line, earn_points
 from .rules import Tier
 
@@ -132,19 +134,25 @@ class PointsOps(LedgerCore):
 
     def redeem(self, card_id: str, sku: str, *, operator: str, at: str | None = None) -> dict:
         """Exchange points for a gift from this store's stock."""
-        gift = self.rules.gift(sku)
-        if gift is None:
-            raise NotFound(f"gift {sku} is not in the catalogue", "unknown_gift")
-        with self.transaction("redeem", operator=operator, at=at, card=card_id,
-                              data={"sku": sku, "points": gift.points}) as t:
-            member = t.member
+        spends = self._gift_spends(sku)
+        approval = guard.ask(self, self.member_for_card(card_id), card_id, spends)
+        with self.transaction("redeem", operator=operator, at=at, card=card_id) as t:
+            member, spends = t.member, self._gift_spends(sku)
+            guard.charge(self, t, approval, spends)
+            t.record["data"].update(sku=sku, points=spends.points)
             row = self.conn.execute("SELECT stock FROM stock WHERE store_id = ? AND sku = ?",
                                     (self.store_id, sku)).fetchone()
             if not row or row[0] <= 0:
                 raise Refused(f"gift {sku} is out of stock", "out_of_stock")
-            t.record["data"]["lots"] = self.draw(t, member["member_id"], gift.points, "redeem")
+            t.record["data"]["lots"] = self.draw(t, member["member_id"], spends.points, "redeem")
             t.effect("stock", sku=sku, delta=-1)
-        return {"tx_id": t.tx_id, "sku": sku, "points": gift.points, "stock_left": row[0] - 1}
+        return {"tx_id": t.tx_id, "sku": sku, "points": spends.points, "stock_left": row[0] - 1}
+
+    def _gift_spends(self, sku: str) -> Spends:
+        gift = self.rules.gift(sku)
+        if gift is None:
+            raise NotFound(f"gift {sku} is not in the catalogue", "unknown_gift")
+        return Spends(points=gift.points, gifts=(sku,))
 
     def expire(self, *, at: str | None = None, operator: str = "admin") -> dict:
         """Expire what is left of lots and packages past their last day: one transaction per member."""

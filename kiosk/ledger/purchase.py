@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
+from . import guard
 from .core import TxBuilder
 from .dates import to_utc_text
 from .errors import InvalidInput, NotFound, Refused
+from .guard import Spends
 from .pricing import Line, Quote, quote_purchase
 from .value import ValueOps
+
+
+def _spends(quote: Quote, used: list, printed: list[tuple[str, int]]) -> Spends:
+    """What a purchase takes from the member: points as cash, stored value, coupons."""
+    return Spends(points=quote.points_cash_points, stored_value_fen=quote.sv_principal_fen + quote.sv_bonus_fen,
+                  coupons=tuple(coupon.code for _, coupon in used),
+                  printed_coupons=tuple(f"{campaign}:{serial}" for campaign, serial in printed),
+                  coupon_fen=quote.coupon_discount_fen)
 
 
 def _share(total: int, part: int, whole: int) -> int:
@@ -76,9 +86,13 @@ class PurchaseOps(ValueOps):
         """``coupons`` are codes of coupons the member holds; ``printed_coupons`` are (campaign,
         serial) of verified printed coupons, recorded as used in the same commit."""
         printed = list(printed_coupons)
+        member = self.member_for_card(card_id)
+        quote, used = self._quote(member, lines, list(coupons), printed, points_cash, pay, self.local_moment(at))
+        approval = guard.ask(self, member, card_id, _spends(quote, used, printed))
         with self.transaction("purchase", operator=operator, at=at, card=card_id) as t:
             member, member_id = t.member, t.member["member_id"]
             quote, used = self._quote(member, lines, list(coupons), printed, points_cash, pay, t.local)
+            guard.charge(self, t, approval, _spends(quote, used, printed))
             for coupon_id, _ in used:
                 t.effect("coupon.use", coupon_id=coupon_id)
             for (campaign, serial), fen in zip(printed, quote.coupon_discounts[len(used):]):
@@ -97,10 +111,10 @@ class PurchaseOps(ValueOps):
             referral = self._first_purchase(t, member)
             self.upgrade_if_qualified(t, member_id, member["tier"])
             quoted = quote.as_dict()
-            t.record["data"] = {**quoted, "pay": pay, "coupons": [c for c, _ in used],
+            t.record["data"].update({**quoted, "pay": pay, "coupons": [c for c, _ in used],
                                 "printed_coupons": [f"{campaign}:{serial}" for campaign, serial in printed],
                                 "lines": [line.__dict__ for line in lines], "rules": self.rules.digest,
-                                "referral_points": referral}
+                                "referral_points": referral})
         tier = next((e["tier"] for e in t.record["effects"] if e["op"] == "tier"), member["tier"])
         return {"tx_id": t.tx_id, **quoted, "tier": tier, "referral_points": referral}
 

@@ -196,6 +196,32 @@ CREATE INDEX IF NOT EXISTS point_moves_from ON point_moves (from_member, kind, d
 CREATE INDEX IF NOT EXISTS point_moves_to ON point_moves (to_member);
 """
 
+# The sync agent kept these in its own tables before the ledger owned them; their rows move over.
+OFFLINE_DDL = """
+CREATE TABLE IF NOT EXISTS offline_allowances (
+    tx_id TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    day TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (tx_id, unit)
+);
+CREATE INDEX IF NOT EXISTS offline_allowances_member ON offline_allowances (member_id, unit, day);
+CREATE INDEX IF NOT EXISTS offline_allowances_at ON offline_allowances (unit, at);
+CREATE TABLE IF NOT EXISTS sync_offline_spends (
+    auth_id TEXT PRIMARY KEY, card_id TEXT NOT NULL, member_id TEXT, unit TEXT NOT NULL, amount INTEGER NOT NULL,
+    day TEXT NOT NULL, at TEXT NOT NULL);
+INSERT INTO offline_allowances (tx_id, unit, member_id, amount, day, at)
+    SELECT auth_id, unit, COALESCE(member_id, ''), amount, day, at FROM sync_offline_spends;
+DROP TABLE sync_offline_spends;
+CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta (key, value) SELECT 'offline_limits', value FROM sync_state WHERE key = 'limits';
+INSERT INTO meta (key, value) SELECT 'hq_contact', value FROM sync_state WHERE key = 'last_hq_contact';
+INSERT INTO meta (key, value) SELECT 'hq_enrolled', value FROM sync_state WHERE key = 'last_hq_contact';
+DELETE FROM sync_state WHERE key IN ('limits', 'last_hq_contact');
+"""
+
 PROJECTIONS = ("members", "cards", "lots", "qualifying", "checkins", "packages", "coupons", "stock",
                "purchases", "topups", "sv_spends", "receipt_claims", "coupon_claims", "benefits", "instalments",
                "point_moves")
@@ -231,6 +257,8 @@ CREATE TABLE IF NOT EXISTS confirmed_balances (
     principal_fen INTEGER NOT NULL, bonus_fen INTEGER NOT NULL, tier TEXT NOT NULL, status TEXT NOT NULL,
     received_at TEXT NOT NULL);
 """),
+    Migration(6, "the spend guard's offline state moves into the ledger (kiosk/ledger/guard.py): allowances"
+                 " committed with their transaction, head office's limits and last contact", OFFLINE_DDL),
 )
 SCHEMA_VERSION = latest(MIGRATIONS)
 

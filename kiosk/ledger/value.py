@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from . import guard
 from .benefit_ops import BenefitOps
 from .benefits import part_share
 from .dates import from_utc_text
 from .errors import InvalidInput, NotFound, Refused
+from .guard import Spends
 from .money import format_fen
 from .members import MemberOps
 from .pricing import split_stored_value
@@ -71,8 +73,11 @@ class ValueOps(MemberOps, BenefitOps):
         """Sell N uses valid for some days; paid outside or from stored value (earns no points)."""
         if pay not in ("external", "stored-value"):
             raise InvalidInput(f"payment {pay!r} is not 'external' or 'stored-value'")
+        spends = Spends(stored_value_fen=plan.price_fen if pay == "stored-value" else 0)
+        approval = guard.ask(self, self.member_for_card(card_id), card_id, spends)
         with self.transaction("package_sell", operator=operator, at=at, card=card_id) as t:
             member, member_id = t.member, t.member["member_id"]
+            guard.charge(self, t, approval, spends)
             principal = bonus = 0
             if pay == "stored-value" and plan.price_fen:
                 principal, bonus = split_stored_value(plan.price_fen, member["principal_fen"], member["bonus_fen"])
@@ -81,27 +86,33 @@ class ValueOps(MemberOps, BenefitOps):
             expires = (t.local.date() + timedelta(days=plan.valid_days - 1)).isoformat()
             t.effect("package.add", package_id=package_id, member_id=member_id, code=plan.code, name=plan.name,
                      uses=plan.uses, expires_on=expires)
-            t.record["data"] = {"code": plan.code, "uses": plan.uses, "price_fen": plan.price_fen, "pay": pay,
-                                "sv_principal_fen": principal, "sv_bonus_fen": bonus}
+            t.record["data"].update(code=plan.code, uses=plan.uses, price_fen=plan.price_fen, pay=pay,
+                                    sv_principal_fen=principal, sv_bonus_fen=bonus)
         return {"tx_id": t.tx_id, "package_id": package_id, "uses": plan.uses, "expires_on": expires}
 
     def use_package(self, card_id: str, package: str | None = None, *, operator: str,
                     at: str | None = None) -> dict:
         """Use one count of a package (by id or plan code; default: the soonest-expiring)."""
+        member = self.member_for_card(card_id)
+        chosen, _ = self._package_to_use(member["member_id"], package, self.local_moment(at).date().isoformat())
+        approval = guard.ask(self, member, card_id, Spends(packages=(chosen,)))
         with self.transaction("package_use", operator=operator, at=at, card=card_id) as t:
-            member = t.member
-            day = t.local.date().isoformat()
-            row = self.conn.execute(
-                "SELECT package_id, remaining FROM packages WHERE member_id = ? AND remaining > 0 AND status = 'active'"
-                " AND expires_on >= ? AND (? IS NULL OR package_id = ? OR code = ?)"
-                " ORDER BY expires_on, package_id LIMIT 1",
-                (member["member_id"], day, package, package, package)).fetchone()
-            if row is None:
-                raise Refused("no package with uses left" + (f" matching {package}" if package else ""),
-                              "no_package")
-            t.effect("package.take", package_id=row[0], uses=1)
-            t.record["data"] = {"package_id": row[0], "remaining": row[1] - 1}
-        return {"tx_id": t.tx_id, "package_id": row[0], "remaining": row[1] - 1}
+            package_id, remaining = self._package_to_use(t.member["member_id"], package, t.local.date().isoformat())
+            guard.charge(self, t, approval, Spends(packages=(package_id,)))
+            t.effect("package.take", package_id=package_id, uses=1)
+            t.record["data"].update(package_id=package_id, remaining=remaining - 1)
+        return {"tx_id": t.tx_id, "package_id": package_id, "remaining": remaining - 1}
+
+    def _package_to_use(self, member_id: str, package: str | None, day: str) -> tuple[str, int]:
+        """The package a use comes from (by id or plan code; default: the soonest-expiring) and its uses left."""
+        row = self.conn.execute(
+            "SELECT package_id, remaining FROM packages WHERE member_id = ? AND remaining > 0 AND status = 'active'"
+            " AND expires_on >= ? AND (? IS NULL OR package_id = ? OR code = ?)"
+            " ORDER BY expires_on, package_id LIMIT 1",
+            (member_id, day, package, package, package)).fetchone()
+        if row is None:
+            raise Refused("no package with uses left" + (f" matching {package}" if package else ""), "no_package")
+        return row
 
     def issue_coupon(self, card_id: str, code: str, *, operator: str, at: str | None = None) -> dict:
         coupon = self.rules.coupon(code)

@@ -6,17 +6,16 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from kiosk.ledger import Ledger
+from kiosk.ledger import Ledger, SpendGuard
 from kiosk.ledger.clock import Clock, from_env
 
 
 class HeadOffice(Protocol):
     """What the sync layer offers the UI (``sync.kiosk_link.KioskLink``), handed in by the entry point
-    so that the UI depends on the ledger only. Called on the worker thread: ``authorize`` may wait."""
+    so that the UI depends on the ledger only. ``guard`` is the spend guard the UI's ledger is opened
+    with: the ledger asks it (on the worker thread, where it may wait for head office) before a spend."""
 
-    def authorize(self, card_id: str, spend: str, amount: int, *, sku: str | None = None,
-                  coupon_code: str | None = None,
-                  printed_coupon: str | None = None): ...     # -> .approved, .online, .reason
+    guard: SpendGuard
 
     def status(self) -> dict: ...                             # online, last_contact, backlog
 
@@ -53,5 +52,7 @@ class KioskContext:
         return self.clock.now().astimezone(self.tz).date()
 
     def open_ledger(self) -> Ledger:
+        """Spends are guarded by the sync link's guard; without a link (simulation), by the offline limits."""
         return Ledger(self.db, kiosk_id=self.kiosk_id, store_id=self.store_id, timezone=self.timezone,
-                      phone_region=self.phone_region, clock=self.clock)
+                      phone_region=self.phone_region, clock=self.clock,
+                      guard=self.head_office.guard if self.head_office is not None else None)

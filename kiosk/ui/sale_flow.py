@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kiosk.ledger import InvalidInput, lines_from_amount, parse_count, parse_fen
 
-from . import messages, services
+from . import messages
 from .formatting import count, money, typed_money
 from .i18n import tr
 from .keyentry import type_key
@@ -109,20 +109,10 @@ class SaleFlow:
     def confirm(self) -> None:
         amount, points = self._request()
         card, operator = self.visit.card_id, self.visit.operator
-        coupons, pay, quote, head_office = [self.coupon] if self.coupon else [], self.pay, self.quote or {}, \
-            self.desk.ctx.head_office
+        coupons, pay = [self.coupon] if self.coupon else [], self.pay
         printed = [self.printed] if self.printed else []
-        spends = [("points", points, {})]
-        if pay == "stored-value":
-            spends.append(("stored_value", quote.get("payable_fen", 0), {}))
-        if self.coupon:
-            spends.append(("coupon", quote.get("coupon_discount_fen", 0), {"coupon_code": self.coupon}))
-        if self.printed:
-            spends.append(("coupon", quote.get("coupon_discount_fen", 0),
-                           {"printed_coupon": "{}:{}".format(*self.printed)}))
 
-        def purchase(led):
-            services.authorize_spends(head_office, card, spends)
+        def purchase(led):      # the ledger asks head office (or the offline limits) before spending
             return led.purchase(card, lines_from_amount(amount), coupons=coupons, printed_coupons=printed,
                                 points_cash=points, pay=pay, operator=operator)
 

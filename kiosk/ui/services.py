@@ -1,7 +1,7 @@
 """The ledger and head-office calls the UI makes that are more than one call (run on the worker).
 
-Writes are single ledger calls made by the flows; this module holds the reads that combine
-calls, the spend check with head office, and the head-office status.
+Writes are single ledger calls made by the flows (the ledger asks its spend guard, head office or
+the offline limits, itself); this module holds the reads that combine calls and the head-office status.
 """
 from __future__ import annotations
 
@@ -98,20 +98,6 @@ def claim_receipt(led, card_id: str, receipt) -> dict:
     """Claim a verified receipt's points for the member on screen."""
     return led.claim_receipt(card_id, store_id=receipt.store_id, pos_txn=receipt.pos_txn,
                              amount_fen=receipt.amount_fen, issued_at=receipt.issued_at, operator="self")
-
-
-def authorize_spends(head_office, card_id: str, spends: list[tuple[str, int, dict]]) -> None:
-    """Ask head office (or, without an answer, the offline limits) before spending; refuse with the
-    reason as the code. Without a head-office link (simulation) spends go ahead on the ledger's word."""
-    if head_office is None:
-        return
-    for spend, amount, extra in spends:
-        if amount <= 0:
-            continue
-        decision = head_office.authorize(card_id, spend, amount, **extra)
-        if not decision.approved:
-            where = "head office" if decision.online else "offline limits"
-            raise Refused(f"{spend} {amount} refused by {where}: {decision.reason}", decision.reason)
 
 
 def todays_campaigns(led, now: datetime) -> list[dict]:

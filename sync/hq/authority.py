@@ -3,10 +3,15 @@ and what happened in the chain since position N (the feed a kiosk catches up fro
 from __future__ import annotations
 
 import json
+from collections import Counter
 from zoneinfo import ZoneInfo
 
 from kiosk.ledger.clock import Clock, from_env
+from kiosk.ledger.errors import InvalidInput
+from kiosk.ledger.guard import Spends
 
+from . import holds
+from .db import Db
 from .ingest import balances, feed_head
 
 FEED_PAGE_MAX = 1000
@@ -14,8 +19,8 @@ FEED_PAGE_BYTES = 1024 * 1024     # a page of records stays far below the broker
 
 
 class Authority:
-    def __init__(self, conn, clock: Clock | None = None, timezone: str = "Asia/Shanghai"):
-        self.conn, self.clock, self.tz = conn, clock or from_env(), ZoneInfo(timezone)
+    def __init__(self, db: Db, clock: Clock | None = None, timezone: str = "Asia/Shanghai"):
+        self.db, self.conn, self.clock, self.tz = db, db.conn, clock or from_env(), ZoneInfo(timezone)
 
     def today(self) -> str:
         return self.clock.now().astimezone(self.tz).date().isoformat()
@@ -35,35 +40,52 @@ class Authority:
         return row[0], status, held[0] if held else None
 
     def authorize(self, args: dict) -> tuple[str, dict]:
+        """Approve all of one transaction's spends or none; what is approved is held (:mod:`.holds`)."""
         member_id, status, held = self._card(args["card_id"])
         if member_id is None:
             return "unknown_card", {"approved": False}
         if held or status != "active":
             return "card_blocked", {"approved": False}
-        (balance,) = balances(self.conn, {member_id}, self.head(), self.today())
-        amount, spend = args["amount"], args["spend"]
-        if spend in ("points", "gift") and balance["points"] < amount:
-            return "insufficient_points", {"approved": False, "balance": balance}
-        if spend == "stored_value" and balance["principal_fen"] + balance["bonus_fen"] < amount:
-            return "insufficient_stored_value", {"approved": False, "balance": balance}
-        if spend == "gift" and self._stock(args) <= 0:
-            return "out_of_stock", {"approved": False, "balance": balance}
-        if spend == "coupon" and "printed_coupon" in args:
-            if not self._printed_coupon_free(args["printed_coupon"]):
-                return "coupon_used", {"approved": False, "balance": balance}
-        elif spend == "coupon" and not self._coupon_free(member_id, args.get("coupon_code", "")):
-            return "no_coupon", {"approved": False, "balance": balance}
-        return "", {"approved": True, "balance": balance}
+        try:
+            spends = Spends.from_dict(args["spends"])
+        except (InvalidInput, TypeError):
+            return "invalid_request", {"approved": False}
+        store_id, now = args.get("store_id", ""), self.clock.now()
+        with self.db.transaction():       # serialised: a concurrent approval sees this one's hold
+            holds.expire(self.conn, now)
+            (balance,) = balances(self.conn, {member_id}, self.head(), self.today())
+            reason = self._short(member_id, store_id, balance, spends, holds.Reserved(self.conn, member_id, store_id))
+            if reason:
+                return reason, {"approved": False, "balance": balance}
+            hold, until = holds.reserve(self.conn, member_id, store_id, args.get("source_id", ""), spends, now)
+        return "", {"approved": True, "balance": balance, "hold": hold, "hold_until": until}
 
-    def _stock(self, args: dict) -> int:
-        row = self.conn.execute("SELECT stock FROM stock WHERE store_id = ? AND sku = ?",
-                                (args.get("store_id", ""), args.get("sku", ""))).fetchone()
-        return row[0] if row else 0
-
-    def _coupon_free(self, member_id: str, code: str) -> bool:
+    def _short(self, member_id: str, store_id: str, balance: dict, spends: Spends, reserved: holds.Reserved) -> str:
+        """Why head office's balances less what is held cannot cover ``spends`` ("" when they can)."""
+        if balance["points"] - reserved.points < spends.points:
+            return "insufficient_points"
+        if balance["principal_fen"] + balance["bonus_fen"] - reserved.stored_value_fen < spends.stored_value_fen:
+            return "insufficient_stored_value"
         today = self.today()
-        return self.conn.execute("SELECT 1 FROM coupons WHERE member_id = ? AND code = ? AND used_tx IS NULL"
-                                 " AND valid_until >= ?", (member_id, code, today)).fetchone() is not None
+        for code, wanted in Counter(spends.coupons).items():
+            (free,) = self.conn.execute("SELECT COUNT(*) FROM coupons WHERE member_id = ? AND code = ?"
+                                        " AND used_tx IS NULL AND valid_until >= ?", (member_id, code, today)).fetchone()
+            if free - reserved.coupons[code] < wanted:
+                return "no_coupon"
+        printed = spends.printed_coupons
+        if len(set(printed)) < len(printed) or any(
+                p in reserved.printed or not self._printed_coupon_free(p) for p in printed):
+            return "coupon_used"
+        for package_id, wanted in Counter(spends.packages).items():
+            row = self.conn.execute("SELECT remaining FROM packages WHERE package_id = ? AND member_id = ?"
+                                    " AND status = 'active' AND expires_on >= ?", (package_id, member_id, today)).fetchone()
+            if (row[0] if row else 0) - reserved.packages[package_id] < wanted:
+                return "no_package"
+        for sku, wanted in Counter(spends.gifts).items():
+            row = self.conn.execute("SELECT stock FROM stock WHERE store_id = ? AND sku = ?", (store_id, sku)).fetchone()
+            if (row[0] if row else 0) - reserved.gifts[sku] < wanted:
+                return "out_of_stock"
+        return ""
 
     def _printed_coupon_free(self, printed: str) -> bool:
         campaign, _, serial = printed.rpartition(":")

@@ -15,6 +15,7 @@ from kiosk.ledger import schema as ledger_schema
 from kiosk.ledger.core import connect as sqlite_connect, write_transaction
 from kiosk.ledger.migrations import Migration, upgrade
 
+from .holds import HOLDS_DDL
 from .opsdb import OPS_DDL
 
 HUB_DDL = """
@@ -41,6 +42,7 @@ HUB_MIGRATIONS = (
               "ALTER TABLE hq_sources ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;\n"
               "ALTER TABLE hq_sources ADD COLUMN held TEXT;"),
     Migration(3, "operations: journal by time, holds, notifications, done-once, staff disabled", OPS_DDL),
+    Migration(4, "spend holds: what head office approved online until the transaction arrives", HOLDS_DDL),
 )
 _PG_LOCK = 7_316_001   # the one advisory lock all hub writers take
 

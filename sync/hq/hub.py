@@ -33,7 +33,7 @@ class Hub:
         clock = clock or from_env()
         self.db = Db(db_url)
         self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone)
-        self.authority = Authority(self.db.conn, clock, timezone)
+        self.authority = Authority(self.db, clock, timezone)
         self.retained = Retained(self.db, clock)
         self.codec = Codec(hub_id, "hq", signer=signer, clock=clock)
         self.failure: BaseException | None = None

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from kiosk.ledger import journal
 from kiosk.ledger.clock import Clock, from_env, now_text
 
+from . import holds
 from .db import Db
 from .retained import Retained
 
@@ -196,6 +197,7 @@ class Ingest:
         try:
             shortfalls = journal.apply(self.conn, record, link, strict=False)
             self.conn.execute("INSERT INTO hq_log (tx_id) VALUES (?)", (record["tx_id"],))
+            holds.release(self.conn, record)
         except self.db.fatal:
             raise
         except Exception as exc:  # a record the ledger cannot apply: refuse it, never silently

@@ -50,7 +50,7 @@ def test_members_balances_and_history_import_once_and_reach_the_feed(hub_db):
     assert owed["stores"]["s1"]["points"] == 1200 and owed["stores"]["s1"]["principal_fen"] == 30000
     assert owed["stores"]["s2"]["principal_fen"] == 8880
     # the imported transactions are in the feed a kiosk catches up from
-    page = Authority(hub_db.conn).feed({"after": 0, "limit": 100, "source_id": "k1"})[1]
+    page = Authority(hub_db).feed({"after": 0, "limit": 100, "source_id": "k1"})[1]
     kinds = [r["kind"] for r in page["records"]]
     assert kinds.count("import_member") == 3 and kinds.count("import_balance") == 2
     history = hub_db.conn.execute("SELECT at FROM journal WHERE kind = 'import_purchase' ORDER BY at").fetchall()

@@ -137,11 +137,11 @@ def test_head_office_data_reaches_the_kiosk_and_old_versions_are_ignored(tmp_pat
     start_hub(broker.url)
     start_agent(k, broker.url)
     state = SyncState(k)
-    wait_for(lambda: state.get("catalogue") and state.get("limits") and state.get("version:staff"),
+    wait_for(lambda: state.get("catalogue") and state.get("version:limits") and state.get("version:staff"),
              what="head-office data at the kiosk")
     wait_for(lambda: k.rules.checkin_points == 7, what="new rules in force")
     assert k.sign_in("STAFF-1", "246810")["staff_id"] == "s01"
-    assert state.get("limits")["window_hours"] == 12
+    assert k.offline_limits()["window_hours"] == 12
     assert [g["sku"] for g in state.get("catalogue")["gifts"]] == [g.sku for g in k.rules.gifts]
 
     # a replay of an older, genuinely signed version changes nothing
@@ -151,12 +151,12 @@ def test_head_office_data_reaches_the_kiosk_and_old_versions_are_ignored(tmp_pat
     client.loop_start()
     caplog.set_level(logging.WARNING, logger="sync.inbound")
     hq.set_limits({**limits, "window_hours": 6})                      # version 2: applied
-    wait_for(lambda: state.get("limits")["window_hours"] == 6, what="limits version 2")
+    wait_for(lambda: k.offline_limits()["window_hours"] == 6, what="limits version 2")
     client.publish(topics.LIMITS, old.pack("limits", {**limits, "version": 1, "window_hours": 700}),
                    qos=1).wait_for_publish(5)
     wait_for(lambda: any("refused limits version 1: older than the version 2" in r.getMessage()
                          for r in caplog.records if r.levelno == logging.WARNING),
              what="the replay refused with a warning")
-    assert state.get("limits")["window_hours"] == 6
+    assert k.offline_limits()["window_hours"] == 6
     client.loop_stop()
     client.disconnect()

@@ -66,7 +66,7 @@ def test_head_office_refuses_online_a_printed_coupon_it_has_seen_used(tmp_path, 
     a, _b, _member, ingest = _offline_pair(make_kiosk, tmp_path)
     a.purchase("R1", lines_from_amount(10000), printed_coupons=[("V20", 7)], operator="admin", at=TUE)
     ingest.batch("s1", "k1", "kiosk", a.journal())
-    authority = Authority(ingest.conn)
-    ask = {"card_id": "R1", "spend": "coupon", "amount": 2000}
-    assert authority.authorize({**ask, "printed_coupon": "V20:7"})[0] == "coupon_used"
-    assert authority.authorize({**ask, "printed_coupon": "V20:8"})[0] == ""
+    authority = Authority(ingest.db)
+    assert authority.authorize({"card_id": "R1", "spends": {"printed_coupons": ["V20:7"]}})[0] == "coupon_used"
+    assert authority.authorize({"card_id": "R1", "spends": {"printed_coupons": ["V20:8"]}})[0] == ""
+    assert authority.authorize({"card_id": "R1", "spends": {"printed_coupons": ["V20:8"]}})[0] == "coupon_used"  # held
