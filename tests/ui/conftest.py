@@ -160,13 +160,25 @@ def demo_ledger_file(tmp_path_factory):
 
 
 @pytest.fixture
-def desk(tmp_path, demo_ledger_file, clock):
-    """The counter's flows on a fresh copy of the demo ledger, no window, in English."""
-    shutil.copy(demo_ledger_file, tmp_path / "ledger.db")
+def make_desk(tmp_path, demo_ledger_file, clock):
+    """make_desk(head_office=None): the counter's flows on a fresh copy of the demo ledger, no window,
+    in English; ``head_office`` is the link the entry point would hand in (its ``guard`` guards spends)."""
+    made: list[PaperDesk] = []
     was = tr.lang
     tr.switch("en")
-    paper = PaperDesk(KioskContext(db=tmp_path / "ledger.db", clock=clock, language="en"))
-    paper.home()
-    yield paper
-    paper.ledger.close()
+
+    def make(head_office=None) -> PaperDesk:
+        db = tmp_path / f"ledger{len(made)}.db"
+        shutil.copy(demo_ledger_file, db)
+        made.append(PaperDesk(KioskContext(db=db, clock=clock, language="en", head_office=head_office)))
+        made[-1].home()
+        return made[-1]
+    yield make
+    for paper in made:
+        paper.ledger.close()
     tr.switch(was)
+
+
+@pytest.fixture
+def desk(make_desk) -> PaperDesk:
+    return make_desk()

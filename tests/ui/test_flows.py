@@ -5,8 +5,13 @@ these prove the same flows in the real window.
 """
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
 from kiosk import demo_data as demo
-from kiosk.ledger import lines_from_amount
+from kiosk.ledger import Approval, OfflineLimitsGuard, Spends, lines_from_amount
 
 
 def last(ledger, kind: str) -> dict:
@@ -129,3 +134,99 @@ def test_reset_forgets_the_member_the_staff_and_what_was_typed(desk):
     desk.reset()
     assert desk.visit.member is None and desk.visit.staff is None and desk.sale.amount == ""
     assert desk.screen == "attract" and "A*********" not in str(desk.data)
+
+
+# -- spends are the ledger's to guard: the flows show its refusal and nothing is written ----------
+FULL_RULES = (Path(__file__).parents[2] / "examples" / "rules-full.toml").read_text()
+NEVER_SYNCED = "Not yet connected to head office: nothing can be spent offline."
+
+
+def chain_link():
+    """What the entry point hands the UI on a device (sync.kiosk_link.KioskLink) as far as spends go:
+    a guard that asks head office; none answers here, so the offline limits of a chain kiosk decide."""
+    return SimpleNamespace(guard=OfflineLimitsGuard(chain=True))
+
+
+def purchase(desk, amount: str, *, points: str = "", pay: str = "external") -> None:
+    desk.sale.start()
+    for key in amount:
+        desk.sale.key(key)
+    if points:
+        desk.sale.choose("points")
+        for key in points:
+            desk.sale.key(key)
+    desk.sale.payment(pay)
+    desk.sale.confirm()
+
+
+def sell_package(desk) -> None:
+    desk.value.packages_start()
+    desk.value.payment("stored-value")
+    desk.act("sell", "WASH5")
+    desk.yes()
+
+
+def use_package(desk) -> None:
+    desk.value.packages_start()
+    desk.act("use", desk.visit.member["packages"][0]["package_id"])
+
+
+def redeem_gift(desk) -> None:
+    desk.gifts.open()
+    desk.act("redeem", "GIFT-MUG")
+    desk.yes()
+
+
+def convert_points(desk) -> None:
+    desk.ledger.init(FULL_RULES, at="2026-01-01T08:00")
+    desk.points.start()
+    for key in "500":
+        desk.points.key(key)
+    desk.points.confirm()
+
+
+@pytest.mark.parametrize("card, spend", [
+    (demo.ALICE, lambda desk: purchase(desk, "30", pay="stored-value")),
+    (demo.LI, lambda desk: purchase(desk, "30", points="100")),
+    (demo.ALICE, sell_package), (demo.LI, use_package), (demo.LI, redeem_gift), (demo.LI, convert_points),
+], ids=["stored-value", "points-as-cash", "package-sale-from-stored-value", "package-use", "gift", "points-convert"])
+def test_a_chain_kiosk_that_never_reached_head_office_spends_nothing(make_desk, card, spend):
+    desk = make_desk(chain_link())
+    serve(desk, card=card)
+    before = (desk.ledger.journal(limit=10**6), desk.ledger.member_view(card.card_id))
+    spend(desk)
+    assert desk.notices[-1] == ("error", NEVER_SYNCED)
+    assert (desk.ledger.journal(limit=10**6), desk.ledger.member_view(card.card_id)) == before
+
+
+def test_points_approved_offline_are_not_used_up_when_the_stored_value_is_refused(make_desk):
+    """The issue's reproduction at the counter: the refused purchase writes nothing, so the member's
+    whole points allowance for the day is still there for the next purchase."""
+    desk = make_desk(chain_link())
+    desk.ledger.set_offline_limits({"window_hours": 24, "fen": {"per_tx": 1000, "member_day": 1000, "kiosk_total": 10**6},
+                                    "points": {"per_tx": 100, "member_day": 100, "kiosk_total": 10**6}})
+    desk.ledger.heard_from_head_office()
+    serve(desk)
+    before = desk.ledger.member_view(demo.ALICE.card_id)
+    purchase(desk, "30", points="100", pay="stored-value")     # ¥29 from stored value: over ¥10 offline
+    assert desk.notices[-1] == ("error", "Offline, this is more than one transaction may spend.")
+    assert desk.ledger.member_view(demo.ALICE.card_id) == before
+    purchase(desk, "30", points="100")                          # at the till: the 100 points still allowed
+    assert desk.last_notice.startswith("Paid ¥29.00.")
+    assert desk.ledger.member_view(demo.ALICE.card_id)["points"] < before["points"]
+
+
+class ApprovesAnOlderQuote:
+    """Head office approving what the purchase cost when it was asked about a smaller one."""
+
+    def approve(self, ledger, member, card_id, spends):
+        return Approval(True, True, "approved", Spends(stored_value_fen=spends.stored_value_fen - 100))
+
+
+def test_a_spend_bigger_than_approved_is_refused_plainly_and_writes_nothing(make_desk):
+    desk = make_desk(SimpleNamespace(guard=ApprovesAnOlderQuote()))
+    serve(desk)
+    before = desk.ledger.member_view(demo.ALICE.card_id)
+    purchase(desk, "30", pay="stored-value")
+    assert desk.notices[-1] == ("error", "The amount changed while it was being approved. Please try again.")
+    assert desk.ledger.member_view(demo.ALICE.card_id) == before
