@@ -133,7 +133,8 @@ class AutomationServer:
                  "overlay": len(roots) > 1, "overflow": [t for r in roots for t in widget_tree.overflowing(r)],
                  "shortened": [t for r in roots for t in widget_tree.shortened(r)],
                  "small_targets": [t for r in roots for t in widget_tree.small_targets(r)],
-                 "member": ctl.visit.member is not None, "staff": ctl.visit.staff["staff_id"] if ctl.visit.staff else None,
+                 "member": ctl.visit.member is not None,
+                 "staff": ctl.visit.staff["staff_id"] if ctl.visit.staff else None,
                  "tap_ms": ctl.tap_ms, "rss_kb": _rss_kb(), "size": list(Window.size)}
         if all_screens:
             state["all_texts"] = [t for screen in self.app.sm.screens for t in _all_texts(screen)]

@@ -203,7 +203,8 @@ def test_points_approved_offline_are_not_used_up_when_the_stored_value_is_refuse
     """The issue's reproduction at the counter: the refused purchase writes nothing, so the member's
     whole points allowance for the day is still there for the next purchase."""
     desk = make_desk(chain_link())
-    desk.ledger.set_offline_limits({"window_hours": 24, "fen": {"per_tx": 1000, "member_day": 1000, "kiosk_total": 10**6},
+    desk.ledger.set_offline_limits({"window_hours": 24,
+                                    "fen": {"per_tx": 1000, "member_day": 1000, "kiosk_total": 10**6},
                                     "points": {"per_tx": 100, "member_day": 100, "kiosk_total": 10**6}})
     desk.ledger.heard_from_head_office()
     serve(desk)
