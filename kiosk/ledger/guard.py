@@ -116,6 +116,9 @@ class Approval:
     hold: str | None = None     # head office's reservation, consumed when the transaction arrives
 
 
+NOTHING_SPENT = Approval(True, False, "nothing_spent", NOTHING)
+
+
 class SpendGuard(Protocol):
     """Decides before the write lock is taken; must not write inside a ledger transaction."""
 
@@ -232,12 +235,15 @@ class OfflineLimitsGuard:
 
 
 # -- used by the operations ----------------------------------------------------------------------
-def ask(ledger: "LedgerCore", member: dict, card_id: str, spends: Spends) -> Approval:
-    """Ask the ledger's guard (outside any transaction); refuse at once when it says no."""
+def ask(ledger: "LedgerCore", member: dict, card_id: str, spends: Spends, *, operator: str,
+        role: str = "cashier") -> Approval:
+    """Ask the ledger's guard (outside any transaction); refuse at once when it says no. The operator
+    is checked first: no one without the role makes head office hold a member's balance."""
     if not spends:
-        return Approval(True, False, "nothing_spent", NOTHING)
+        return NOTHING_SPENT
+    ledger.require_role(operator, role)
     approval = ledger.guard.approve(ledger, member, card_id, spends)
-    log.info("spend %s by %s: %s (%s)", spends.as_dict(), member["member_id"], approval.reason,
+    log.info("spend %s by %s: %s (%s)", spends, member["member_id"], approval.reason,
              "online" if approval.online else "offline")
     if not approval.approved:
         where = "head office" if approval.online else "the offline limits"

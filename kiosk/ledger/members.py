@@ -130,7 +130,8 @@ class MemberOps(PointsOps):
         """Close the member: refund stored-value principal, forfeit bonus, points and packages."""
         reason = self.require_reason(reason, "closing a card")
         member = self.member_for_card(card_id, active=False)
-        approval = guard.ask(self, member, card_id, Spends(stored_value_fen=max(member["principal_fen"], 0)))
+        approval = guard.ask(self, member, card_id, Spends(stored_value_fen=max(member["principal_fen"], 0)),
+                             operator=operator, role="manager")
         with self.transaction("close", operator=operator, at=at, card=card_id, card_active=False, reason=reason,
                               role="manager") as t:
             member, member_id = t.member, t.member["member_id"]

@@ -14,10 +14,11 @@ from .points import PointsOps
 
 class PointMoveOps(PointsOps):
 
-    def _ask_points(self, card_id: str, points: int):
+    def _ask_points(self, card_id: str, points: int, operator: str):
         if not isinstance(points, int) or points <= 0:
             raise InvalidInput("give a positive number of points")
-        return guard.ask(self, self.member_for_card(card_id), card_id, Spends(points=points))
+        return guard.ask(self, self.member_for_card(card_id), card_id, Spends(points=points), operator=operator,
+                         role="self")
 
     def _spendable(self, t: TxBuilder, member: dict, points: int, kind: str, cap: int) -> str:
         """Check the amount against the balance (net of debt) and today's cap; returns the day."""
@@ -40,7 +41,7 @@ class PointMoveOps(PointsOps):
             raise Refused("the rules do not allow converting points into stored value", "not_allowed")
         if points * 100 % rule.points_per_yuan:
             raise InvalidInput(f"points must make whole fen: {rule.points_per_yuan} points are one yuan")
-        approval = self._ask_points(card_id, points)
+        approval = self._ask_points(card_id, points, operator)
         with self.transaction("convert", operator=operator, at=at, card=card_id, role="self") as t:
             member_id = t.member["member_id"]
             guard.charge(self, t, approval, Spends(points=points))
@@ -58,7 +59,7 @@ class PointMoveOps(PointsOps):
         rule = self.rules.transfer
         if rule is None:
             raise Refused("the rules do not allow transferring points", "not_allowed")
-        approval = self._ask_points(card_id, points)
+        approval = self._ask_points(card_id, points, operator)
         with self.transaction("transfer", operator=operator, at=at, card=card_id, role="self") as t:
             sender, receiver = t.member, self.member_for_card(to_card)
             guard.charge(self, t, approval, Spends(points=points))

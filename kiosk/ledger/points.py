@@ -135,7 +135,7 @@ class PointsOps(LedgerCore):
     def redeem(self, card_id: str, sku: str, *, operator: str, at: str | None = None) -> dict:
         """Exchange points for a gift from this store's stock."""
         spends = self._gift_spends(sku)
-        approval = guard.ask(self, self.member_for_card(card_id), card_id, spends)
+        approval = guard.ask(self, self.member_for_card(card_id), card_id, spends, operator=operator)
         with self.transaction("redeem", operator=operator, at=at, card=card_id) as t:
             member, spends = t.member, self._gift_spends(sku)
             guard.charge(self, t, approval, spends)

@@ -86,9 +86,11 @@ class PurchaseOps(ValueOps):
         """``coupons`` are codes of coupons the member holds; ``printed_coupons`` are (campaign,
         serial) of verified printed coupons, recorded as used in the same commit."""
         printed = list(printed_coupons)
-        member = self.member_for_card(card_id)
-        quote, used = self._quote(member, lines, list(coupons), printed, points_cash, pay, self.local_moment(at))
-        approval = guard.ask(self, member, card_id, _spends(quote, used, printed))
+        approval = guard.NOTHING_SPENT
+        if points_cash or coupons or printed or pay != "external":     # else nothing to ask about
+            member = self.member_for_card(card_id)
+            quote, used = self._quote(member, lines, list(coupons), printed, points_cash, pay, self.local_moment(at))
+            approval = guard.ask(self, member, card_id, _spends(quote, used, printed), operator=operator)
         with self.transaction("purchase", operator=operator, at=at, card=card_id) as t:
             member, member_id = t.member, t.member["member_id"]
             quote, used = self._quote(member, lines, list(coupons), printed, points_cash, pay, t.local)

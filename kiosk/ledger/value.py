@@ -74,7 +74,7 @@ class ValueOps(MemberOps, BenefitOps):
         if pay not in ("external", "stored-value"):
             raise InvalidInput(f"payment {pay!r} is not 'external' or 'stored-value'")
         spends = Spends(stored_value_fen=plan.price_fen if pay == "stored-value" else 0)
-        approval = guard.ask(self, self.member_for_card(card_id), card_id, spends)
+        approval = guard.ask(self, self.member_for_card(card_id), card_id, spends, operator=operator)
         with self.transaction("package_sell", operator=operator, at=at, card=card_id) as t:
             member, member_id = t.member, t.member["member_id"]
             guard.charge(self, t, approval, spends)
@@ -95,7 +95,7 @@ class ValueOps(MemberOps, BenefitOps):
         """Use one count of a package (by id or plan code; default: the soonest-expiring)."""
         member = self.member_for_card(card_id)
         chosen, _ = self._package_to_use(member["member_id"], package, self.local_moment(at).date().isoformat())
-        approval = guard.ask(self, member, card_id, Spends(packages=(chosen,)))
+        approval = guard.ask(self, member, card_id, Spends(packages=(chosen,)), operator=operator)
         with self.transaction("package_use", operator=operator, at=at, card=card_id) as t:
             package_id, remaining = self._package_to_use(t.member["member_id"], package, t.local.date().isoformat())
             guard.charge(self, t, approval, Spends(packages=(package_id,)))

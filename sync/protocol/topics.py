@@ -39,6 +39,11 @@ def hub_status(hub_id: str) -> str:
     return f"{OPS}/hub/{hub_id}"
 
 
+def hub_probe(hub_id: str) -> str:
+    """Where a hub sends itself a message at start, through its shared subscription."""
+    return f"{OPS}/probe/{hub_id}"
+
+
 class SourceTopics:
     """The topics one source (kiosk, web shop, POS) publishes to and receives on."""
 

@@ -77,3 +77,10 @@ def test_a_kiosk_with_a_head_office_key_that_never_reached_it_spends_nothing(tmp
     assert (status, json.loads(out)["code"]) == (3, "offline_never_synced")
     status, out, _ = kioskctl(capsys, config, ["tx", "earn", "--card", "A", "--amount", "10"])
     assert status == 0                                          # earning needs no one's approval
+
+
+def test_an_unreadable_head_office_key_still_leaves_the_offline_limits_in_charge(kiosk, capsys, caplog):
+    config = write_config(kiosk, f'[sync]\nhq_public_key = "{kiosk / "missing.pub"}"\n')
+    status, out, _ = kioskctl(capsys, config, SPENDS["gift"][1])
+    assert (status, json.loads(out)["code"]) == (3, "offline_limit_per_transaction")
+    assert any("cannot ask head office" in r.getMessage() and "missing.pub" in r.getMessage() for r in caplog.records)

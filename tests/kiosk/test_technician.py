@@ -95,6 +95,8 @@ def test_restore_on_a_replacement_kiosk_repeats_nothing_head_office_has(kiosk, t
                           " JOIN journal j ON j.tx_id = o.tx_id ORDER BY o.seq").fetchall()
     assert outbox == [(1, "kiosk-02", 1), (2, "kiosk-02", 0)]     # nothing of kiosk-01 will be sent again
     assert new("verify")[0] == 0
+    spend = new("tx", "earn", "--card", "C1", "--amount", "10.00", "--points-cash", "10", "--at", AT)
+    assert (spend[0], spend[1]["code"]) == (3, "offline_never_synced")  # kiosk-01's last contact is not ours
 
 
 def test_restore_refuses_a_file_that_is_not_a_ledger_and_changes_nothing(kiosk, tmp_path):

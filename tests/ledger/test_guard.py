@@ -3,13 +3,17 @@ allowance committed with the transaction or not at all."""
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from kiosk.ledger import InvalidInput, Ledger, OfflineLimitsGuard, Refused, Spends, lines_from_amount
 from kiosk.ledger.clock import FixedClock
 from kiosk.ledger.migrations import statements
+from kiosk.ledger.rules import PackagePlan
 from kiosk.ledger.schema import OFFLINE_DDL
 from tests.spending import FULL, SPENDS, ZERO, enrol, prepare, written
 
@@ -167,3 +171,47 @@ def test_the_sync_agents_offline_state_moves_into_the_ledger():
         "hq_enrolled": '"2026-11-24T01:00:00Z"'}
     assert conn.execute("SELECT key FROM sync_state").fetchall() == [("confirmed",)]
     assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'sync_offline_spends'").fetchone() is None
+
+
+def test_an_operator_without_the_role_is_refused_before_the_guard_is_asked(path):
+    """Nobody without the role makes head office hold a member's balance."""
+    asked = []
+    with Ledger(path, guard=Meanwhile(lambda: asked.append(1))) as led:
+        for spend in (lambda: led.close_account("A", reason="moving away", operator="self"),
+                      lambda: led.redeem("A", "GIFT-MUG", operator="nobody")):
+            with pytest.raises(Refused) as refused:
+                spend()
+            assert refused.value.code in ("forbidden", "unknown_operator")
+    assert asked == []
+
+
+@settings(max_examples=10, deadline=None)
+@given(caps=st.tuples(*[st.integers(0, 3000)] * 3),
+       buys=st.lists(st.tuples(st.sampled_from(["A", "B"]), st.integers(1, 2500)), min_size=1, max_size=6))
+def test_offline_allowances_never_exceed_the_limits_and_match_what_was_spent(caps, buys):
+    """Whatever is tried, what offline approval let through stays within every limit, and each
+    allowance is exactly the stored value its committed purchase took."""
+    per_tx, member_day, kiosk_total = caps
+    with tempfile.TemporaryDirectory() as tmp:
+        with Ledger.create(Path(tmp) / "k.db", kiosk_id="k1", store_id="s1") as led:
+            for card, phone in (("A", "13800000001"), ("B", "13800000002")):
+                led.register(name=card, phone=phone, card_id=card, operator="admin")
+                led.topup(card, 10000, operator="admin")
+            led.set_offline_limits({**LIMITS, "fen": {"per_tx": per_tx, "member_day": member_day,
+                                                      "kiosk_total": kiosk_total}})
+            led.heard_from_head_office()
+            for card, fen in buys:
+                try:
+                    led.sell_package(card, PackagePlan("p", "P", 1, fen, 30), pay="stored-value", operator="admin")
+                except Refused as exc:
+                    assert exc.code.startswith("offline_limit_")
+            rows = led.conn.execute("SELECT tx_id, member_id, amount FROM offline_allowances").fetchall()
+            assert all(amount <= per_tx for _, _, amount in rows)
+            assert sum(amount for _, _, amount in rows) <= kiosk_total
+            for member in {m for _, m, _ in rows}:
+                assert sum(amount for _, m, amount in rows if m == member) <= member_day
+            for tx_id, _, amount in rows:
+                data = led.tx_record(tx_id)["data"]
+                assert data["sv_principal_fen"] + data["sv_bonus_fen"] == amount
+            sold = led.conn.execute("SELECT COUNT(*) FROM journal WHERE kind = 'package_sell'").fetchone()[0]
+            assert sold == len(rows)

@@ -8,6 +8,7 @@ import pytest
 
 from kiosk.ledger import Approval, Ledger, Refused, Spends
 from kiosk.ledger.clock import FixedClock
+from kiosk.ledger.dates import to_utc_text
 from kiosk.ledger.rules import PackagePlan
 from sync.hq.authority import Authority
 from sync.hq.db import Db
@@ -86,8 +87,43 @@ def test_the_arriving_transaction_consumes_its_hold(scene):
     assert ask(authority, stored_value_fen=1) == "insufficient_stored_value"
 
 
+def test_a_question_whose_asker_stopped_waiting_holds_nothing(scene):
+    _, ingest, authority, hq_clock, _ = scene
+    deadline = to_utc_text(hq_clock.now())
+    hq_clock.advance(seconds=1)
+    reason, result = authority.authorize({"card_id": "C1", "spends": {"stored_value_fen": 100}, "store_id": "s1",
+                                          "source_id": "k1", "deadline": deadline})
+    assert (reason, result["approved"]) == ("late", False)
+    assert ingest.conn.execute("SELECT COUNT(*) FROM hq_spend_holds").fetchone() == (0,)
+
+
 def test_a_malformed_question_is_refused_and_holds_nothing(scene):
     _, ingest, authority, _, _ = scene
     for spends in ({"points": -5}, {"colour": 1}, {"gifts": "GIFT-BAG"}):
         assert ask(authority, **spends) == "invalid_request"
     assert ingest.conn.execute("SELECT COUNT(*) FROM hq_spend_holds").fetchone() == (0,)
+
+
+def test_a_spend_bigger_than_head_office_approved_is_refused_and_writes_nothing(scene):
+    """Approved online for one price, then the price rises before the lock is taken (new rules
+    arrive): the ledger refuses rather than spend more than head office approved."""
+    from kiosk.ledger import REFERENCE_RULES
+
+    k, ingest, authority, _, _ = scene
+    k.adjust("C1", 1000, reason="welcome", operator="admin")
+    ingest.batch("s1", "k1", "kiosk", k.journal())
+    dearer = REFERENCE_RULES.read_text().replace('sku = "GIFT-MUG"\nname = "Mug"\nname_zh = "马克杯"\npoints = 800',
+                                                 'sku = "GIFT-MUG"\nname = "Mug"\nname_zh = "马克杯"\npoints = 900')
+
+    class ThenNewRules(AskHeadOffice):
+        def approve(self, ledger, member, card_id, spends):
+            approval = super().approve(ledger, member, card_id, spends)
+            with Ledger(k.path) as agent:         # the sync agent installs new rules meanwhile
+                agent.init(dearer)
+            return approval
+    with Ledger(k.path, guard=ThenNewRules(authority)) as led:
+        (before,) = led.conn.execute("SELECT COUNT(*) FROM journal").fetchone()
+        with pytest.raises(Refused) as refused:
+            led.redeem("C1", "GIFT-MUG", operator="admin")
+        assert refused.value.code == "spend_not_approved"
+        assert led.conn.execute("SELECT COUNT(*) FROM journal").fetchone() == (before,)

@@ -229,5 +229,5 @@ def test_a_spend_bigger_than_approved_is_refused_plainly_and_writes_nothing(make
     serve(desk)
     before = desk.ledger.member_view(demo.ALICE.card_id)
     purchase(desk, "30", pay="stored-value")
-    assert desk.notices[-1] == ("error", "The amount changed while it was being approved. Please try again.")
+    assert desk.notices[-1] == ("error", "The balance changed while this was being approved. Please try again.")
     assert desk.ledger.member_view(demo.ALICE.card_id) == before
