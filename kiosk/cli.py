@@ -21,7 +21,7 @@ from . import version
 from .cli_output import OneLineParser, escape, guarded, human
 from .ctl import backup, base as ctl_base, coupons as coupons_ctl, provision, rules_ops, staff as staff_ctl, technician
 from .ctl.base import EXIT_REFUSED, EXIT_USAGE
-from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, parse_count, parse_fen, verify
+from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, parse_count, parse_fen
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
 
@@ -293,7 +293,7 @@ COMMANDS.update(rules_ops.COMMANDS)
 @command("show")
 def _show(args, led):
     view = led.member_view(args.card or led.member_by_phone(args.phone)["card_id"], at=args.at)
-    if not args.json and led.rules.tier_basis == "spend":     # tier progress is spend in fen: show yuan
+    if not args.json and led.rules.spend_based:     # tier progress is spend in fen: show yuan
         view = {SPEND_FIELDS.get(key, key): value for key, value in view.items()}
     return view
 
@@ -329,12 +329,10 @@ def _journal(args, led):
 
 @command("verify")
 def _verify(args, led):
-    integrity = led.conn.execute("PRAGMA integrity_check").fetchone()[0]
-    problems = verify(led.conn) + ([] if integrity == "ok" else [f"integrity_check: {integrity}"])
-    if problems:
-        raise LedgerError("; ".join(problems), "inconsistent")
-    (count,) = led.conn.execute("SELECT COUNT(*) FROM journal").fetchone()
-    return {"ok": True, "transactions": count, "integrity": integrity}
+    checked = led.check()
+    if checked["problems"]:
+        raise LedgerError("; ".join(checked["problems"]), "inconsistent")
+    return {"ok": True, "transactions": checked["transactions"], "integrity": checked["integrity"]}
 
 
 # -- output -------------------------------------------------------------------------------------

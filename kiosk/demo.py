@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from .demo_data import ALICE_NAME, ALICE_PHONE, ZHANG_NAME, ZHANG_PHONE
-from .ledger import Ledger, LedgerError, format_fen, lines_from_amount, verify
+from .ledger import Ledger, LedgerError, format_fen, lines_from_amount
 
 STEPS_AT = "2026-11-{day:02d}T{hour:02d}:00"
 
@@ -76,9 +76,9 @@ def run_ledger_demo(var: Path, out=sys.stdout) -> Ledger:
     view = led.member_view("DEMO-0003", at=_at(14, 13))
     say(f"new card DEMO-0003: {view['name_masked']}, {view['tier_name']}, {view['points']} points, "
         f"stored value {format_fen(view['principal_fen'] + view['bonus_fen'])}")
-    problems = verify(led.conn)
-    (count,) = led.conn.execute("SELECT COUNT(*) FROM journal").fetchone()
-    say(f"journal: {count} transactions, {led.outbox_backlog()} waiting for head office; "
+    checked = led.check()
+    problems = checked["problems"]
+    say(f"journal: {checked['transactions']} transactions, {led.outbox_backlog()} waiting for head office; "
         + ("balances equal the journal" if not problems else f"PROBLEMS: {problems}"))
     return led
 

@@ -1,6 +1,6 @@
 """What head office sends a kiosk, applied to its SQLite file: confirmations and corrections,
 the transaction feed (member directory, other kiosks' and head office's transactions), rules,
-block list, staff credentials, offline limits and the store's catalogue.
+block list, staff credentials and offline limits (the store's gift stock arrives through the feed).
 
 Everything arrives already verified (signature, schema) by the codec; retained data carries a
 version and anything not newer than what the kiosk holds is ignored (a replay changes nothing).
@@ -92,6 +92,3 @@ class Inbound:
     def _limits(self, body: dict) -> None:
         self._versioned("limits", body, lambda: self.ledger.set_offline_limits(body))
 
-    def _catalogue(self, body: dict) -> None:
-        if body["store_id"] == self.ledger.store_id:
-            self._versioned("catalogue", body, lambda: self.state.put("catalogue", body))

@@ -5,13 +5,13 @@ methods); corrections are kept for the screens (a correction is never dropped: i
 staff acknowledge it). These tables are not ledger projections: the journal does not produce them,
 so ``kiosk.ledger.verify`` leaves them alone. The offline limits, the last contact with head office
 and the offline allowances belong to the ledger's spend guard (:mod:`kiosk.ledger.guard`); this
-module tells the ledger when head office was heard from.
+module tells it when head office was heard from.
 """
 from __future__ import annotations
 
 import json
 
-from kiosk.ledger import Ledger
+from kiosk.ledger import Ledger, guard
 from kiosk.ledger.core import write_transaction
 from kiosk.ledger.dates import to_utc_text
 
@@ -62,12 +62,13 @@ class SyncState:
                 conn.execute("INSERT INTO sync_corrections (tx_id, seq, kind, detail, received_at)"
                              " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tx_id) DO NOTHING",
                              (c["tx_id"], c["seq"], c["kind"], json.dumps(c["detail"], ensure_ascii=False), now))
-            self.ledger.heard_from_head_office()
+            guard.record_contact(conn, self.clock.now())
         return max(hwm, self.confirmed())
 
     def touch(self) -> None:
         """Head office answered just now (the offline window counts from here)."""
-        self.ledger.heard_from_head_office()
+        with self.write() as conn:
+            guard.record_contact(conn, self.clock.now())
 
     # -- for the screens -----------------------------------------------------------------------
     def corrections(self, *, unacknowledged: bool = True) -> list[dict]:

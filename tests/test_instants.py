@@ -18,7 +18,7 @@ from kiosk.ledger import Ledger, Refused, lines_from_amount
 from kiosk.ledger.clock import FixedClock
 from sync.hq.authority import Authority
 from sync.hq.db import Db
-from sync.hq.ingest import Ingest
+from sync.hq.ingest import Ingest, balances
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 INSTANTS = {
@@ -92,7 +92,34 @@ def test_head_office_counts_the_same_points_on_the_same_local_day(scene, instant
     assert reason == "insufficient_points"
     reason, result = authority.authorize({"card_id": "C1", "spends": {"points": shown}})
     assert (reason, result["approved"]) == ("", True)
-    assert result["balance"] == authority.card_lookup({"card_id": "C1"})[1]["balance"]
+    assert result["balance"]["points"] == shown
+
+
+def test_head_office_takes_a_coupon_as_valid_through_its_last_local_day(scene, instant):
+    """A coupon whose last day was local yesterday (still today in UTC at some instants) is refused."""
+    led, hq, clock = scene
+    ingest = sync_to_head_office(led, hq, clock)
+    member_id = led.member_view("C1")["member_id"]
+    today = instant.astimezone(SHANGHAI).date()
+    for code, last_day in (("C10", today - timedelta(days=1)), ("V20", today)):
+        ingest.originate("coupon", [{"op": "coupon.add", "member_id": member_id, "coupon_id": f"cp-{code}",
+                                     "code": code, "valid_until": last_day.isoformat()}], store_id="s1")
+    authority = Authority(hq, clock)
+    ask = lambda code: authority.authorize({"card_id": "C1", "spends": {"coupons": [code]}})
+    assert ask("C10")[0] == "no_coupon"
+    assert ask("V20")[0] == ""
+
+
+def test_head_office_expires_points_after_their_last_local_day(scene, instant):
+    """A lot whose last day was local yesterday counts for nothing at head office, as on the kiosk."""
+    led, hq, clock = scene
+    ingest = sync_to_head_office(led, hq, clock)
+    member_id = led.member_view("C1")["member_id"]
+    yesterday = instant.astimezone(SHANGHAI).date() - timedelta(days=1)
+    ingest.originate("adjust", [{"op": "lot.add", "member_id": member_id, "lot_id": "bonus", "points": 7,
+                                 "expires_on": yesterday.isoformat()}], store_id="s1")
+    (balance,) = balances(hq.conn, {member_id}, ingest.head(), ingest.today())
+    assert balance["points"] == led.member_view("C1")["points"]
 
 
 def test_check_in_is_once_per_local_day(scene, instant):

@@ -9,6 +9,8 @@ transactions (:meth:`HeadOfficeOps.shown_balance`).
 """
 from __future__ import annotations
 
+import json
+
 from . import journal
 from .core import LedgerCore
 from .rules import load_rules
@@ -74,10 +76,9 @@ class HeadOfficeOps(LedgerCore):
     def replace_staff(self, staff: list[dict]) -> None:
         """Head office's staff list replaces this kiosk's (credentials only: the PIN hash, never a PIN).
         A staff member's failed attempts and lockout stay while they remain on the list."""
-        keep = [s["staff_id"] for s in staff]
+        keep = json.dumps([s["staff_id"] for s in staff])
         with self._joined_write():
-            self.conn.execute(f"DELETE FROM staff WHERE staff_id NOT IN ({', '.join('?' * len(keep)) or 'NULL'})",
-                              keep)
+            self.conn.execute("DELETE FROM staff WHERE staff_id NOT IN (SELECT value FROM json_each(?))", (keep,))
             self.conn.executemany(
                 "INSERT INTO staff (staff_id, name, role, card_id, pin_hash) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (staff_id) DO UPDATE SET name = excluded.name, role = excluded.role,"

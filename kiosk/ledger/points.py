@@ -12,6 +12,7 @@ from .benefits import apply_all, earn_effects
 from .core import LedgerCore, TxBuilder
 from .dates import add_months, from_utc_text, to_utc_text
 from .errors import InvalidInput, NotFound, Refused
+from .holdings import available_points, valid_lot
 from .guard import Spends
 from .pricing import Line, earn_points
 from .rules import Tier
@@ -21,10 +22,7 @@ class PointsOps(LedgerCore):
 
     # -- building blocks -----------------------------------------------------------------------
     def available_points(self, member_id: str, local_day: str) -> int:
-        (points,) = self.conn.execute(
-            "SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ? AND remaining > 0"
-            " AND (expires_on IS NULL OR expires_on >= ?)", (member_id, local_day)).fetchone()
-        return points
+        return available_points(self.conn, member_id, local_day)
 
     def earn(self, t: TxBuilder, member_id: str, points: int, suffix: str = "p") -> str | None:
         """Add earned points: repay any debt first, put the rest in a new lot. Returns the lot id."""
@@ -40,8 +38,7 @@ class PointsOps(LedgerCore):
         """
         day = t.local.date().isoformat()
         lots = self.conn.execute(
-            "SELECT lot_id, remaining FROM lots WHERE member_id = ? AND remaining > 0"
-            " AND (expires_on IS NULL OR expires_on >= ?)"
+            f"SELECT lot_id, remaining FROM lots WHERE member_id = ? AND {valid_lot()}"
             " ORDER BY lot_id != ?, expires_on IS NULL, expires_on, earned_at, lot_id",
             (member_id, day, first_lot or "")).fetchall()
         have = sum(r for _, r in lots)
@@ -111,7 +108,7 @@ class PointsOps(LedgerCore):
             points, names = earn_points(self.rules, [Line(amount_fen)], [amount_fen], issued.astimezone(self.tz),
                                         birthday, self.rules.tier(t.member["tier"]).earn_multiplier)
             t.effect("receipt", receipt=receipt, member_id=member_id, points=points)
-            if self.rules.tier_basis == "spend":
+            if self.rules.spend_based:
                 t.effect("qualify", member_id=member_id, amount=amount_fen, at=to_utc_text(issued))
             self.earn(t, member_id, points)
             self.upgrade_if_qualified(t, member_id, t.member["tier"])

@@ -9,6 +9,7 @@ from .core import TxBuilder
 from .dates import to_utc_text
 from .errors import InvalidInput, NotFound, Refused
 from .guard import Spends
+from .holdings import valid_coupon
 from .pricing import Line, Quote, quote_purchase
 from .value import ValueOps
 
@@ -37,8 +38,8 @@ class PurchaseOps(ValueOps):
                 raise NotFound(f"coupon {code} is not defined in the rules", "unknown_coupon")
             taken = [cid for cid, _ in found]
             row = self.conn.execute(
-                "SELECT coupon_id FROM coupons WHERE member_id = ? AND code = ? AND used_tx IS NULL"
-                " AND valid_until >= ? AND issued_at <= ? ORDER BY valid_until, coupon_id",
+                f"SELECT coupon_id FROM coupons WHERE member_id = ? AND code = ? AND {valid_coupon()}"
+                " AND issued_at <= ? ORDER BY valid_until, coupon_id",
                 (member_id, code, day, instant)).fetchall()
             free = [cid for (cid,) in row if cid not in taken]
             if not free:
@@ -103,7 +104,7 @@ class PurchaseOps(ValueOps):
                 self.draw(t, member_id, quote.points_cash_points, "cash")
             if quote.sv_principal_fen or quote.sv_bonus_fen:
                 t.effect("sv", member_id=member_id, principal=-quote.sv_principal_fen, bonus=-quote.sv_bonus_fen)
-            qualifying = quote.payable_fen if self.rules.tier_basis == "spend" else quote.points_earned
+            qualifying = quote.payable_fen if self.rules.spend_based else quote.points_earned
             if qualifying:
                 t.effect("qualify", member_id=member_id, amount=qualifying)
             lot_id = self.earn(t, member_id, quote.points_earned)
@@ -162,7 +163,7 @@ class PurchaseOps(ValueOps):
                 self.draw(t, member_id, points_back, "refund", first_lot=lot_id, into_debt=True)
             if cash_points_back:
                 self.earn(t, member_id, cash_points_back, "pc")
-            qualifying = amount_fen if self.rules.tier_basis == "spend" else points_back
+            qualifying = amount_fen if self.rules.spend_based else points_back
             if qualifying:  # dated like the purchase, so both leave the rolling window together
                 t.effect("qualify", member_id=member_id, amount=-qualifying,
                          at=self.tx_record(purchase_tx)["at"])

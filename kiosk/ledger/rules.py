@@ -119,6 +119,11 @@ class Rules:
         """Short hash of the rules text, recorded on every purchase for audit."""
         return hashlib.sha256(self.source.encode()).hexdigest()[:16]
 
+    @property
+    def spend_based(self) -> bool:
+        """Tiers qualify on spend in fen (else on points earned): what a threshold and progress count."""
+        return self.tier_basis == "spend"
+
     def tier(self, tier_id: str) -> Tier:
         for tier in self.tiers:
             if tier.id == tier_id:

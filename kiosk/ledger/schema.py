@@ -207,8 +207,8 @@ CREATE TABLE IF NOT EXISTS offline_allowances (
     at TEXT NOT NULL,
     PRIMARY KEY (tx_id, unit)
 );
-CREATE INDEX IF NOT EXISTS offline_allowances_member ON offline_allowances (member_id, unit, day, amount);
-CREATE INDEX IF NOT EXISTS offline_allowances_at ON offline_allowances (unit, at, amount);
+CREATE INDEX IF NOT EXISTS offline_allowances_member ON offline_allowances (member_id, unit, day);
+CREATE INDEX IF NOT EXISTS offline_allowances_at ON offline_allowances (unit, at);
 CREATE TABLE IF NOT EXISTS sync_offline_spends (
     auth_id TEXT PRIMARY KEY, card_id TEXT NOT NULL, member_id TEXT, unit TEXT NOT NULL, amount INTEGER NOT NULL,
     day TEXT NOT NULL, at TEXT NOT NULL);
@@ -249,7 +249,9 @@ CREATE TABLE IF NOT EXISTS coupon_claims (
 );
 """, journal.index_others),
     Migration(4, "second-round rules: benefits, instalments, point_moves", SECOND_ROUND_RULES_DDL),
-    Migration(5, "confirmed_balances: head office's last confirmed balance per member, for the balance a kiosk"
+    Migration(5, "the spend guard's offline state moves into the ledger (kiosk/ledger/guard.py): allowances"
+                 " committed with their transaction, head office's limits and last contact", OFFLINE_DDL),
+    Migration(6, "confirmed_balances: head office's last confirmed balance per member, for the balance a kiosk"
                  " shows (DESIGN rule 7; the sync agent's sync_balances before; refilled by the next confirmation)",
               """
 CREATE TABLE IF NOT EXISTS confirmed_balances (
@@ -257,8 +259,6 @@ CREATE TABLE IF NOT EXISTS confirmed_balances (
     principal_fen INTEGER NOT NULL, bonus_fen INTEGER NOT NULL, tier TEXT NOT NULL, status TEXT NOT NULL,
     received_at TEXT NOT NULL);
 """),
-    Migration(6, "the spend guard's offline state moves into the ledger (kiosk/ledger/guard.py): allowances"
-                 " committed with their transaction, head office's limits and last contact", OFFLINE_DDL),
 )
 SCHEMA_VERSION = latest(MIGRATIONS)
 

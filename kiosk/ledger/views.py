@@ -6,9 +6,11 @@ from datetime import date, timedelta
 
 from .dates import to_utc_text
 from .daysum import day_summary
+from .holdings import valid_coupon
 from .phones import mask_phone
 from .point_moves import PointMoveOps
 from .purchase import PurchaseOps
+from .verify import verify
 
 
 def mask_name(name: str) -> str:
@@ -37,8 +39,8 @@ class Views(PurchaseOps, PointMoveOps):
         coupons = [{"coupon_id": c, "code": code, "valid_until": until,
                     "name": (self.rules.coupon(code).name if self.rules.coupon(code) else code)}
                    for c, code, until in self.conn.execute(
-                       "SELECT coupon_id, code, valid_until FROM coupons WHERE member_id = ? AND used_tx IS NULL"
-                       " AND valid_until >= ? ORDER BY valid_until", (member_id, day.isoformat()))]
+                       f"SELECT coupon_id, code, valid_until FROM coupons WHERE member_id = ? AND {valid_coupon()}"
+                       " ORDER BY valid_until", (member_id, day.isoformat()))]
         packages = [{"package_id": p, "code": code, "name": name, "remaining": rem, "uses": uses,
                      "expires_on": exp}
                     for p, code, name, rem, uses, exp in self.conn.execute(
@@ -52,7 +54,7 @@ class Views(PurchaseOps, PointMoveOps):
             "phone_masked": mask_phone(member["phone"]), "birthday": member["birthday"],
             "birthday_month": bool(birthday and birthday.month == day.month),
             "tier": tier.id, "tier_name": tier.name, "tier_name_zh": tier.name_zh,
-            "tier_discount_percent": str(tier.discount_percent),
+            "tier_discount_percent": str(tier.discount_percent), "tier_spend_based": self.rules.spend_based,
             "qualifying": qualifying, "next_tier": nxt.id if nxt else None,
             "next_tier_missing": max(0, nxt.threshold - qualifying) if nxt else 0,
             "points": points - member["points_debt"], "points_debt": member["points_debt"],
@@ -64,6 +66,14 @@ class Views(PurchaseOps, PointMoveOps):
             "history": self.history(member_id, history),
             "shown_balance": self.shown_balance(member_id),
         }
+
+    def check(self) -> dict:
+        """The whole file checked (``kioskctl verify``): SQLite's integrity, the projections against a
+        replay of the journal, the hash chains. ``problems`` is empty when all is consistent."""
+        (integrity,) = self.conn.execute("PRAGMA integrity_check").fetchone()
+        problems = verify(self.conn) + ([] if integrity == "ok" else [f"integrity_check: {integrity}"])
+        (count,) = self.conn.execute("SELECT COUNT(*) FROM journal").fetchone()
+        return {"problems": problems, "integrity": integrity, "transactions": count}
 
     def history(self, member_id: str, limit: int = 10) -> list[dict]:
         rows = self.conn.execute(

@@ -61,7 +61,7 @@ def _tier_progress(view: dict, lang: str, _: Translate) -> tuple[float, str]:
         return 1.0, _("Top tier reached")
     missing = view["next_tier_missing"]
     threshold = view.get("next_tier_threshold") or 1
-    amount = money(missing) if view.get("tier_basis", "spend") == "spend" else _("{n} points").format(n=count(missing))
+    amount = money(missing) if view.get("tier_spend_based", True) else _("{n} points").format(n=count(missing))
     text = _("{amount} more to {tier}").format(amount=amount, tier=tier_name(view, lang, "next_tier_name"))
     return min(1.0, max(0.0, view["qualifying"] / threshold)), text
 

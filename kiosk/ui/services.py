@@ -33,7 +33,6 @@ def member_snapshot(led, card_id: str, history: int = 10, *, at: str | None = No
     view = led.member_view(card_id, history=history, require_active=True, at=at)
     view["unconfirmed"] = _changed_since_confirmed(led, view)
     rules = led.rules
-    view["tier_basis"] = rules.tier_basis
     view["checkin_points"] = rules.checkin_points
     if view["next_tier"]:
         tier = rules.tier(view["next_tier"])

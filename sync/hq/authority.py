@@ -1,5 +1,5 @@
-"""Head office's answers to a source's questions: may this spend go ahead, whose card is this,
-and what happened in the chain since position N (the feed a kiosk catches up from)."""
+"""Head office's answers to a source's questions: may this spend go ahead, and what happened in the
+chain since position N (the feed a kiosk catches up from)."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ from collections import Counter
 from zoneinfo import ZoneInfo
 
 from kiosk.ledger.clock import Clock, from_env
-from kiosk.ledger.dates import to_utc_text
+from kiosk.ledger.holdings import local_day, valid_coupon
 from kiosk.ledger.errors import InvalidInput
 from kiosk.ledger.guard import Spends
 
@@ -24,11 +24,11 @@ class Authority:
         self.db, self.conn, self.clock, self.tz = db, db.conn, clock or from_env(), ZoneInfo(timezone)
 
     def today(self) -> str:
-        return self.clock.now().astimezone(self.tz).date().isoformat()
+        return local_day(self.clock.now(), self.tz)
 
     def answer(self, kind: str, args: dict) -> tuple[str, dict]:
         """(reason, result) for one request; ``reason`` is "" when the answer is yes/found."""
-        return {"authorize": self.authorize, "card.lookup": self.card_lookup, "feed.fetch": self.feed}[kind](args)
+        return {"authorize": self.authorize, "feed.fetch": self.feed}[kind](args)
 
     def _card(self, card_id: str) -> tuple[str | None, str, str | None]:
         """(member_id, card status, block reason) for a card; member_id None when unknown."""
@@ -51,11 +51,8 @@ class Authority:
             spends = Spends.from_dict(args["spends"])
         except (InvalidInput, TypeError):
             return "invalid_request", {"approved": False}
-        store_id = args.get("store_id", "")
+        store_id, now = args.get("store_id", ""), self.clock.now()
         with self.db.transaction():       # serialised: a concurrent approval sees this one's hold
-            now = self.clock.now()
-            if args.get("deadline") and to_utc_text(now) > args["deadline"]:
-                return "late", {"approved": False}     # the kiosk stopped waiting: hold nothing for it
             holds.expire(self.conn, now)
             (balance,) = balances(self.conn, {member_id}, self.head(), self.today())
             reason = self._short(member_id, store_id, balance, spends, holds.Reserved(self.conn, member_id, store_id))
@@ -73,7 +70,7 @@ class Authority:
         today = self.today()
         for code, wanted in Counter(spends.coupons).items():
             (free,) = self.conn.execute("SELECT COUNT(*) FROM coupons WHERE member_id = ? AND code = ?"
-                                        " AND used_tx IS NULL AND valid_until >= ?", (member_id, code, today)).fetchone()
+                                        f" AND {valid_coupon()}", (member_id, code, today)).fetchone()
             if free - reserved.coupons[code] < wanted:
                 return "no_coupon"
         printed = spends.printed_coupons
@@ -97,14 +94,6 @@ class Authority:
             return False
         return self.conn.execute("SELECT 1 FROM coupon_claims WHERE campaign = ? AND serial = ?",
                                  (campaign, int(serial))).fetchone() is None
-
-    def card_lookup(self, args: dict) -> tuple[str, dict]:
-        member_id, status, held = self._card(args["card_id"])
-        if member_id is None:
-            return "unknown_card", {"found": False}
-        (balance,) = balances(self.conn, {member_id}, self.head(), self.today())
-        return "", {"found": True, "member_id": member_id, "card_status": status, "blocked": bool(held),
-                    "balance": balance}
 
     def feed(self, args: dict) -> tuple[str, dict]:
         """A page of the feed after position ``after``, leaving out the asker's own transactions

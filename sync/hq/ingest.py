@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.ledger import journal
 from kiosk.ledger.clock import Clock, from_env, now_text
+from kiosk.ledger.holdings import local_day, valid_lot
 
 from . import holds
 from .db import Db
@@ -75,7 +76,7 @@ class Ingest:
 
     def today(self) -> str:
         """The chain's calendar day now (coupon validity and lot expiry are counted in local days)."""
-        return self.clock.now().astimezone(self.tz).date().isoformat()
+        return local_day(self.clock.now(), self.tz)
 
     def batch(self, store_id: str, source_id: str, channel: str, records: list[dict]) -> Outcome:
         """Apply what is new in ``records`` (all from ``source_id``) in one transaction."""
@@ -285,8 +286,7 @@ def balances(conn, member_ids: set[str], as_of: int, today: str) -> list[dict]:
     marks = ", ".join("?" * len(member_ids))
     rows = conn.execute(
         "SELECT m.member_id, m.points_debt, m.principal_fen, m.bonus_fen, m.tier, m.status,"
-        " (SELECT COALESCE(SUM(l.remaining), 0) FROM lots l WHERE l.member_id = m.member_id AND l.remaining > 0"
-        "  AND (l.expires_on IS NULL OR l.expires_on >= ?))"
+        f" (SELECT COALESCE(SUM(l.remaining), 0) FROM lots l WHERE l.member_id = m.member_id AND {valid_lot('l')})"
         f" FROM members m WHERE m.member_id IN ({marks}) ORDER BY m.member_id", (today, *sorted(member_ids))).fetchall()
     return [{"member_id": m, "as_of": as_of, "points": int(lots) - debt, "points_debt": debt, "principal_fen": p,
              "bonus_fen": b, "tier": tier, "status": status} for m, debt, p, b, tier, status, lots in rows]

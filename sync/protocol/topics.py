@@ -56,7 +56,7 @@ class SourceTopics:
 
     def downlinks(self) -> list[str]:
         """What a source subscribes to: its own replies and head office's retained data."""
-        return [self.ack, self.resp, RULES, BLOCKLIST, STAFF, LIMITS, FEED, catalogue(self.store)]
+        return [self.ack, self.resp, RULES, BLOCKLIST, STAFF, LIMITS, FEED]
 
 
 # What the hub subscribes to (a shared subscription spreads these over several hubs).

@@ -52,7 +52,8 @@ def test_retained_poison_cannot_stop_the_agent_or_the_hub(broker, start_hub, mak
     caplog.set_level(logging.WARNING)
     evil = raw_client(broker, "mallory")
     retained = {topics.RULES: "100,000 nested arrays", topics.LIMITS: "a 5,000-digit integer",
-                topics.BLOCKLIST: "5,000 nested objects", topics.STAFF: "not UTF-8", topics.catalogue("s1"): "NaN"}
+                topics.BLOCKLIST: "5,000 nested objects", topics.STAFF: "not UTF-8",
+                topics.SourceTopics("s1", "k1").ack: "NaN"}
     for topic, name in retained.items():       # retained: every (re)connect of every agent gets them again
         evil.publish(topic, HOSTILE[name], qos=1, retain=True).wait_for_publish(5)
     k = make_kiosk("k1")

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from kiosk.ledger import REFERENCE_RULES, load_rules
 from kiosk.ledger import schema
 from kiosk.ledger.apply import apply_effects
+from kiosk.ledger.holdings import valid_lot
 
 from ..output import Table
 from .period import DEFAULT_TZ, records_before, utc_text_of_day
@@ -43,8 +44,7 @@ def member_balances(conn, day: date, tz: str = DEFAULT_TZ) -> list[dict]:
         apply_effects(scratch, {**record, "effects": effects}, strict=False)
     rows = scratch.execute(
         "SELECT m.member_id, m.points_debt, m.principal_fen, m.bonus_fen, COALESCE(SUM(l.remaining), 0)"
-        " FROM members m LEFT JOIN lots l ON l.member_id = m.member_id AND l.remaining > 0"
-        " AND (l.expires_on IS NULL OR l.expires_on >= ?) GROUP BY m.member_id ORDER BY m.member_id",
+        f" FROM members m LEFT JOIN lots l ON l.member_id = m.member_id AND {valid_lot('l')} GROUP BY m.member_id ORDER BY m.member_id",
         (day.isoformat(),)).fetchall()
     scratch.execute("COMMIT")
     scratch.close()
