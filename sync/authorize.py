@@ -54,19 +54,19 @@ class HeadOfficeGuard:
             self._requester.close()
 
 
-def guard_from_config(cfg: Config, process: str, *, eager: bool = False) -> HeadOfficeGuard:
-    """The guard of one of this kiosk's processes (``process`` names its MQTT client, e.g. "ui").
-    Asking online needs [sync] broker and hq_public_key; without the key, the offline limits only."""
+def guard_from_config(cfg: Config, role: str, *, eager: bool = False) -> HeadOfficeGuard:
+    """The guard of one of this kiosk's processes, which asks as ``<kiosk id>.<role>`` ("ui": the app,
+    "ctl": kioskctl) with that identity's certificate ([sync] ``<role>_cert``/``<role>_key``). Asking
+    online needs [sync] broker and hq_public_key; without the key, the offline limits only."""
     kiosk_id, store_id, hq_key = cfg.get("kiosk", "id"), cfg.get("kiosk", "store_id"), cfg.get("sync", "hq_public_key")
     timeout = cfg.get("sync", "auth_timeout_ms") / 1000
     if not hq_key:
         log.warning("no [sync] hq_public_key: spends are decided by the offline limits only")
         return HeadOfficeGuard(None, timeout)
-    broker = Broker(cfg.get("sync", "broker"), cfg.get("sync", "ca") or None, cfg.get("sync", "cert") or None,
-                    cfg.get("sync", "key") or None).check()
-    verifier = Verifier.load(hq_key)
+    broker = Broker(cfg.get("sync", "broker"), cfg.get("sync", "ca") or None, cfg.get("sync", f"{role}_cert") or None,
+                    cfg.get("sync", f"{role}_key") or None).check()
+    verifier, source = Verifier.load(hq_key), topics.SourceTopics(store_id, kiosk_id, role)
 
     def connect() -> Requester:
-        return Requester(broker, Codec(kiosk_id, verifier=verifier), topics.SourceTopics(store_id, kiosk_id),
-                         f"{kiosk_id}-{process}").start()
+        return Requester(broker, Codec(kiosk_id, verifier=verifier), source).start()
     return HeadOfficeGuard(connect, timeout, eager=eager)

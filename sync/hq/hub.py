@@ -10,6 +10,11 @@ it again from the broker.
 The broker sends at most ``RECEIVE_MAXIMUM`` unacknowledged messages, which bounds the queue.
 Anything a hub dies holding is also resent by its kiosk, which keeps every unconfirmed
 transaction until a confirmation arrives.
+
+With the shipped broker configuration the sources connect to a listener with a mount point
+(``--mount sources/``): everything they publish or subscribe to lives under that prefix, so a
+source's ``$share/hq/...`` is an ordinary topic there and can never join the hubs' group. The hubs
+connect to head office's own listener and add the prefix themselves.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ from .authority import Authority
 from .db import Db
 from .ingest import Ingest
 from .retained import Retained
+from .sources import Refused, Sources
 
 log = logging.getLogger("sync.hq")
 MAX_RECORD_BYTES = 64 * 1024      # a purchase of a hundred lines is ~20 kB; more is not a kiosk's record
@@ -38,18 +44,20 @@ PROBE_TIMEOUT = 10.0              # seconds for the hub's own probe to come back
 
 class Hub:
     def __init__(self, db_url: str, broker: Broker, signer: Signer, *, hub_id: str = "hq-1", group: str = "hq",
-                 hold_on_overdraft: bool = False, clock: Clock | None = None, timezone: str = "Asia/Shanghai",
-                 probe_timeout: float = PROBE_TIMEOUT):
+                 mount: str = "", hold_on_overdraft: bool = False, clock: Clock | None = None,
+                 timezone: str = "Asia/Shanghai", probe_timeout: float = PROBE_TIMEOUT):
         clock = clock or from_env()
         self.db = Db(db_url)
         self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone)
         self.answer_db = Db(db_url)        # requests are answered on their own connection, beside ingest
         self.authority = Authority(self.answer_db, clock, timezone)
         self.retained = Retained(self.db, clock)
+        self.sources = Sources(self.db, clock)                  # batches: under self.lock
+        self.answer_sources = Sources(self.answer_db, clock)    # requests: the answering worker's own
         self.codec = Codec(hub_id, "hq", signer=signer, clock=clock)
         self.failure: BaseException | None = None
         self.stats: Counter = Counter()     # batches, records applied, requests answered
-        self.hub_id, self.group, self.broker = hub_id, group, broker
+        self.hub_id, self.group, self.broker, self.mount = hub_id, group, broker, topics.check_mount(mount)
         self.published: dict[str, int] = {}
         self.lock = threading.RLock()      # one user of self.db at a time
         # Both queues are bounded by RECEIVE_MAXIMUM: nothing is acknowledged before it is handled.
@@ -62,6 +70,7 @@ class Hub:
         self.probe_topic = topics.shared(group, topics.hub_probe(hub_id))
         self.probe_timeout, self.probe_sent, self.probed = probe_timeout, None, threading.Event()
         self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
         self.client.on_disconnect = lambda c, u, f, rc, p: log.warning("disconnected from %s: %s", broker.url, rc)
 
     def _status(self, state: str) -> bytes:
@@ -73,11 +82,15 @@ class Hub:
             log.error("broker %s refused the hub: %s", self.broker.url, reason)
             return
         log.info("connected to %s as %s (session present: %s)", self.broker.url, self.hub_id, flags.session_present)
-        client.subscribe([(topics.shared(self.group, topic), 1) for topic in (topics.ALL_TX, topics.ALL_REQ)]
-                         + [(self.probe_topic, 1)])
+        client.subscribe([(topics.shared(self.group, self.mount + topic), 1)
+                          for topic in (topics.ALL_TX, topics.ALL_REQ)] + [(self.probe_topic, 1)])
         client.publish(topics.hub_status(self.hub_id), self._status("online"), qos=1, retain=True)
         self.published.clear()     # republish retained data: the broker may have lost it
         self.publish_changes()
+
+    def _on_publish(self, client, userdata, mid, reason, properties) -> None:
+        if reason.is_failure:        # e.g. 0x87: this hub id has no user block in the ACL, or --mount is wrong
+            log.error("the broker refused a publish by %s: %s (check broker/acl and --mount)", self.hub_id, reason)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         """Subscribed: send a probe through the shared subscription. A broker that grants ``$share``
@@ -112,12 +125,14 @@ class Hub:
 
     def _handle(self, msg) -> None:
         try:
-            store, source, leaf = topics.parse_source(msg.topic)
+            store, identity, leaf = topics.parse_source(msg.topic.removeprefix(self.mount))
             if leaf == "tx":
                 with self.lock:
-                    self._batch(store, source, msg.payload)
+                    self._batch(store, identity, msg.payload)
             elif leaf == "req":
-                self._request(store, source, msg.payload)
+                self._request(store, identity, msg.payload)
+        except Refused as exc:          # not an enrolled source: nothing applied, operations told
+            self._refused(identity, leaf, str(exc), msg.topic)
         except ValueError as exc:       # Dropped included: bad input changes nothing
             log.warning("dropped message on %s: %s", msg.topic, exc)
         except self.db.fatal as exc:    # the database is gone: stop, let systemd restart us
@@ -126,8 +141,18 @@ class Hub:
         except Exception:
             log.exception("could not handle message on %s", msg.topic)
 
+    def _refused(self, identity: str, leaf: str, reason: str, topic: str) -> None:
+        if leaf == "tx":
+            with self.lock:
+                alert = self.sources.refusal_alert(identity, reason, topic)
+        else:
+            alert = self.answer_sources.refusal_alert(identity, reason, topic)
+        if alert:
+            self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
+
     def _batch(self, store: str, source: str, payload: bytes) -> None:
         env = self.codec.unpack(payload, {"tx.batch"})
+        self.sources.admit(store, source, env["channel"], records=True)
         body = env["body"]
         strangers = {(r["store_id"], r["kiosk_id"]) for r in body["records"]} - {(store, source)}
         if (body["store_id"], body["source_id"]) != (store, source) or strangers:
@@ -139,28 +164,41 @@ class Hub:
         out = self.ingest.batch(store, source, env["channel"], body["records"])
         self.stats.update(batches=1, applied=out.applied)
         st = topics.SourceTopics(store, source)
-        self.client.publish(st.ack, self.codec.pack("ack", {
+        self._to_sources(st.ack, self.codec.pack("ack", {
             "source_id": source, "hwm": out.hwm, "held": out.held, "corrections": out.corrections,
-            "balances": out.balances}), qos=1)
+            "balances": out.balances}))
         if out.applied:
-            self.client.publish(topics.FEED, self.codec.pack("feed.head", {"head": out.head}), qos=1, retain=True)
+            self._to_sources(topics.FEED, self.codec.pack("feed.head", {"head": out.head}), retain=True)
         for alert in out.alerts:
             self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
         if out.held_cards:          # the new block list version was committed with the batch
             self.publish_changes()
 
-    def _request(self, store: str, source: str, payload: bytes) -> None:
+    def _request(self, store: str, identity: str, payload: bytes) -> None:
         env = self.codec.unpack(payload, {"request"})
         body = env["body"]
         if self.codec.now() > body["deadline"]:
-            log.info("late request %s %s from %s: not answered", body["kind"], body["req_id"], source)
+            log.info("late request %s %s from %s: not answered", body["kind"], body["req_id"], identity)
             return
+        try:
+            source = self.answer_sources.admit(store, identity, env["channel"], records=False)
+        except Refused:
+            if body["kind"] == "authorize":    # a plain no, so the kiosk does not fall back to offline limits
+                self._respond(store, identity, body, "source_refused", {"approved": False})
+            raise
         self.stats.update(requests=1)
         args = {**body["args"], "store_id": store, "source_id": source, "deadline": body["deadline"]}
         reason, result = self.authority.answer(body["kind"], args)
-        log.info("request %s %s from %s: %s", body["kind"], body["req_id"], source, reason or "ok")
-        self.client.publish(topics.SourceTopics(store, source).resp, self.codec.pack("response", {
-            "req_id": body["req_id"], "kind": body["kind"], "reason": reason, "result": result}), qos=1)
+        log.info("request %s %s from %s: %s", body["kind"], body["req_id"], identity, reason or "ok")
+        self._respond(store, identity, body, reason, result)
+
+    def _respond(self, store: str, identity: str, body: dict, reason: str, result: dict) -> None:
+        source, role = topics.split_identity(identity)
+        self._to_sources(topics.SourceTopics(store, source, role).resp, self.codec.pack("response", {
+            "req_id": body["req_id"], "kind": body["kind"], "reason": reason, "result": result}))
+
+    def _to_sources(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        self.client.publish(self.mount + topic, payload, qos=1, retain=retain)
 
     def publish_changes(self) -> None:
         """Publish (retained, signed) every piece of head-office data newer than last published."""
@@ -170,12 +208,12 @@ class Hub:
                 if self.published.get(name) == version:
                     continue
                 topic, type_, body = self.retained.message(name)
-                self.client.publish(topic, self.codec.pack(type_, body), qos=1, retain=True)
+                self._to_sources(topic, self.codec.pack(type_, body), retain=True)
                 self.published[name] = version
                 log.info("published %s version %d", name, version)
             head = self.ingest.head()
             if self.published.get("feed") != head:
-                self.client.publish(topics.FEED, self.codec.pack("feed.head", {"head": head}), qos=1, retain=True)
+                self._to_sources(topics.FEED, self.codec.pack("feed.head", {"head": head}), retain=True)
                 self.published["feed"] = head
 
     # -- lifecycle -----------------------------------------------------------------------------

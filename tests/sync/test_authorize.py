@@ -30,7 +30,7 @@ def connect(broker, hq_keys):
 
     def make(kiosk_id: str = "k1") -> Requester:
         r = Requester(Broker(broker.url), Codec(kiosk_id, verifier=Verifier.load(hq_keys["public"])),
-                      topics.SourceTopics("s1", kiosk_id), f"{kiosk_id}-ui").start()
+                      topics.SourceTopics("s1", kiosk_id, "ui")).start()
         made.append(r)
         wait_for(r.ready.is_set, what="requester subscribed")
         return r

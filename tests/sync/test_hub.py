@@ -15,7 +15,7 @@ from sync.hq.ingest import Ingest
 from sync.local import SyncState
 from sync.protocol import Codec, topics
 
-from .conftest import confirmed_all, wait_for
+from .conftest import confirmed_all, enrol, wait_for
 from .faults import projection_differences
 
 
@@ -79,6 +79,7 @@ def test_double_spend_between_offline_kiosks_becomes_a_debt_an_alert_and_a_hold(
 def test_bad_batches_are_logged_and_change_nothing(tmp_path, broker, start_hub, caplog):
     caplog.set_level(logging.WARNING, logger="sync")
     hub = start_hub(broker.url)
+    enrol(f"sqlite:///{tmp_path / 'hq.db'}", "k1")          # an enrolled source sending bad batches
     wait_for(hub.client.is_connected, what="hub connected")
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="mallory", protocol=mqtt.MQTTv5)
     client.connect("127.0.0.1", broker.port)
@@ -123,8 +124,8 @@ def test_two_hubs_share_the_work_on_postgresql(pg_url, broker, start_hub, make_k
              what="feeds caught up")
 
 
-def test_requests_are_answered_and_messages_received_while_a_batch_is_being_applied(broker, start_hub, hq_keys,
-                                                                                   make_kiosk):
+def test_requests_are_answered_and_messages_received_while_a_batch_is_being_applied(tmp_path, broker, start_hub,
+                                                                                   hq_keys, make_kiosk):
     """Head office's slow work runs beside paho's network thread: while one batch is held in the
     database, the hub still takes in messages and answers an authorization at once."""
     from sync.mqtt import Broker
@@ -132,6 +133,7 @@ def test_requests_are_answered_and_messages_received_while_a_batch_is_being_appl
     from sync.requester import Requester
 
     hub = start_hub(broker.url)
+    enrol(f"sqlite:///{tmp_path / 'hq.db'}", "k1")
     wait_for(hub.client.is_connected, what="hub connected")
     applying, release = threading.Event(), threading.Event()
     real_batch = hub.ingest.batch
@@ -142,9 +144,9 @@ def test_requests_are_answered_and_messages_received_while_a_batch_is_being_appl
         return real_batch(*args, **kwargs)
     hub.ingest.batch = slow_batch
     codec, st = Codec("k1", verifier=Verifier.load(hq_keys["public"])), topics.SourceTopics("s1", "k1")
-    asker = Requester(Broker(broker.url), codec, st, "k1-ui").start()
+    asker = Requester(Broker(broker.url), codec, topics.SourceTopics("s1", "k1", "ui")).start()
     wait_for(asker.ready.is_set, what="requester subscribed")
-    sender = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="k1-sync", protocol=mqtt.MQTTv5)
+    sender = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="k1", protocol=mqtt.MQTTv5)
     sender.connect("127.0.0.1", broker.port)
     sender.loop_start()
     k = make_kiosk("k1")
