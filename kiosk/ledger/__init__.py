@@ -1,7 +1,9 @@
 """The local ledger: pure domain and its SQLite store (no Kivy, no MQTT, no hardware).
 
-``Ledger`` is the one object callers use; its operations live in small modules by subject
-(members, points, value, purchase, views) and all write through :mod:`kiosk.ledger.core`.
+``Ledger`` is the one object callers use: a facade over the core (:mod:`kiosk.ledger.core`: the
+file, clock, rules, transactions) and the subject services composed from it (members, points,
+value, purchases, point moves, benefits, staff, head office's data, views; :mod:`kiosk.ledger.service`).
+Its public methods delegate to the service that owns them, so callers never name a service.
 """
 from __future__ import annotations
 
@@ -9,26 +11,120 @@ import os
 import uuid
 from pathlib import Path
 
-from . import guard, schema
+from . import schema
+from .benefit_ops import BenefitService
 from .clock import Clock
-from .core import ADMIN, SELF
+from .core import ADMIN, SELF, LedgerCore
 from .guard import Approval, OfflineLimitsGuard, SpendGuard, Spends
 from .errors import InvalidInput, LedgerError, NotALedger, NotFound, Refused, RulesError
+from .head_office import HeadOfficeService
+from .members import MemberService
 from .money import format_fen, parse_count, parse_fen
+from .point_moves import PointMoveService
+from .points import PointsService
 from .pricing import Line, Quote
-from .purchase import lines_from_amount
+from .purchase import PurchaseService, lines_from_amount
 from .rules import Rules, load_rules
-from .head_office import HeadOfficeOps
-from .staff import StaffOps
+from .staff import StaffService
+from .value import ValueService
 from .verify import verify
 from .phones import mask_phone
-from .views import Views, mask_name
+from .views import ViewService, mask_name
 
 REFERENCE_RULES = Path(__file__).with_name("reference_rules.toml")
 
 
-class Ledger(Views, StaffOps, HeadOfficeOps):
+class Via:
+    """A facade method: the same-named method of one of the ledger's services."""
+
+    def __init__(self, service: str):
+        self.service = service
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, ledger, owner=None):
+        if ledger is None:
+            return self
+        return getattr(getattr(ledger, self.service), self.name)
+
+
+class Ledger(LedgerCore):
     """A kiosk's ledger file: ``Ledger(path)`` opens one, ``Ledger.create`` (``kioskctl init``) makes one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.points = PointsService(self)
+        self.members = MemberService(self, self.points)
+        self.benefits = BenefitService(self)
+        self.value = ValueService(self, self.benefits)
+        self.purchases = PurchaseService(self, self.points)
+        self.point_moves = PointMoveService(self, self.points)
+        self.staff = StaffService(self)
+        self.head_office = HeadOfficeService(self)
+        self.views = ViewService(self, self.points, self.head_office)
+
+    # members and cards
+    register = Via("members")
+    edit_profile = Via("members")
+    member_by_phone = Via("members")
+    member_id_for = Via("members")
+    card_for_member = Via("members")
+    report_lost = Via("members")
+    replace_card = Via("members")
+    close_account = Via("members")
+    # points
+    available_points = Via("points")
+    checkin = Via("points")
+    claim_receipt = Via("points")
+    adjust = Via("points")
+    redeem = Via("points")
+    expire = Via("points")
+    evaluate_tiers = Via("points")
+    convert_points = Via("point_moves")
+    transfer_points = Via("point_moves")
+    # stored value, packages, coupons
+    topup_bonus = Via("value")
+    topup = Via("value")
+    undo_topup = Via("value")
+    sell_package = Via("value")
+    use_package = Via("value")
+    issue_coupon = Via("value")
+    # purchases
+    preview_purchase = Via("purchases")
+    purchase = Via("purchases")
+    refund = Via("purchases")
+    # tier benefits paid on a visit
+    benefits_due = Via("benefits")
+    visit = Via("benefits")
+    # staff
+    staff_for_card = Via("staff")
+    sign_in = Via("staff")
+    add_staff = Via("staff")
+    reset_pin = Via("staff")
+    unlock_staff = Via("staff")
+    # what head office sends and confirms
+    unsent = Via("head_office")
+    outbox_backlog = Via("head_office")
+    confirm = Via("head_office")
+    confirmed_balance = Via("head_office")
+    shown_balance = Via("head_office")
+    set_rules = Via("head_office")
+    replace_staff = Via("head_office")
+    replace_block_list = Via("head_office")
+    heard_from_head_office = Via("head_office")
+    set_offline_limits = Via("head_office")
+    offline_limits = Via("head_office")
+    head_office_contact = Via("head_office")
+    # what members, cashiers and reports see
+    member_view = Via("views")
+    check = Via("views")
+    history = Via("views")
+    journal = Via("views")
+    gifts = Via("views")
+    day_records = Via("views")
+    staff_names = Via("views")
+    day_summary = Via("views")
 
     @classmethod
     def create(cls, path: str | Path, *, kiosk_id: str | None = None, store_id: str | None = None,
@@ -68,10 +164,7 @@ class Ledger(Views, StaffOps, HeadOfficeOps):
 
     def init(self, rules_text: str | None = None, *, operator: str = ADMIN, at: str | None = None) -> dict:
         """Install rules (the reference set by default) and seed this store's gift stock once."""
-        rules = load_rules(rules_text if rules_text is not None else REFERENCE_RULES.read_text())
-        with self._write():
-            self.set_meta("rules", rules.source)
-        self._rules = None  # our own write does not change PRAGMA data_version
+        rules = self.install_rules(rules_text if rules_text is not None else REFERENCE_RULES.read_text())
         seeded = []
         missing = [g for g in rules.gifts if not self.conn.execute(
             "SELECT 1 FROM stock WHERE store_id = ? AND sku = ?", (self.store_id, g.sku)).fetchone()]
@@ -81,41 +174,6 @@ class Ledger(Views, StaffOps, HeadOfficeOps):
                     t.effect("stock", sku=gift.sku, set=gift.stock)
                     seeded.append(gift.sku)
         return {"rules": rules.digest, "stock_seeded": seeded}
-
-    # -- what the sync agent tells the spend guard (joins the caller's write transaction if any) ------
-    def heard_from_head_office(self, at: str | None = None) -> None:
-        """Head office answered just now: the offline window counts from here."""
-        self._join_or_write(lambda: guard.record_contact(self.conn, self.moment(at)))
-
-    def set_offline_limits(self, limits: dict) -> None:
-        """Keep the offline limits head office pushed (checked; refused with InvalidInput when malformed)."""
-        self._join_or_write(lambda: guard.store_limits(self.conn, limits))
-
-    def offline_limits(self) -> dict | None:
-        """The offline limits in force (None: a standalone ledger, which has none)."""
-        return guard.offline_limits(self.conn)
-
-    def head_office_contact(self) -> str | None:
-        """When head office was last heard from (UTC), or None."""
-        return guard.last_contact(self.conn)
-
-    def _join_or_write(self, write) -> None:
-        if self.conn.in_transaction:
-            write()
-        else:
-            with self._write():
-                write()
-
-    def staff_for_card(self, card_id: str) -> dict | None:
-        """The staff member a card belongs to, or None (so a tap can tell staff from members)."""
-        row = self.conn.execute("SELECT staff_id, name, role FROM staff WHERE card_id = ?", (card_id,)).fetchone()
-        return dict(zip(("staff_id", "name", "role"), row)) if row else None
-
-    def card_for_member(self, member_id: str) -> str | None:
-        """The member's active card (a phone QR code names the member, not a card)."""
-        row = self.conn.execute("SELECT card_id FROM cards WHERE member_id = ? ORDER BY status = 'active' DESC,"
-                                " issued_at DESC LIMIT 1", (member_id,)).fetchone()
-        return row[0] if row else None
 
 
 def _sync_folder(folder: Path) -> None:

@@ -9,13 +9,13 @@ from .benefits import (apply_all, birthday_due, birthday_effects, bonus_parts, d
                        payout_effects)
 from .core import TxBuilder
 from .errors import Refused
-from .points import PointsOps
+from .service import Service
 
 
 NOTHING_DUE = {"birthday_coupon": "", "instalments": []}
 
 
-class BenefitOps(PointsOps):
+class BenefitService(Service):
 
     def benefits_due(self, card_id: str, *, at: str | None = None) -> dict:
         """What a visit now would pay out (read only: the tap screen asks before writing)."""

@@ -155,6 +155,14 @@ class LedgerCore:
         if text != self._rules_text:
             self._rules, self._rules_text = load_rules(text), text
 
+    def install_rules(self, text: str) -> Rules:
+        """Install rules (refused with RulesError, nothing written, when they do not load)."""
+        rules = load_rules(text)
+        with self._joined_write():
+            self.set_meta("rules", rules.source)
+        self._rules = None  # our own write does not change PRAGMA data_version
+        return rules
+
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import json
 
-from . import journal
-from .core import LedgerCore
-from .rules import load_rules
-from .views import summarise
+from . import guard, journal
+from .service import Service
 
 BALANCE_FIELDS = ("member_id", "as_of", "points", "points_debt", "principal_fen", "bonus_fen", "tier", "status")
 
 
-class HeadOfficeOps(LedgerCore):
+class HeadOfficeService(Service):
 
     # -- the outbox ----------------------------------------------------------------------------
     def unsent(self, from_seq: int = 1, limit: int = -1) -> list[tuple[int, dict]]:
@@ -60,18 +58,33 @@ class HeadOfficeOps(LedgerCore):
             return None
         points, fen = base["points"], base["principal_fen"] + base["bonus_fen"]
         for _, record in journal.unsent(self.conn, member_id=member_id):
-            change = summarise(record, member_id)
+            change = journal.summarise(record, member_id)
             points, fen = points + change["points"], fen + change["stored_value_fen"]
         return {"member_id": member_id, "points": points, "stored_value_fen": fen, "as_of": base["as_of"]}
+
+    # -- what the sync agent tells the spend guard (kiosk/ledger/guard.py) -----------------------
+    def heard_from_head_office(self, at: str | None = None) -> None:
+        """Head office answered just now: the offline window counts from here."""
+        with self._joined_write():
+            guard.record_contact(self.conn, self.moment(at))
+
+    def set_offline_limits(self, limits: dict) -> None:
+        """Keep the offline limits head office pushed (checked; refused with InvalidInput when malformed)."""
+        with self._joined_write():
+            guard.store_limits(self.conn, limits)
+
+    def offline_limits(self) -> dict | None:
+        """The offline limits in force (None: a standalone ledger, which has none)."""
+        return guard.offline_limits(self.conn)
+
+    def head_office_contact(self) -> str | None:
+        """When head office was last heard from (UTC), or None."""
+        return guard.last_contact(self.conn)
 
     # -- data head office owns -----------------------------------------------------------------
     def set_rules(self, text: str) -> str:
         """Install head office's rules (refused with RulesError when they do not load); returns their digest."""
-        rules = load_rules(text)
-        with self._joined_write():
-            self.set_meta("rules", rules.source)
-        self._rules = None
-        return rules.digest
+        return self.core.install_rules(text).digest
 
     def replace_staff(self, staff: list[dict]) -> None:
         """Head office's staff list replaces this kiosk's (credentials only: the PIN hash, never a PIN).

@@ -161,6 +161,25 @@ def backlog(conn) -> int:
     return count
 
 
+def summarise(record: dict, member_id: str) -> dict:
+    """Net change a transaction made to one member: points, stored value (fen)."""
+    points = sv = 0
+    for e in record["effects"]:
+        if e.get("member_id") != member_id:
+            continue
+        if e["op"] == "lot.add":
+            points += e["points"]
+        elif e["op"] == "lot.take":
+            points -= e["points"]
+        elif e["op"] == "debt" and e["delta"] < 0:
+            points += -e["delta"]
+        elif e["op"] == "debt":
+            points -= e["delta"]
+        elif e["op"] == "sv":
+            sv += e["principal"] + e["bonus"]
+    return {"points": points, "stored_value_fen": sv, "amount_fen": record["data"].get("payable_fen")}
+
+
 def others(record: dict) -> list[str]:
     """The members a record's effects touch besides its own ``member_id`` (a referrer's bonus)."""
     touched = {e["member_id"] for e in record["effects"] if isinstance(e.get("member_id"), str)}

@@ -9,7 +9,8 @@ from .dates import parse_day
 from .errors import InvalidInput, NotFound, Refused
 from .guard import Spends
 from .phones import mask_card, normalise_phone
-from .points import PointsOps
+from .points import PointsService
+from .service import Service
 
 _CARD = re.compile(r"[A-Za-z0-9_:.-]{1,64}")
 _MEMBER_ID = re.compile(r"M[0-9A-Z]{1,19}")
@@ -34,7 +35,11 @@ def _profile(name: str | None, phone: str | None, birthday: str | None, region: 
     return fields
 
 
-class MemberOps(PointsOps):
+class MemberService(Service):
+    def __init__(self, core, points: PointsService):
+        super().__init__(core)
+        self.points = points
+
 
     def phone_holder(self, phone: str) -> tuple[str, dict | None]:
         """The phone in its stored form and the active member holding it (member_id, card_id), if any.
@@ -130,7 +135,7 @@ class MemberOps(PointsOps):
         """Close the member: refund stored-value principal, forfeit bonus, points and packages."""
         reason = self.require_reason(reason, "closing a card")
         member = self.member_for_card(card_id, active=False)
-        approval = guard.ask(self, member, card_id, Spends(stored_value_fen=max(member["principal_fen"], 0)),
+        approval = guard.ask(self.core, member, card_id, Spends(stored_value_fen=max(member["principal_fen"], 0)),
                              operator=operator, role="manager")
         with self.transaction("close", operator=operator, at=at, card=card_id, card_active=False, reason=reason,
                               role="manager") as t:
@@ -138,13 +143,13 @@ class MemberOps(PointsOps):
             if member["status"] != "active":
                 raise Refused("member account is already closed", "member_closed")
             principal, bonus = member["principal_fen"], member["bonus_fen"]
-            guard.charge(self, t, approval, Spends(stored_value_fen=max(principal, 0)))  # paid out in cash
+            guard.charge(self.core, t, approval, Spends(stored_value_fen=max(principal, 0)))  # paid out in cash
             if principal or bonus:
                 t.effect("sv", member_id=member_id, principal=-principal, bonus=-bonus)
             day = t.local.date().isoformat()
-            points = self.available_points(member_id, day)
+            points = self.points.available_points(member_id, day)
             if points:
-                self.draw(t, member_id, points, "forfeit")
+                self.points.draw(t, member_id, points, "forfeit")
             for package_id, remaining in self.conn.execute(
                     "SELECT package_id, remaining FROM packages WHERE member_id = ? AND remaining > 0",
                     (member_id,)).fetchall():
@@ -162,3 +167,9 @@ class MemberOps(PointsOps):
         if row is None:
             raise NotFound(f"card {card_id} is not known", "unknown_card")
         return row[0]
+
+    def card_for_member(self, member_id: str) -> str | None:
+        """The member's active card (a phone QR code names the member, not a card)."""
+        row = self.conn.execute("SELECT card_id FROM cards WHERE member_id = ? ORDER BY status = 'active' DESC,"
+                                " issued_at DESC LIMIT 1", (member_id,)).fetchone()
+        return row[0] if row else None

@@ -9,15 +9,20 @@ from . import guard
 from .core import TxBuilder
 from .errors import InvalidInput, Refused
 from .guard import Spends
-from .points import PointsOps
+from .points import PointsService
+from .service import Service
 
 
-class PointMoveOps(PointsOps):
+class PointMoveService(Service):
+    def __init__(self, core, points: PointsService):
+        super().__init__(core)
+        self.points = points
+
 
     def _ask_points(self, card_id: str, points: int, operator: str):
         if not isinstance(points, int) or points <= 0:
             raise InvalidInput("give a positive number of points")
-        return guard.ask(self, self.member_for_card(card_id), card_id, Spends(points=points), operator=operator,
+        return guard.ask(self.core, self.member_for_card(card_id), card_id, Spends(points=points), operator=operator,
                          role="self")
 
     def _spendable(self, t: TxBuilder, member: dict, points: int, kind: str, cap: int) -> str:
@@ -29,7 +34,7 @@ class PointMoveOps(PointsOps):
                                      " AND kind = ? AND day = ?", (member["member_id"], kind, day)).fetchone()
         if moved + points > cap:
             raise Refused(f"at most {cap} points a day ({cap - moved} left today)", "daily_cap")
-        have = self.available_points(member["member_id"], day) - member["points_debt"]
+        have = self.points.available_points(member["member_id"], day) - member["points_debt"]
         if have < points:
             raise Refused(f"only {max(have, 0)} points available, {points} needed", "insufficient_points")
         return day
@@ -44,10 +49,10 @@ class PointMoveOps(PointsOps):
         approval = self._ask_points(card_id, points, operator)
         with self.transaction("convert", operator=operator, at=at, card=card_id, role="self") as t:
             member_id = t.member["member_id"]
-            guard.charge(self, t, approval, Spends(points=points))
+            guard.charge(self.core, t, approval, Spends(points=points))
             day = self._spendable(t, t.member, points, "convert", rule.daily_cap)
             bonus = points * 100 // rule.points_per_yuan
-            lots = self.draw(t, member_id, points, "convert")
+            lots = self.points.draw(t, member_id, points, "convert")
             t.effect("sv", member_id=member_id, principal=0, bonus=bonus)
             t.effect("points.move", kind="convert", from_member=member_id, day=day, points=points, bonus_fen=bonus)
             t.record["data"].update(points=points, bonus_fen=bonus, lots=lots)
@@ -62,11 +67,11 @@ class PointMoveOps(PointsOps):
         approval = self._ask_points(card_id, points, operator)
         with self.transaction("transfer", operator=operator, at=at, card=card_id, role="self") as t:
             sender, receiver = t.member, self.member_for_card(to_card)
-            guard.charge(self, t, approval, Spends(points=points))
+            guard.charge(self.core, t, approval, Spends(points=points))
             if receiver["member_id"] == sender["member_id"]:
                 raise InvalidInput("a member cannot transfer points to themselves")
             day = self._spendable(t, sender, points, "transfer", rule.daily_cap)
-            lots = self.draw(t, sender["member_id"], points, "transfer")
+            lots = self.points.draw(t, sender["member_id"], points, "transfer")
             self._receive(t, receiver, lots)
             t.effect("points.move", kind="transfer", from_member=sender["member_id"],
                      to_member=receiver["member_id"], day=day, points=points)

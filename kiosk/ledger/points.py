@@ -9,16 +9,18 @@ from datetime import date, datetime, timedelta, timezone
 
 from . import guard
 from .benefits import apply_all, earn_effects
-from .core import LedgerCore, TxBuilder
+from .core import TxBuilder
 from .dates import add_months, from_utc_text, to_utc_text
 from .errors import InvalidInput, NotFound, Refused
 from .holdings import available_points, valid_lot
 from .guard import Spends
 from .pricing import Line, earn_points
 from .rules import Tier
+from .service import Service
 
 
-class PointsOps(LedgerCore):
+class PointsService(Service):
+    """Points: lots, earning and drawing, tiers; check-in, receipts, adjustments, gifts, expiry."""
 
     # -- building blocks -----------------------------------------------------------------------
     def available_points(self, member_id: str, local_day: str) -> int:
@@ -132,10 +134,10 @@ class PointsOps(LedgerCore):
     def redeem(self, card_id: str, sku: str, *, operator: str, at: str | None = None) -> dict:
         """Exchange points for a gift from this store's stock."""
         spends = self._gift_spends(sku)
-        approval = guard.ask(self, self.member_for_card(card_id), card_id, spends, operator=operator)
+        approval = guard.ask(self.core, self.member_for_card(card_id), card_id, spends, operator=operator)
         with self.transaction("redeem", operator=operator, at=at, card=card_id) as t:
             member, spends = t.member, self._gift_spends(sku)
-            guard.charge(self, t, approval, spends)
+            guard.charge(self.core, t, approval, spends)
             t.record["data"].update(sku=sku, points=spends.points)
             row = self.conn.execute("SELECT stock FROM stock WHERE store_id = ? AND sku = ?",
                                     (self.store_id, sku)).fetchone()

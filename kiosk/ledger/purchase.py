@@ -11,7 +11,8 @@ from .errors import InvalidInput, NotFound, Refused
 from .guard import Spends
 from .holdings import valid_coupon
 from .pricing import Line, Quote, quote_purchase
-from .value import ValueOps
+from .points import PointsService
+from .service import Service
 
 
 def _spends(quote: Quote, used: list, printed: list[tuple[str, int]]) -> Spends:
@@ -26,7 +27,11 @@ def _share(total: int, part: int, whole: int) -> int:
     return total * part // whole if whole else 0
 
 
-class PurchaseOps(ValueOps):
+class PurchaseService(Service):
+    def __init__(self, core, points: PointsService):
+        super().__init__(core)
+        self.points = points
+
 
     def _member_coupons(self, member_id: str, codes: list[str], local) -> list[tuple[str, object]]:
         """The member's unused coupons for ``codes``: issued by ``local`` and still valid that day."""
@@ -69,7 +74,7 @@ class PurchaseOps(ValueOps):
         quote = quote_purchase(
             self.rules, lines=lines, tier=self.rules.tier(member["tier"]),
             coupons=[c for _, c in coupons] + self._printed_coupons(printed),
-            points_cash=points_cash, available_points=self.available_points(member["member_id"], day) if points_cash else 0,
+            points_cash=points_cash, available_points=self.points.available_points(member["member_id"], day) if points_cash else 0,
             pay=pay, principal=member["principal_fen"], bonus=member["bonus_fen"], local=local, birthday=birthday)
         return quote, coupons
 
@@ -91,28 +96,28 @@ class PurchaseOps(ValueOps):
         if points_cash or coupons or printed or pay != "external":     # else nothing to ask about
             member = self.member_for_card(card_id)
             quote, used = self._quote(member, lines, list(coupons), printed, points_cash, pay, self.local_moment(at))
-            approval = guard.ask(self, member, card_id, _spends(quote, used, printed), operator=operator)
+            approval = guard.ask(self.core, member, card_id, _spends(quote, used, printed), operator=operator)
         with self.transaction("purchase", operator=operator, at=at, card=card_id) as t:
             member, member_id = t.member, t.member["member_id"]
             quote, used = self._quote(member, lines, list(coupons), printed, points_cash, pay, t.local)
-            guard.charge(self, t, approval, _spends(quote, used, printed))
+            guard.charge(self.core, t, approval, _spends(quote, used, printed))
             for coupon_id, _ in used:
                 t.effect("coupon.use", coupon_id=coupon_id)
             for (campaign, serial), fen in zip(printed, quote.coupon_discounts[len(used):]):
                 t.effect("coupon.claim", campaign=campaign, serial=serial, member_id=member_id, fen=fen)
             if quote.points_cash_points:
-                self.draw(t, member_id, quote.points_cash_points, "cash")
+                self.points.draw(t, member_id, quote.points_cash_points, "cash")
             if quote.sv_principal_fen or quote.sv_bonus_fen:
                 t.effect("sv", member_id=member_id, principal=-quote.sv_principal_fen, bonus=-quote.sv_bonus_fen)
             qualifying = quote.payable_fen if self.rules.spend_based else quote.points_earned
             if qualifying:
                 t.effect("qualify", member_id=member_id, amount=qualifying)
-            lot_id = self.earn(t, member_id, quote.points_earned)
+            lot_id = self.points.earn(t, member_id, quote.points_earned)
             t.effect("purchase", member_id=member_id, payable_fen=quote.payable_fen,
                      sv_principal_fen=quote.sv_principal_fen, sv_bonus_fen=quote.sv_bonus_fen,
                      points_earned=quote.points_earned, points_cash=quote.points_cash_points, lot_id=lot_id)
             referral = self._first_purchase(t, member)
-            self.upgrade_if_qualified(t, member_id, member["tier"])
+            self.points.upgrade_if_qualified(t, member_id, member["tier"])
             quoted = quote.as_dict()
             t.record["data"].update({**quoted, "pay": pay, "coupons": [c for c, _ in used],
                                 "printed_coupons": [f"{campaign}:{serial}" for campaign, serial in printed],
@@ -131,8 +136,8 @@ class PurchaseOps(ValueOps):
         if not referrer or not points or self.conn.execute(
                 "SELECT status FROM members WHERE member_id = ?", (referrer,)).fetchone() != ("active",):
             return 0
-        self.earn(t, member["member_id"], points, "r")
-        self.earn(t, referrer, points, "rr")
+        self.points.earn(t, member["member_id"], points, "r")
+        self.points.earn(t, referrer, points, "rr")
         return points
 
     def refund(self, purchase_tx: str, amount_fen: int, *, operator: str, reason: str = "refund",
@@ -160,9 +165,9 @@ class PurchaseOps(ValueOps):
             if principal_back or bonus_back:
                 t.effect("sv", member_id=member_id, principal=principal_back, bonus=bonus_back)
             if points_back:
-                self.draw(t, member_id, points_back, "refund", first_lot=lot_id, into_debt=True)
+                self.points.draw(t, member_id, points_back, "refund", first_lot=lot_id, into_debt=True)
             if cash_points_back:
-                self.earn(t, member_id, cash_points_back, "pc")
+                self.points.earn(t, member_id, cash_points_back, "pc")
             qualifying = amount_fen if self.rules.spend_based else points_back
             if qualifying:  # dated like the purchase, so both leave the rolling window together
                 t.effect("qualify", member_id=member_id, amount=-qualifying,

@@ -207,8 +207,8 @@ CREATE TABLE IF NOT EXISTS offline_allowances (
     at TEXT NOT NULL,
     PRIMARY KEY (tx_id, unit)
 );
-CREATE INDEX IF NOT EXISTS offline_allowances_member ON offline_allowances (member_id, unit, day);
-CREATE INDEX IF NOT EXISTS offline_allowances_at ON offline_allowances (unit, at);
+CREATE INDEX IF NOT EXISTS offline_allowances_member ON offline_allowances (member_id, unit, day, amount);
+CREATE INDEX IF NOT EXISTS offline_allowances_at ON offline_allowances (unit, at, amount);
 CREATE TABLE IF NOT EXISTS sync_offline_spends (
     auth_id TEXT PRIMARY KEY, card_id TEXT NOT NULL, member_id TEXT, unit TEXT NOT NULL, amount INTEGER NOT NULL,
     day TEXT NOT NULL, at TEXT NOT NULL);

@@ -9,9 +9,10 @@ import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from .core import ROLES, LedgerCore
+from .core import ROLES
 from .dates import from_utc_text, to_utc_text
 from .errors import InvalidInput, NotFound, Refused
+from .service import Service
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -65,8 +66,13 @@ def sign_in(conn: sqlite3.Connection, card_or_id: str, pin: str, now: datetime) 
     raise Refused(f"wrong PIN ({MAX_FAILURES - failed} tries left)", "wrong_pin")
 
 
-class StaffOps(LedgerCore):
+class StaffService(Service):
     """A kiosk's staff changes: each one a journal record (no PIN or hash in it), made by a manager."""
+
+    def staff_for_card(self, card_id: str) -> dict | None:
+        """The staff member a card belongs to, or None (so a tap can tell staff from members)."""
+        row = self.conn.execute("SELECT staff_id, name, role FROM staff WHERE card_id = ?", (card_id,)).fetchone()
+        return dict(zip(("staff_id", "name", "role"), row)) if row else None
 
     def sign_in(self, card_or_id: str, pin: str) -> dict:
         """A staff member's card (or id) and PIN, at the ledger's clock; wrong PINs count towards the lockout.

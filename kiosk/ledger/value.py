@@ -4,18 +4,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 from . import guard
-from .benefit_ops import BenefitOps
+from .benefit_ops import BenefitService
 from .benefits import part_share
 from .dates import from_utc_text
 from .errors import InvalidInput, NotFound, Refused
 from .guard import Spends
 from .money import format_fen
-from .members import MemberOps
 from .pricing import split_stored_value
 from .rules import PackagePlan
+from .service import Service
 
 
-class ValueOps(MemberOps, BenefitOps):
+class ValueService(Service):
+    def __init__(self, core, benefits: BenefitService):
+        super().__init__(core)
+        self.benefits = benefits
+
 
     def topup_bonus(self, amount_fen: int) -> int:
         """The stored-value bonus paid with the top-up: the first part of the highest step reached."""
@@ -36,7 +40,7 @@ class ValueOps(MemberOps, BenefitOps):
                               "stored_value_cap")
             t.effect("sv", member_id=member["member_id"], principal=amount_fen, bonus=bonus)
             t.effect("topup", member_id=member["member_id"], principal=amount_fen, bonus=bonus)
-            self.grant_topup_bonus(t, member["member_id"], amount_fen)
+            self.benefits.grant_topup_bonus(t, member["member_id"], amount_fen)
         extras = {k: v for k, v in t.record["data"].items() if k not in ("amount_fen", "bonus_fen")}
         return {"tx_id": t.tx_id, "principal_fen": amount_fen, "bonus_fen": bonus,
                 "balance_fen": member["principal_fen"] + member["bonus_fen"] + amount_fen + bonus, **extras}
@@ -61,7 +65,7 @@ class ValueOps(MemberOps, BenefitOps):
             if self.conn.execute("SELECT 1 FROM sv_spends WHERE member_id = ? AND at >= ? LIMIT 1",
                                  (member_id, topped_at)).fetchone():
                 raise Refused("stored value has been spent since this top-up", "topup_spent")
-            later = self.take_back_topup_bonus(t, topup_tx)
+            later = self.benefits.take_back_topup_bonus(t, topup_tx)
             bonus += later["bonus_fen"]
             t.effect("sv", member_id=member_id, principal=-principal, bonus=-bonus)
             t.effect("topup.undo", topup_tx=topup_tx)
@@ -74,10 +78,10 @@ class ValueOps(MemberOps, BenefitOps):
         if pay not in ("external", "stored-value"):
             raise InvalidInput(f"payment {pay!r} is not 'external' or 'stored-value'")
         spends = Spends(stored_value_fen=plan.price_fen if pay == "stored-value" else 0)
-        approval = guard.ask(self, self.member_for_card(card_id), card_id, spends, operator=operator)
+        approval = guard.ask(self.core, self.member_for_card(card_id), card_id, spends, operator=operator)
         with self.transaction("package_sell", operator=operator, at=at, card=card_id) as t:
             member, member_id = t.member, t.member["member_id"]
-            guard.charge(self, t, approval, spends)
+            guard.charge(self.core, t, approval, spends)
             principal = bonus = 0
             if pay == "stored-value" and plan.price_fen:
                 principal, bonus = split_stored_value(plan.price_fen, member["principal_fen"], member["bonus_fen"])
@@ -95,10 +99,10 @@ class ValueOps(MemberOps, BenefitOps):
         """Use one count of a package (by id or plan code; default: the soonest-expiring)."""
         member = self.member_for_card(card_id)
         chosen, _ = self._package_to_use(member["member_id"], package, self.local_moment(at).date().isoformat())
-        approval = guard.ask(self, member, card_id, Spends(packages=(chosen,)), operator=operator)
+        approval = guard.ask(self.core, member, card_id, Spends(packages=(chosen,)), operator=operator)
         with self.transaction("package_use", operator=operator, at=at, card=card_id) as t:
             package_id, remaining = self._package_to_use(t.member["member_id"], package, t.local.date().isoformat())
-            guard.charge(self, t, approval, Spends(packages=(package_id,)))
+            guard.charge(self.core, t, approval, Spends(packages=(package_id,)))
             t.effect("package.take", package_id=package_id, uses=1)
             t.record["data"].update(package_id=package_id, remaining=remaining - 1)
         return {"tx_id": t.tx_id, "package_id": package_id, "remaining": remaining - 1}

@@ -7,9 +7,11 @@ from datetime import date, timedelta
 from .dates import to_utc_text
 from .daysum import day_summary
 from .holdings import valid_coupon
+from .journal import summarise
 from .phones import mask_phone
-from .point_moves import PointMoveOps
-from .purchase import PurchaseOps
+from .head_office import HeadOfficeService
+from .points import PointsService
+from .service import Service
 from .verify import verify
 
 
@@ -18,7 +20,13 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * max(1, len(name) - 1)
 
 
-class Views(PurchaseOps, PointMoveOps):
+class ViewService(Service):
+    """What a member, a cashier or a report sees."""
+
+    def __init__(self, core, points: PointsService, head_office: HeadOfficeService):
+        super().__init__(core)
+        self.points, self.head_office = points, head_office
+
 
     def member_view(self, card_id: str, *, at: str | None = None, history: int = 10,
                     require_active: bool = False) -> dict:
@@ -27,14 +35,14 @@ class Views(PurchaseOps, PointMoveOps):
         member_id = member["member_id"]
         local = self.local_moment(at)
         day = local.date()
-        points = self.available_points(member_id, day.isoformat())
+        points = self.points.available_points(member_id, day.isoformat())
         soon = self.conn.execute(
             "SELECT COALESCE(SUM(remaining), 0), MIN(expires_on) FROM lots WHERE member_id = ? AND remaining > 0"
             " AND expires_on >= ? AND expires_on <= ?",
             (member_id, day.isoformat(), (day + timedelta(days=30)).isoformat())).fetchone()
-        qualifying = self.qualifying_total(member_id, local)
+        qualifying = self.points.qualifying_total(member_id, local)
         tier = self.rules.tier(member["tier"])
-        higher = [t for t in self.rules.tiers if self.tier_rank(t.id) > self.tier_rank(tier.id)]
+        higher = [t for t in self.rules.tiers if self.points.tier_rank(t.id) > self.points.tier_rank(tier.id)]
         nxt = higher[0] if higher else None
         coupons = [{"coupon_id": c, "code": code, "valid_until": until,
                     "name": (self.rules.coupon(code).name if self.rules.coupon(code) else code)}
@@ -64,7 +72,7 @@ class Views(PurchaseOps, PointMoveOps):
             "checked_in_today": bool(self.conn.execute(
                 "SELECT 1 FROM checkins WHERE member_id = ? AND day = ?", (member_id, day.isoformat())).fetchone()),
             "history": self.history(member_id, history),
-            "shown_balance": self.shown_balance(member_id),
+            "shown_balance": self.head_office.shown_balance(member_id),
         }
 
     def check(self) -> dict:
@@ -112,22 +120,3 @@ class Views(PurchaseOps, PointMoveOps):
         records = [json.loads(rec) for (rec,) in self.conn.execute(
             "SELECT record FROM journal WHERE kiosk_id = ? AND at >= ? AND at < ? ORDER BY seq", (self.kiosk_id, lo, hi))]
         return day_summary(local.date().isoformat(), records)
-
-
-def summarise(record: dict, member_id: str) -> dict:
-    """Net change a transaction made to one member: points, stored value (fen)."""
-    points = sv = 0
-    for e in record["effects"]:
-        if e.get("member_id") != member_id:
-            continue
-        if e["op"] == "lot.add":
-            points += e["points"]
-        elif e["op"] == "lot.take":
-            points -= e["points"]
-        elif e["op"] == "debt" and e["delta"] < 0:
-            points += -e["delta"]
-        elif e["op"] == "debt":
-            points -= e["delta"]
-        elif e["op"] == "sv":
-            sv += e["principal"] + e["bonus"]
-    return {"points": points, "stored_value_fen": sv, "amount_fen": record["data"].get("payable_fen")}

@@ -7,6 +7,7 @@ from collections import Counter
 from zoneinfo import ZoneInfo
 
 from kiosk.ledger.clock import Clock, from_env
+from kiosk.ledger.dates import to_utc_text
 from kiosk.ledger.holdings import local_day, valid_coupon
 from kiosk.ledger.errors import InvalidInput
 from kiosk.ledger.guard import Spends
@@ -51,8 +52,11 @@ class Authority:
             spends = Spends.from_dict(args["spends"])
         except (InvalidInput, TypeError):
             return "invalid_request", {"approved": False}
-        store_id, now = args.get("store_id", ""), self.clock.now()
+        store_id = args.get("store_id", "")
         with self.db.transaction():       # serialised: a concurrent approval sees this one's hold
+            now = self.clock.now()
+            if args.get("deadline") and to_utc_text(now) > args["deadline"]:
+                return "late", {"approved": False}     # the kiosk stopped waiting: hold nothing for it
             holds.expire(self.conn, now)
             (balance,) = balances(self.conn, {member_id}, self.head(), self.today())
             reason = self._short(member_id, store_id, balance, spends, holds.Reserved(self.conn, member_id, store_id))
