@@ -134,7 +134,8 @@ class AutomationServer:
                  "shortened": [t for r in roots for t in widget_tree.shortened(r)],
                  "overlaps": [t for r in roots for t in widget_tree.overlapping(r)],
                  "small_targets": [t for r in roots for t in widget_tree.small_targets(r)],
-                 "member": ctl.member is not None, "staff": ctl.staff["staff_id"] if ctl.staff else None,
+                 "member": ctl.visit.member is not None,
+                 "staff": ctl.visit.staff["staff_id"] if ctl.visit.staff else None,
                  "tap_ms": ctl.tap_ms, "rss_kb": _rss_kb(), "size": list(Window.size)}
         if all_screens:
             state["all_texts"] = [t for screen in self.app.sm.screens for t in _all_texts(screen)]

@@ -12,8 +12,8 @@ from .keyentry import type_key
 
 
 class PointsFlow:
-    def __init__(self, ctl):
-        self.ctl = ctl
+    def __init__(self, visit, desk):
+        self.visit, self.desk = visit, desk
         self.clear()
 
     def clear(self) -> None:
@@ -26,8 +26,8 @@ class PointsFlow:
         def got(rate):
             self.clear()
             self.rate = rate
-            self.ctl.show("points", self.render)
-        self.ctl.run(lambda led: led.rules.conversion and led.rules.conversion.points_per_yuan, got)
+            self.desk.show("points", self.render)
+        self.visit.run(lambda led: led.rules.conversion and led.rules.conversion.points_per_yuan, got)
 
     def _typed(self) -> int:
         try:
@@ -36,7 +36,7 @@ class PointsFlow:
             return 0
 
     def render(self) -> dict:
-        member = self.ctl.member
+        member = self.visit.member
         if member is None:
             return {}
         points = self._typed()
@@ -55,25 +55,24 @@ class PointsFlow:
 
     def key(self, key: str) -> None:
         self.points = type_key(self.points, key, decimals=False, max_len=7)
-        self.ctl.refresh()
+        self.desk.refresh()
 
     def choose(self, mode: str) -> None:
         self.mode, self.receiver = mode, None
-        self.ctl.awaiting_card = self._receiver_tapped if mode == "transfer" else None
-        self.ctl.refresh()
+        self.visit.awaiting_card = self._receiver_tapped if mode == "transfer" else None
+        self.desk.refresh()
 
     def _receiver_tapped(self, found: dict) -> None:
         if found["kind"] != "member":
-            self.ctl.notice(messages.for_failure(found.get("code", "not_a_member"), "", tr._), "error")
-        elif found["card_id"] == self.ctl.member["card_id"]:
-            self.ctl.notice(tr._("Tap the receiving member's card."), "error")
+            self.desk.notice(messages.for_failure(found.get("code", "not_a_member"), "", tr._), "error")
+        elif found["card_id"] == self.visit.card_id:
+            self.desk.notice(tr._("Tap the receiving member's card."), "error")
         else:
             self.receiver = {"card_id": found["card_id"], "name": found["view"]["name_masked"]}
-            self.ctl.refresh()
+            self.desk.refresh()
 
     def confirm(self) -> None:
-        points, card, operator = self._typed(), self.ctl.member["card_id"], self.ctl.staff["staff_id"]
-        receiver = self.receiver
+        points, card, operator, receiver = self._typed(), self.visit.card_id, self.visit.operator, self.receiver
 
         def spend(led):
             if receiver:
@@ -84,6 +83,6 @@ class PointsFlow:
             text = (tr._("{n} points given to {name}.").format(n=count(result["points"]), name=receiver["name"])
                     if receiver else tr._("{n} points converted: {amount} added to stored value.").format(
                         n=count(result["points"]), amount=money(result["bonus_fen"])))
-            self.ctl.notice(text, "ok")
-            self.ctl.reload_member(self.ctl.staff_flow.home)
-        self.ctl.write(spend, done)
+            self.desk.notice(text, "ok")
+            self.visit.reload_member(self.desk.home)
+        self.visit.write(spend, done)

@@ -99,16 +99,18 @@ def present_member(view: dict, _: Translate, lang: str, tz: ZoneInfo) -> dict:
         expiring = _("{n} points expire on {date}").format(n=count(view["points_expiring"]),
                                                            date=day(view["points_expiring_on"], lang))
     checkin_points = view.get("checkin_points", 0)
+    shown = view["shown_balance"]      # DESIGN rule 7: head office's confirmed balance + this kiosk's unconfirmed
     return {
         "name": view["name_masked"],
         "greeting": _("Birthday month: double points!") if view["birthday_month"] else "",
         "tier": tier_name(view, lang),
         "tier_progress": progress,
         "tier_next": next_text,
-        "points": count(view["points"]),
+        "points": count(shown["points"] if shown else view["points"]),
         "points_debt": _("Points owed: {n}").format(n=count(view["points_debt"])) if view["points_debt"] else "",
         "expiring": expiring,
-        "balance": money(view["principal_fen"] + view["bonus_fen"]),
+        "balance": money(shown["stored_value_fen"] if shown else view["principal_fen"] + view["bonus_fen"]),
+        "unconfirmed": _("Includes unsynced transactions") if view.get("unconfirmed") else "",
         "principal": _("Principal {amount}").format(amount=money(view["principal_fen"])),
         "bonus": _("Bonus {amount}").format(amount=money(view["bonus_fen"])),
         "coupons": [{"text": coupon_terms(c, _, with_min_spend=False),

@@ -16,8 +16,8 @@ PRINTED = "printed"     # the coupon list's entry for the scanned printed coupon
 
 
 class SaleFlow:
-    def __init__(self, ctl):
-        self.ctl = ctl
+    def __init__(self, visit, desk):
+        self.visit, self.desk = visit, desk
         self.clear()
 
     def clear(self) -> None:
@@ -34,10 +34,10 @@ class SaleFlow:
     # -- purchase -----------------------------------------------------------------------------
     def start(self) -> None:
         self.clear()
-        self.ctl.show("purchase", self.render)
+        self.desk.show("purchase", self.render)
 
     def render(self) -> dict:
-        member = self.ctl.member
+        member = self.visit.member
         if member is None:
             return {}
         coupons = [{"text": coupon_terms(c, tr._), "action": "coupon", "arg": c["code"], "aid": f"coupon-{c['code']}",
@@ -62,7 +62,7 @@ class SaleFlow:
 
     def choose(self, field: str) -> None:
         self.field = field
-        self.ctl.refresh()
+        self.desk.refresh()
 
     def toggle_coupon(self, code: str) -> None:
         """Pick one coupon: one the member holds, or (pressed again) none; the printed one is dropped."""
@@ -86,29 +86,29 @@ class SaleFlow:
         """Ask the ledger what this purchase would cost and earn; only the latest answer counts."""
         self.quote, self.problem = None, ""
         request = self._request()
-        self.ctl.refresh()
+        self.desk.refresh()
         if request is None:
             return
         self._asked += 1
-        asked, card, coupons, pay = self._asked, self.ctl.member["card_id"], [self.coupon] if self.coupon else [], self.pay
+        asked, card, coupons, pay = self._asked, self.visit.card_id, [self.coupon] if self.coupon else [], self.pay
         printed = [self.printed] if self.printed else []
 
         def got(quote):
             if asked == self._asked:
                 self.quote = quote.as_dict()
-                self.ctl.refresh()
+                self.desk.refresh()
 
         def refused(failure):
             if asked == self._asked:
                 self.problem = messages.for_failure(failure.code, failure.message, tr._)
-                self.ctl.refresh()
-        self.ctl.run(lambda led: led.preview_purchase(card, lines_from_amount(request[0]), coupons=coupons,
-                                                      printed_coupons=printed, points_cash=request[1], pay=pay),
-                     got, refused)
+                self.desk.refresh()
+        self.visit.run(lambda led: led.preview_purchase(card, lines_from_amount(request[0]), coupons=coupons,
+                                                        printed_coupons=printed, points_cash=request[1], pay=pay),
+                       got, refused)
 
     def confirm(self) -> None:
         amount, points = self._request()
-        card, operator = self.ctl.member["card_id"], self.ctl.staff["staff_id"]
+        card, operator = self.visit.card_id, self.visit.operator
         coupons, pay = [self.coupon] if self.coupon else [], self.pay
         printed = [self.printed] if self.printed else []
 
@@ -117,16 +117,16 @@ class SaleFlow:
                                 points_cash=points, pay=pay, operator=operator)
 
         def done(result):
-            self.ctl.notice(tr._("Paid {amount}. {n} points earned.").format(
+            self.desk.notice(tr._("Paid {amount}. {n} points earned.").format(
                 amount=money(result["payable_fen"]), n=count(result["points_earned"])), "ok")
-            self.ctl.reload_member(self.ctl.staff_flow.home)
-        self.ctl.write(purchase, done)
+            self.visit.reload_member(self.desk.home)
+        self.visit.write(purchase, done)
 
     def scanned_coupon(self, code) -> None:
         """A printed coupon scanned on the purchase screen is used on this purchase (whoever brings
         it; the ledger refuses a serial already used, and the preview says so)."""
-        if self.ctl.sm.current != "purchase" or self.ctl.member is None:
-            self.ctl.notice(tr._("Scan coupons while recording a purchase."))
+        if self.desk.current != "purchase" or self.visit.member is None:
+            self.desk.notice(tr._("Scan coupons while recording a purchase."))
             return
         self.printed, self.coupon = (code.campaign, code.serial), None
         self.preview()
@@ -134,13 +134,13 @@ class SaleFlow:
     # -- refund -------------------------------------------------------------------------------
     def refund_start(self) -> None:
         self.clear()
-        self.ctl.show("refund", self.render_refund)
+        self.desk.show("refund", self.render_refund)
 
     def render_refund(self) -> dict:
-        member = self.ctl.member
+        member = self.visit.member
         if member is None:
             return {}
-        return {"rows": present_purchases(member["history"], tr._, self.ctl.ctx.tz, tr.lang, self.refund_tx),
+        return {"rows": present_purchases(member["history"], tr._, self.desk.ctx.tz, tr.lang, self.refund_tx),
                 "amount": typed_money(self.amount), "problem": self.problem,
                 "split": present_refund_split(self.quote, tr._) if self.quote else [],
                 "ready": self.quote is not None}
@@ -157,7 +157,7 @@ class SaleFlow:
         """Ask the ledger what this refund gives back (principal, bonus, till, points); latest answer counts."""
         self.quote, self.problem = None, ""
         request = self._request()
-        self.ctl.refresh()
+        self.desk.refresh()
         if not (self.refund_tx and request and request[0]):
             return
         self._asked += 1
@@ -166,19 +166,19 @@ class SaleFlow:
         def got(split):
             if asked == self._asked:
                 self.quote = split
-                self.ctl.refresh()
+                self.desk.refresh()
 
         def refused(failure):
             if asked == self._asked:
                 self.problem = messages.for_failure(failure.code, failure.message, tr._)
-                self.ctl.refresh()
-        self.ctl.run(lambda led: led.preview_refund(tx, amount), got, refused)
+                self.desk.refresh()
+        self.visit.run(lambda led: led.preview_refund(tx, amount), got, refused)
 
     def refund_confirm(self) -> None:
-        tx, amount, operator = self.refund_tx, parse_fen(self.amount), self.ctl.staff["staff_id"]
+        tx, amount, operator = self.refund_tx, parse_fen(self.amount), self.visit.operator
 
         def done(result):
-            self.ctl.notice(tr._("Refunded {amount}. {n} points taken back.").format(
+            self.desk.notice(tr._("Refunded {amount}. {n} points taken back.").format(
                 amount=money(amount), n=count(result["points_taken"])), "ok")
-            self.ctl.reload_member(self.ctl.staff_flow.home)
-        self.ctl.write(lambda led: led.refund(tx, amount, operator=operator), done)
+            self.visit.reload_member(self.desk.home)
+        self.visit.write(lambda led: led.refund(tx, amount, operator=operator), done)

@@ -32,8 +32,10 @@ def coupon_rule(led, code: str) -> dict:
 
 
 def member_snapshot(led, card_id: str, history: int = 10, *, at: str | None = None) -> dict:
-    """The member view plus what the rules say about it: next tier, coupon terms, check-in points."""
+    """The member view plus what the rules say about it (next tier, coupon terms, check-in points) and
+    whether the balance head office confirmed is changed by this kiosk's unconfirmed transactions."""
     view = led.member_view(card_id, history=history, require_active=True, at=at)
+    view["unconfirmed"] = _changed_since_confirmed(led, view)
     rules = led.rules
     view["checkin_points"] = rules.checkin_points
     if view["next_tier"]:
@@ -61,6 +63,17 @@ def gift_catalogue(led) -> list[dict]:
         path = folder / gift["picture"] if gift["picture"] else None
         gift["picture"] = str(path) if path and path.is_file() else ""
     return gifts
+
+
+def _changed_since_confirmed(led, view: dict) -> bool:
+    """True when the shown balance (DESIGN rule 7) is not head office's confirmed one as it stands: this
+    kiosk's own transactions that head office has not confirmed yet move it."""
+    shown = view["shown_balance"]
+    if shown is None:
+        return False
+    confirmed = led.confirmed_balance(view["member_id"])
+    return (shown["points"], shown["stored_value_fen"]) != (confirmed["points"],
+                                                            confirmed["principal_fen"] + confirmed["bonus_fen"])
 
 
 def topup_offer(led, amount_fen: int) -> dict:

@@ -15,8 +15,8 @@ UNDO_REASONS = (N_("wrong amount"), N_("wrong member"))
 
 
 class ValueFlow:
-    def __init__(self, ctl):
-        self.ctl = ctl
+    def __init__(self, visit, desk):
+        self.visit, self.desk = visit, desk
         self.clear()
 
     def clear(self) -> None:
@@ -29,17 +29,17 @@ class ValueFlow:
     # -- top-up -------------------------------------------------------------------------------
     def topup_start(self) -> None:
         self.clear()
-        self.ctl.show("topup", self.render_topup)
+        self.desk.show("topup", self.render_topup)
 
     def render_topup(self) -> dict:
-        member = self.ctl.member
+        member = self.visit.member
         if member is None:
             return {}
         balance = member["principal_fen"] + member["bonus_fen"]
-        can_undo = allowed(self.ctl.staff["role"], "undo")
+        can_undo = allowed(self.visit.role, "undo")
         data = {"amount": typed_money(self.amount), "balance": tr._("Balance now {amount}").format(amount=money(balance)),
                 "bonus": "", "ready": self.bonus is not None, "reason": self.reason,
-                "rows": present_topups(member["history"], tr._, self.ctl.ctx.tz, tr.lang, can_undo),
+                "rows": present_topups(member["history"], tr._, self.desk.ctx.tz, tr.lang, can_undo),
                 "undo_note": "" if can_undo else tr._("Only a manager can undo a top-up.")}
         if self.bonus is not None:
             fen = parse_fen(self.amount)
@@ -50,7 +50,7 @@ class ValueFlow:
 
     def key(self, key: str) -> None:
         self.amount, self.bonus = type_key(self.amount, key), None
-        self.ctl.refresh()
+        self.desk.refresh()
         try:
             fen = parse_fen(self.amount)
         except InvalidInput:
@@ -60,44 +60,44 @@ class ValueFlow:
         def got(bonus):
             if typed == self.amount:
                 self.bonus = bonus
-                self.ctl.refresh()
-        self.ctl.run(lambda led: services.topup_offer(led, fen), got)
+                self.desk.refresh()
+        self.visit.run(lambda led: services.topup_offer(led, fen), got)
 
     def topup_confirm(self) -> None:
-        fen, card, operator = parse_fen(self.amount), self.ctl.member["card_id"], self.ctl.staff["staff_id"]
+        fen, card, operator = parse_fen(self.amount), self.visit.card_id, self.visit.operator
 
         def done(result):
-            self.ctl.notice(tr._("Topped up {amount} + bonus {bonus}. Balance {total}.").format(
+            self.desk.notice(tr._("Topped up {amount} + bonus {bonus}. Balance {total}.").format(
                 amount=money(result["principal_fen"]), bonus=money(result["bonus_fen"]),
                 total=money(result["balance_fen"])), "ok")
             self.amount, self.bonus = "", None
-            self.ctl.reload_member()
-        self.ctl.write(lambda led: led.topup(card, fen, operator=operator), done)
+            self.visit.reload_member(self.desk.refresh)
+        self.visit.write(lambda led: led.topup(card, fen, operator=operator), done)
 
     def choose_reason(self, reason: str) -> None:
         self.reason = reason
-        self.ctl.refresh()
+        self.desk.refresh()
 
     def undo(self, tx_id: str) -> None:
-        reason, operator = self.reason, self.ctl.staff["staff_id"]
+        reason, operator = self.reason, self.visit.operator
 
         def undo():
             def done(result):
-                self.ctl.notice(tr._("Top-up undone: {amount} + bonus {bonus} taken back.").format(
+                self.desk.notice(tr._("Top-up undone: {amount} + bonus {bonus} taken back.").format(
                     amount=money(result["principal_fen"]), bonus=money(result["bonus_fen"])), "ok")
-                self.ctl.reload_member()
-            self.ctl.write(lambda led: led.undo_topup(tx_id, reason=reason, operator=operator), done)
-        self.ctl.confirm(tr._("Undo this top-up ({reason})?").format(reason=tr._(reason)), undo)
+                self.visit.reload_member(self.desk.refresh)
+            self.visit.write(lambda led: led.undo_topup(tx_id, reason=reason, operator=operator), done)
+        self.desk.confirm(tr._("Undo this top-up ({reason})?").format(reason=tr._(reason)), undo)
 
     # -- packages -----------------------------------------------------------------------------
     def packages_start(self) -> None:
         def got(plans):
             self.plans = plans
-            self.ctl.show("packages", self.render_packages)
-        self.ctl.run(lambda led: [dict(p.__dict__) for p in led.rules.packages], got)
+            self.desk.show("packages", self.render_packages)
+        self.visit.run(lambda led: [dict(p.__dict__) for p in led.rules.packages], got)
 
     def render_packages(self) -> dict:
-        member = self.ctl.member
+        member = self.visit.member
         if member is None:
             return {}
         held, sale = present_packages(member["packages"], self.plans, tr._, tr.lang)
@@ -105,24 +105,25 @@ class ValueFlow:
 
     def payment(self, pay: str) -> None:
         self.pay = pay
-        self.ctl.refresh()
+        self.desk.refresh()
 
     def use(self, package_id: str) -> None:
-        card, operator = self.ctl.member["card_id"], self.ctl.staff["staff_id"]
+        card, operator = self.visit.card_id, self.visit.operator
 
         def done(result):
-            self.ctl.notice(tr._("One use recorded. {n} left.").format(n=result["remaining"]), "ok")
-            self.ctl.reload_member()
-        self.ctl.write(lambda led: led.use_package(card, package_id, operator=operator), done)
+            self.desk.notice(tr._("One use recorded. {n} left.").format(n=result["remaining"]), "ok")
+            self.visit.reload_member(self.desk.refresh)
+        self.visit.write(lambda led: led.use_package(card, package_id, operator=operator), done)
 
     def sell(self, code: str) -> None:
-        card, operator, pay = self.ctl.member["card_id"], self.ctl.staff["staff_id"], self.pay
+        card, operator, pay = self.visit.card_id, self.visit.operator, self.pay
         plan = next(p for p in self.plans if p["code"] == code)
 
         def sell():
             def done(result):
-                self.ctl.notice(tr._("{name} sold: {n} uses until {date}.").format(
+                self.desk.notice(tr._("{name} sold: {n} uses until {date}.").format(
                     name=package_name(plan, tr.lang), n=result["uses"], date=result["expires_on"]), "ok")
-                self.ctl.reload_member()
-            self.ctl.write(lambda led: led.sell_package(card, led.rules.package(code), pay=pay, operator=operator), done)
-        self.ctl.confirm(tr._("Sell {name} for {price}?").format(name=package_name(plan, tr.lang), price=money(plan["price_fen"])), sell)
+                self.visit.reload_member(self.desk.refresh)
+            self.visit.write(lambda led: led.sell_package(card, led.rules.package(code), pay=pay, operator=operator), done)
+        self.desk.confirm(tr._("Sell {name} for {price}?").format(name=package_name(plan, tr.lang),
+                                                                   price=money(plan["price_fen"])), sell)

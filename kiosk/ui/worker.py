@@ -24,6 +24,19 @@ class Failure:
     message: str
 
 
+def perform(job: Callable[[Any], Any], ledger) -> tuple[bool, Any]:
+    """Run ``job(ledger)``: ``(True, result)``, or ``(False, Failure)`` for a refusal (its code kept)
+    or a bug (logged, "internal"): whatever runs ledger jobs for the UI answers the same way."""
+    try:
+        return True, job(ledger)
+    except LedgerError as exc:
+        log.info("refused: %s (%s)", exc, exc.code)
+        return False, Failure(exc.code, str(exc))
+    except Exception:  # noqa: BLE001 - a bug must never take the kiosk down
+        log.exception("worker job failed")
+        return False, Failure("internal", "internal error")
+
+
 class Worker:
     """Runs ``job(ledger)`` callables on its thread; ``opener()`` makes the ledger there."""
 
@@ -60,15 +73,8 @@ class Worker:
         while (item := self._jobs.get()) is not None:
             job, done, failed = item
             try:
-                result = job(self.ledger)
-            except LedgerError as exc:
-                log.info("refused: %s (%s)", exc, exc.code)
-                self._deliver(failed, Failure(exc.code, str(exc)))
-            except Exception:  # noqa: BLE001 - a bug must never take the kiosk down
-                log.exception("worker job failed")
-                self._deliver(failed, Failure("internal", "internal error"))
-            else:
-                self._deliver(done, result)
+                ok, value = perform(job, self.ledger)
+                self._deliver(done if ok else failed, value)
             finally:
                 with self._lock:
                     self._pending -= 1
