@@ -170,6 +170,7 @@ def make_desk(tmp_path, demo_ledger_file, clock):
     def make(head_office=None) -> PaperDesk:
         db = tmp_path / f"ledger{len(made)}.db"
         shutil.copy(demo_ledger_file, db)
+        shutil.copy(f"{demo_ledger_file}.key", f"{db}.key")       # its personal-data key goes with it (0600)
         made.append(PaperDesk(KioskContext(db=db, clock=clock, language="en", head_office=head_office)))
         made[-1].home()
         return made[-1]
