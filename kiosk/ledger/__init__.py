@@ -65,16 +65,24 @@ class Ledger(Views, StaffOps):
         return led
 
     def init(self, rules_text: str | None = None, *, operator: str = ADMIN, at: str | None = None) -> dict:
-        """Install rules (the reference set by default) and seed this store's gift stock once."""
+        """Install rules (the reference set by default) and seed this store's gift stock once.
+        Replacing installed rules is a manager's action, journaled as ``rules_replaced``."""
         rules = load_rules(rules_text if rules_text is not None else REFERENCE_RULES.read_text())
-        with self._write():
-            self.set_meta("rules", rules.source)
+        self.require_role(operator, "rules_replaced")
+        installed = self.meta("rules")
+        if installed is None:
+            with self._write():
+                self.set_meta("rules", rules.source)
+        elif installed != rules.source:
+            with self.transaction("rules_replaced", operator=operator, at=at, record_only=True,
+                                  data={"from": load_rules(installed).digest, "to": rules.digest}):
+                self.set_meta("rules", rules.source)
         self._rules = None  # our own write does not change PRAGMA data_version
         seeded = []
         missing = [g for g in rules.gifts if not self.conn.execute(
             "SELECT 1 FROM stock WHERE store_id = ? AND sku = ?", (self.store_id, g.sku)).fetchone()]
         if missing:
-            with self.transaction("stock", operator=operator, at=at, role="manager") as t:
+            with self.transaction("stock", operator=operator, at=at) as t:
                 for gift in missing:
                     t.effect("stock", sku=gift.sku, set=gift.stock)
                     seeded.append(gift.sku)

@@ -127,8 +127,7 @@ class MemberOps(PointsOps):
     def close_account(self, card_id: str, *, reason: str, operator: str, at: str | None = None) -> dict:
         """Close the member: refund stored-value principal, forfeit bonus, points and packages."""
         reason = self.require_reason(reason, "closing a card")
-        with self.transaction("close", operator=operator, at=at, card=card_id, card_active=False, reason=reason,
-                              role="manager") as t:
+        with self.transaction("close", operator=operator, at=at, card=card_id, card_active=False, reason=reason) as t:
             member, member_id = t.member, t.member["member_id"]
             if member["status"] != "active":
                 raise Refused("member account is already closed", "member_closed")

@@ -33,7 +33,7 @@ class PointMoveOps(PointsOps):
             raise Refused("the rules do not allow converting points into stored value", "not_allowed")
         if points * 100 % rule.points_per_yuan:
             raise InvalidInput(f"points must make whole fen: {rule.points_per_yuan} points are one yuan")
-        with self.transaction("convert", operator=operator, at=at, card=card_id, role="self") as t:
+        with self.transaction("convert", operator=operator, at=at, card=card_id) as t:
             member_id = t.member["member_id"]
             day = self._spendable(t, t.member, points, "convert", rule.daily_cap)
             bonus = points * 100 // rule.points_per_yuan
@@ -49,7 +49,7 @@ class PointMoveOps(PointsOps):
         rule = self.rules.transfer
         if rule is None:
             raise Refused("the rules do not allow transferring points", "not_allowed")
-        with self.transaction("transfer", operator=operator, at=at, card=card_id, role="self") as t:
+        with self.transaction("transfer", operator=operator, at=at, card=card_id) as t:
             sender, receiver = t.member, self.member_for_card(to_card)
             if receiver["member_id"] == sender["member_id"]:
                 raise InvalidInput("a member cannot transfer points to themselves")

@@ -78,7 +78,7 @@ class PointsOps(LedgerCore):
 
     # -- operations ----------------------------------------------------------------------------
     def checkin(self, card_id: str, *, operator: str = "self", at: str | None = None) -> dict:
-        with self.transaction("checkin", operator=operator, at=at, card=card_id, role="self") as t:
+        with self.transaction("checkin", operator=operator, at=at, card=card_id) as t:
             member = t.member
             day = t.local.date().isoformat()
             if self.conn.execute("SELECT 1 FROM checkins WHERE member_id = ? AND day = ?",
@@ -97,7 +97,7 @@ class PointsOps(LedgerCore):
             raise InvalidInput("a receipt needs a positive amount")
         receipt = f"{store_id}/{pos_txn}"
         issued = datetime.fromtimestamp(issued_at, timezone.utc)
-        with self.transaction("receipt_claim", operator=operator, at=at, card=card_id, role="self",
+        with self.transaction("receipt_claim", operator=operator, at=at, card=card_id,
                               data={"receipt": receipt, "amount_fen": amount_fen, "issued_at": to_utc_text(issued)}) as t:
             member_id = t.member["member_id"]
             if self.conn.execute("SELECT 1 FROM receipt_claims WHERE receipt = ?", (receipt,)).fetchone():
@@ -122,7 +122,7 @@ class PointsOps(LedgerCore):
         if points == 0:
             raise Refused("an adjustment of 0 points changes nothing", "nothing_to_do")
         with self.transaction("adjust", operator=operator, at=at, card=card_id, card_active=False, reason=reason,
-                              role="manager", data={"points": points}) as t:
+                              data={"points": points}) as t:
             member = t.member
             if points > 0:
                 self.earn(t, member["member_id"], points)
@@ -180,7 +180,7 @@ class PointsOps(LedgerCore):
             hold_end = add_months(from_utc_text(since).date(), self.rules.tier_hold_months)
             if self.tier_rank(earned.id) >= self.tier_rank(tier) or moment.date() < hold_end:
                 continue
-            with self.transaction("tier", operator=operator, at=at, member_id=member_id, role="manager") as t:
+            with self.transaction("tier", operator=operator, at=at, member_id=member_id) as t:
                 t.effect("tier", member_id=member_id, tier=earned.id, previous=tier)
             changed.append({"tx_id": t.tx_id, "member_id": member_id, "from": tier, "to": earned.id})
         return {"changed": changed}

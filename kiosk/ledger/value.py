@@ -42,8 +42,7 @@ class ValueOps(MemberOps, BenefitOps):
     def undo_topup(self, topup_tx: str, *, reason: str, operator: str, at: str | None = None) -> dict:
         """A manager takes back a mistaken top-up within the window, unless any of it was spent."""
         reason = self.require_reason(reason, "undoing a top-up")
-        with self.transaction("topup_undo", operator=operator, at=at, reason=reason, ref_tx=topup_tx,
-                              role="manager") as t:
+        with self.transaction("topup_undo", operator=operator, at=at, reason=reason, ref_tx=topup_tx) as t:
             row = self.conn.execute("SELECT member_id, principal_fen, bonus_fen, at, undone_by FROM topups"
                                     " WHERE tx_id = ?", (topup_tx,)).fetchone()
             if row is None:
