@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import os
 import re
@@ -17,6 +18,9 @@ from .permissions import STAFF_ROLES
 
 log = logging.getLogger("kiosk.ledger.staff")
 
+# The staff actions `kioskctl audit` lists (journal kinds; each record's data names the staff member).
+AUDITED = ("staff_sign_in", "staff_sign_in_failed", "staff_lockout", "staff_add", "staff_pin_reset",
+           "staff_unlock", "rules_replaced")
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 _SCRYPT = dict(n=2**14, r=8, p=1)
@@ -97,6 +101,26 @@ class StaffOps(LedgerCore):
             raise Refused(f"wrong PIN {MAX_FAILURES} times: locked for 15 minutes", "staff_locked")
         log.warning("wrong PIN for staff %s (%d of %d)", staff_id, failed, MAX_FAILURES)
         raise Refused(f"wrong PIN ({MAX_FAILURES - failed} tries left)", "wrong_pin")
+
+    def audit(self, *, since: str | None = None, staff_id: str | None = None, limit: int = 1000) -> list[dict]:
+        """This kiosk's staff-action records from ``since`` (a moment, store-local without an offset),
+        oldest first; with ``staff_id``, those about or by that staff member."""
+        start = to_utc_text(self.moment(since)) if since else ""
+        marks = ", ".join("?" * len(AUDITED))
+        rows = self.conn.execute(
+            f"SELECT record FROM journal WHERE kiosk_id = ? AND kind IN ({marks}) AND at >= ? ORDER BY seq",
+            (self.kiosk_id, *AUDITED, start))
+        out = []
+        for (text,) in rows:
+            record = json.loads(text)
+            data = record["data"]
+            if staff_id in (None, data.get("staff_id"), record["operator"]):
+                out.append({"seq": record["seq"], "at": record["at"], "kind": record["kind"],
+                            "staff_id": data.get("staff_id"), "operator": record["operator"],
+                            "detail": {k: v for k, v in data.items() if k != "staff_id"}, "tx_id": record["tx_id"]})
+                if len(out) == limit:
+                    break
+        return out
 
     def add_staff(self, staff_id: str, name: str, role: str, pin: str, card_id: str | None = None, *,
                   operator: str = "admin", at: str | None = None) -> dict:
