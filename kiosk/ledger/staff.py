@@ -71,11 +71,11 @@ class StaffOps(LedgerCore):
         row = self.conn.execute("SELECT staff_id, pin_hash, locked_until FROM staff WHERE card_id = ? OR staff_id = ?",
                                 (card_or_id, card_or_id)).fetchone()
         if row is None:
-            log.warning("sign-in refused: not a staff card or id")
+            log.info("sign-in refused: not a staff card or id")
             raise NotFound("not a staff card", "unknown_staff")
         staff_id, pin_hash, locked_until = row
         if _locked_until(locked_until, now):
-            log.warning("sign-in refused: staff %s is locked until %s", staff_id, locked_until)
+            log.info("sign-in refused: staff %s is locked until %s", staff_id, locked_until)
             raise Refused(f"locked after {MAX_FAILURES} wrong PINs until {locked_until[11:16]} UTC", "staff_locked")
         matches = _pin_matches(pin, pin_hash)        # slow: before taking the write lock
         data = {"staff_id": staff_id}
@@ -97,9 +97,9 @@ class StaffOps(LedgerCore):
             with self.transaction("staff_lockout", operator=staff_id, record_only=True,
                                   data={"staff_id": staff_id, "until": locked}):
                 pass
-            log.warning("staff %s locked until %s after %d wrong PINs", staff_id, locked, MAX_FAILURES)
+            log.info("staff %s locked until %s after %d wrong PINs", staff_id, locked, MAX_FAILURES)
             raise Refused(f"wrong PIN {MAX_FAILURES} times: locked for 15 minutes", "staff_locked")
-        log.warning("wrong PIN for staff %s (%d of %d)", staff_id, failed, MAX_FAILURES)
+        log.info("wrong PIN for staff %s (%d of %d)", staff_id, failed, MAX_FAILURES)
         raise Refused(f"wrong PIN ({MAX_FAILURES - failed} tries left)", "wrong_pin")
 
     def audit(self, *, since: str | None = None, staff_id: str | None = None, limit: int = 1000) -> list[dict]:
