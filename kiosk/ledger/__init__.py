@@ -35,7 +35,8 @@ class Ledger(Views, StaffOps):
         """Make a ledger for this kiosk and install rules; on an existing ledger, re-install the rules.
 
         The new file is built beside ``path`` and renamed into place, so a failure (bad rules, a
-        crash) leaves no file behind. An existing file that is not a ledger is refused untouched
+        crash) leaves no file behind. It is the owner's only (0600), and so are its -wal and -shm,
+        which SQLite creates with the database file's mode. An existing file that is not a ledger is refused untouched
         (an empty file is taken over).
         """
         rules_text = load_rules(rules_text if rules_text is not None else REFERENCE_RULES.read_text()).source
@@ -46,6 +47,7 @@ class Ledger(Views, StaffOps):
             path.parent.mkdir(parents=True, exist_ok=True)
             building = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.new")
             try:
+                os.close(os.open(building, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # SQLite gives -wal, -shm
                 schema.mark(building, kiosk_id or schema.DEFAULT_KIOSK_ID, store_id or schema.DEFAULT_STORE_ID)
                 with cls(building, timezone=timezone, clock=clock) as led:
                     led.init(rules_text, operator=operator, at=at)
