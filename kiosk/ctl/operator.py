@@ -12,12 +12,11 @@ there is checked before the command runs (and the ledger checks each write again
 """
 from __future__ import annotations
 
-import getpass
 import grp
 import os
-import sys
 
-from ..ledger import ADMIN, SELF, InvalidInput, Ledger, NotFound, Refused, permissions
+from ..cli_output import read_pin
+from ..ledger import ADMIN, SELF, Ledger, NotFound, Refused, permissions
 from .base import CtlError
 
 ACTIONS: dict[tuple[str, ...], str] = {
@@ -81,17 +80,3 @@ def sign_in(args, led: Ledger, action: str) -> None:
         raise Refused(f"unknown operator {args.operator!r}", "unknown_operator") from None
     args.operator = staff["staff_id"]
     permissions.require(staff["role"], action, staff["staff_id"])
-
-
-def read_pin(prompt: str, from_stdin: bool) -> str:
-    """One line of stdin (``--pin-stdin``), else a prompt without echo on the terminal."""
-    if from_stdin:
-        line = sys.stdin.readline()
-    elif sys.stdin.isatty():
-        line = getpass.getpass(prompt)
-    else:
-        raise InvalidInput("no terminal to ask for a PIN on: give --pin-stdin and the PIN on stdin")
-    pin = line.strip()
-    if not pin:
-        raise InvalidInput("no PIN on stdin")
-    return pin
