@@ -10,7 +10,7 @@ DEMO_STAMP := $(VENV)/.installed-app
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-noto-cjk fonts-wqy-microhei fonts-font-awesome mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
-.PHONY: all venv debs lock deb deb-test image image-test catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq soak screenshots clean
+.PHONY: all venv debs lock deb deb-test image image-test catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-pins soak screenshots clean
 
 all: test
 
@@ -49,7 +49,7 @@ test: debs venv catalogues
 demo: debs $(DEMO_STAMP) catalogues
 	$(PY) -m kiosk.demo --var var
 
-bench: bench-ledger bench-drivers bench-ui bench-sync bench-hq
+bench: bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-pins
 
 bench-ledger: venv
 	$(PY) bench/bench_ledger.py
@@ -65,6 +65,9 @@ bench-sync: debs venv
 
 bench-hq: debs venv
 	$(PY) bench/bench_hq.py
+
+bench-pins: venv
+	$(PY) bench/bench_pins.py
 
 soak: debs venv
 	$(PY) -m pytest -q tests/sync/test_faults.py --soak
