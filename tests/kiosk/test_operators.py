@@ -172,3 +172,13 @@ def test_ledger_files_are_the_owners_only(tmp_path, ctl):
     finally:
         os.umask(old)
     assert modes == {"ledger.db": 0o600, "ledger.db-wal": 0o600, "ledger.db-shm": 0o600}
+
+
+def test_a_pin_hash_costs_scrypt_n_2_14_with_its_own_salt():
+    import hashlib
+
+    from kiosk.ledger.staff import hash_pin
+    first, second = hash_pin("1234"), hash_pin("1234")
+    kind, salt, digest = first.split("$")
+    assert kind == "scrypt" and len(bytes.fromhex(salt)) == 16 and first != second
+    assert hashlib.scrypt(b"1234", salt=bytes.fromhex(salt), n=2**14, r=8, p=1).hex() == digest
