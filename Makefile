@@ -43,8 +43,9 @@ translations: venv
 	$(VENV)/bin/pybabel -q update -i kiosk/ui/locale/kiosk.pot -d kiosk/ui/locale -D kiosk --ignore-obsolete --no-fuzzy-matching
 	$(VENV)/bin/pybabel -q compile -d kiosk/ui/locale -D kiosk
 
+# One pytest worker per core (pytest-xdist): most of the time goes to the UI tests' Kivy windows.
 test: debs venv catalogues
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist worksteal
 
 demo: debs $(DEMO_STAMP) catalogues
 	$(PY) -m kiosk.demo --var var

@@ -95,6 +95,8 @@ def main() -> None:
     cards = [f"C{i}" for i in range(50)]
     for i, card in enumerate(cards):
         ledger.register(name=f"Bench {i}", phone=f"1380000{i:04d}", card_id=card, operator="admin")
+    subprocess.run([sys.executable, "-m", "sync.hq", "enrol", "--db", f"sqlite:///{work / 'hq.db'}", "k1",
+                    "--store", "s1"], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
     common = {"cwd": REPO, "stdout": subprocess.DEVNULL, "stderr": open(work / "services.log", "ab")}
     hub = subprocess.Popen([sys.executable, "-m", "sync.hq", "run", "--db", f"sqlite:///{work / 'hq.db'}",
                             "--broker", broker.url, "--signing-key", str(work / "hq.pem"), "--log-level", "WARNING"],

@@ -137,8 +137,10 @@ OPTIONS: dict[str, dict[str, Option]] = {
     "sync": {
         "broker": Option(_str, "mqtt://127.0.0.1:1883", "mqtt://host:port (development) or mqtts://host:port"),
         "ca": Option(_str, "", "CA certificate file for the broker"),
-        "cert": Option(_str, "", "this kiosk's client certificate file"),
-        "key": Option(_str, "", "this kiosk's client key file", secret=True),
+        "cert": Option(_str, "", "the sync agent's client certificate file (CN = the kiosk id)"),
+        "key": Option(_str, "", "the sync agent's client key file", secret=True),
+        "ui_cert": Option(_str, "", "the UI's client certificate file (CN = <kiosk id>.ui), for online authorization"),
+        "ui_key": Option(_str, "", "the UI's client key file", secret=True),
         "password": Option(_str, "", "broker password, when the broker uses passwords", secret=True),
         "hq_public_key": Option(_str, "", "file with head office's Ed25519 public key (PEM) for signed messages"),
         "auth_timeout_ms": Option(_int_between(100, 60_000), 1500, "wait this long for online authorization"),

@@ -41,7 +41,7 @@ class Agent:
         self.codec = Codec(kiosk_id, channel, verifier=Verifier.load(hq_key), clock=self.ledger.clock)
         self.broker, self.feed_poll = broker, feed_poll
         self.inbox: queue.Queue = queue.Queue()
-        self.client = make_client(broker, f"{kiosk_id}-sync", will=(self.topics.status, self._status("offline")))
+        self.client = make_client(broker, self.topics.identity, will=(self.topics.status, self._status("offline")))
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda c, u, f, rc, p: self.inbox.put(("disconnected", str(rc)))
         self.client.on_message = lambda c, u, msg: self.inbox.put(("message", msg))
@@ -87,7 +87,8 @@ class Agent:
         except Dropped as exc:
             log.warning("dropped message on %s: %s", msg.topic, exc)
             return
-        if msg.topic not in (self.topics.ack, self.topics.resp) and env["type"] in ("ack", "response"):
+        mine = topics.unmounted(msg.topic) in (self.topics.ack, self.topics.resp)
+        if not mine and env["type"] in ("ack", "response"):
             log.warning("dropped %s on %s: not this kiosk's topic", env["type"], msg.topic)
             return
         if env["type"] == "ack" and env["body"]["source_id"] != self.topics.source:

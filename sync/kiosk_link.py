@@ -42,10 +42,10 @@ class KioskLink:
         requester = None
         hq_key = cfg.get("sync", "hq_public_key")
         if hq_key:
-            broker = Broker(cfg.get("sync", "broker"), cfg.get("sync", "ca") or None, cfg.get("sync", "cert") or None,
-                            cfg.get("sync", "key") or None).check()
+            broker = Broker(cfg.get("sync", "broker"), cfg.get("sync", "ca") or None,
+                            cfg.get("sync", "ui_cert") or None, cfg.get("sync", "ui_key") or None).check()
             requester = Requester(broker, Codec(kiosk_id, verifier=Verifier.load(hq_key)),
-                                  topics.SourceTopics(store_id, kiosk_id), f"{kiosk_id}-ui").start()
+                                  topics.SourceTopics(store_id, kiosk_id, "ui")).start()
         else:
             log.warning("no [sync] hq_public_key: spends are decided by the offline limits only")
         return cls(db_path, kiosk_id=kiosk_id, store_id=store_id, timezone_name=cfg.get("kiosk", "timezone"),

@@ -65,10 +65,13 @@ def make_client(broker: Broker, client_id: str, *, will: tuple[str, bytes] | Non
     return client
 
 
-def start(client: mqtt.Client, broker: Broker, *, keepalive: int = 15) -> None:
-    """Connect in the background (retrying until the broker answers) with a persistent session."""
+def start(client: mqtt.Client, broker: Broker, *, keepalive: int = 15, receive_maximum: int | None = None) -> None:
+    """Connect in the background (retrying until the broker answers) with a persistent session;
+    ``receive_maximum`` caps the QoS 1 messages the broker sends before this client acknowledges them."""
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = SESSION_EXPIRY
+    if receive_maximum:
+        props.ReceiveMaximum = receive_maximum
     client.connect_async(broker.host, broker.port, keepalive=keepalive, clean_start=False, properties=props)
     client.loop_start()
 

@@ -23,13 +23,14 @@ def request_body(kind: str, args: dict, timeout: float, now: datetime) -> dict:
 
 
 class Requester:
-    """Blocking questions to head office for the UI process, on its own MQTT connection."""
+    """Blocking questions to head office for the UI process, on its own MQTT connection: its client
+    id is ``source.identity`` (``<kiosk>.ui``), the CN of the UI's own certificate."""
 
-    def __init__(self, broker: Broker, codec: Codec, source: SourceTopics, client_id: str):
+    def __init__(self, broker: Broker, codec: Codec, source: SourceTopics):
         self.codec, self.topics, self.broker = codec, source, broker
         self._waiting: dict[str, tuple[threading.Event, list]] = {}
         self.ready = threading.Event()          # subscribed to the answers
-        self.client = make_client(broker, client_id)
+        self.client = make_client(broker, source.identity)
         self.client.on_connect = lambda c, u, f, rc, p: rc.is_failure or c.subscribe(source.resp, qos=1)
         self.client.on_subscribe = lambda c, u, mid, codes, p: self.ready.set()
         self.client.on_disconnect = lambda c, u, f, rc, p: self.ready.clear()

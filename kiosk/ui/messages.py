@@ -42,6 +42,7 @@ LEDGER = {
     "offline_limit_per_transaction": N_("Offline, this is more than one transaction may spend."),
     "offline_limit_member_day": N_("Offline, this member has reached today's spending limit."),
     "offline_limit_kiosk_total": N_("Offline, this kiosk has reached its spending limit."),
+    "source_refused": N_("Head office does not accept this kiosk (not enrolled or retired). Please see staff."),
     "already_claimed": N_("This receipt has already been claimed."),
     "nothing_to_do": N_("Nothing to do."),
     "not_a_member": N_("Please tap a member card first."),

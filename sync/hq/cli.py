@@ -20,7 +20,8 @@ from .db import Db
 from ..protocol.limits import DEFAULT_LIMITS
 from . import runs
 from .retained import Retained
-from . import ops_cli
+from . import ops_cli, pki
+from .sources import CHANNELS, Sources
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--signing-key", required=True, help="head office's Ed25519 private key (PEM)")
     run.add_argument("--hub-id", default="hq-1", help="unique per hub process (its MQTT client id)")
     run.add_argument("--group", default="hq", help="shared-subscription group of the hubs")
+    run.add_argument("--mount", default="", help="the sources' listener's mount point: sources/ with the shipped"
+                                                 " broker/mosquitto.conf (empty: one listener, development)")
     run.add_argument("--hold-on-overdraft", action="store_true", help="block a member's cards after a double spend")
     run.add_argument("--timezone", default="Asia/Shanghai", help="the chain's time zone: local days for coupon validity and lot expiry")
     keygen = sub.add_parser("keygen", help="make head office's signing key pair")
@@ -40,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
                            ("block", "hold a card chain-wide"), ("unblock", "release a held card"),
                            ("staff", "add or change a staff member"), ("catalogue", "publish a store's catalogue"),
                            ("gaps", "list sources with missing sequence numbers"), ("alerts", "list alerts"),
-                           ("sources", "list sources: mark, chain tip, held or not"),
+                           ("sources", "list sources: enrolled or retired, mark, chain tip, held or not"),
+                           ("enrol", "enrol a source (kiosk, web shop, POS): only enrolled sources are heard"),
+                           ("retire", "retire a source: nothing more of it is accepted"),
                            ("release", "release a source held after a chain break (once a technician has looked)")):
         s = sub.add_parser(name, help=helptext)
         s.add_argument("--db", required=True)
@@ -56,6 +61,15 @@ def _parser() -> argparse.ArgumentParser:
     sub.choices["staff"].add_argument("--card")
     sub.choices["catalogue"].add_argument("store_id")
     sub.choices["release"].add_argument("source_id")
+    enrol = sub.choices["enrol"]
+    enrol.add_argument("source_id", nargs="?", help="the source's id, also its certificate's CN")
+    enrol.add_argument("--store", help="the store it belongs to (required with SOURCE_ID)")
+    enrol.add_argument("--channel", default="kiosk", choices=CHANNELS)
+    enrol.add_argument("--from-seen", action="store_true",
+                       help="enrol every source this hub already took records from (upgrading a chain)")
+    sub.choices["retire"].add_argument("source_id")
+    sub.choices["retire"].add_argument("--reason", required=True)
+    pki.add_parsers(sub)
     ops_cli.add_parsers(sub)        # reports, churn, monitor, import, restock... (sync/hq/ops_commands.py)
     runs.add_parsers(sub)
     return p
@@ -88,7 +102,7 @@ def _run(args: argparse.Namespace) -> int:
         from .hub import Hub
         setup_logging(args.log_level)
         hub = Hub(args.db, broker_from(args), Signer.load(args.signing_key), hub_id=args.hub_id, group=args.group,
-                  hold_on_overdraft=args.hold_on_overdraft, timezone=args.timezone)
+                  mount=args.mount, hold_on_overdraft=args.hold_on_overdraft, timezone=args.timezone)
         hub.run(stop_on_signals())
         return 0
     if args.command == "keygen":
@@ -96,6 +110,9 @@ def _run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         generate(out / "hq-signing.pem", out / "hq-signing.pub")
         print(json.dumps({"private": str(out / "hq-signing.pem"), "public": str(out / "hq-signing.pub")}))
+        return 0
+    if args.command == "pki":
+        print(json.dumps(pki.run(args)))
         return 0
     db = Db(args.db)
     retained = Retained(db)
@@ -105,9 +122,11 @@ def _run(args: argparse.Namespace) -> int:
         result = [{"source_id": s, "confirmed_to": h, "missing_from": h + 1, "missing_to": lo - 1, "held": n}
                   for s, h, lo, n in rows]
     elif args.command == "sources":
-        result = [dict(zip(("source_id", "store_id", "channel", "confirmed_to", "tip", "sealed", "held"), r))
-                  for r in db.conn.execute("SELECT source_id, store_id, channel, hwm, tip, sealed, held"
-                                           " FROM hq_sources ORDER BY source_id").fetchall()]
+        result = Sources(db).listing()
+    elif args.command == "enrol":
+        result = _enrol(Sources(db), args)
+    elif args.command == "retire":
+        result = Sources(db).retire(args.source_id, args.reason)
     elif args.command == "release":
         with db.transaction():
             held = db.conn.execute("SELECT held FROM hq_sources WHERE source_id = ?", (args.source_id,)).fetchone()
@@ -130,6 +149,16 @@ def _run(args: argparse.Namespace) -> int:
         }[args.command]()}
     print(json.dumps(result, ensure_ascii=False))
     return 0
+
+
+def _enrol(sources: Sources, args: argparse.Namespace):
+    if args.from_seen == bool(args.source_id):
+        raise ValueError("enrol: give either SOURCE_ID --store STORE or --from-seen")
+    if args.from_seen:
+        return sources.enrol_seen()
+    if not args.store:
+        raise ValueError("enrol: --store is required with a SOURCE_ID")
+    return sources.enrol(args.source_id, args.store, args.channel)
 
 
 if __name__ == "__main__":

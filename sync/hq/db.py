@@ -16,6 +16,7 @@ from kiosk.ledger.core import connect as sqlite_connect, write_transaction
 from kiosk.ledger.migrations import Migration, upgrade
 
 from .opsdb import OPS_DDL
+from .sources import ENROLMENT_DDL
 
 HUB_DDL = """
 CREATE TABLE IF NOT EXISTS hq_sources (
@@ -41,6 +42,8 @@ HUB_MIGRATIONS = (
               "ALTER TABLE hq_sources ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;\n"
               "ALTER TABLE hq_sources ADD COLUMN held TEXT;"),
     Migration(3, "operations: journal by time, holds, notifications, done-once, staff disabled", OPS_DDL),
+    Migration(4, "enrolled sources: records and questions only from sources head office enrolled",
+              ENROLMENT_DDL),
 )
 _PG_LOCK = 7_316_001   # the one advisory lock all hub writers take
 

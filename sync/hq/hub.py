@@ -1,16 +1,28 @@
 """The hub process: MQTT in, authoritative ledger, confirmations and answers out.
 
 Hubs subscribe through an MQTT 5 shared subscription (``$share/<group>/...``) so several
-processes split the sources' traffic; each message is handled to completion (database commit,
-then the signed reply) inside paho's callback, and paho acknowledges it to the broker only
-after that returns. Anything a hub dies holding is resent by its kiosk, which keeps every
-unconfirmed transaction until a confirmation arrives.
+processes split the sources' traffic. paho's network thread only queues each message; a worker
+thread handles the kiosks' batches in arrival order (database commit, then the signed reply) and
+another answers online requests (so an authorization never waits behind a backlog of batches);
+each message is acknowledged to the broker (manual PUBACK) only once handled, so replies and
+PUBACKs leave while the next batch is being applied, and a hub that dies holding a message gets
+it again from the broker.
+The broker sends at most ``RECEIVE_MAXIMUM`` unacknowledged messages, which bounds the queue.
+Anything a hub dies holding is also resent by its kiosk, which keeps every unconfirmed
+transaction until a confirmation arrives.
+
+With the shipped broker configuration the sources connect to a listener with a mount point
+(``--mount sources/``): everything they publish or subscribe to lives under that prefix, so a
+source's ``$share/hq/...`` is an ordinary topic there and can never join the hubs' group. The hubs
+connect to head office's own listener and add the prefix themselves.
 """
 from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
+import time
 from collections import Counter
 
 from ..mqtt import Broker, make_client, start, stop
@@ -22,28 +34,43 @@ from .authority import Authority
 from .db import Db
 from .ingest import Ingest
 from .retained import Retained
+from .sources import Refused, Sources
 
 log = logging.getLogger("sync.hq")
 MAX_RECORD_BYTES = 64 * 1024      # a purchase of a hundred lines is ~20 kB; more is not a kiosk's record
+RECEIVE_MAXIMUM = 100             # unacknowledged messages the broker may hand this hub at once
+PROBE_TIMEOUT = 10.0              # seconds for the hub's own probe to come back through its shared subscription
 
 
 class Hub:
     def __init__(self, db_url: str, broker: Broker, signer: Signer, *, hub_id: str = "hq-1", group: str = "hq",
-                 hold_on_overdraft: bool = False, clock: Clock | None = None, timezone: str = "Asia/Shanghai"):
+                 mount: str = "", hold_on_overdraft: bool = False, clock: Clock | None = None,
+                 timezone: str = "Asia/Shanghai", probe_timeout: float = PROBE_TIMEOUT):
         clock = clock or from_env()
         self.db = Db(db_url)
         self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone)
-        self.authority = Authority(self.db.conn, clock, timezone)
+        self.answer_db = Db(db_url)        # requests are answered on their own connection, beside ingest
+        self.authority = Authority(self.answer_db.conn, clock, timezone)
         self.retained = Retained(self.db, clock)
+        self.sources = Sources(self.db, clock)                  # batches: under self.lock
+        self.answer_sources = Sources(self.answer_db, clock)    # requests: the answering worker's own
         self.codec = Codec(hub_id, "hq", signer=signer, clock=clock)
         self.failure: BaseException | None = None
         self.stats: Counter = Counter()     # batches, records applied, requests answered
-        self.hub_id, self.group, self.broker = hub_id, group, broker
+        self.hub_id, self.group, self.broker, self.mount = hub_id, group, broker, topics.check_mount(mount)
         self.published: dict[str, int] = {}
-        self.lock = threading.RLock()      # one database user at a time
+        self.lock = threading.RLock()      # one user of self.db at a time
+        # Both queues are bounded by RECEIVE_MAXIMUM: nothing is acknowledged before it is handled.
+        self.batches: queue.Queue = queue.Queue()
+        self.requests: queue.Queue = queue.Queue()
         self.client = make_client(broker, hub_id, will=(topics.hub_status(hub_id), self._status("offline")))
+        self.client.manual_ack_set(True)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
+        self.probe_topic = topics.shared(group, topics.hub_probe(hub_id))
+        self.probe_timeout, self.probe_sent, self.probed = probe_timeout, None, threading.Event()
         self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
         self.client.on_disconnect = lambda c, u, f, rc, p: log.warning("disconnected from %s: %s", broker.url, rc)
 
     def _status(self, state: str) -> bytes:
@@ -55,19 +82,57 @@ class Hub:
             log.error("broker %s refused the hub: %s", self.broker.url, reason)
             return
         log.info("connected to %s as %s (session present: %s)", self.broker.url, self.hub_id, flags.session_present)
-        client.subscribe([(topics.shared(self.group, topic), 1) for topic in (topics.ALL_TX, topics.ALL_REQ)])
+        client.subscribe([(topics.shared(self.group, self.mount + topic), 1)
+                          for topic in (topics.ALL_TX, topics.ALL_REQ)] + [(self.probe_topic, 1)])
         client.publish(topics.hub_status(self.hub_id), self._status("online"), qos=1, retain=True)
         self.published.clear()     # republish retained data: the broker may have lost it
         self.publish_changes()
 
+    def _on_publish(self, client, userdata, mid, reason, properties) -> None:
+        if reason.is_failure:        # e.g. 0x87: this hub id has no user block in the ACL, or --mount is wrong
+            log.error("the broker refused a publish by %s: %s (check broker/acl and --mount)", self.hub_id, reason)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        """Subscribed: send a probe through the shared subscription. A broker that grants ``$share``
+        and delivers nothing (no support, or an ACL) would otherwise look healthy and ingest nothing."""
+        if any(code.is_failure for code in reason_codes):
+            log.error("broker %s refused the hub's subscriptions: %s", self.broker.url, reason_codes)
+        self.probe_sent = time.monotonic()
+        client.publish(topics.hub_probe(self.hub_id), b"probe", qos=1)
+
     def _on_message(self, client, userdata, msg) -> None:
+        if msg.topic == topics.hub_probe(self.hub_id):
+            self.probed.set()
+            client.ack(msg.mid, msg.qos)
+            return
+        (self.requests if msg.topic.endswith("/req") else self.batches).put(msg)
+
+    def probe_failed(self) -> bool:
+        """True once the probe has had its time and did not come back."""
+        return (not self.probed.is_set() and self.probe_sent is not None
+                and time.monotonic() - self.probe_sent > self.probe_timeout)
+
+    def _work(self, inbox: queue.Queue, stop_event: threading.Event) -> None:
+        """Handle queued messages in arrival order, each acknowledged to the broker once handled."""
+        while not stop_event.is_set():
+            try:
+                msg = inbox.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self._handle(msg)
+            if self.failure is None:        # after a database failure: not acknowledged, so redelivered
+                self.client.ack(msg.mid, msg.qos)
+
+    def _handle(self, msg) -> None:
         try:
-            store, source, leaf = topics.parse_source(msg.topic)
-            with self.lock:
-                if leaf == "tx":
-                    self._batch(store, source, msg.payload)
-                elif leaf == "req":
-                    self._request(store, source, msg.payload)
+            store, identity, leaf = topics.parse_source(msg.topic.removeprefix(self.mount))
+            if leaf == "tx":
+                with self.lock:
+                    self._batch(store, identity, msg.payload)
+            elif leaf == "req":
+                self._request(store, identity, msg.payload)
+        except Refused as exc:          # not an enrolled source: nothing applied, operations told
+            self._refused(identity, leaf, str(exc), msg.topic)
         except ValueError as exc:       # Dropped included: bad input changes nothing
             log.warning("dropped message on %s: %s", msg.topic, exc)
         except self.db.fatal as exc:    # the database is gone: stop, let systemd restart us
@@ -76,8 +141,18 @@ class Hub:
         except Exception:
             log.exception("could not handle message on %s", msg.topic)
 
+    def _refused(self, identity: str, leaf: str, reason: str, topic: str) -> None:
+        if leaf == "tx":
+            with self.lock:
+                alert = self.sources.refusal_alert(identity, reason, topic)
+        else:
+            alert = self.answer_sources.refusal_alert(identity, reason, topic)
+        if alert:
+            self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
+
     def _batch(self, store: str, source: str, payload: bytes) -> None:
         env = self.codec.unpack(payload, {"tx.batch"})
+        self.sources.admit(store, source, env["channel"], records=True)
         body = env["body"]
         strangers = {(r["store_id"], r["kiosk_id"]) for r in body["records"]} - {(store, source)}
         if (body["store_id"], body["source_id"]) != (store, source) or strangers:
@@ -89,28 +164,41 @@ class Hub:
         out = self.ingest.batch(store, source, env["channel"], body["records"])
         self.stats.update(batches=1, applied=out.applied)
         st = topics.SourceTopics(store, source)
-        self.client.publish(st.ack, self.codec.pack("ack", {
+        self._to_sources(st.ack, self.codec.pack("ack", {
             "source_id": source, "hwm": out.hwm, "held": out.held, "corrections": out.corrections,
-            "balances": out.balances}), qos=1)
+            "balances": out.balances}))
         if out.applied:
-            self.client.publish(topics.FEED, self.codec.pack("feed.head", {"head": out.head}), qos=1, retain=True)
+            self._to_sources(topics.FEED, self.codec.pack("feed.head", {"head": out.head}), retain=True)
         for alert in out.alerts:
             self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
         if out.held_cards:          # the new block list version was committed with the batch
             self.publish_changes()
 
-    def _request(self, store: str, source: str, payload: bytes) -> None:
+    def _request(self, store: str, identity: str, payload: bytes) -> None:
         env = self.codec.unpack(payload, {"request"})
         body = env["body"]
         if self.codec.now() > body["deadline"]:
-            log.info("late request %s %s from %s: not answered", body["kind"], body["req_id"], source)
+            log.info("late request %s %s from %s: not answered", body["kind"], body["req_id"], identity)
             return
+        try:
+            source = self.answer_sources.admit(store, identity, env["channel"], records=False)
+        except Refused:
+            if body["kind"] == "authorize":    # a plain no, so the kiosk does not fall back to offline limits
+                self._respond(store, identity, body, "source_refused", {"approved": False})
+            raise
         self.stats.update(requests=1)
         args = {**body["args"], "store_id": store, "source_id": source}
         reason, result = self.authority.answer(body["kind"], args)
-        log.info("request %s %s from %s: %s", body["kind"], body["req_id"], source, reason or "ok")
-        self.client.publish(topics.SourceTopics(store, source).resp, self.codec.pack("response", {
-            "req_id": body["req_id"], "kind": body["kind"], "reason": reason, "result": result}), qos=1)
+        log.info("request %s %s from %s: %s", body["kind"], body["req_id"], identity, reason or "ok")
+        self._respond(store, identity, body, reason, result)
+
+    def _respond(self, store: str, identity: str, body: dict, reason: str, result: dict) -> None:
+        source, role = topics.split_identity(identity)
+        self._to_sources(topics.SourceTopics(store, source, role).resp, self.codec.pack("response", {
+            "req_id": body["req_id"], "kind": body["kind"], "reason": reason, "result": result}))
+
+    def _to_sources(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        self.client.publish(self.mount + topic, payload, qos=1, retain=retain)
 
     def publish_changes(self) -> None:
         """Publish (retained, signed) every piece of head-office data newer than last published."""
@@ -120,27 +208,40 @@ class Hub:
                 if self.published.get(name) == version:
                     continue
                 topic, type_, body = self.retained.message(name)
-                self.client.publish(topic, self.codec.pack(type_, body), qos=1, retain=True)
+                self._to_sources(topic, self.codec.pack(type_, body), retain=True)
                 self.published[name] = version
                 log.info("published %s version %d", name, version)
             head = self.ingest.head()
             if self.published.get("feed") != head:
-                self.client.publish(topics.FEED, self.codec.pack("feed.head", {"head": head}), qos=1, retain=True)
+                self._to_sources(topics.FEED, self.codec.pack("feed.head", {"head": head}), retain=True)
                 self.published["feed"] = head
 
     # -- lifecycle -----------------------------------------------------------------------------
     def run(self, stop_event: threading.Event, poll: float = 1.0) -> None:
         watchdog = Watchdog()
-        start(self.client, self.broker)
+        workers = [threading.Thread(target=self._work, args=(inbox, stop_event), name=f"{self.hub_id}-{name}",
+                                    daemon=True) for name, inbox in (("ingest", self.batches), ("answer", self.requests))]
+        for worker in workers:
+            worker.start()
+        start(self.client, self.broker, receive_maximum=RECEIVE_MAXIMUM)
         watchdog.ready(f"hub {self.hub_id} on {self.db.dialect}")
         try:
             while not stop_event.wait(poll):
                 if self.failure is not None:
                     raise RuntimeError(f"hub stopped after a database failure: {self.failure}")
+                if self.probe_failed():
+                    log.critical("broker %s granted the shared subscription %s but delivered nothing in %.0f s:"
+                                 " it does not support shared subscriptions or its ACL forbids them; not running",
+                                 self.broker.url, self.probe_topic, self.probe_timeout)
+                    raise RuntimeError(f"the broker does not deliver through {self.probe_topic}")
                 if self.client.is_connected():
                     self.publish_changes()
                 watchdog.tick()
         finally:
             self.client.publish(topics.hub_status(self.hub_id), self._status("offline"), qos=1, retain=True)
             stop(self.client)
+            stop_event.set()
+            for worker in workers:
+                worker.join()
             self.db.close()
+            self.answer_db.close()

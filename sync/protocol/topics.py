@@ -1,8 +1,10 @@
 """Topic names: one versioned root, a branch per store and source, and head office's own branch.
 
 A *source* is anything that makes transactions: a kiosk, a web shop, a POS. Its id is unique
-chain-wide because the broker's ACL confines a client by its certificate name (``%u``) to the
-source level only. ``hq`` and ``ops`` are reserved and cannot be store or source ids.
+chain-wide because the broker's ACL (``broker/acl``) confines a client by its certificate name
+(``%u``, also its client id) to the source level only. The source level is an *identity*: the
+source's id for its sync agent, ``<id>.ui`` for its UI (questions only). ``hq`` and ``ops`` are
+reserved and cannot be store or source ids.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ HQ = f"{ROOT}/hq"
 OPS = f"{ROOT}/ops"
 _ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 RESERVED = {"hq", "ops"}
+ROLES = ("ui",)                     # a source's processes besides its sync agent: <id>.<role>
+SOURCES_MOUNT = "sources/"          # mount point of the sources' listener in broker/mosquitto.conf
 
 # head office -> everyone, retained
 RULES = f"{HQ}/rules"
@@ -31,6 +35,35 @@ def check_id(value: str, what: str) -> str:
     return value
 
 
+def check_mount(mount: str) -> str:
+    """A listener's mount point as hubs give it: empty (one listener, development) or ``word/``."""
+    if mount and not re.fullmatch(r"[A-Za-z0-9_-]{1,32}/", mount):
+        raise ValueError(f"mount point {mount!r} must be empty or like {SOURCES_MOUNT!r}")
+    return mount
+
+
+def unmounted(topic: str) -> str:
+    """A topic as the source named it. Mosquitto 2.0.11 (Debian 12) leaves the listener's mount point
+    on what it delivers (eclipse-mosquitto#2244, fixed in 2.0.12), so a source strips it itself."""
+    return topic.removeprefix(SOURCES_MOUNT)
+
+
+def split_identity(identity: str) -> tuple[str, str]:
+    """``k1`` -> ("k1", ""), ``k1.ui`` -> ("k1", "ui"); ValueError for anything else."""
+    source, dot, role = identity.partition(".")
+    if dot and role not in ROLES:
+        raise ValueError(f"identity {identity!r}: a source's role must be one of {', '.join(ROLES)}")
+    return check_id(source, "source id"), role
+
+
+def is_identity(identity: str) -> bool:
+    try:
+        split_identity(identity)
+    except ValueError:
+        return False
+    return True
+
+
 def catalogue(store: str) -> str:
     return f"{HQ}/catalogue/{check_id(store, 'store id')}"
 
@@ -39,12 +72,20 @@ def hub_status(hub_id: str) -> str:
     return f"{OPS}/hub/{hub_id}"
 
 
-class SourceTopics:
-    """The topics one source (kiosk, web shop, POS) publishes to and receives on."""
+def hub_probe(hub_id: str) -> str:
+    """Where a hub sends itself a message at start, through its shared subscription."""
+    return f"{OPS}/probe/{hub_id}"
 
-    def __init__(self, store: str, source: str):
+
+class SourceTopics:
+    """The topics one source (kiosk, web shop, POS) publishes to and receives on; with ``role``
+    (``ui``), those of that process of the source, which connects as ``<source>.<role>``."""
+
+    def __init__(self, store: str, source: str, role: str = ""):
         self.store, self.source = check_id(store, "store id"), check_id(source, "source id")
-        base = f"{ROOT}/{store}/{source}"
+        self.identity = f"{source}.{role}" if role else source
+        split_identity(self.identity)
+        base = f"{ROOT}/{store}/{self.identity}"
         self.tx, self.ack = f"{base}/tx", f"{base}/ack"
         self.req, self.resp = f"{base}/req", f"{base}/resp"
         self.status = f"{base}/status"
@@ -64,19 +105,9 @@ def shared(group: str, topic: str) -> str:
 
 
 def parse_source(topic: str) -> tuple[str, str, str]:
-    """``kiosk/v1/<store>/<source>/<leaf>`` -> (store, source, leaf); ValueError otherwise."""
+    """``kiosk/v1/<store>/<identity>/<leaf>`` -> (store, identity, leaf); ValueError otherwise."""
     parts = topic.split("/")
     if len(parts) != 5 or "/".join(parts[:2]) != ROOT:
         raise ValueError(f"not a source topic: {topic}")
-    return check_id(parts[2], "store id"), check_id(parts[3], "source id"), parts[4]
-
-
-def broker_acl(hub_user: str = "hq") -> str:
-    """A Mosquitto ``acl_file``: the hub may use everything; a source (user name = its certificate's
-    CN, via ``use_identity_as_username``) only its own topics plus head office's broadcasts."""
-    return "\n".join([
-        f"user {hub_user}", f"topic readwrite {ROOT}/#", "",
-        f"pattern write {ROOT}/+/%u/tx", f"pattern write {ROOT}/+/%u/req",
-        f"pattern readwrite {ROOT}/+/%u/status",
-        f"pattern read {ROOT}/+/%u/ack", f"pattern read {ROOT}/+/%u/resp",
-        f"pattern read {HQ}/#", ""])
+    split_identity(parts[3])
+    return check_id(parts[2], "store id"), parts[3], parts[4]

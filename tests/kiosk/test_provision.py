@@ -26,6 +26,7 @@ def pki(tmp_path):
     files["valid_at"] = (cert.not_valid_before_utc + datetime.timedelta(hours=1)).isoformat()
     files["expired_at"] = (cert.not_valid_after_utc + datetime.timedelta(days=1)).isoformat()
     files["other"] = ca.issue("kiosk-08")
+    files["ui"] = ca.issue("kiosk-07.ui")
     files["foreign"] = CA(tmp_path / "other-pki", "Someone Else's CA").issue("kiosk-07")
     return files
 
@@ -84,6 +85,8 @@ def test_provision_writes_config_and_credentials_into_the_fat_partition(capsys, 
     ("expired", "expired", 3),
     ("plain mqtt broker", "bad_broker", 2),
     ("short wifi passphrase", "bad_wifi", 2),
+    ("the agent's certificate as the UI's", "wrong_identity", 3),
+    ("a UI certificate without its key", "bad_credentials", 2),
 ])
 def test_provision_validates_everything_before_writing_anything(capsys, pki, image, case, code, status):
     before = image.read_bytes()
@@ -94,6 +97,8 @@ def test_provision_validates_everything_before_writing_anything(capsys, pki, ima
           "expired": dict(at=pki["expired_at"]),
           "plain mqtt broker": dict(extra=("--broker", "mqtt://broker.example.cn:1883")),
           "short wifi passphrase": dict(extra=("--wifi-ssid", "Store 3", "--wifi-psk", "short")),
+          "the agent's certificate as the UI's": dict(extra=("--ui-cert", pki["cert"], "--ui-key", pki["key"])),
+          "a UI certificate without its key": dict(extra=("--ui-cert", pki["ui"]["cert"])),
           }[case]
     got_status, error = provision(capsys, pki, "--image", str(image), **kw)
     assert (got_status, error["code"]) == (status, code) and error["error"]
@@ -104,16 +109,19 @@ def test_firstboot_installs_wipes_initialises_and_never_runs_twice(capsys, pki, 
     boot, etc, state = tmp_path / "boot", tmp_path / "etc", tmp_path / "state"
     boot.mkdir()
     (boot / "config.txt").write_text("arm_64bit=1\n")
-    assert provision(capsys, pki, "--boot", str(boot), extra=("--wifi-ssid", "Store 3", "--wifi-psk", "counter-wifi-1"))[0] == 0
+    assert provision(capsys, pki, "--boot", str(boot), extra=("--wifi-ssid", "Store 3", "--wifi-psk", "counter-wifi-1",
+                                                              "--ui-cert", pki["ui"]["cert"], "--ui-key", pki["ui"]["key"]))[0] == 0
     me = pwd.getpwuid(os.getuid()).pw_name
     argv = ["--boot", str(boot), "--etc", str(etc), "--state", str(state), "--user", me,
             "--wifi-conf", str(tmp_path / "wpa.conf")]
     assert firstboot.main(argv) == 0
 
     assert sorted(p.name for p in boot.iterdir()) == ["config.txt"]        # every secret gone from FAT
-    for name in ("kiosk.toml", "kiosk.key", "kiosk.pem", "ca.pem"):
+    for name in ("kiosk.toml", "kiosk.key", "kiosk.pem", "ca.pem", "kiosk-ui.pem", "kiosk-ui.key"):
         assert (etc / name).stat().st_mode & 0o777 == 0o600
     assert (etc / "kiosk.key").read_bytes() == open(pki["key"], "rb").read()
+    assert (etc / "kiosk-ui.key").read_bytes() == open(pki["ui"]["key"], "rb").read()
+    assert 'ui_cert = "/etc/kiosk/kiosk-ui.pem"' in (etc / "kiosk.toml").read_text()
     assert b"counter-wifi-1" in (tmp_path / "wpa.conf").read_bytes()
     conn = sqlite3.connect(state / "ledger.db")
     assert conn.execute("SELECT DISTINCT kiosk_id FROM journal").fetchall() == [("kiosk-07",)]

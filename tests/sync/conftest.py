@@ -10,7 +10,9 @@ import pytest
 
 from kiosk.ledger import Ledger
 from sync.agent import Agent
+from sync.hq.db import Db
 from sync.hq.hub import Hub
+from sync.hq.sources import Sources
 from sync.mqtt import Broker
 from sync.protocol import generate
 
@@ -67,14 +69,42 @@ def services():
         r.stop()
 
 
+def enrol(db_url: str, source_id: str, store_id: str = "s1") -> None:
+    """Head office's enrolment step (``kiosk-hq enrol``) for a test's source; once per database."""
+    db = Db(db_url)
+    try:
+        if not db.conn.execute("SELECT 1 FROM hq_enrolled WHERE source_id = ?", (source_id,)).fetchone():
+            Sources(db).enrol(source_id, store_id)
+    finally:
+        db.close()
+
+
 @pytest.fixture
-def start_hub(tmp_path, hq_keys, services):
+def enrolment():
+    """The hubs' databases and the kiosks started so far: every kiosk is enrolled at every hub, as
+    a technician does with ``kiosk-hq enrol`` before a kiosk's first sync."""
+    hubs: list[str] = []
+    kiosks: list[Ledger] = []
+
+    def add(*, hub_db: str | None = None, kiosk: Ledger | None = None) -> None:
+        hubs.extend([hub_db] if hub_db and hub_db not in hubs else [])
+        kiosks.extend([kiosk] if kiosk else [])
+        for url in hubs:
+            for ledger in kiosks:
+                enrol(url, ledger.kiosk_id, ledger.store_id)
+    return add
+
+
+@pytest.fixture
+def start_hub(tmp_path, hq_keys, services, enrolment):
     from sync.protocol import Signer
 
     def start(broker_url: str, db_url: str | None = None, *, hub_id: str = "hq-1", tls: dict | None = None,
               **options) -> Hub:
-        hub = Hub(db_url or f"sqlite:///{tmp_path / 'hq.db'}", Broker(broker_url, **(tls or {})),
-                  Signer.load(hq_keys["private"]), hub_id=hub_id, **options)
+        db_url = db_url or f"sqlite:///{tmp_path / 'hq.db'}"
+        enrolment(hub_db=db_url)
+        hub = Hub(db_url, Broker(broker_url, **(tls or {})), Signer.load(hq_keys["private"]), hub_id=hub_id,
+                  **options)
         services.append(Running(hub))
         return hub
     return start
@@ -88,8 +118,9 @@ def make_kiosk(tmp_path):
 
 
 @pytest.fixture
-def start_agent(hq_keys, services):
+def start_agent(hq_keys, services, enrolment):
     def start(ledger: Ledger, broker_url: str, *, tls: dict | None = None, **options) -> Agent:
+        enrolment(kiosk=ledger)
         agent = Agent(ledger.path, kiosk_id=ledger.kiosk_id, store_id=ledger.store_id,
                       broker=Broker(broker_url, **(tls or {})), hq_key=hq_keys["public"], **options)
         services.append(Running(agent))

@@ -19,6 +19,7 @@ from kiosk.ledger.schema import PROJECTIONS
 from kiosk.ledger.verify import replay
 from sync.hq.db import Db
 
+from .conftest import enrol
 from .mosquitto import Mosquitto
 from .proxy import Proxy
 
@@ -39,6 +40,7 @@ class World:
             kid = f"k{i}"
             ledger = Ledger.create(self.dir / f"{kid}.db", kiosk_id=kid, store_id="s1")
             self.ledgers[kid] = ledger
+            enrol(db_url, kid)
             self.cards[kid] = [f"{kid}-card-{n}" for n in range(3)]
             for n, card in enumerate(self.cards[kid]):
                 ledger.register(name=f"Member {kid}{n}", phone=f"1380000{i}{n:03d}", card_id=card, operator="admin")

@@ -21,7 +21,7 @@ LIMITS = {"version": 1, "window_hours": 24, "fen": {"per_tx": 5000, "member_day"
 @pytest.fixture
 def requester(broker, hq_keys):
     r = Requester(Broker(broker.url), Codec("k1", verifier=Verifier.load(hq_keys["public"])),
-                  topics.SourceTopics("s1", "k1"), "k1-ui").start()
+                  topics.SourceTopics("s1", "k1", "ui")).start()
     wait_for(r.ready.is_set, what="requester subscribed")
     yield r
     r.close()

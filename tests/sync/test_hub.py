@@ -3,8 +3,10 @@ and PostgreSQL with two hubs sharing the work through a shared subscription."""
 from __future__ import annotations
 
 import logging
+import threading
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.ledger import Refused, lines_from_amount
@@ -13,7 +15,7 @@ from sync.hq.ingest import Ingest
 from sync.local import SyncState
 from sync.protocol import Codec, topics
 
-from .conftest import confirmed_all, wait_for
+from .conftest import confirmed_all, enrol, wait_for
 from .faults import projection_differences
 
 
@@ -77,6 +79,7 @@ def test_double_spend_between_offline_kiosks_becomes_a_debt_an_alert_and_a_hold(
 def test_bad_batches_are_logged_and_change_nothing(tmp_path, broker, start_hub, caplog):
     caplog.set_level(logging.WARNING, logger="sync")
     hub = start_hub(broker.url)
+    enrol(f"sqlite:///{tmp_path / 'hq.db'}", "k1")          # an enrolled source sending bad batches
     wait_for(hub.client.is_connected, what="hub connected")
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="mallory", protocol=mqtt.MQTTv5)
     client.connect("127.0.0.1", broker.port)
@@ -119,3 +122,69 @@ def test_two_hubs_share_the_work_on_postgresql(pg_url, broker, start_hub, make_k
     # each kiosk caught up with the other's transactions from head office's feed
     wait_for(lambda: all(k.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == 2 * 152 for k in kiosks),
              what="feeds caught up")
+
+
+def test_requests_are_answered_and_messages_received_while_a_batch_is_being_applied(tmp_path, broker, start_hub,
+                                                                                   hq_keys, make_kiosk):
+    """Head office's slow work runs beside paho's network thread: while one batch is held in the
+    database, the hub still takes in messages and answers an authorization at once."""
+    from sync.mqtt import Broker
+    from sync.protocol import Verifier
+    from sync.requester import Requester
+
+    hub = start_hub(broker.url)
+    enrol(f"sqlite:///{tmp_path / 'hq.db'}", "k1")
+    wait_for(hub.client.is_connected, what="hub connected")
+    applying, release = threading.Event(), threading.Event()
+    real_batch = hub.ingest.batch
+
+    def slow_batch(*args, **kwargs):
+        applying.set()
+        release.wait(30)
+        return real_batch(*args, **kwargs)
+    hub.ingest.batch = slow_batch
+    codec, st = Codec("k1", verifier=Verifier.load(hq_keys["public"])), topics.SourceTopics("s1", "k1")
+    asker = Requester(Broker(broker.url), codec, topics.SourceTopics("s1", "k1", "ui")).start()
+    wait_for(asker.ready.is_set, what="requester subscribed")
+    sender = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="k1", protocol=mqtt.MQTTv5)
+    sender.connect("127.0.0.1", broker.port)
+    sender.loop_start()
+    k = make_kiosk("k1")
+    k.register(name="Ma Chao", phone="13800001234", card_id="CARD-G", operator="admin")
+    for amount in (100, 200):
+        k.topup("CARD-G", amount, operator="admin")
+    try:
+        records = k.journal()
+        for record in records:
+            batch = codec.pack("tx.batch", {"store_id": "s1", "source_id": "k1", "records": [record]})
+            sender.publish(st.tx, batch, qos=1).wait_for_publish(5)
+        wait_for(applying.is_set, what="the first batch being applied")
+        wait_for(lambda: hub.batches.qsize() == len(records) - 1, what="the next batches taken in while the first is applied")
+        answer = asker.ask("authorize", {"card_id": "NO-SUCH-CARD", "spend": "points", "amount": 1}, 5.0)
+        assert answer is not None and not answer["result"]["approved"]
+    finally:
+        release.set()
+        sender.loop_stop()
+        asker.close()
+    wait_for(lambda: hub.stats["applied"] == len(k.journal()), what="the held batches applied")
+
+
+def test_a_broker_that_grants_the_shared_subscription_and_delivers_nothing_stops_the_hub(tmp_path, hq_keys,
+                                                                                        caplog):
+    """Here the broker's ACL lets the hub subscribe but never delivers its probe: the hub must say
+    so and stop, not look healthy while ingesting nothing."""
+    from sync.hq.hub import Hub
+    from sync.mqtt import Broker
+    from sync.protocol import Signer
+
+    from .mosquitto import Mosquitto
+    mosq = Mosquitto(tmp_path / "broker", acl="topic readwrite kiosk/v1/hq/#\ntopic readwrite kiosk/v1/ops/hub/#\n")
+    mosq.start()
+    try:
+        hub = Hub(f"sqlite:///{tmp_path / 'hq.db'}", Broker(mosq.url), Signer.load(hq_keys["private"]),
+                  probe_timeout=1.0)
+        with pytest.raises(RuntimeError, match="does not deliver"):
+            hub.run(threading.Event(), poll=0.2)
+    finally:
+        mosq.stop()
+    assert "delivered nothing" in caplog.text and not hub.client.is_connected()

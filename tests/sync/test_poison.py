@@ -13,7 +13,7 @@ from sync.hq.db import Db
 from sync.hq.ingest import Ingest
 from sync.protocol import Codec, Dropped, Signer, Verifier, generate, topics
 
-from .conftest import confirmed_all, wait_for
+from .conftest import confirmed_all, enrol, wait_for
 
 HOSTILE = {
     "100,000 nested arrays": b"[" * 100_000,
@@ -75,6 +75,7 @@ def test_retained_poison_cannot_stop_the_agent_or_the_hub(broker, start_hub, mak
 
 def test_oversized_records_are_refused_and_feed_pages_are_bounded_in_bytes(tmp_path, broker, start_hub, caplog):
     start_hub(broker.url)
+    enrol(f"sqlite:///{tmp_path / 'hq.db'}", "k1")          # an enrolled source sending a huge record
     evil = raw_client(broker, "mallory")
     hub_listening(evil)
     record = {"v": 1, "tx_id": "5b0b6a6e-0000-4000-8000-000000000001", "kiosk_id": "k1", "store_id": "s1",

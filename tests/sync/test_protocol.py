@@ -72,10 +72,15 @@ def test_floats_and_unexpected_types_are_refused(codecs):
 def test_topics_confine_ids_and_reserve_head_office_names():
     st = topics.SourceTopics("s1", "k1")
     assert st.tx == "kiosk/v1/s1/k1/tx" and topics.parse_source(st.ack) == ("s1", "k1", "ack")
-    for bad in ("hq", "a/b", "+", "#", ""):
+    for bad in ("hq", "a/b", "+", "#", "", "k1.ui"):
         with pytest.raises(ValueError):
             topics.SourceTopics("s1", bad)
-    assert "pattern write kiosk/v1/+/%u/tx" in topics.broker_acl()
+    ui = topics.SourceTopics("s1", "k1", "ui")
+    assert ui.req == "kiosk/v1/s1/k1.ui/req" and topics.parse_source(ui.resp) == ("s1", "k1.ui", "resp")
+    assert topics.split_identity("k1.ui") == ("k1", "ui") and topics.split_identity("k1") == ("k1", "")
+    for bad in ("kiosk/v1/s1/k1.sync/tx", "kiosk/v1/s1/.ui/req", "kiosk/v1/s1/k1.ui.ui/req"):
+        with pytest.raises(ValueError):
+            topics.parse_source(bad)
 
 
 def test_signer_round_trip_from_files(tmp_path):

@@ -1,17 +1,17 @@
-"""TLS with a client certificate per kiosk, and per-kiosk ACLs enforced by the broker itself."""
+"""TLS with a client certificate per kiosk, and per-kiosk ACLs enforced by the broker itself (the
+shipped broker/mosquitto.conf and broker/acl; tests/sync/test_hostile.py tries them as an attacker)."""
 from __future__ import annotations
 
+import logging
 import ssl
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from sync.hq.db import Db
 from sync.protocol import Codec, topics
 
 from .conftest import confirmed_all, wait_for
-from .mosquitto import Mosquitto
+from .mosquitto import Mosquitto, tls_client
 from .pki import CA
 
 
@@ -19,21 +19,14 @@ from .pki import CA
 def tls_world(tmp_path):
     ca = CA(tmp_path / "pki")
     server = ca.issue("localhost", server=True)
-    mosq = Mosquitto(tmp_path / "tls-broker", tls=server, acl=topics.broker_acl()).start()
+    mosq = Mosquitto.shipped(tmp_path / "tls-broker", server, ca.hq_path, ca.crl).start()
     yield ca, mosq
     mosq.stop()
 
 
-def tls_client(files: dict, client_id: str) -> mqtt.Client:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    client.tls_set(ca_certs=files["ca"], certfile=files.get("cert"), keyfile=files.get("key"),
-                   tls_version=ssl.PROTOCOL_TLS_CLIENT)
-    return client
-
-
 def test_kiosk_syncs_over_tls_with_its_certificate(tmp_path, tls_world, make_kiosk, start_hub, start_agent):
     ca, mosq = tls_world
-    start_hub(mosq.url, tls=ca.issue("hq"))
+    start_hub(mosq.hq_url, tls=ca.issue("hq-1"), mount=topics.SOURCES_MOUNT)
     k1 = make_kiosk("k1")
     k1.register(name="Zhao Lei", phone="13800004444", card_id="CARD-T", operator="admin")
     start_agent(k1, mosq.url, tls=ca.issue("k1"))
@@ -42,7 +35,7 @@ def test_kiosk_syncs_over_tls_with_its_certificate(tmp_path, tls_world, make_kio
 
 def test_a_kiosk_cannot_touch_another_kiosks_topics(tmp_path, tls_world, make_kiosk, start_hub, start_agent):
     ca, mosq = tls_world
-    start_hub(mosq.url, tls=ca.issue("hq"))
+    start_hub(mosq.hq_url, tls=ca.issue("hq-1"), mount=topics.SOURCES_MOUNT)
     k1 = make_kiosk("k1")
     k1.register(name="Sun Li", phone="13800005555", card_id="CARD-U", operator="admin")
     start_agent(k1, mosq.url, tls=ca.issue("k1"))
@@ -52,7 +45,7 @@ def test_a_kiosk_cannot_touch_another_kiosks_topics(tmp_path, tls_world, make_ki
     # head office's broadcasts (allowed) but never one of k1's confirmations
     spy = tls_client(ca.issue("k2"), "k2-spy")
     seen, acked = [], {}
-    spy.on_message = lambda c, u, msg: seen.append(msg.topic)
+    spy.on_message = lambda c, u, msg: seen.append(topics.unmounted(msg.topic))
     spy.on_publish = lambda c, u, mid, rc, p: acked.__setitem__(mid, rc)
     spy.connect("127.0.0.1", mosq.port)
     spy.loop_start()
@@ -90,3 +83,11 @@ def test_a_client_without_a_certificate_is_refused(tls_world):
         client.loop(2)
         if not client.is_connected():
             raise OSError("not connected")
+
+
+def test_a_hub_started_without_the_mount_point_says_why_nothing_arrives(tls_world, start_hub, caplog):
+    ca, mosq = tls_world
+    caplog.set_level(logging.ERROR, logger="sync.hq")
+    start_hub(mosq.hq_url, tls=ca.issue("hq-1"))                    # --mount sources/ forgotten
+    wait_for(lambda: any("refused a publish by hq-1" in r.getMessage() for r in caplog.records),
+             what="the hub's complaint about the refused publish")
