@@ -6,7 +6,7 @@ any user of the device could read them in the process list.
 """
 from __future__ import annotations
 
-from .operator import read_pin
+from ..cli_output import read_pin
 
 
 def add_parsers(top, sub) -> None:

@@ -81,8 +81,11 @@ class StaffOps(LedgerCore):
         data = {"staff_id": staff_id}
         with self.transaction("staff_sign_in" if matches else "staff_sign_in_failed", operator=staff_id,
                               record_only=True, data=data):
-            name, role, failed, locked_until = self.conn.execute(
-                "SELECT name, role, failed, locked_until FROM staff WHERE staff_id = ?", (staff_id,)).fetchone()
+            row = self.conn.execute("SELECT name, role, failed, locked_until, pin_hash FROM staff WHERE staff_id = ?",
+                                    (staff_id,)).fetchone()
+            if row is None or row[4] != pin_hash:     # removed, or a new PIN, meanwhile: nothing written
+                raise Refused("the staff list changed during sign-in: try again", "wrong_pin")
+            name, role, failed, locked_until, _ = row
             if _locked_until(locked_until, now):     # locked by another attempt meanwhile: nothing written
                 raise Refused(f"locked after {MAX_FAILURES} wrong PINs", "staff_locked")
             failed = 0 if matches else failed + 1
