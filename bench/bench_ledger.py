@@ -5,8 +5,8 @@ latency with a million members. Prints one JSON line.
   one durable commit each), measured in the same run on the same disk.
 - ledger_tx_per_s: purchases with tier check, points earned into a lot, journal and outbox rows,
   each committed durably.
-- lookup_us_p95: card -> member look-up with 1,000,000 members; member_view_us_p95: everything the
-  member home screen reads.
+- lookup_us_p95: card -> member look-up with 1,000,000 members (their name and phone decrypted with
+  each member's own data key); member_view_us_p95: everything the member home screen reads.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.ledger import Ledger, lines_from_amount  # noqa: E402
+from kiosk.ledger import Ledger, lines_from_amount, pii  # noqa: E402
 from kiosk.ledger.core import connect  # noqa: E402
 
 
@@ -72,7 +72,8 @@ def interleaved(raw: RawInserts, ledger: Purchases, n: int, rounds: int) -> tupl
 
 
 def million_members(path: Path, members: int) -> Ledger:
-    """Bulk-load members and cards straight into the projections (as a head-office import would)."""
+    """Bulk-load members and cards straight into the projections (as a head-office import would), each
+    with its own data key and its name and phone encrypted, as the ledger keeps them."""
     led = Ledger.create(path, kiosk_id="bench", store_id="bench")
     conn = led.conn
     conn.execute("BEGIN")
@@ -81,12 +82,17 @@ def million_members(path: Path, members: int) -> Ledger:
         ids = range(lo, min(members, lo + batch))
         conn.executemany("INSERT INTO members (member_id, name, phone, joined_at, tier, tier_since)"
                          " VALUES (?, ?, ?, '2026-01-01T00:00:00.000000Z', 'registered', '2026-01-01T00:00:00.000000Z')",
-                         ((f"m{i:012d}", f"Member {i}", f"1{i:010d}") for i in ids))
+                         (_sealed(conn, led.keyring, f"M{i:012d}", f"Member {i}", f"+861{i:010d}") for i in ids))
         conn.executemany("INSERT INTO cards (card_id, member_id, status, issued_at)"
                          " VALUES (?, ?, 'active', '2026-01-01T00:00:00.000000Z')",
-                         ((f"CARD{i:010d}", f"m{i:012d}") for i in ids))
+                         ((f"CARD{i:010d}", f"M{i:012d}") for i in ids))
     conn.execute("COMMIT")
     return led
+
+
+def _sealed(conn, keyring, member_id: str, name: str, phone: str) -> tuple[str, str, str]:
+    sealed = pii.seal_profile(conn, keyring, member_id, {"name": name, "phone": phone}, new=True)
+    return member_id, sealed["name"], sealed["phone"]
 
 
 def percentile(values: list[float], pct: float) -> float:

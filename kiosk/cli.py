@@ -22,7 +22,7 @@ from .cli_output import OneLineParser, escape, guarded, human
 from .ctl import backup, base as ctl_base, coupons as coupons_ctl, operator, provision, rules_ops, staff as staff_ctl
 from .ctl import technician
 from .ctl.base import EXIT_REFUSED, EXIT_USAGE, CtlError
-from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, NotFound, Refused, parse_count, parse_fen, verify
+from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, NotFound, Refused, parse_count, parse_fen, pii, verify
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
 
@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub(top, "init", "create the ledger and install rules", "init")
     sp.add_argument("--rules", help="rules TOML (default: the reference rules)")
+    sp.add_argument("--pii-key", help="the chain's personal-data key file from head office (0600; default: a new"
+                                      " key in LEDGER.key)")
 
     member = top.add_parser("member", help="members and cards").add_subparsers(dest="sub", required=True)
     sp = sub(member, "add", "register a member and issue a card", "member", "add")
@@ -118,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--card", required=True)
     sp.add_argument("--new-card", required=True)
     sp = sub(member, "close", "close the account: refund principal, forfeit bonus and points", "member", "close")
+    sp.add_argument("--card", required=True)
+    sp.add_argument("--reason", required=True)
+    sp = sub(member, "erase", "erase the member's name, phone and birthday everywhere (manager; balances stay)",
+             "member", "erase")
     sp.add_argument("--card", required=True)
     sp.add_argument("--reason", required=True)
 
@@ -249,7 +255,8 @@ def _open(args, cfg) -> Ledger:
     if args.operator != ADMIN:       # a manager re-installing rules proves their PIN on the existing ledger
         with Ledger(db, **ids, **place) as led:
             operator.sign_in(args, led, "rules_replaced")
-    return Ledger.create(db, **ids, **place, rules_text=text, operator=args.operator, at=args.at)
+    key = pii.read_key_file(args.pii_key) if args.pii_key else None
+    return Ledger.create(db, **ids, **place, rules_text=text, operator=args.operator, at=args.at, pii_key=key)
 
 
 @command("member", "add")
@@ -263,6 +270,7 @@ COMMANDS[("member", "edit")] = lambda a, led: led.edit_profile(a.card, name=a.na
 COMMANDS[("member", "lost")] = lambda a, led: led.report_lost(a.card, reason=a.reason, operator=a.operator, at=a.at)
 COMMANDS[("member", "replace")] = lambda a, led: led.replace_card(a.card, a.new_card, operator=a.operator, at=a.at)
 COMMANDS[("member", "close")] = lambda a, led: led.close_account(a.card, reason=a.reason, operator=a.operator, at=a.at)
+COMMANDS[("member", "erase")] = lambda a, led: led.erase_member(a.card, reason=a.reason, operator=a.operator, at=a.at)
 COMMANDS[("tx", "earn")] = lambda a, led: _purchase(a, led, a.pay)
 COMMANDS[("tx", "spend")] = lambda a, led: _purchase(a, led, "stored-value")
 COMMANDS[("tx", "quote")] = lambda a, led: _purchase(a, led, a.pay, preview=True)

@@ -15,7 +15,7 @@ import threading
 import time
 
 from kiosk import config
-from kiosk.ledger import Ledger, LedgerError
+from kiosk.ledger import Ledger, LedgerError, pii
 from kiosk.ledger.clock import Clock
 
 from .cli_common import add_broker_options, broker_from, setup_logging, stop_on_signals
@@ -53,6 +53,9 @@ class Agent:
 
     def _publish_batch(self, records: list[dict]) -> None:
         body = {"store_id": self.topics.store, "source_id": self.topics.source, "records": records}
+        keys = pii.keys_for(self.ledger.conn, records)
+        if keys:
+            body["keys"] = keys        # beside the records, outside their hash chain: erasure destroys them
         self.client.publish(self.topics.tx, self.codec.pack("tx.batch", body), qos=1)
 
     def _ask(self, kind: str, args: dict) -> None:

@@ -49,6 +49,9 @@ class Inbound:
             return      # answers to the UI's questions go to its own Requester
         self.feed_asked = False
         result, position = body["result"], self.state.get("feed", 0)
+        refused = self.ledger.accept_keys(result.get("keys", {}))
+        if refused:
+            log.warning("feed brought data keys this kiosk's chain key does not open, for %s", refused)
         for record in result["records"]:
             if record["kiosk_id"] != self.ledger.kiosk_id:
                 applied, shortfalls = self.ledger.ingest(record, strict=False)

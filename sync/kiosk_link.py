@@ -59,6 +59,17 @@ class KioskLink:
                  "online" if decision.online else "offline")
         return decision
 
+    def learn_member(self, card_id: str) -> bool:
+        """A member whose personal data this kiosk cannot read (another store's) taps here: ask head
+        office for their data key. True when the key came and was kept."""
+        if self.requester is None:
+            return False
+        answer = self.requester.ask("card.lookup", {"card_id": card_id}, self.timeout)
+        keys = answer["result"].get("keys", {}) if answer and answer["result"].get("found") else {}
+        kept = bool(keys) and not self.ledger.accept_keys(keys)
+        log.info("card %s looked up at head office: %s", card_id, "key kept" if kept else "no key")
+        return kept
+
     def status(self, now: datetime | None = None) -> dict:
         now = now or self.ledger.clock.now()
         last = self.state.get("last_hq_contact")

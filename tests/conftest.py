@@ -34,3 +34,12 @@ def administrator(monkeypatch) -> str:
     group = grp.getgrgid(os.getegid()).gr_name
     monkeypatch.setenv("KIOSK_ADMIN_GROUP", group)
     return group
+
+
+@pytest.fixture(autouse=True)
+def chain_key_file(monkeypatch, tmp_path_factory):
+    """Head office's personal-data key file for this test (made when first used): hubs in this process and
+    in child processes share it, and the sync tests' kiosks are provisioned with the same chain key."""
+    path = tmp_path_factory.mktemp("chain") / "chain.key"
+    monkeypatch.setenv("KIOSK_HQ_KEY", str(path))
+    return path

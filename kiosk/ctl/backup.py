@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sync.local import SyncState
 
-from ..ledger import Ledger, verify
+from ..ledger import Ledger, pii, verify
 from ..ledger.core import connect
 from .base import EXIT_USAGE, CtlError, standalone
 
@@ -144,7 +144,7 @@ def restore(args, cfg) -> dict:
             conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                              (("kiosk_id", kiosk_id), ("store_id", cfg.get("kiosk", "store_id"))))
         restored = Ledger(staged, kiosk_id=kiosk_id, store_id=cfg.get("kiosk", "store_id"),
-                          timezone=cfg.get("kiosk", "timezone"))
+                          timezone=cfg.get("kiosk", "timezone"), pii_key=_chain_key(db))
         try:
             restored.conn.execute("DELETE FROM outbox")
             SyncState(restored.conn)
@@ -160,10 +160,19 @@ def restore(args, cfg) -> dict:
         os.replace(staged, db)
         _same_owner_as_directory(db)
     finally:
-        for leftover in (staged, *(staged.with_name(staged.name + s) for s in ("-wal", "-shm", ".partial"))):
+        for leftover in (staged, *(staged.with_name(staged.name + s) for s in ("-wal", "-shm", ".partial", ".key"))):
             leftover.unlink(missing_ok=True)
     return {"restored": str(db), "kiosk_id": kiosk_id, "from_kiosks": old_kiosks, "replayed_own": replayed,
             "previous_ledger": kept, "not_confirmed_at_backup": pending}
+
+
+def _chain_key(db: Path) -> bytes:
+    """A backup holds no key: the replacement opens it with the chain key it was provisioned with."""
+    key_file = pii.key_file_for(db)
+    if not key_file.exists():
+        raise CtlError(f"no personal-data key at {key_file}: provision the chain key first"
+                       " (kioskctl init --pii-key FILE)", "no_key", EXIT_USAGE)
+    return pii.read_key_file(key_file)
 
 
 def _set_aside(db: Path) -> str | None:

@@ -22,7 +22,7 @@ from .base import CtlError
 ACTIONS: dict[tuple[str, ...], str] = {
     ("init",): "rules_replaced",
     ("member", "add"): "register", ("member", "edit"): "profile", ("member", "lost"): "card_lost",
-    ("member", "replace"): "card_replace", ("member", "close"): "close",
+    ("member", "replace"): "card_replace", ("member", "close"): "close", ("member", "erase"): "erase",
     ("tx", "earn"): "purchase", ("tx", "spend"): "purchase", ("tx", "quote"): "view", ("tx", "checkin"): "checkin",
     ("tx", "redeem"): "redeem", ("tx", "topup"): "topup", ("tx", "undo"): "topup_undo", ("tx", "refund"): "refund",
     ("tx", "adjust"): "adjust", ("tx", "package-sell"): "package_sell", ("tx", "package-use"): "package_use",

@@ -9,9 +9,9 @@ import os
 import uuid
 from pathlib import Path
 
-from . import schema
+from . import pii, schema
 from .clock import Clock
-from .core import ADMIN, SELF
+from .core import ADMIN, SELF, create_private
 from .errors import InvalidInput, LedgerError, NotALedger, NotFound, Refused, RulesError
 from .money import format_fen, parse_count, parse_fen
 from .pricing import Line, Quote
@@ -31,13 +31,15 @@ class Ledger(Views, StaffOps):
     @classmethod
     def create(cls, path: str | Path, *, kiosk_id: str | None = None, store_id: str | None = None,
                timezone: str = "Asia/Shanghai", phone_region: str = "CN", rules_text: str | None = None,
-               operator: str = ADMIN, at: str | None = None, clock: Clock | None = None) -> "Ledger":
+               operator: str = ADMIN, at: str | None = None, clock: Clock | None = None,
+               pii_key: bytes | None = None) -> "Ledger":
         """Make a ledger for this kiosk and install rules; on an existing ledger, re-install the rules.
 
         The new file is built beside ``path`` and renamed into place, so a failure (bad rules, a
-        crash) leaves no file behind. It is the owner's only (0600), and so are its -wal and -shm,
-        which SQLite creates with the database file's mode. An existing file that is not a ledger is refused untouched
-        (an empty file is taken over).
+        crash) leaves no file behind. It is the owner's only (0600), and so are its -wal and -shm.
+        An existing file that is not a ledger is refused untouched
+        (an empty file is taken over). ``pii_key``: the chain's personal-data key (a provisioned
+        secret); by default the key file beside the ledger, made with a new random key when missing.
         """
         rules_text = load_rules(rules_text if rules_text is not None else REFERENCE_RULES.read_text()).source
         path = Path(path)
@@ -45,20 +47,23 @@ class Ledger(Views, StaffOps):
             if path.exists() and (not path.is_file() or path.stat().st_size):
                 raise NotALedger(f"{path} is not a kiosk ledger (left unchanged; init makes new files only)")
             path.parent.mkdir(parents=True, exist_ok=True)
+            key_file = pii.key_file_for(path)
+            key = pii.read_key_file(key_file) if key_file.exists() else pii_key or os.urandom(pii.KEY_BYTES)
             building = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.new")
             try:
-                os.close(os.open(building, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # SQLite gives -wal, -shm
+                create_private(building)
                 schema.mark(building, kiosk_id or schema.DEFAULT_KIOSK_ID, store_id or schema.DEFAULT_STORE_ID)
-                with cls(building, timezone=timezone, clock=clock) as led:
+                with cls(building, timezone=timezone, clock=clock, pii_key=key) as led:
                     led.init(rules_text, operator=operator, at=at)
+                pii.load_or_make(key_file, pii_key or key)
                 os.replace(building, path)
             finally:
-                for suffix in ("", "-wal", "-shm", "-journal"):
+                for suffix in ("", "-wal", "-shm", "-journal", ".key"):
                     Path(f"{building}{suffix}").unlink(missing_ok=True)
             _sync_folder(path.parent)
             return cls(path, timezone=timezone, phone_region=phone_region, clock=clock)
         led = cls(path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone, phone_region=phone_region,
-                  clock=clock)
+                  clock=clock, pii_key=pii_key)
         try:
             led.init(rules_text, operator=operator, at=at)
         except BaseException:

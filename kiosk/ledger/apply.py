@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable
 
+from . import pii
+
 
 class Overdraft(Exception):
     """An effect took more than there was; strict mode refuses the whole transaction."""
@@ -62,6 +64,14 @@ def _member_set(conn, record, e, _):
     assert fields.keys() == e["fields"].keys(), f"unknown member field in {e}"
     sets = ", ".join(f"{k} = ?" for k in fields)
     conn.execute(f"UPDATE members SET {sets} WHERE member_id = ?", (*fields.values(), e["member_id"]))
+
+
+@handles("member.erase")
+def _member_erase(conn, record, e, _):
+    """Erasure: the ciphertext leaves the member table and the data key is destroyed (the journal's
+    copies stay, unreadable); balances, cards and history are untouched."""
+    conn.execute("UPDATE members SET name = '', phone = '', birthday = NULL WHERE member_id = ?", (e["member_id"],))
+    pii.erase(conn, e["member_id"])
 
 
 @handles("tier")

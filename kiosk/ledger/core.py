@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import uuid
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from . import journal, schema
+from . import journal, pii, schema
 from .apply import apply_effect, apply_effects
 from .clock import Clock, from_env
 from .dates import from_utc_text, parse_moment, to_utc_text
@@ -42,6 +43,15 @@ def write_transaction(conn, begin: tuple[str, ...] | list[str] = ("BEGIN IMMEDIA
     conn.execute("COMMIT")
 
 
+def create_private(path: str | Path) -> None:
+    """Make a new, empty database file readable by its owner only (SQLite gives its WAL and
+    journal files the same mode); an existing file is left as it is."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     """Open with the durability settings every writer of this file uses."""
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
@@ -50,6 +60,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA wal_autocheckpoint = 8000")   # 32 MB: fewer checkpoint fsyncs per commit
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA secure_delete = ON")          # deleted and overwritten data is zeroed, not left in free pages
     return conn
 
 
@@ -80,7 +91,10 @@ class LedgerCore:
     recorded at ``init``; None takes the recorded ones. Anything else is refused untouched."""
 
     def __init__(self, path: str | Path, *, kiosk_id: str | None = None, store_id: str | None = None,
-                 timezone: str = "Asia/Shanghai", phone_region: str = "CN", clock: Clock | None = None):
+                 timezone: str = "Asia/Shanghai", phone_region: str = "CN", clock: Clock | None = None,
+                 pii_key: bytes | None = None):
+        """``pii_key``: the chain key for personal data; by default the key file beside the ledger
+        (made on first open when missing, see :mod:`kiosk.ledger.pii`)."""
         self.path = str(path)
         self.phone_region = phone_region
         first_release = False
@@ -94,8 +108,11 @@ class LedgerCore:
         self.tz = ZoneInfo(timezone)
         self.conn = connect(path)
         try:
+            self.keyring = pii.Keyring(pii.ledger_key(self.conn, path, pii_key))
             with write_transaction(self.conn):
                 schema.create(self.conn)
+                pii.check_key(self.conn, self.keyring, self.path)
+                pii.index_plain_members(self.conn, self.keyring, phone_region)
                 if first_release:
                     schema.adopt_first_release(self.conn, kiosk_id, store_id)
             if first_release:      # the header mark into the main file, where is_ledger_file reads it
@@ -228,6 +245,7 @@ class LedgerCore:
             if conn.execute("SELECT 1 FROM journal WHERE tx_id = ?", (record["tx_id"],)).fetchone():
                 return False, []
             shortfalls = apply_effects(conn, record, strict=strict)
+            pii.index_record(conn, self.keyring, record)
             link = record.get("hash") or journal.link_hash(journal.last_hash(conn, record["kiosk_id"]), record)
             journal.append(conn, record, link)
         return True, shortfalls
@@ -252,7 +270,7 @@ class LedgerCore:
             (card_id,)).fetchone()
         if row is None:
             raise NotFound(f"card {card_id} is not known", "unknown_card")
-        member = dict(zip(self._member_columns, row))
+        member = pii.reveal(self.conn, self.keyring, dict(zip(self._member_columns, row)))
         if active and member["card_status"] != "active":
             raise Refused(f"card {card_id} is {member['card_status']}", "card_blocked")
         held = active and self.conn.execute("SELECT reason FROM blocklist WHERE card_id = ?", (card_id,)).fetchone()

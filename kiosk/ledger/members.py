@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from . import pii
 from .dates import parse_day
 from .errors import InvalidInput, NotFound, Refused
 from .phones import mask_card, normalise_phone
@@ -37,13 +38,10 @@ class MemberOps(PointsOps):
     def phone_holder(self, phone: str) -> tuple[str, dict | None]:
         """The phone in its stored form and the active member holding it (member_id, card_id), if any.
 
-        The one place a phone is looked up (issue 10 will store a keyed hash instead).
+        The one place a phone is looked up: by its keyed hash (phones are stored encrypted).
         """
         stored = normalise_phone(phone, self.phone_region)
-        row = self.conn.execute(
-            "SELECT m.member_id, (SELECT card_id FROM cards c WHERE c.member_id = m.member_id"
-            " ORDER BY c.status = 'active' DESC, c.issued_at DESC LIMIT 1)"
-            " FROM members m WHERE m.phone = ? AND m.status = 'active'", (stored,)).fetchone()
+        row = pii.holder_by_phone(self.conn, self.keyring, stored)
         return stored, (dict(zip(("member_id", "card_id"), row)) if row else None)
 
     def member_by_phone(self, phone: str) -> dict:
@@ -82,8 +80,9 @@ class MemberOps(PointsOps):
             if self.conn.execute("SELECT 1 FROM members WHERE member_id = ?", (member_id,)).fetchone():
                 raise Refused(f"member {member_id} already exists", "member_exists")
             self._phone_free(profile["phone"])
+            sealed = pii.seal_profile(self.conn, self.keyring, member_id, profile, new=True)
             t.effect("member.add", member_id=member_id, tier=self.rules.tiers[0].id, referrer_id=referrer_id,
-                     name=profile["name"], phone=profile["phone"], birthday=profile.get("birthday"))
+                     name=sealed["name"], phone=sealed["phone"], birthday=sealed.get("birthday"))
             t.effect("card.add", card_id=card_id, member_id=member_id)
         return {"tx_id": t.tx_id, "member_id": member_id, "card_id": card_id}
 
@@ -95,7 +94,8 @@ class MemberOps(PointsOps):
         with self.transaction("profile", operator=operator, at=at, card=card_id) as t:
             if "phone" in fields:
                 self._phone_free(fields["phone"], t.member["member_id"])
-            t.effect("member.set", member_id=t.member["member_id"], fields=fields)
+            t.effect("member.set", member_id=t.member["member_id"],
+                     fields=pii.seal_profile(self.conn, self.keyring, t.member["member_id"], fields, new=False))
         return {"tx_id": t.tx_id, "changed": sorted(fields)}
 
     def report_lost(self, card_id: str, *, operator: str, reason: str = "reported lost",
@@ -150,6 +150,23 @@ class MemberOps(PointsOps):
                                 "forfeit_points": points}
         return {"tx_id": t.tx_id, "refund_principal_fen": principal, "forfeit_bonus_fen": bonus,
                 "forfeit_points": points}
+
+    def erase_member(self, card_id: str, *, reason: str, operator: str, at: str | None = None) -> dict:
+        """Erase the member's personal data (PIPL): their data key is destroyed here, and everywhere the
+        journaled erasure reaches through head office. Balances, cards and history stay as they are."""
+        reason = self.require_reason(reason, "erasing a member's personal data")
+        with self.transaction("erase", operator=operator, at=at, card=card_id, card_active=False,
+                              reason=reason) as t:
+            if t.member["erased"]:
+                raise Refused("the member's personal data is already erased", "already_erased")
+            t.effect("member.erase", member_id=t.member["member_id"])
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")    # the old key's pages leave the WAL too
+        return {"tx_id": t.tx_id, "member_id": t.member["member_id"], "erased": True}
+
+    def accept_keys(self, keys: dict) -> list[str]:
+        """Member data keys that came with records from head office; returns the ones refused."""
+        with self._write():
+            return pii.accept_keys(self.conn, self.keyring, keys)
 
     def member_id_for(self, card_id: str) -> str:
         row = self.conn.execute("SELECT member_id FROM cards WHERE card_id = ?", (card_id,)).fetchone()

@@ -29,7 +29,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     **dict.fromkeys(("register", "profile", "card_lost", "card_replace", "purchase", "refund", "topup",
                      "package_sell", "package_use", "coupon_issue", "redeem", "expire", "view"), _COUNTER),
     # a manager's decisions, and the staff list
-    **dict.fromkeys(("close", "topup_undo", "adjust", "tier", "stock", "rules_replaced", "staff_add",
+    **dict.fromkeys(("close", "erase", "topup_undo", "adjust", "tier", "stock", "rules_replaced", "staff_add",
                      "staff_pin_reset", "staff_unlock", "journal", "audit"), _MANAGER),
     # every staff member's own sign-in (the records of an attempt)
     **dict.fromkeys(("staff_sign_in", "staff_sign_in_failed", "staff_lockout"), _STAFF),

@@ -15,7 +15,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from . import journal
+from . import journal, pii
 from .migrations import Migration, latest, upgrade
 
 APPLICATION_ID = 0x4B4C4447        # "KLDG": a store-kiosk ledger
@@ -223,6 +223,8 @@ CREATE TABLE IF NOT EXISTS coupon_claims (
 );
 """, journal.index_others),
     Migration(4, "second-round rules: benefits, instalments, point_moves", SECOND_ROUND_RULES_DDL),
+    Migration(5, "personal data: member_keys (wrapped data keys, phone look-up hashes); no index on the"
+                 " encrypted phone", pii.MEMBER_KEYS_DDL),
 )
 SCHEMA_VERSION = latest(MIGRATIONS)
 

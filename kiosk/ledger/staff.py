@@ -18,9 +18,9 @@ from .permissions import STAFF_ROLES
 
 log = logging.getLogger("kiosk.ledger.staff")
 
-# The staff actions `kioskctl audit` lists (journal kinds; each record's data names the staff member).
+# The staff actions `kioskctl audit` lists (journal kinds; a staff record's data names the staff member).
 AUDITED = ("staff_sign_in", "staff_sign_in_failed", "staff_lockout", "staff_add", "staff_pin_reset",
-           "staff_unlock", "rules_replaced")
+           "staff_unlock", "rules_replaced", "erase")
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 _SCRYPT = dict(n=2**14, r=8, p=1)

@@ -48,7 +48,8 @@ class Views(PurchaseOps, PointMoveOps):
         birthday = date.fromisoformat(member["birthday"]) if member["birthday"] else None
         return {
             "member_id": member_id, "card_id": card_id, "card_status": member["card_status"],
-            "status": member["status"], "name": member["name"], "name_masked": mask_name(member["name"]),
+            "status": member["status"], "erased": member["erased"],
+            "unreadable": member["unreadable"], "name": member["name"], "name_masked": mask_name(member["name"]),
             "phone_masked": mask_phone(member["phone"]), "birthday": member["birthday"],
             "birthday_month": bool(birthday and birthday.month == day.month),
             "tier": tier.id, "tier_name": tier.name, "tier_name_zh": tier.name_zh,

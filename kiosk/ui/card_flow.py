@@ -8,7 +8,7 @@ from .formatting import money
 from .i18n import tr
 from .presenter import N_
 from .register_form import RegisterForm
-from .staff_presenter import allowed, present_register
+from .staff_presenter import allowed, member_label, present_register
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class CardFlow:
         member = self.ctl.member
         if member is None:
             return {}
-        return {"member": f"{member['name']}  {member['phone_masked']}",
+        return {"member": member_label(member, tr._),
                 "card": tr._("Card {card}").format(card=member["card_id"]), "waiting": self.waiting,
                 "can_close": allowed(self.ctl.staff["role"], "close"),
                 "close_terms": tr._(CLOSE_TERMS).format(

@@ -20,6 +20,8 @@ class HeadOffice(Protocol):
 
     def status(self) -> dict: ...                             # online, last_contact, backlog
 
+    def learn_member(self, card_id: str) -> bool: ...         # another store's member: ask for their key
+
     def corrections(self) -> list[dict]: ...
 
     def acknowledge(self, tx_id: str) -> None: ...

@@ -77,7 +77,8 @@ class Controller:
         self.qr_replay = SqliteQrReplay(str(ctx.db))        # phone codes already used, kept across restarts
         self.pump = InputPump(self.events, CardVerifier.from_config(ctx.cards, self.counters),
                               CodeVerifier.from_config(ctx.codes, clock=lambda: ctx.clock.now().timestamp(),
-                                                       replay=self.qr_replay), self.worker, self, post)
+                                                       replay=self.qr_replay), self.worker, self, post,
+                              head_office=ctx.head_office)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:

@@ -24,9 +24,10 @@ log = logging.getLogger(__name__)
 class InputPump:
     """``sink`` is the controller; its ``on_*`` methods are called on the UI thread via ``post``."""
 
-    def __init__(self, events: queue.Queue, cards, codes, worker, sink, post: Callable):
+    def __init__(self, events: queue.Queue, cards, codes, worker, sink, post: Callable, head_office=None):
         self.events, self.cards, self.codes = events, cards, codes
         self.worker, self.sink, self.post = worker, sink, post
+        self.head_office = head_office          # asked for the key of another store's member who taps here
         self._thread = threading.Thread(target=self._run, name="input pump", daemon=True)
 
     def start(self) -> None:
@@ -54,13 +55,13 @@ class InputPump:
         if isinstance(event, CardPresented):
             verdict = self.cards.check(event.uid, event.ndef)
             if isinstance(verdict, MemberCard):
-                self._look_up(lambda led: services.read_card(led, verdict.card_id), event.at)
+                self._look_up(lambda led: services.read_card(led, verdict.card_id, head_office=self.head_office), event.at)
             else:
                 self.post(lambda: self.sink.on_refused("card", verdict.reason))
         elif isinstance(event, CodeScanned):
             result = self.codes.check(event.text)
             if isinstance(result, MemberQR):
-                self._look_up(lambda led: services.read_member_qr(led, result.member_id), event.at)
+                self._look_up(lambda led: services.read_member_qr(led, result.member_id, self.head_office), event.at)
             elif isinstance(result, Refused):
                 self.post(lambda: self.sink.on_refused("code", result.reason))
             else:

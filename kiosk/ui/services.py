@@ -55,7 +55,7 @@ def topup_offer(led, amount_fen: int) -> dict:
     return {"bonus_fen": led.topup_bonus(amount_fen), **extras}
 
 
-def read_card(led, card_id: str, *, at: str | None = None) -> dict:
+def read_card(led, card_id: str, *, at: str | None = None, head_office=None) -> dict:
     """What a tapped card is here: staff, member (with the snapshot), unknown (blank) or refused.
 
     A member's tap is a visit: what is due to them (their tier's birthday coupon, top-up bonus
@@ -68,17 +68,20 @@ def read_card(led, card_id: str, *, at: str | None = None) -> dict:
         return {"kind": "staff", "card_id": card_id, **staff}
     try:
         led.visit(card_id, at=at)
-        return {"kind": "member", "card_id": card_id, "view": member_snapshot(led, card_id, at=at)}
+        view = member_snapshot(led, card_id, at=at)
+        if view["unreadable"] and head_office is not None and head_office.learn_member(card_id):
+            view = member_snapshot(led, card_id, at=at)          # another store's member: now with their name
+        return {"kind": "member", "card_id": card_id, "view": view}
     except NotFound:
         return {"kind": "unknown", "card_id": card_id}
     except Refused as exc:
         return {"kind": "refused", "card_id": card_id, "code": exc.code}
 
 
-def read_member_qr(led, member_id: str) -> dict:
+def read_member_qr(led, member_id: str, head_office=None) -> dict:
     """A phone QR code names a member: open that member's active card."""
     card = led.card_for_member(member_id)
-    return read_card(led, card) if card else {"kind": "unknown", "card_id": ""}
+    return read_card(led, card, head_office=head_office) if card else {"kind": "unknown", "card_id": ""}
 
 
 def claim_receipt(led, card_id: str, receipt) -> dict:

@@ -34,13 +34,20 @@ def member_line(view: dict, _: Translate, lang: str) -> str:
     return _("{tier} · {points} points").format(tier=tier_name(view, lang), points=count(view["points"]))
 
 
+def member_label(member: dict, _: Translate) -> str:
+    """The name staff serve and the masked phone; an erased member's data is gone, and says so."""
+    if member.get("erased"):
+        return _("Personal data erased")
+    return f"{member['name']}  {member['phone_masked']}"
+
+
 def present_staff_home(staff: dict, member: dict | None, _: Translate, lang: str) -> dict:
     role = staff["role"]
     can = {f"can_{action}": allowed(role, action) and (member is not None or action in ("register", "summary"))
            for action in ACTIONS}
     data = {"staff": staff_line(staff, _), "has_member": member is not None, **can}
     if member:
-        data.update(member=f"{member['name']}  {member['phone_masked']}", member_line=member_line(member, _, lang),
+        data.update(member=member_label(member, _), member_line=member_line(member, _, lang),
                     balance=money(member["principal_fen"] + member["bonus_fen"]),
                     member_detail=_("Coupons: {coupons} · Packages: {packages} · Card {card}").format(
                         coupons=len(member["coupons"]), packages=len(member["packages"]), card=member["card_id"]))

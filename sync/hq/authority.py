@@ -1,13 +1,19 @@
 """Head office's answers to a source's questions: may this spend go ahead, whose card is this,
-and what happened in the chain since position N (the feed a kiosk catches up from)."""
+and what happened in the chain since position N (the feed a kiosk catches up from).
+
+Minimisation: the feed carries every record (ids, cards, balances), but members' data keys only to
+kiosks of the member's home store; a kiosk where another store's member taps gets that member's key
+by looking the card up (``card.lookup``). Other stores' personal data stays unreadable on its card."""
 from __future__ import annotations
 
 import json
 from zoneinfo import ZoneInfo
 
+from kiosk.ledger import pii
 from kiosk.ledger.clock import Clock, from_env
 
 from .ingest import balances, feed_head
+from .opsdb import home_store
 
 FEED_PAGE_MAX = 1000
 FEED_PAGE_BYTES = 1024 * 1024     # a page of records stays far below the broker's and the agent's limits
@@ -78,7 +84,7 @@ class Authority:
             return "unknown_card", {"found": False}
         (balance,) = balances(self.conn, {member_id}, self.head(), self.today())
         return "", {"found": True, "member_id": member_id, "card_status": status, "blocked": bool(held),
-                    "balance": balance}
+                    "balance": balance, "keys": pii.wrapped_keys(self.conn, {member_id})}
 
     def feed(self, args: dict) -> tuple[str, dict]:
         """A page of the feed after position ``after``, leaving out the asker's own transactions
@@ -95,7 +101,9 @@ class Authority:
             last = position
             if record is not None:
                 page.append(json.loads(record))
-        return "", {"records": page, "last": last, "head": self.head()}
+        store = args.get("store_id", "")
+        keys = {m: k for m, k in pii.keys_for(self.conn, page).items() if home_store(self.conn, m) == store}
+        return "", {"records": page, "keys": keys, "last": last, "head": self.head()}
 
     def head(self) -> int:
         return feed_head(self.conn)

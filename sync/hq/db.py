@@ -8,11 +8,13 @@ same rules/apply code run on PostgreSQL. Every write transaction at head office 
 """
 from __future__ import annotations
 
+import os
 import sqlite3
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from kiosk.ledger import schema as ledger_schema
-from kiosk.ledger.core import connect as sqlite_connect, write_transaction
+from kiosk.ledger import pii, schema as ledger_schema
+from kiosk.ledger.core import connect as sqlite_connect, create_private, write_transaction
 from kiosk.ledger.migrations import Migration, upgrade
 
 from .opsdb import OPS_DDL
@@ -51,12 +53,19 @@ _PG_LOCK = 7_316_001   # the one advisory lock all hub writers take
 class Db:
     """A connection plus how this dialect begins a serialised write transaction."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, key_file: str | Path | None = None):
+        """``key_file``: the chain's personal-data key (default ``$KIOSK_HQ_KEY``, or beside a SQLite
+        file); read when personal data is first touched, made with a new key when missing."""
         self.url = url
         parts = urlsplit(url)
+        self._key_file, self._keyring = key_file or os.environ.get("KIOSK_HQ_KEY"), None
         if parts.scheme == "sqlite":
             self.dialect = "sqlite"
-            self.conn = sqlite_connect(parts.path if url.startswith("sqlite:///") else parts.netloc + parts.path)
+            self.path = parts.path if url.startswith("sqlite:///") else parts.netloc + parts.path
+            self._key_file = self._key_file or pii.key_file_for(self.path)
+            if self.path not in ("", ":memory:"):
+                create_private(self.path)
+            self.conn = sqlite_connect(self.path)
             self.fatal = (sqlite3.OperationalError,)
             self._begin = ["BEGIN IMMEDIATE"]
         elif parts.scheme in ("postgresql", "postgres"):
@@ -97,6 +106,18 @@ class Db:
 
     def transaction(self):
         return write_transaction(self.conn, self._begin)
+
+    @property
+    def keyring(self) -> pii.Keyring:
+        """Head office's keys for personal data (the chain key's file; refused if it is not this database's)."""
+        if self._keyring is None:
+            if not self._key_file:
+                raise pii.PiiKeyError("head office needs its personal-data key file: --key-file or $KIOSK_HQ_KEY")
+            keyring = pii.Keyring(pii.load_or_make(self._key_file))
+            pii.check_key(self.conn, keyring, "head office's database")
+            pii.index_plain_members(self.conn, keyring, "CN")
+            self._keyring = keyring
+        return self._keyring
 
     def close(self) -> None:
         self.conn.close()

@@ -45,11 +45,12 @@ PROBE_TIMEOUT = 10.0              # seconds for the hub's own probe to come back
 class Hub:
     def __init__(self, db_url: str, broker: Broker, signer: Signer, *, hub_id: str = "hq-1", group: str = "hq",
                  mount: str = "", hold_on_overdraft: bool = False, clock: Clock | None = None,
-                 timezone: str = "Asia/Shanghai", probe_timeout: float = PROBE_TIMEOUT):
+                 timezone: str = "Asia/Shanghai", probe_timeout: float = PROBE_TIMEOUT, key_file: str | None = None):
         clock = clock or from_env()
-        self.db = Db(db_url)
+        self.db = Db(db_url, key_file)
+        self.db.keyring         # a missing, open or wrong key file stops the hub at start, not at a batch
         self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone)
-        self.answer_db = Db(db_url)        # requests are answered on their own connection, beside ingest
+        self.answer_db = Db(db_url, key_file)        # requests are answered on their own connection, beside ingest
         self.authority = Authority(self.answer_db.conn, clock, timezone)
         self.retained = Retained(self.db, clock)
         self.sources = Sources(self.db, clock)                  # batches: under self.lock
@@ -161,7 +162,7 @@ class Hub:
             size = len(json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode())
             if size > MAX_RECORD_BYTES:
                 raise Dropped(f"record seq {record['seq']} of {source} is {size} bytes (at most {MAX_RECORD_BYTES})")
-        out = self.ingest.batch(store, source, env["channel"], body["records"])
+        out = self.ingest.batch(store, source, env["channel"], body["records"], body.get("keys"))
         self.stats.update(batches=1, applied=out.applied)
         st = topics.SourceTopics(store, source)
         self._to_sources(st.ack, self.codec.pack("ack", {

@@ -29,6 +29,7 @@ from kiosk.ledger import parse_count, parse_fen
 from kiosk.ledger.dates import lot_expiry, to_utc_text
 from kiosk.ledger.errors import LedgerError
 from kiosk.ledger.members import check_card_id
+from kiosk.ledger import pii
 from kiosk.ledger.phones import normalise_phone
 
 from .db import Db
@@ -161,15 +162,17 @@ class Importer:
             seen[(what, value)] = line
         if self.conn.execute("SELECT 1 FROM cards WHERE card_id = ?", (card,)).fetchone():
             raise ValueError(f"card {card} is already issued at head office")
-        if self.conn.execute("SELECT 1 FROM members WHERE phone = ? AND status = 'active'", (phone,)).fetchone():
+        if pii.holder_by_phone(self.conn, self.db.keyring, phone):
             raise ValueError(f"phone {phone} already belongs to a member")
         member_id = "M" + hashlib.sha256(f"import:{key}".encode()).hexdigest()[:19].upper()
         return {"key": key, "card": card, "phone": phone, "name": name, "store": store, "tier": tier,
                 "birthday": birthday, "member_id": member_id}
 
     def _write_members(self, item: dict, at: str) -> dict:
+        sealed = pii.seal_profile(self.conn, self.db.keyring, item["member_id"],
+                                  {f: item[f] for f in pii.FIELDS}, new=True)
         effects = [{"op": "member.add", "member_id": item["member_id"], "tier": self.rules.tiers[0].id,
-                    "referrer_id": None, "name": item["name"], "phone": item["phone"], "birthday": item["birthday"]},
+                    "referrer_id": None, **sealed},
                    {"op": "card.add", "card_id": item["card"], "member_id": item["member_id"]}]
         if item["tier"] != self.rules.tiers[0].id:
             effects.append({"op": "tier", "member_id": item["member_id"], "tier": item["tier"],

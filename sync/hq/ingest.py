@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from kiosk.ledger import journal
+from kiosk.ledger import journal, pii
 from kiosk.ledger.apply import apply_effects
 from kiosk.ledger.clock import Clock, from_env, now_text
 
@@ -77,11 +77,20 @@ class Ingest:
         """The chain's calendar day now (coupon validity and lot expiry are counted in local days)."""
         return self.clock.now().astimezone(self.tz).date().isoformat()
 
-    def batch(self, store_id: str, source_id: str, channel: str, records: list[dict]) -> Outcome:
-        """Apply what is new in ``records`` (all from ``source_id``) in one transaction."""
+    def batch(self, store_id: str, source_id: str, channel: str, records: list[dict],
+              keys: dict | None = None) -> Outcome:
+        """Apply what is new in ``records`` (all from ``source_id``) in one transaction; ``keys``: the
+        wrapped data keys of members whose personal data the records carry."""
         out = Outcome(source_id)
         with self.db.transaction():
             source = self._source(store_id, source_id, channel)
+            keys = keys or {}
+            profiles = set().union(*(pii.profile_members(r) for r in records))   # keys only for these
+            refused = pii.accept_keys(self.conn, self.db.keyring, {m: k for m, k in keys.items() if m in profiles})
+            refused += sorted(set(keys) - profiles)
+            if refused:
+                log.warning("source %s sent data keys that were refused (not its records' members, or not"
+                            " opened by the chain key), for %s", source_id, refused)
             for record in sorted(records, key=lambda r: r["seq"]):
                 if source.held:
                     log.info("source %s is held (%s): seq %d not applied", source_id, source.held, record["seq"])
@@ -197,6 +206,7 @@ class Ingest:
         self.conn.execute("SAVEPOINT sp_record")
         try:
             shortfalls = apply_effects(self.conn, record, strict=False)
+            pii.index_record(self.conn, self.db.keyring, record)
             journal.append(self.conn, record, link)
             self.conn.execute("INSERT INTO hq_log (tx_id) VALUES (?)", (record["tx_id"],))
         except self.db.fatal:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from kiosk.ledger import pii
 from kiosk.ledger.dates import to_utc_text
 
 RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(minutes=120))
@@ -122,10 +123,12 @@ class Sealer:
         return json.loads(self.aead.decrypt(raw[:12], raw[12:], notification_id.encode()))
 
 
-def message(conn, item: dict, sealer: Sealer) -> dict:
-    """The ``notify`` body for one due notification (contact sealed for the gateway)."""
-    row = conn.execute("SELECT name, phone FROM members WHERE member_id = ?", (item["member_id"],)).fetchone()
-    contact = {"name": row[0], "phone": row[1]} if row else {}
+def message(db, item: dict, sealer: Sealer) -> dict:
+    """The ``notify`` body for one due notification (contact decrypted, then sealed for the gateway;
+    an erased member has no contact left)."""
+    row = db.conn.execute("SELECT name, phone FROM members WHERE member_id = ?", (item["member_id"],)).fetchone()
+    contact = pii.reveal_row(db.conn, db.keyring, item["member_id"], {"name": row[0], "phone": row[1]}) if row else {}
+    contact = {k: v for k, v in contact.items() if v}
     return {"notification_id": item["notification_id"], "kind": item["kind"], "member_id": item["member_id"],
             "attempt": item["attempts"] + 1, "params": item["params"],
             "contact": sealer.seal(contact, item["notification_id"])}

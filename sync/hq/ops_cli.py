@@ -75,10 +75,11 @@ def add_parsers(sub) -> None:
 
 
 def staff_argv(argv: list[str] | None) -> list[str]:
-    """``staff list|disable`` are operations commands; ``staff ID NAME ROLE`` stays the add command."""
+    """``staff list|disable`` are operations commands; ``staff ID NAME ROLE`` stays the add command;
+    ``member erase`` is ``member-erase``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["staff"] and argv[1:2] in (["list"], ["disable"]):
-        return [f"staff-{argv[1]}", *argv[2:]]
+    if argv[:1] == ["staff"] and argv[1:2] in (["list"], ["disable"]) or argv[:2] == ["member", "erase"]:
+        return [f"{argv[0]}-{argv[1]}", *argv[2:]]
     return argv
 
 

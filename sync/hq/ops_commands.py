@@ -334,6 +334,27 @@ def _staff_disable(db, args):
     return out, [table_from_dicts("Disabled", [out])]
 
 
+def _erase_args(p):
+    common(p)
+    _now_arg(p)
+    p.add_argument("member_id")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--by", required=True, help="the manager erasing (staff id)")
+
+
+@command("member-erase", "erase a member's name, phone and birthday chain-wide (also: kiosk-hq member erase)",
+         _erase_args)
+def _member_erase(db, args):
+    from .erasure import erase_member
+    try:
+        out = erase_member(db, args.member_id, by=args.by, reason=args.reason, now=now_of(args))
+    except PermissionError as exc:
+        raise Refusal(str(exc), "forbidden") from None
+    except LookupError as exc:
+        raise Refusal(str(exc), "refused") from None
+    return out, [table_from_dicts("Erased", [out])]
+
+
 # -- demo data ---------------------------------------------------------------------------------
 def _generate_args(p):
     common(p)

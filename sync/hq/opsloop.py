@@ -98,7 +98,7 @@ class OpsLoop:
         with self.db.transaction():
             for item in due(self.db.conn, now):
                 if mark_sent(self.db.conn, item["notification_id"], now) == "sent":
-                    self.client.publish(topics.NOTIFY, self.codec.pack("notify", message(self.db.conn, item,
+                    self.client.publish(topics.NOTIFY, self.codec.pack("notify", message(self.db, item,
                                                                                          self.sealer)), qos=1)
                     sent += 1
         return sent

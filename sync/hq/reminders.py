@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from kiosk.ledger import pii
+
 from .db import Db
 from .notify import queue
 from .reports.liability import hub_rules
@@ -36,9 +38,10 @@ def remind(db: Db, now: datetime, *, horizons: tuple[int, ...] = DEFAULT_HORIZON
                                       {"points": points, "expires_on": expires_on, "days_left": days_left,
                                        "horizon": horizon}, now)
         benefit = [m.name for m in hub_rules(db.conn).multipliers if m.birthday_month]
-        for (member_id,) in db.conn.execute(
-                "SELECT member_id FROM members WHERE status = 'active' AND birthday IS NOT NULL"
-                " AND substr(birthday, 6, 5) IN (?, ?)", (*_birthdays_on(today),)).fetchall():
+        days = _birthdays_on(today)
+        for member_id, _tier, birthday in pii.birthdays(db.conn, db.keyring):
+            if birthday[5:] not in days:
+                continue
             counts["birthday"] += queue(db.conn, f"birthday:{member_id}:{today.year}", "birthday", member_id,
                                         {"day": today.isoformat(), "benefits": benefit}, now)
     return {"day": today.isoformat(), "queued": counts}

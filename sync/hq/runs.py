@@ -6,7 +6,7 @@ already got the benefit at a kiosk (or in an earlier run) gets nothing more.
 """
 from __future__ import annotations
 
-from kiosk.ledger import load_rules
+from kiosk.ledger import load_rules, pii
 from kiosk.ledger.benefits import birthday_effects, due_parts, pay_part_effects
 from kiosk.ledger.dates import parse_moment, to_utc_text
 
@@ -25,10 +25,9 @@ def _setting(ingest: Ingest, at: str):
 def birthday_run(ingest: Ingest, *, at: str, store_id: str) -> list[dict]:
     """Give each active member whose birthday month it is their tier's birthday coupon, once a year."""
     rules, moment, day = _setting(ingest, at)
-    columns = ("member_id", "tier", "birthday", "status")
-    members = [dict(zip(columns, row)) for row in ingest.conn.execute(
-        f"SELECT {', '.join(columns)} FROM members WHERE status = 'active' AND birthday LIKE ?",
-        (f"____-{day.month:02d}-%",)).fetchall()]
+    members = [{"member_id": member_id, "tier": tier, "birthday": birthday, "status": "active"}
+               for member_id, tier, birthday in pii.birthdays(ingest.conn, ingest.db.keyring)
+               if int(birthday[5:7]) == day.month]
     given = []
     for member in members:
         record = ingest.originate("benefits", lambda tx_id: birthday_effects(ingest.conn, rules, member, tx_id, day),

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from kiosk.ledger import pii
 from sync.hq.authority import Authority
 from sync.hq.importer import Importer, ImportRefused
 from sync.hq.ops_cli import REFUSED
@@ -35,9 +36,12 @@ def run(db, kind, text, **kw):
 def test_members_balances_and_history_import_once_and_reach_the_feed(hub_db):
     out = run(hub_db, "members", MEMBERS, encoding="gb18030")
     assert (out.encoding, len(out.imported), out.refused) == ("gb18030", 3, [])
-    names = dict(hub_db.conn.execute("SELECT phone, name FROM members").fetchall())
+    rows = hub_db.conn.execute("SELECT member_id, phone, name, tier FROM members").fetchall()
+    assert not any("张三" in str(row) or "13800138000" in str(row) for row in rows)      # stored encrypted
+    plain = [pii.reveal_row(hub_db.conn, hub_db.keyring, m, {"phone": p, "name": n}) for m, p, n, _t in rows]
+    names = {r["phone"]: r["name"] for r in plain}
     assert names == {"+8613800138000": "张三", "+8613900139000": "李四", "+8613700137000": "王五"}
-    tiers = dict(hub_db.conn.execute("SELECT phone, tier FROM members").fetchall())
+    tiers = {r["phone"]: t for r, (*_, t) in zip(plain, rows)}
     assert tiers["+8613800138000"] == "silver" and tiers["+8613900139000"] == "registered"
     assert len(run(hub_db, "balances", BALANCES).imported) == 2
     assert len(run(hub_db, "transactions", HISTORY).imported) == 2

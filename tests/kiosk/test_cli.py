@@ -142,3 +142,15 @@ def test_printed_coupon_through_kioskctl_once_and_only_when_signed(ctl, tmp_path
     assert js(forged)["code"] == "bad_coupon_code" and "bad-signature" in forged.stderr
     summary = js(ctl("summary", "--at", "2026-11-02T23:00", "--json"))
     assert (summary["purchases"], summary["coupon_discount_fen"]) == (1, 2000)
+
+
+def test_member_erase_through_kioskctl_keeps_balances_and_verifies(ctl):
+    ctl("member", "add", "--name", "张三", "--phone", "13800138000", "--card", "C1", "--birthday", "1990-05-17")
+    ctl("tx", "topup", "--card", "C1", "--amount", "100.00")
+    assert js(ctl("member", "erase", "--card", "C1", "--json", expect=2))["code"] == "usage"     # --reason needed
+    assert js(ctl("member", "erase", "--card", "C1", "--reason", "member asked", "--json"))["erased"] is True
+    shown = js(ctl("show", "--card", "C1", "--json"))
+    assert shown["erased"] and shown["name"] == "" and shown["birthday"] is None and shown["principal_fen"] == 10000
+    assert "张三" not in ctl("show", "--card", "C1").stdout
+    ctl("show", "--phone", "13800138000", expect=3)
+    ctl("verify")

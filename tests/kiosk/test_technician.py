@@ -79,7 +79,7 @@ def test_restore_on_a_replacement_kiosk_repeats_nothing_head_office_has(kiosk, t
     assert old("restore", "--from", str(tmp_path / "b.db"))[1]["code"] == "same_kiosk_id"   # ids never reused
 
     new = kiosk("kiosk-02", tmp_path / "new.db")
-    new("init")                              # first boot on the replacement: kiosk-02 seq 1, already sent
+    new("init", "--pii-key", str(tmp_path / "old.db.key"))   # first boot: the chain key; seq 1, already sent
     _confirm(tmp_path / "new.db", 1)
     status, result = new("restore", "--from", str(tmp_path / "b.db"))
     assert status == 0, result

@@ -37,6 +37,19 @@ def test_a_first_release_ledger_upgrades_and_keeps_every_balance(old_file):
     assert verify(led.conn) == []
 
 
+def test_members_from_before_encryption_are_found_edited_into_ciphertext_and_erasable(old_file):
+    led = Ledger(old_file, kiosk_id="k1", store_id="s1")
+    assert led.member_view("C1")["name"] == "张三"                   # plain rows still read
+    assert led.member_by_phone("138 0013 8000")["card_id"] == "C1"    # and are found by the keyed hash
+    led.edit_profile("C1", phone="13700137000", name="张三丰", operator="admin")
+    row = led.conn.execute("SELECT name, phone, birthday FROM members WHERE name LIKE 'pii1:%'").fetchone()
+    assert row[0].startswith("pii1:") and row[1].startswith("pii1:") and row[2] == "1990-05-17"
+    assert led.member_view("C1")["name"] == "张三丰" and led.member_by_phone("13700137000")["card_id"] == "C1"
+    led.erase_member("C3", reason="asked", operator="admin")          # never edited: plain until erased
+    assert led.conn.execute("SELECT COUNT(*) FROM members WHERE name = 'Li Na'").fetchone()[0] == 0
+    assert led.member_view("C3")["erased"] and verify(led.conn) == []
+
+
 def test_a_file_from_a_newer_release_is_refused_and_left_alone(old_file):
     Ledger(old_file, kiosk_id="k1", store_id="s1").close()
     with sqlite3.connect(old_file) as conn:

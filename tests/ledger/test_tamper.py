@@ -99,6 +99,7 @@ def test_every_random_tampering_is_found_at_its_sequence_number(real_ledger, tmp
 def test_kioskctl_verify_names_the_first_bad_sequence_number(real_ledger, tmp_path):
     copy = tmp_path / "copy.db"
     shutil.copyfile(real_ledger, copy)
+    shutil.copy2(f"{real_ledger}.key", f"{copy}.key")        # its personal-data key goes with it
     with sqlite3.connect(copy) as conn:
         edit_record(conn, 7)
     proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "--db", str(copy), "--json", "verify"],

@@ -8,7 +8,7 @@ import time
 import uuid
 import pytest
 
-from kiosk.ledger import Ledger
+from kiosk.ledger import Ledger, pii
 from sync.agent import Agent
 from sync.hq.db import Db
 from sync.hq.hub import Hub
@@ -111,9 +111,11 @@ def start_hub(tmp_path, hq_keys, services, enrolment):
 
 
 @pytest.fixture
-def make_kiosk(tmp_path):
+def make_kiosk(tmp_path, chain_key_file):
+    """Kiosks provisioned with head office's chain key (so both ends read each other's members)."""
     def make(kiosk_id: str, store_id: str = "s1") -> Ledger:
-        return Ledger.create(tmp_path / f"{kiosk_id}.db", kiosk_id=kiosk_id, store_id=store_id)
+        return Ledger.create(tmp_path / f"{kiosk_id}.db", kiosk_id=kiosk_id, store_id=store_id,
+                             pii_key=pii.load_or_make(chain_key_file))
     return make
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.ledger import Ledger, lines_from_amount, verify
+from kiosk.ledger import Ledger, lines_from_amount, pii, verify
 from sync.hq.db import Db
 from sync.hq.ingest import Ingest
 from sync.hq.retained import Retained
@@ -24,14 +24,21 @@ def hq_url(request, tmp_path):
 
 
 @pytest.fixture
-def kiosk(tmp_path):
-    led = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", rules_text=FULL, at="2026-01-01T08:00")
+def kiosk(tmp_path, chain_key_file):
+    led = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", rules_text=FULL, at="2026-01-01T08:00",
+                        pii_key=pii.load_or_make(chain_key_file))
     led.register(name="A", phone="13800000001", card_id="A", birthday="1990-05-17", operator="admin",
                  at="2026-11-01T09:00")
     led.purchase("A", lines_from_amount(100_000), operator="admin", at="2026-11-02T10:00")   # normal tier
     led.topup("A", 100_000, operator="admin", at="2026-11-20T10:00")                          # 3 parts
     yield led
     led.close()
+
+
+def send(ingest, kiosk):
+    """The kiosk's journal to head office as its agent sends it (with the members' data keys)."""
+    records = kiosk.journal()
+    return ingest.batch("s1", "k1", "kiosk", records, pii.keys_for(kiosk.conn, records))
 
 
 def hq_records(db) -> list[dict]:
@@ -42,7 +49,7 @@ def test_runs_pay_once_and_the_kiosk_agrees(kiosk, hq_url):
     db = Db(hq_url)
     Retained(db).set_rules(FULL)
     ingest = Ingest(db)
-    ingest.batch("s1", "k1", "kiosk", kiosk.journal())
+    send(ingest, kiosk)
     paid = instalment_run(ingest, at="2026-12-01T06:00", store_id="hq")
     assert [(p["part"], p["bonus_fen"], p["points"]) for p in paid] == [(2, 5000, 100)]
     assert instalment_run(ingest, at="2026-12-15T06:00", store_id="hq") == []
@@ -66,10 +73,10 @@ def test_a_part_paid_at_the_kiosk_and_by_the_run_is_reported(kiosk, tmp_path):
     db = Db(f"sqlite:///{tmp_path / 'hq.db'}")
     Retained(db).set_rules(FULL)
     ingest = Ingest(db)
-    ingest.batch("s1", "k1", "kiosk", kiosk.journal())
+    send(ingest, kiosk)
     kiosk.visit("A", at="2026-12-01T09:00")        # offline: head office has not heard of it yet
     assert len(instalment_run(ingest, at="2026-12-01T10:00", store_id="hq")) == 1
-    out = ingest.batch("s1", "k1", "kiosk", kiosk.journal())
+    out = send(ingest, kiosk)
     assert [(c["kind"], c["detail"]["shortfalls"][0]["what"]) for c in out.corrections] == [
         ("overdraft", "instalment")]
     assert [a["kind"] for a in out.alerts] == ["overdraft"]
@@ -80,7 +87,7 @@ def test_kiosk_hq_birthday_run_command(kiosk, tmp_path):
     url = f"sqlite:///{tmp_path / 'hq.db'}"
     db = Db(url)
     Retained(db).set_rules(FULL)
-    Ingest(db).batch("s1", "k1", "kiosk", kiosk.journal())
+    send(Ingest(db), kiosk)
     db.close()
     run = subprocess.run([sys.executable, "-m", "sync.hq", "birthday-run", "--db", url, "--at", "2027-05-03T08:00"],
                          capture_output=True, text=True, check=True)

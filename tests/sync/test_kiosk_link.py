@@ -8,9 +8,9 @@ from sync.kiosk_link import KioskLink
 from .conftest import confirmed_all, wait_for
 
 
-def link_config(tmp_path, broker_url, hq_public):
+def link_config(tmp_path, broker_url, hq_public, kiosk_id="k1", store_id="s1"):
     path = tmp_path / "kiosk.toml"
-    path.write_text(f'[kiosk]\nid = "k1"\nstore_id = "s1"\n[sync]\nbroker = "{broker_url}"\n'
+    path.write_text(f'[kiosk]\nid = "{kiosk_id}"\nstore_id = "{store_id}"\n[sync]\nbroker = "{broker_url}"\n'
                     f'hq_public_key = "{hq_public}"\nauth_timeout_ms = 5000\n')
     return config.load(path, environ={}, system_path=tmp_path / "none")
 
