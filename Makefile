@@ -10,7 +10,7 @@ DEMO_STAMP := $(VENV)/.installed-app
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-noto-cjk fonts-wqy-microhei fonts-font-awesome mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
-.PHONY: all venv debs lock deb deb-test image image-test catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-pins soak screenshots clean
+.PHONY: all venv debs lock deb deb-test image image-test catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-device bench-pins soak screenshots clean
 
 all: test
 
@@ -50,7 +50,7 @@ test: debs venv catalogues
 demo: debs $(DEMO_STAMP) catalogues
 	$(PY) -m kiosk.demo --var var
 
-bench: bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-pins
+bench: bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-device bench-pins
 
 bench-ledger: venv
 	$(PY) bench/bench_ledger.py
@@ -66,6 +66,10 @@ bench-sync: debs venv
 
 bench-hq: debs venv
 	$(PY) bench/bench_hq.py
+
+# Each service's cold start to READY=1 and memory, bytes written per 1,000 transactions (SD wear).
+bench-device: debs venv
+	$(PY) bench/bench_device.py
 
 bench-pins: venv
 	$(PY) bench/bench_pins.py
@@ -91,7 +95,8 @@ lock: $(TOOLS)/bin/pip-compile
 
 # The Debian packages (image/deb/build-deb): store-kiosk for the device, store-kiosk-hq for head
 # office, each a venv under /opt/kiosk built from the locked hashes, for this Debian release.
-# deb-test installs the device package into a fresh Debian 12 chroot, checks it, purges it.
+# deb-test installs each package into a fresh Debian 12 chroot, checks it, purges it; then builds the
+# device package inside a Debian 13 chroot (its own Python) and does the same on 13.
 DEB_DEBS := fakeroot dpkg-dev python3-venv python3-dev gcc linux-libc-dev mmdebstrap
 deb:
 	@scripts/ensure-debs $(DEB_DEBS)
@@ -100,6 +105,9 @@ deb:
 
 deb-test: deb
 	image/deb/test-deb build/deb/store-kiosk_*_$$(dpkg --print-architecture).deb bookworm
+	image/deb/test-deb build/deb/store-kiosk-hq_*_$$(dpkg --print-architecture).deb bookworm
+	image/deb/build-in-chroot kiosk trixie build/deb-trixie
+	image/deb/test-deb build/deb-trixie/store-kiosk_*_$$(dpkg --print-architecture).deb trixie
 
 # The SD image (image/build-image, docs/image.md): ARCH=arm64 for a Raspberry Pi 4/5 needs a
 # store-kiosk package built for arm64; amd64 is the same system for QEMU. image-test builds the

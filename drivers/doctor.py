@@ -184,14 +184,28 @@ def render(reports: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace, device_urls: list[str], card_meaning: Callable[[CardPresented], dict] | None = None,
-        config_problems: list[str] = ()) -> int:
+        config_problems: list[str] = (), broker: dict | None = None) -> int:
+    """``broker``: the caller's report on the broker connection (``state`` ok, warning, error or skipped)."""
     reports = [{"url": "(configuration)", "state": "error", "detail": problem, "fixes": [
         "edit [cards] in /etc/kiosk/kiosk.toml (see docs/configuration.md)"]} for problem in config_problems]
     reports += check_devices(device_urls, args.wait_card, args.wait_scan, args.timeout, card_meaning)
-    ok = all(r["state"] == "found" for r in reports)
+    ok = all(r["state"] == "found" for r in reports) and (broker or {}).get("state") != "error"
     if getattr(args, "json", False):
-        print(json.dumps({"ok": ok, "devices": reports}, ensure_ascii=False))
+        print(json.dumps({"ok": ok, "devices": reports, **({"broker": broker} if broker else {})}, ensure_ascii=False))
     else:
         print(render(reports) if reports else "no devices configured ([devices] nfc / scanners)")
-        print("all devices ok" if ok else "problems found")
+        if broker:
+            print(render_broker(broker))
+        print("all ok" if ok else "problems found")
     return 0 if ok else 1
+
+
+def render_broker(broker: dict) -> str:
+    lines = [f"broker {broker['broker']}: {broker['state']}" + (f" ({broker['detail']})" if "detail" in broker else "")]
+    for what in ("certificate", "broker_certificate"):
+        if what in broker:
+            cert = broker[what]
+            lines.append(f"    {what.replace('_', ' ')}: {cert['subject']}, expires {cert['expires']} "
+                         f"({cert['days_left']} days)")
+    lines += [f"    error: {e}" for e in broker["errors"]] + [f"    warning: {w}" for w in broker["warnings"]]
+    return "\n".join(lines)

@@ -210,15 +210,18 @@ def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _doctor(args, cfg) -> int:
-    """The devices, the [cards] settings, and what a tap means as the app would judge it."""
+    """The devices, the [cards] settings, what a tap means as the app would judge it, and the broker."""
     from drivers.cards import config_problems
 
+    from .ctl.broker_check import check_broker
+    from .ledger.clock import from_env as clock_from_env
     from .tap_check import card_meaning
 
     cards, db = cfg.section("cards"), args.db or cfg.get("kiosk", "db")
     problems = config_problems(cards)
     meaning = None if problems else card_meaning(cards, db, lambda: _open(args, cfg))
-    return doctor.run(args, cfg.get("devices", "nfc") + cfg.get("devices", "scanners"), meaning, problems)
+    broker = check_broker(cfg.section("sync"), cfg.get("kiosk", "id"), clock_from_env().now())
+    return doctor.run(args, cfg.get("devices", "nfc") + cfg.get("devices", "scanners"), meaning, problems, broker)
 
 
 # -- commands -----------------------------------------------------------------------------------

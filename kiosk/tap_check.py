@@ -33,7 +33,7 @@ def card_meaning(cards: dict, db: str | Path, open_ledger: Callable[[], Ledger])
             return {"meaning": REFUSED.get(verdict.reason, "unknown"), "ok": False, "why": verdict.detail}
         try:
             with open_ledger() as led:
-                found = services.read_card(led, verdict.card_id)
+                found = services.read_card(led, verdict.card_id, counter=verdict.counter)
         except LedgerError as exc:
             return {"meaning": f"{verdict.kind} card verified; not looked up", "ok": False, "why": str(exc)}
         kind = found["kind"]

@@ -122,6 +122,7 @@ class LedgerCore:
             self.conn.close()
             raise
         self._rules: Rules | None = None
+        self._card_read: tuple[str, int] | None = None    # the NTAG 424 read of the card at the counter
         self._rules_text: str | None = None
         self._in_transaction = False
         self._data_version = -1
@@ -216,11 +217,19 @@ class LedgerCore:
                 yield TxBuilder(conn, record, moment, moment.astimezone(self.tz), member)
                 if not record["effects"] and not record_only:
                     raise Refused("nothing to do", "nothing_to_do")
+                if card is not None and self._card_read and self._card_read[0] == card:
+                    record["data"]["card_counter"] = {"uid": card, "counter": self._card_read[1]}
                 self._journal(record)
                 conn.execute("INSERT INTO outbox (seq, tx_id) VALUES (?, ?)", (seq, record["tx_id"]))
             finally:
                 self._in_transaction = False
         log.info("tx %s seq=%d kind=%s member=%s operator=%s", record["tx_id"], seq, kind, member_id, operator)
+
+    def card_read(self, card_id: str, counter: int | None) -> None:
+        """The card at the counter was identified by this tap: with an NTAG 424 DNA read counter, every
+        transaction on that card carries it (``data.card_counter``), so head office can tell a copied
+        SUN message used at another kiosk (the counter going backwards). None: a tap without one."""
+        self._card_read = (card_id, counter) if counter is not None else None
 
     def _not_before_what_it_refers_to(self, moment: datetime, member: dict | None, ref_tx: str | None) -> None:
         """A transaction cannot be dated before the member joined or before the transaction it corrects."""

@@ -55,7 +55,8 @@ class InputPump:
         if isinstance(event, CardPresented):
             verdict = self.cards.check(event.uid, event.ndef)
             if isinstance(verdict, MemberCard):
-                self._look_up(lambda led: services.read_card(led, verdict.card_id, head_office=self.head_office), event.at)
+                self._look_up(lambda led: services.read_card(led, verdict.card_id, counter=verdict.counter,
+                                                             head_office=self.head_office), event.at)
             else:
                 self.post(lambda: self.sink.on_refused("card", verdict.reason))
         elif isinstance(event, CodeScanned):

@@ -55,17 +55,20 @@ def topup_offer(led, amount_fen: int) -> dict:
     return {"bonus_fen": led.topup_bonus(amount_fen), **extras}
 
 
-def read_card(led, card_id: str, *, at: str | None = None, head_office=None) -> dict:
+def read_card(led, card_id: str, *, at: str | None = None, counter: int | None = None,
+              head_office=None) -> dict:
     """What a tapped card is here: staff, member (with the snapshot), unknown (blank) or refused.
 
     A member's tap is a visit: what is due to them (their tier's birthday coupon, top-up bonus
     instalments) is paid out first, so the snapshot already shows it. Never raises for an expected
     answer, so the UI can decide what the tap means (a blank card is welcome when issuing one, and a
-    plain message otherwise).
+    plain message otherwise). ``counter`` is an NTAG 424 DNA card's read counter for this tap: the
+    member's transactions carry it to head office.
     """
     staff = led.staff_for_card(card_id)
     if staff:
         return {"kind": "staff", "card_id": card_id, **staff}
+    led.card_read(card_id, counter)
     try:
         led.visit(card_id, at=at)
         view = member_snapshot(led, card_id, at=at)

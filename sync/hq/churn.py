@@ -9,8 +9,6 @@ notification in the outbox.
 """
 from __future__ import annotations
 
-import statistics
-from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,13 +22,46 @@ from .output import Table, table_from_dicts
 from .reports.liability import hub_rules
 
 SEGMENTS = ("champions", "loyal", "promising", "at_risk", "hibernating", "needs_attention")
+_SECONDS = {   # seconds from UTC instant text b to a, in each dialect (SQLite's julianday kept to the millisecond)
+    "sqlite": "ROUND((julianday({a}) - julianday({b})) * 86400.0, 3)",
+    "postgresql": "CAST(EXTRACT(EPOCH FROM CAST({a} AS timestamptz) - CAST({b} AS timestamptz)) AS double precision)",
+}
 
 
-def _scores(values: list[float]) -> list[int]:
-    """Quintile score 1..5 of each value among all of them (ties share the score of their middle rank)."""
-    ordered = sorted(values)
-    n = len(ordered)
-    return [min(5, 1 + (bisect_left(ordered, v) + bisect_right(ordered, v)) * 5 // (2 * n)) for v in values]
+def _quintile(column: str) -> str:
+    """Quintile score 1..5 of ``column`` among all members; ties share the score of their middle rank
+    (RANK() - 1 members below, COUNT(*) up to the peers included at or below)."""
+    return (f"1 + (RANK() OVER (ORDER BY {column}) - 1 + COUNT(*) OVER (ORDER BY {column}))"
+            " * 5 / (2 * COUNT(*) OVER ())")
+
+
+def _scoring_sql(dialect: str) -> str:
+    """One set-based query: visits, value, own and chain-median intervals, gap, RFM and the risk flag."""
+    def days(a, b):
+        return f"{_SECONDS[dialect].format(a=a, b=b)} / 86400.0"
+    return f"""
+    WITH visits AS (
+        SELECT member_id, COUNT(*) AS visits, MIN(at) AS first_at, MAX(at) AS last_at
+        FROM journal WHERE kind = 'purchase' AND at < ? GROUP BY member_id),
+    spent AS (SELECT member_id, SUM(payable_fen - refunded_fen) AS value FROM purchases GROUP BY member_id),
+    base AS (
+        SELECT v.member_id, v.visits, v.last_at, COALESCE(s.value, 0) AS value,
+               CASE WHEN v.visits > 1 AND v.last_at > v.first_at
+                    THEN {days("v.last_at", "v.first_at")} / (v.visits - 1) END AS own,
+               {days("?", "v.last_at")} AS gap
+        FROM visits v LEFT JOIN spent s ON s.member_id = v.member_id
+        WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.member_id = v.member_id AND m.status <> 'active')),
+    ordered AS (SELECT own, ROW_NUMBER() OVER (ORDER BY own) AS n, COUNT(*) OVER () AS total
+                FROM base WHERE own IS NOT NULL),
+    chain AS (SELECT COALESCE(AVG(own), 30.0) AS usual FROM ordered WHERE n IN ((total + 1) / 2, (total + 2) / 2)),
+    scored AS (
+        SELECT b.member_id, b.visits, b.last_at, b.value, COALESCE(b.own, c.usual) AS usual, b.gap,
+               CASE WHEN b.own IS NULL THEN 'chain' ELSE 'own' END AS basis,
+               {_quintile("b.last_at")} AS r, {_quintile("b.visits")} AS f, {_quintile("b.value")} AS m
+        FROM base b CROSS JOIN chain c)
+    SELECT member_id, visits, last_at, value, usual, gap, basis, r, f, m,
+           CASE WHEN gap > ? * (CASE WHEN usual > 1.0 THEN usual ELSE 1.0 END) THEN 1 ELSE 0 END AS risky
+    FROM scored"""
 
 
 def segment_of(r: int, f: int) -> str:
@@ -47,45 +78,28 @@ def segment_of(r: int, f: int) -> str:
     return "needs_attention"
 
 
-def score(conn, as_of: datetime, *, multiple: float = 2.0, tz: str = "Asia/Shanghai") -> list[dict]:
-    """RFM and risk of every active member with a purchase before ``as_of``."""
-    zone = ZoneInfo(tz)
-    # Two ordered scans instead of a join (half the time on a large journal): visits from the
-    # journal's member index, value from the purchases projection.
-    rows = conn.execute("SELECT member_id, COUNT(*), MIN(at), MAX(at) FROM journal WHERE kind = 'purchase'"
-                        " AND at < ? GROUP BY member_id ORDER BY member_id", (to_utc_text(as_of),)).fetchall()
-    values = dict(conn.execute("SELECT member_id, SUM(payable_fen - refunded_fen) FROM purchases"
-                               " GROUP BY member_id").fetchall())
-    closed = {m for (m,) in conn.execute("SELECT member_id FROM members WHERE status != 'active'")}
-    rows = [(m, n, first, last, values.get(m, 0)) for m, n, first, last in rows if m not in closed]
-    day = 86400.0
-    members = []
-    for member_id, visits, first, last, value in rows:
-        first_at, last_at = from_utc_text(first), from_utc_text(last)
-        interval = (last_at - first_at).total_seconds() / day / (visits - 1) if visits > 1 else None
-        members.append([member_id, visits, last_at, int(value or 0), interval, (as_of - last_at).total_seconds() / day])
-    own = [m[4] for m in members if m[4]]
-    chain_interval = statistics.median(own) if own else 30.0
-    r_scores = _scores([-m[5] for m in members])
-    f_scores = _scores([m[1] for m in members])
-    m_scores = _scores([m[3] for m in members])
-    out = []
-    for (member_id, visits, last_at, value, interval, gap), r, f, mon in zip(members, r_scores, f_scores, m_scores):
-        usual = interval if interval else chain_interval
-        out.append({"member_id": member_id, "segment": segment_of(r, f), "r": r, "f": f, "m": mon,
-                    "visits": visits, "value_fen": value, "last_visit": last_at.astimezone(zone).date().isoformat(),
-                    "usual_interval_days": round(usual, 1), "gap_days": round(gap, 1),
-                    "interval_basis": "own" if interval else "chain",
-                    "at_risk": gap > multiple * max(usual, 1.0)})
-    return out
+def score(conn, as_of: datetime, *, multiple: float = 2.0, tz: str = "Asia/Shanghai",
+          only_at_risk: bool = False) -> list[dict]:
+    """RFM and risk of every active member with a purchase before ``as_of`` (or only those at risk,
+    most valuable first). The database does the work in one query with window functions; Python
+    only names the segment and the local day of the last visit."""
+    zone, instant = ZoneInfo(tz), to_utc_text(as_of)
+    sql = _scoring_sql(getattr(conn, "dialect", "sqlite"))
+    sql = (f"SELECT * FROM ({sql}) t WHERE risky = 1 ORDER BY value DESC, member_id" if only_at_risk
+           else f"{sql} ORDER BY member_id")
+    rows = conn.execute(sql, (instant, instant, float(multiple))).fetchall()
+    return [{"member_id": member_id, "segment": segment_of(r, f), "r": r, "f": f, "m": m, "visits": visits,
+             "value_fen": int(value), "last_visit": from_utc_text(last).astimezone(zone).date().isoformat(),
+             "usual_interval_days": round(float(usual), 1), "gap_days": round(float(gap), 1),
+             "interval_basis": basis, "at_risk": bool(risky)}
+            for member_id, visits, last, value, usual, gap, basis, r, f, m, risky in rows]
 
 
 def at_risk(conn, as_of: datetime, *, multiple: float = 2.0, segment: str | None = None,
             tz: str = "Asia/Shanghai") -> list[dict]:
     """The members at risk (optionally of one segment), most valuable first."""
-    found = [m for m in score(conn, as_of, multiple=multiple, tz=tz)
-             if m["at_risk"] and (segment is None or m["segment"] == segment)]
-    return sorted(found, key=lambda m: (-m["value_fen"], m["member_id"]))
+    return [m for m in score(conn, as_of, multiple=multiple, tz=tz, only_at_risk=True)
+            if segment is None or m["segment"] == segment]
 
 
 CHURN_COLUMNS = ["member_id", "segment", "last_visit", "usual_interval_days", "gap_days", "visits", "value_fen",

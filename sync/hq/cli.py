@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, helptext in (("rules", "publish a rules file"), ("limits", "publish offline limits (JSON)"),
                            ("block", "hold a card chain-wide"), ("unblock", "release a held card"),
                            ("staff", "add or change a staff member"), ("catalogue", "publish a store's catalogue"),
-                           ("gaps", "list sources with missing sequence numbers"), ("alerts", "list alerts"),
+                           ("gaps", "list sources with missing sequence numbers"),
                            ("sources", "list sources: enrolled or retired, mark, chain tip, held or not"),
                            ("enrol", "enrol a source (kiosk, web shop, POS): only enrolled sources are heard"),
                            ("retire", "retire a source: nothing more of it is accepted"),
@@ -134,9 +134,6 @@ def _run(args: argparse.Namespace) -> int:
         result = {"source_id": args.source_id, "was_held": held[0] if held else None}
     elif args.command in runs.RUNS:
         result = runs.run(args, db)
-    elif args.command == "alerts":
-        result = [dict(zip(("at", "kind", "source_id", "tx_id", "member_id", "detail"), r)) for r in db.conn.execute(
-            "SELECT at, kind, source_id, tx_id, member_id, detail FROM hq_alerts ORDER BY alert_id").fetchall()]
     else:
         result = {"version": {
             "rules": lambda: retained.set_rules(Path(args.file).read_text()),

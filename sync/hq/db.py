@@ -17,7 +17,7 @@ from kiosk.ledger import pii, schema as ledger_schema
 from kiosk.ledger.core import connect as sqlite_connect, create_private, write_transaction
 from kiosk.ledger.migrations import Migration, upgrade
 
-from .opsdb import OPS_DDL
+from .opsdb import NOTIFY_CLAIMS_DDL, OPS_DDL
 from .sources import ENROLMENT_DDL
 
 HUB_DDL = """
@@ -46,6 +46,7 @@ HUB_MIGRATIONS = (
     Migration(3, "operations: journal by time, holds, notifications, done-once, staff disabled", OPS_DDL),
     Migration(4, "enrolled sources: records and questions only from sources head office enrolled",
               ENROLMENT_DDL),
+    Migration(5, "each notification attempt claimed before it is sent (sent once)", NOTIFY_CLAIMS_DDL),
 )
 _PG_LOCK = 7_316_001   # the one advisory lock all hub writers take
 
@@ -131,6 +132,7 @@ def pg_ddl(sqlite_ddl: str) -> str:
 
 class PgConnection:
     """Just enough of sqlite3.Connection for the ledger's apply code: ``?`` -> ``%s``."""
+    dialect = "postgresql"      # for the few queries that differ (sqlite3.Connection has no such attribute)
 
     def __init__(self, pg):
         self.pg = pg

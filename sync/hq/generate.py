@@ -256,10 +256,12 @@ def copy_to_postgres(sqlite_db: Db, pg_url: str) -> Db:
     pg = Db(pg_url)
     with pg.transaction(), pg.conn.pg.cursor() as cur:
         for table in COPIED:
+            # meta's schema versions stay PostgreSQL's own (SQLite keeps the ledger's in user_version)
+            only = " WHERE key NOT LIKE 'schema_version:%'" if table == "meta" else ""
             columns = [d[0] for d in sqlite_db.conn.execute(f"SELECT * FROM {table} LIMIT 0").description]
-            cur.execute(f"DELETE FROM {table}")
+            cur.execute(f"DELETE FROM {table}{only}")
             with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in sqlite_db.conn.execute(f"SELECT {', '.join(columns)} FROM {table}"):
+                for row in sqlite_db.conn.execute(f"SELECT {', '.join(columns)} FROM {table}{only}"):
                     copy.write_row(row)
         cur.execute("SELECT setval(pg_get_serial_sequence('hq_log', 'hq_seq'), (SELECT MAX(hq_seq) FROM hq_log))")
     return pg

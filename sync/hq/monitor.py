@@ -10,9 +10,10 @@ loop publishes new alerts on ``kiosk/v1/ops/alerts``. Rules are TOML (docs/head-
     amount_above = "5000.00"          # one purchase, top-up, refund or stored-value spend above this
     velocity = { count = 5, minutes = 10 }    # more than 5 transactions on one member within 10 minutes
     business_hours = ["08:00", "22:00"]       # local time; outside is an alert
-    failed = { count = 3, minutes = 15, kinds = ["staff_signin_failed", "authorize_refused"] }
+    failed = { count = 3, minutes = 15, kinds = ["staff_sign_in_failed", "authorize_refused"] }
     adjust_points_above = 5000        # a manual points adjustment above this (either sign)
     gap_minutes = 30                  # a source's sequence gap still open after this long
+    card_counter_jump = 1000          # an NTAG 424 read counter leaping further than this
     hold = ["velocity"]               # rules whose hits hold the member's cards chain-wide
 """
 from __future__ import annotations
@@ -46,9 +47,10 @@ class MonitorRules:
     closes: time = time(22)
     failed_count: int = 3
     failed_minutes: int = 15
-    failed_kinds: tuple[str, ...] = ("staff_signin_failed", "staff_lockout", "authorize_refused")
+    failed_kinds: tuple[str, ...] = ("staff_sign_in_failed", "staff_lockout", "authorize_refused")
     adjust_points_above: int = 5000
     gap_minutes: int = 30
+    card_counter_jump: int = 1000
     hold: frozenset[str] = field(default_factory=frozenset)
     tz: str = "Asia/Shanghai"
 
@@ -59,7 +61,8 @@ def load_monitor_rules(text: str, tz: str = "Asia/Shanghai") -> MonitorRules:
         table = tomllib.loads(text).get("monitor", {})
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"monitor rules: {exc}") from None
-    known = {"amount_above", "velocity", "business_hours", "failed", "adjust_points_above", "gap_minutes", "hold"}
+    known = {"amount_above", "velocity", "business_hours", "failed", "adjust_points_above", "gap_minutes",
+             "card_counter_jump", "hold"}
     if unknown := set(table) - known:
         raise ValueError(f"monitor.{sorted(unknown)[0]}: unknown key")
     d = MonitorRules()
@@ -80,6 +83,8 @@ def load_monitor_rules(text: str, tz: str = "Asia/Shanghai") -> MonitorRules:
             adjust_points_above=_positive(table.get("adjust_points_above", d.adjust_points_above),
                                           "monitor.adjust_points_above"),
             gap_minutes=_positive(table.get("gap_minutes", d.gap_minutes), "monitor.gap_minutes"),
+            card_counter_jump=_positive(table.get("card_counter_jump", d.card_counter_jump),
+                                        "monitor.card_counter_jump"),
             hold=hold, tz=tz)
     except LedgerError as exc:
         raise ValueError(str(exc)) from None
@@ -140,11 +145,11 @@ class Monitor:
             if count == r.velocity_count + 1:        # the one that crosses the line, once per burst
                 hits.append(("velocity", {"count": count, "minutes": r.velocity_minutes}))
         if record["kind"] in r.failed_kinds:
-            count = self._count_since(record, r.failed_minutes, "operator = ? AND kind IN (%s)"
-                                      % ", ".join("?" * len(r.failed_kinds)), record["operator"], *r.failed_kinds)
-            if count == r.failed_count:
-                hits.append(("failed", {"count": count, "minutes": r.failed_minutes, "operator": record["operator"]}))
-        if counter := self._counter_backwards(record):
+            count = self._failures_since(record)
+            if count == r.failed_count:             # the one that crosses the line, once per burst
+                hits.append(("failed", {"count": count, "minutes": r.failed_minutes, "who": _failed_who(record),
+                                        "kind": record["kind"]}))
+        if counter := self._counter_anomaly(record):
             hits.append(("card_counter", counter))
         return hits
 
@@ -154,18 +159,41 @@ class Monitor:
                                      (*params, since, record["at"])).fetchone()
         return count
 
-    def _counter_backwards(self, record: dict) -> dict | None:
-        """An NTAG 424 card's read counter (``data.card_counter``) must rise across every kiosk."""
+    def _failures_since(self, record: dict) -> int:
+        """Failed sign-ins (or refused authorizations) of the same staff member at any kiosk in the window."""
+        since = to_utc_text(from_utc_text(record["at"]) - timedelta(minutes=self.rules.failed_minutes))
+        kinds = self.rules.failed_kinds
+        rows = self.conn.execute(f"SELECT record FROM journal WHERE kind IN ({', '.join('?' * len(kinds))})"
+                                 " AND at > ? AND at <= ?", (*kinds, since, record["at"])).fetchall()
+        who = _failed_who(record)
+        return sum(1 for (text,) in rows if _failed_who(json.loads(text)) == who)
+
+    def _counter_anomaly(self, record: dict) -> dict | None:
+        """An NTAG 424 card's read counter (``data.card_counter``) must rise with time across every kiosk.
+
+        Compared with the highest read seen so far: a lower counter read later, a higher one read
+        earlier, or the same read at another kiosk is a copied SUN message; a leap past
+        ``card_counter_jump`` means the card was read many times away from the counters (skimming).
+        Records arrive in commit order, not tap order: an offline kiosk's older, lower read is fine.
+        """
         seen = record.get("data", {}).get("card_counter")
-        if not isinstance(seen, dict) or not isinstance(seen.get("counter"), int):
+        if not isinstance(seen, dict) or not isinstance(seen.get("counter"), int) or not isinstance(
+                seen.get("uid"), str):
             return None
-        name = f"card_counter.{seen.get('uid', '')}"
-        before = state_get(self.conn, name)
-        state_set(self.conn, name, json.dumps({"counter": max(seen["counter"], json.loads(before)["counter"])
-                                              if before else seen["counter"], "source": record["kiosk_id"]}))
-        if before and seen["counter"] <= json.loads(before)["counter"]:
-            return {"uid": seen.get("uid"), "counter": seen["counter"], "highest": json.loads(before)["counter"],
-                    "highest_from": json.loads(before)["source"]}
+        name, counter, at = f"card_counter.{seen['uid']}", seen["counter"], record["at"]
+        highest = json.loads(state_get(self.conn, name) or "null")
+        if highest is None or counter > highest["counter"]:
+            state_set(self.conn, name, json.dumps({"counter": counter, "at": at, "source": record["kiosk_id"]}))
+        if highest is None:
+            return None
+        found = {"uid": seen["uid"], "counter": counter, "highest": highest["counter"],
+                 "highest_at": highest["at"], "highest_from": highest["source"]}
+        if counter < highest["counter"] and at > highest["at"] or counter > highest["counter"] and at < highest["at"]:
+            return {**found, "anomaly": "backwards"}
+        if counter == highest["counter"] and record["kiosk_id"] != highest["source"]:
+            return {**found, "anomaly": "repeated"}
+        if counter - highest["counter"] > self.rules.card_counter_jump:
+            return {**found, "anomaly": "jump", "jump_above": self.rules.card_counter_jump}
         return None
 
     def _open_gaps(self, now: datetime) -> list[tuple[str, int, int]]:
@@ -211,6 +239,13 @@ class Monitor:
         return {"alert_id": alert_id, "at": to_utc_text(now), "rule": rule, "source_id": record["kiosk_id"],
                 "tx_id": record.get("tx_id"), "member_id": record.get("member_id") or "", "detail": detail,
                 "hold": hold}
+
+
+def _failed_who(record: dict) -> str:
+    """Whose credentials failed: the staff member named in the record (kiosks journal failed sign-ins
+    with ``data.staff_id``), else the card tried, else the operator."""
+    data = record.get("data") or {}
+    return str(data.get("staff_id") or data.get("card_id") or record["operator"])
 
 
 def release(db: Db, alert_id: int, *, by: str, now: datetime) -> dict:

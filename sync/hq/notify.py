@@ -50,19 +50,32 @@ def due(conn, now: datetime, limit: int = 500) -> list[dict]:
             for n, k, m, b, a in rows]
 
 
-def mark_sent(conn, notification_id: str, now: datetime) -> str:
-    """Record one more attempt; the next one is scheduled, or the notification is given up."""
-    (attempts,) = conn.execute("SELECT attempts FROM hq_notifications WHERE notification_id = ?",
-                               (notification_id,)).fetchone()
-    if attempts >= len(RETRY_AFTER) + 1:
-        conn.execute("UPDATE hq_notifications SET state = 'failed', last_error = 'no delivery confirmation'"
-                     " WHERE notification_id = ?", (notification_id,))
-        return "failed"
-    conn.execute("UPDATE hq_notifications SET state = 'sent', attempts = attempts + 1, sent_at = ?,"
-                 " next_attempt_at = ? WHERE notification_id = ?",
-                 (to_utc_text(now), to_utc_text(now + RETRY_AFTER[min(attempts, len(RETRY_AFTER) - 1)]),
-                  notification_id))
-    return "sent"
+def claim(conn, now: datetime, claimed_by: str, limit: int = 500) -> list[dict]:
+    """Claim the due notifications for their next attempt, or give up those out of attempts.
+
+    Call inside a write transaction and COMMIT BEFORE PUBLISHING (the outbox pattern): each attempt
+    is a row keyed ``(notification_id, attempt)``, so two operations processes never publish the
+    same attempt, and a process killed after publishing never publishes it again -- the next attempt
+    waits for the retry schedule, and the gateway sends each ``notification_id`` once.
+    """
+    claimed = []
+    for item in due(conn, now, limit):
+        notification_id, attempt = item["notification_id"], item["attempts"] + 1
+        if attempt > len(RETRY_AFTER) + 1:
+            conn.execute("UPDATE hq_notifications SET state = 'failed', last_error = 'no delivery confirmation'"
+                         " WHERE notification_id = ?", (notification_id,))
+            continue
+        cursor = conn.execute("INSERT INTO hq_notify_claims (notification_id, attempt, claimed_by, claimed_at)"
+                              " VALUES (?, ?, ?, ?) ON CONFLICT (notification_id, attempt) DO NOTHING",
+                              (notification_id, attempt, claimed_by, to_utc_text(now)))
+        if cursor.rowcount != 1:             # another process has this attempt
+            continue
+        conn.execute("UPDATE hq_notifications SET state = 'sent', attempts = ?, sent_at = ?, next_attempt_at = ?"
+                     " WHERE notification_id = ?",
+                     (attempt, to_utc_text(now), to_utc_text(now + RETRY_AFTER[min(attempt, len(RETRY_AFTER)) - 1]),
+                      notification_id))
+        claimed.append({**item, "attempts": attempt})
+    return claimed
 
 
 def confirm(conn, notification_id: str, status: str, now: datetime, error: str = "") -> bool:
@@ -124,12 +137,12 @@ class Sealer:
 
 
 def message(db, item: dict, sealer: Sealer) -> dict:
-    """The ``notify`` body for one due notification (contact decrypted, then sealed for the gateway;
+    """The ``notify`` body for one claimed attempt (contact decrypted, then sealed for the gateway;
     an erased member has no contact left)."""
     row = db.conn.execute("SELECT name, phone FROM members WHERE member_id = ?", (item["member_id"],)).fetchone()
     contact = pii.reveal_row(db.conn, db.keyring, item["member_id"], {"name": row[0], "phone": row[1]}) if row else {}
     contact = {k: v for k, v in contact.items() if v}
     return {"notification_id": item["notification_id"], "kind": item["kind"], "member_id": item["member_id"],
-            "attempt": item["attempts"] + 1, "params": item["params"],
+            "attempt": item["attempts"], "params": item["params"],
             "contact": sealer.seal(contact, item["notification_id"])}
 

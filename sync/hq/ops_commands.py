@@ -90,9 +90,7 @@ def _monitor_args(p):
     scan = common(verbs.add_parser("scan", help="check what was applied since the last scan"))
     scan.add_argument("--rules", help="TOML file with a [monitor] table (default rules without)")
     _now_arg(scan)
-    lst = common(verbs.add_parser("alerts", help="list alerts, newest first"))
-    lst.add_argument("--since", default="", help="UTC instant text, e.g. 2026-03-01")
-    lst.add_argument("--kind", help="only this kind (monitor, overdraft, gap, conflict, rejected)")
+    _alerts_args(verbs.add_parser("alerts", help="list alerts, newest first (also: kiosk-hq alerts)"))
     rel = common(verbs.add_parser("release", help="release the cards an alert holds"))
     rel.add_argument("alert_id", type=int)
     rel.add_argument("--by", required=True, help="the manager releasing it (staff id)")
@@ -103,7 +101,7 @@ def _monitor_args(p):
 def _monitor(db, args):
     from pathlib import Path
 
-    from .monitor import Monitor, list_alerts, load_monitor_rules, release
+    from .monitor import Monitor, load_monitor_rules, release
     if args.verb == "scan":
         rules = load_monitor_rules(Path(args.rules).read_text(encoding="utf-8") if args.rules else "", args.tz)
         alerts = Monitor(db, rules).scan(now_of(args))
@@ -111,10 +109,7 @@ def _monitor(db, args):
         return {"alerts": alerts}, [table_from_dicts(f"{len(alerts)} new alert(s)", rows,
                                                      ["alert_id", "rule", "source_id", "member_id", "hold", "detail"])]
     if args.verb == "alerts":
-        alerts = list_alerts(db.conn, since=args.since, kind=args.kind)
-        rows = [{**a, "detail": _short(a["detail"])} for a in alerts]
-        return {"alerts": alerts}, [table_from_dicts("Alerts", rows, ["alert_id", "at", "rule", "source_id",
-                                                                      "member_id", "holding", "detail"])]
+        return _alerts(db, args)
     staff = db.conn.execute("SELECT role FROM staff WHERE staff_id = ?", (args.by,)).fetchone()
     if staff is None or staff[0] != "manager":
         raise Refusal(f"{args.by} is not a manager known to head office", "forbidden")
@@ -123,6 +118,22 @@ def _monitor(db, args):
     except LookupError as exc:
         raise Refusal(str(exc), "not_held") from None
     return out, [table_from_dicts("Released", [out])]
+
+
+def _alerts_args(p):
+    common(p)
+    p.add_argument("--since", default="", help="UTC instant text, e.g. 2026-03-01")
+    p.add_argument("--kind", help="only this kind (monitor, overdraft, gap, conflict, rejected, chain_break)")
+
+
+@command("alerts", "list alerts, newest first: the hub's (double spends, conflicts, rejected records, chain "
+                   "breaks) and monitoring hits", _alerts_args)
+def _alerts(db, args):
+    from .monitor import list_alerts
+    alerts = list_alerts(db.conn, since=args.since, kind=args.kind)
+    rows = [{**a, "detail": _short(a["detail"])} for a in alerts]
+    return {"alerts": alerts}, [table_from_dicts("Alerts", rows, ["alert_id", "at", "kind", "rule", "source_id",
+                                                                  "member_id", "holding", "detail"])]
 
 
 def _short(detail: dict) -> str:

@@ -23,6 +23,13 @@ CREATE TABLE IF NOT EXISTS hq_notifications (
     next_attempt_at TEXT NOT NULL, sent_at TEXT, delivered_at TEXT, last_error TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS hq_notifications_due ON hq_notifications (state, next_attempt_at);
 """
+# Each attempt to send a notification, claimed (and committed) before it is published: the key
+# (notification_id, attempt) is unique, so no two operations processes publish the same attempt.
+NOTIFY_CLAIMS_DDL = """
+CREATE TABLE IF NOT EXISTS hq_notify_claims (
+    notification_id TEXT NOT NULL, attempt INTEGER NOT NULL, claimed_by TEXT NOT NULL, claimed_at TEXT NOT NULL,
+    PRIMARY KEY (notification_id, attempt));
+"""
 
 
 def state_get(conn, name: str, default: str | None = None) -> str | None:

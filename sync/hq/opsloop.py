@@ -1,7 +1,8 @@
 """``kiosk-hq ops``: the operations process next to the hubs.
 
 Every few seconds it scans newly applied transactions with the monitoring rules, publishes new
-monitoring alerts on ``kiosk/v1/ops/alerts``, queues the day's reminders once per local day, sends
+monitoring alerts on ``kiosk/v1/ops/alerts``, once per local day queues the day's reminders and
+makes the dated benefit runs (tier birthday coupons, top-up bonus instalments due), sends
 due notifications to the gateway on ``kiosk/v1/ops/notify`` and records the gateway's answers
 from ``kiosk/v1/ops/notify/ack``. Answers are only queued on paho's network thread; all database
 work happens in :meth:`OpsLoop.tick`, which takes the moment explicitly (tests pin it).
@@ -15,14 +16,17 @@ import threading
 from datetime import datetime
 
 from kiosk.ledger.clock import SYSTEM, Clock
+from kiosk.sdnotify import Watchdog
 
 from ..mqtt import Broker, make_client, start, stop
 from ..protocol import Codec, Dropped, Signer, topics
 from .db import Db
+from .ingest import Ingest
 from .monitor import Monitor, MonitorRules
-from .notify import Sealer, confirm, due, mark_sent, message
+from .notify import Sealer, claim, confirm, message
 from .opsdb import state_get, state_set
 from .reminders import DEFAULT_HORIZONS, remind
+from .runs import birthday_run, instalment_run
 
 log = logging.getLogger("sync.hq.ops")
 
@@ -33,7 +37,7 @@ class OpsLoop:
                  client_id: str = "hq-ops"):
         self.db = Db(db_url)
         self.monitor = Monitor(self.db, rules)
-        self.sealer, self.horizons, self.tz = sealer, horizons, rules.tz
+        self.sealer, self.horizons, self.tz, self.client_id = sealer, horizons, rules.tz, client_id
         self.codec = Codec(client_id, "hq", signer=signer)
         self.answers: queue.Queue[bytes] = queue.Queue()
         self.broker = broker
@@ -49,16 +53,27 @@ class OpsLoop:
 
     def tick(self, now: datetime) -> dict:
         """One round of work at ``now``; returns what it did."""
-        done = {"answers": self._answers(now), "alerts": 0, "reminders": None, "sent": 0}
+        done = {"answers": self._answers(now), "alerts": 0, "reminders": None, "runs": None, "sent": 0}
         self.monitor.scan(now)
         done["alerts"] = self._publish_alerts()
         day = now.astimezone(self.monitor.zone).date().isoformat()
         if state_get(self.db.conn, "reminders.day") != day:
             done["reminders"] = remind(self.db, now, horizons=self.horizons, tz=self.tz)["queued"]
+            done["runs"] = self._dated_runs(now)
             with self.db.transaction():
                 state_set(self.db.conn, "reminders.day", day)
         done["sent"] = self._send(now)
         return done
+
+    def _dated_runs(self, now: datetime) -> dict | None:
+        """The day's birthday coupons and due instalments (each given once, however often this runs)."""
+        ingest = Ingest(self.db, timezone=self.tz)
+        try:
+            return {"birthday_coupons": len(birthday_run(ingest, at=now.isoformat(), store_id="hq")),
+                    "instalments": len(instalment_run(ingest, at=now.isoformat(), store_id="hq"))}
+        except ValueError as exc:             # no rules published yet
+            log.warning("dated benefit runs skipped: %s", exc)
+            return None
 
     def _answers(self, now: datetime) -> int:
         count = 0
@@ -94,17 +109,19 @@ class OpsLoop:
         return len(rows)
 
     def _send(self, now: datetime) -> int:
-        sent = 0
+        """Claim the due attempts in one committed transaction, then publish them (never the reverse:
+        a process killed after publishing would otherwise publish the same attempt again)."""
         with self.db.transaction():
-            for item in due(self.db.conn, now):
-                if mark_sent(self.db.conn, item["notification_id"], now) == "sent":
-                    self.client.publish(topics.NOTIFY, self.codec.pack("notify", message(self.db, item,
-                                                                                         self.sealer)), qos=1)
-                    sent += 1
-        return sent
+            claimed = claim(self.db.conn, now, self.client_id)
+            bodies = [self.codec.pack("notify", message(self.db, item, self.sealer)) for item in claimed]
+        for body in bodies:
+            self.client.publish(topics.NOTIFY, body, qos=1)
+        return len(bodies)
 
     def run(self, stop_event: threading.Event, clock: Clock = SYSTEM, interval: float = 5.0) -> None:
+        watchdog = Watchdog()
         start(self.client, self.broker)
+        watchdog.ready(f"operations on {self.db.dialect}")
         try:
             while not stop_event.is_set():
                 try:
@@ -113,6 +130,7 @@ class OpsLoop:
                     raise
                 except Exception:         # one bad round must not stop reminders for everyone
                     log.exception("operations round failed")
+                watchdog.tick()
                 stop_event.wait(interval)
         finally:
             stop(self.client)

@@ -41,7 +41,7 @@ def test_all_found_and_a_card_and_a_code_read(capsys):
     assert status == 0
     assert "card: uid 04A1B2C3D4E5F6" in out
     assert "scan: '4006381333931' (ProductCode)" in out
-    assert out.strip().endswith("all devices ok")
+    assert out.strip().endswith("all ok")
 
 
 def test_bad_paths_and_nothing_to_read_are_problems_with_fixes(capsys):

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.ledger import lines_from_amount
+from kiosk.ledger import Ledger, lines_from_amount, pii
+from sync.hq.ingest import Ingest
 from sync.hq.monitor import load_monitor_rules
 from sync.hq.notify import Sealer, outbox
 from sync.hq.opsloop import OpsLoop
 from sync.hq.reminders import remind
+from sync.hq.retained import Retained
 from sync.mqtt import Broker
 from sync.protocol import Codec, Signer, Verifier, generate, topics
 
@@ -115,3 +118,96 @@ def test_outbox_goes_to_the_gateway_sealed_confirmed_or_retried_then_given_up(tm
         ops.client.loop_stop()
         ops.db.close()
         broker.stop()
+
+
+class Killed(BaseException):
+    """The operations process dying at an instant (SIGKILL cannot be aimed between two statements)."""
+
+
+def test_a_notification_is_sent_once_when_ops_dies_after_publishing_or_two_run_at_once(tmp_path, members):
+    broker = Mosquitto(tmp_path / "broker").start()
+    generate(tmp_path / "hq.pem", tmp_path / "hq.pub")
+    Sealer.generate(tmp_path / "gateway.key")
+    sealer, signer = Sealer.load(tmp_path / "gateway.key"), Signer.load(tmp_path / "hq.pem")
+    ops = [OpsLoop(members.db.url, Broker(broker.url), signer, sealer, client_id=f"hq-ops-{n}") for n in (1, 2)]
+    received, codec = [], Codec("gateway", "hq", verifier=Verifier.load(tmp_path / "hq.pub"))
+
+    def on_message(client, userdata, msg):       # a gateway that delivers everything it gets
+        body = codec.unpack(msg.payload, {"notify"})["body"]
+        received.append((body["notification_id"], body["attempt"]))
+        client.publish(topics.NOTIFY_ACK, codec.pack("notify.ack", {
+            "notification_id": body["notification_id"], "status": "delivered"}), qos=1)
+
+    gateway = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gateway", protocol=mqtt.MQTTv5)
+    gateway.on_message = on_message
+    subscribed = threading.Event()
+    gateway.on_subscribe = lambda *a: subscribed.set()
+    gateway.connect("127.0.0.1", broker.port)
+    gateway.subscribe([(topics.NOTIFY, 1)])
+    gateway.loop_start()
+    for loop in ops:
+        loop.client.connect("127.0.0.1", broker.port)
+        loop.client.loop_start()
+    try:
+        assert subscribed.wait(10)
+        wait_for(lambda: all(loop.client.is_connected() for loop in ops), what="both connected")
+        now = shanghai("2026-03-27T10:00")
+        real_publish = ops[0].client.publish
+
+        def publish_then_die(*args, **kwargs):
+            real_publish(*args, **kwargs).wait_for_publish(5)
+            raise Killed                          # published, and then the process is gone
+        ops[0].client.publish = publish_then_die
+        with pytest.raises(Killed):
+            ops[0].tick(now)                      # queues three, sends the first, dies
+        wait_for(lambda: len(received) == 1 and ops[1].answers.qsize() == 1, what="the first, delivered")
+        assert ops[1].tick(now)["sent"] == 0      # the other process sends none of the claimed ones again
+        assert [n["state"] for n in outbox(members.db.conn)].count("delivered") == 1
+        ops[0].client.publish = real_publish
+        later = now + timedelta(minutes=1)        # the two claimed but never published are retried...
+        sent = []
+        both = [threading.Thread(target=lambda loop=loop: sent.append(loop.tick(later)["sent"])) for loop in ops]
+        for thread in both:                       # ...by both processes at once
+            thread.start()
+        for thread in both:
+            thread.join(30)
+        assert sorted(sent) in ([0, 2], [1, 1])
+        wait_for(lambda: len(received) == 3, what="the retried two")
+        assert len({n for n, _ in received}) == 3 and sorted(a for _, a in received) == [1, 2, 2]
+        claims = members.db.conn.execute("SELECT COUNT(*) FROM hq_notify_claims").fetchone()[0]
+        assert claims == 5                        # three first attempts, two second ones
+    finally:
+        gateway.loop_stop()
+        for loop in ops:
+            loop.client.loop_stop()
+            loop.db.close()
+        broker.stop()
+
+
+def test_the_first_round_of_a_day_makes_the_dated_benefit_runs_once(tmp_path, chain_key_file, hub_db):
+    """Birthday coupons and due top-up instalments no kiosk visit has paid are given by the daily round."""
+    full = (Path(__file__).parents[2] / "examples" / "rules-full.toml").read_text()
+    Retained(hub_db).set_rules(full)
+    k = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", rules_text=full, at="2026-01-01T08:00",
+                      pii_key=pii.load_or_make(chain_key_file))
+    k.register(name="A", phone="13800000001", card_id="A", birthday="1990-05-17", operator="admin",
+               at="2026-11-01T09:00")
+    k.purchase("A", lines_from_amount(100_000), operator="admin", at="2026-11-02T10:00")     # normal tier
+    k.topup("A", 100_000, operator="admin", at="2027-04-20T10:00")                         # bonus in parts
+    records = k.journal(limit=1000)
+    Ingest(hub_db).batch("s1", "k1", "kiosk", records, pii.keys_for(k.conn, records))
+    k.close()
+    generate(tmp_path / "hq.pem", tmp_path / "hq.pub")
+    Sealer.generate(tmp_path / "gateway.key")
+    ops = OpsLoop(hub_db.url, Broker("mqtt://127.0.0.1:1"), Signer.load(tmp_path / "hq.pem"),
+                  Sealer.load(tmp_path / "gateway.key"))     # no broker needed: nothing is published here
+    try:
+        day = shanghai("2027-05-03T09:00")
+        assert ops.tick(day)["runs"] == {"birthday_coupons": 1, "instalments": 1}
+        assert ops.tick(day + timedelta(hours=1))["runs"] is None             # once a day
+        assert ops.tick(day + timedelta(days=1))["runs"] == {"birthday_coupons": 0, "instalments": 0}
+        coupons = hub_db.conn.execute("SELECT code FROM coupons WHERE member_id = (SELECT member_id FROM cards"
+                                      " WHERE card_id = 'A')").fetchall()
+        assert coupons == [("BDAY-20",)]
+    finally:
+        ops.db.close()

@@ -22,7 +22,8 @@ NOW = datetime(2026, 3, 30, 2, 0, tzinfo=timezone.utc)
 def test_head_office_operations_on_postgresql(tmp_path, pg_url):
     lite = Db(f"sqlite:///{tmp_path / 'hq.db'}")
     generate(lite, ChainSpec(members=200, days=60, start=date(2026, 1, 1), seed=11))
-    pg = copy_to_postgres(lite, pg_url)
+    copy_to_postgres(lite, pg_url).close()
+    pg = Db(pg_url)                         # opened again, as every later command does: nothing to migrate
     try:
         for db in (lite, pg):
             assert db.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] > 500
