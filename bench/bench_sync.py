@@ -8,6 +8,9 @@
   round trip is what one confirmed batch costs, so ``ratio`` = end-to-end tx/s per round trip/s.
 - Backlog: 10,000 transactions committed while the agent is stopped, then the seconds from the
   agent's start until all are confirmed.
+- Hub ingest with and without re-derivation (sync/hq/rederive.py): a kiosk journal of purchases,
+  top-ups, check-ins and refunds ingested in batches of 200 into two fresh SQLite hub databases, one
+  re-deriving every record's effects (as the hub runs), one applying them unverified (the old way).
 
 Run: ``make bench-sync`` or ``.venv/bin/python bench/bench_sync.py [--live N] [--backlog N]``.
 """
@@ -29,7 +32,9 @@ sys.path.insert(0, str(REPO))
 import paho.mqtt.client as mqtt  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
-from kiosk.ledger import Ledger  # noqa: E402
+from kiosk.ledger import Ledger, lines_from_amount  # noqa: E402
+from sync.hq.db import Db  # noqa: E402
+from sync.hq.ingest import Ingest  # noqa: E402
 from sync.protocol import generate  # noqa: E402
 from tests.sync.mosquitto import Mosquitto  # noqa: E402
 
@@ -82,13 +87,51 @@ def wait_confirmed(ledger: Ledger, timeout: float = 600) -> float:
     return time.perf_counter()
 
 
+def counter_journal(path: Path, n: int) -> list[dict]:
+    """A kiosk journal of about ``n`` records, mixed like a counter's day."""
+    ledger = Ledger.create(path, kiosk_id="k2", store_id="s1")
+    cards = [f"M{i}" for i in range(50)]
+    for i, card in enumerate(cards):
+        ledger.register(name=f"Mix {i}", phone=f"1390000{i:04d}", card_id=card, operator="admin")
+        ledger.topup(card, 1_000_000, operator="admin")
+    for i in range(n // 4):
+        card = cards[i % len(cards)]
+        lines = lines_from_amount(0, [("A", "food", 600 + i % 4000), ("B", "drink", 400 + i % 1000)])
+        bought = ledger.purchase(card, lines, pay="stored-value" if i % 2 else "external", operator="admin")
+        ledger.topup(card, 100 + i % 900, operator="admin")
+        ledger.refund(bought["tx_id"], 100, operator="admin")
+        if i < len(cards):
+            ledger.checkin(card)
+        else:
+            ledger.purchase(card, lines_from_amount(500 + i % 700), operator="admin")
+    records = ledger.journal(limit=10 * n)
+    ledger.close()
+    return records
+
+
+def hub_ingest(url: str, records: list[dict], rederive: bool) -> float:
+    """Records per second ingested in batches of 200 (as the hub gets them), verification on or off."""
+    db = Db(url)
+    ingest = Ingest(db, rederive=rederive)
+    start = time.perf_counter()
+    for i in range(0, len(records), 200):
+        ingest.batch("s1", "k2", "kiosk", records[i:i + 200])
+    elapsed = time.perf_counter() - start
+    db.close()
+    return len(records) / elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--live", type=int, default=3000, help="transactions in the end-to-end run")
     parser.add_argument("--backlog", type=int, default=10000)
     parser.add_argument("--raw", type=int, default=5000, help="messages in the raw round-trip run")
+    parser.add_argument("--ingest", type=int, default=4000, help="records in the hub-ingest run")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    mixed = counter_journal(work / "k2.db", args.ingest)
+    unverified = hub_ingest(f"sqlite:///{work / 'plain.db'}", mixed, rederive=False)
+    rederived = hub_ingest(f"sqlite:///{work / 'verified.db'}", mixed, rederive=True)
     broker = Mosquitto(work / "broker", max_queued=100000).start()
     generate(work / "hq.pem", work / "hq.pub")
     ledger = Ledger.create(work / "k1.db", kiosk_id="k1", store_id="s1")
@@ -128,7 +171,9 @@ def main() -> None:
         "raw_qos1_round_trips_per_s": round(raw), "ratio_e2e_tx_to_raw_round_trips": round(e2e / raw, 2),
         "backlog": args.backlog, "backlog_drain_s": round(drain, 2),
         "backlog_tx_per_s": round(args.backlog / drain), "live_tx": args.live, "batch": 200, "window": 8,
-        "cpus": os.cpu_count()}))
+        "hub_ingest_records": len(mixed), "hub_ingest_rederived_per_s": round(rederived),
+        "hub_ingest_unverified_per_s": round(unverified),
+        "ratio_rederived_to_unverified": round(rederived / unverified, 2), "cpus": os.cpu_count()}))
 
 
 if __name__ == "__main__":

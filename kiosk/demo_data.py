@@ -9,6 +9,7 @@ Everything is dated relative to ``now`` so the demo looks the same on any day.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,12 +22,14 @@ from drivers.codes import make_coupon_code, make_gtin, make_member_qr, make_rece
 from drivers.tokens import make_member_token
 from kiosk.ledger import REFERENCE_RULES, Ledger, lines_from_amount
 from kiosk.ledger.clock import from_env
+from kiosk.ui.services import GIFT_PICTURES
 
 TOKEN_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"kiosk demo token key").digest())
 FORGER_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"not head office").digest())
 SECRETS = {"qr_secret": "demo-qr-secret", "receipt_secret": "demo-receipt-secret",
            "coupon_secret": "demo-coupon-secret"}
 BEANS_GTIN = make_gtin("690123456789")
+DEMO_PICTURES = Path(__file__).with_name("demo_pictures")      # the mug and the bag have none: an icon shows
 
 DEMO_RULES = REFERENCE_RULES.read_text(encoding="utf-8") + f"""
 [[gifts]]
@@ -35,10 +38,12 @@ name = "Coffee beans 250 g"
 name_zh = "咖啡豆 250 克"
 points = 1500
 stock = 3
+picture = "coffee-beans.png"
 
 [[packages]]
 code = "COFFEE10"
 name = "咖啡十次卡"
+name_en = "Coffee, 10 cups"
 uses = 10
 price = "200.00"
 valid_days = 180
@@ -46,6 +51,7 @@ valid_days = 180
 [[packages]]
 code = "WASH5"
 name = "洗车五次卡"
+name_en = "Car wash, 5 times"
 uses = 5
 price = "150.00"
 valid_days = 90
@@ -128,6 +134,10 @@ def seed(path: str | Path, *, kiosk_id: str = "kiosk-01", store_id: str = "store
         _members(led, now, year_ago)
     finally:
         led.close()
+    pictures = Path(path).parent / GIFT_PICTURES       # as the kiosk caches head office's gift pictures
+    pictures.mkdir(exist_ok=True)
+    for picture in DEMO_PICTURES.glob("*.png"):
+        shutil.copyfile(picture, pictures / picture.name)
 
 
 def _members(led: Ledger, now: datetime, year_ago: datetime) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .benefits import (apply_all, birthday_due, birthday_effects, bonus_parts, due_parts, part_key, pay_part_effects,
                        payout_effects)
-from .core import TxBuilder
+from .core import TxBuilder, states_inputs
 from .errors import Refused
 from .points import PointsOps
 
@@ -24,6 +24,7 @@ class BenefitOps(PointsOps):
         return {"birthday_coupon": birthday_due(self.conn, self.rules, member, day),
                 "instalments": due_parts(self.conn, day, member["member_id"])}
 
+    @states_inputs
     def visit(self, card_id: str, *, operator: str = "self", at: str | None = None) -> dict:
         """Pay out what is due to a member who shows up: the birthday coupon (once a year) and every
         top-up instalment due by today. Writes nothing when nothing is due."""

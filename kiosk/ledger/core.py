@@ -6,13 +6,15 @@ commit together (WAL, ``synchronous=FULL``), or nothing does.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import os
 import sqlite3
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator
@@ -62,6 +64,40 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout = 30000")
     conn.execute("PRAGMA secure_delete = ON")          # deleted and overwritten data is zeroed, not left in free pages
     return conn
+
+
+def states_inputs(operation):
+    """Mark an operation whose call is what its records state as ``inputs``: its name and arguments
+    (less operator and moment, which the record has anyway), so head office can make the same call
+    against its own state and compare the effects (sync/hq/rederive.py). An operation called inside
+    another (a visit paying benefits) records the outer call. Never on an operation taking personal data
+    (registration, profile changes): arguments are stored in clear, records carry only ciphertext."""
+    parameters = list(inspect.signature(operation).parameters.values())[1:]
+    names = [p.name for p in parameters]
+    defaults = {p.name: p.default for p in parameters
+                if p.default is not inspect.Parameter.empty and p.name not in ("operator", "at")}
+
+    @functools.wraps(operation)
+    def call(self, *args, **kwargs):
+        if self._call is not None:
+            return operation(self, *args, **kwargs)
+        given = {**defaults, **dict(zip(names, args)), **kwargs}
+        self._call = {"call": operation.__name__,
+                      "args": {name: _plain(value) for name, value in given.items() if name not in ("operator", "at")}}
+        try:
+            return operation(self, *args, **kwargs)
+        finally:
+            self._call = None
+    return call
+
+
+def _plain(value):
+    """An argument as JSON: a line as its fields, a package plan as its code, tuples as lists."""
+    if is_dataclass(value):
+        return getattr(value, "code", None) or dict(value.__dict__)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 @dataclass
@@ -125,6 +161,7 @@ class LedgerCore:
         self._card_read: tuple[str, int] | None = None    # the NTAG 424 read of the card at the counter
         self._rules_text: str | None = None
         self._in_transaction = False
+        self._call: dict | None = None      # the operation being recorded (states_inputs)
         self._data_version = -1
         self._member_columns = ["card_status"] + [
             d[0] for d in self.conn.execute("SELECT * FROM members LIMIT 0").description]
@@ -213,7 +250,8 @@ class LedgerCore:
                 record = {"v": journal.RECORD_VERSION, "tx_id": str(uuid.uuid4()), "kiosk_id": self.kiosk_id,
                           "store_id": self.store_id, "channel": "kiosk", "seq": seq, "kind": kind,
                           "at": to_utc_text(moment), "operator": operator, "member_id": member_id,
-                          "ref_tx": ref_tx, "reason": reason, "data": data or {}, "effects": []}
+                          "ref_tx": ref_tx, "reason": reason, "data": data or {}, "effects": [],
+                          "inputs": self._inputs(card, member, moment)}
                 yield TxBuilder(conn, record, moment, moment.astimezone(self.tz), member)
                 if not record["effects"] and not record_only:
                     raise Refused("nothing to do", "nothing_to_do")
@@ -223,7 +261,24 @@ class LedgerCore:
                 conn.execute("INSERT INTO outbox (seq, tx_id) VALUES (?, ?)", (seq, record["tx_id"]))
             finally:
                 self._in_transaction = False
-        log.info("tx %s seq=%d kind=%s member=%s operator=%s", record["tx_id"], seq, kind, member_id, operator)
+        self._committed(record)
+
+    def _committed(self, record: dict) -> None:
+        log.info("tx %s seq=%d kind=%s member=%s operator=%s", record["tx_id"], record["seq"], record["kind"],
+                 record["member_id"], record["operator"])
+
+    def _inputs(self, card: str | None, member: dict | None, moment: datetime) -> dict:
+        """What the record was made from (docs/protocol.md, "Inputs"): the operation's call, the card,
+        the rules' hash, and the member's balances as this kiosk saw them."""
+        inputs = {**(self._call or {}), "card_id": card, "rules": self.rules.digest}
+        if member is not None:     # every ledger is a PointsOps (points.py), which defines available points
+            points = self.available_points(member["member_id"], moment.astimezone(self.tz).date().isoformat())
+            inputs["seen"] = {"tier": member["tier"], "principal_fen": member["principal_fen"],
+                              "bonus_fen": member["bonus_fen"], "points": int(points),
+                              "points_debt": member["points_debt"],
+                              "first_purchase": member["first_purchase_tx"] is None,
+                              "birthday": bool(member.get("birthday"))}      # readable here (its data key)
+        return inputs
 
     def card_read(self, card_id: str, counter: int | None) -> None:
         """The card at the counter was identified by this tap: with an NTAG 424 DNA read counter, every

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-RECORD_VERSION = 2
+RECORD_VERSION = 3       # 3: records state their inputs (docs/protocol.md, "Inputs")
 GENESIS = "0" * 64
 SEALS = ("prev", "hash")
 

@@ -9,9 +9,11 @@ from .dates import parse_day
 from .errors import InvalidInput, NotFound, Refused
 from .phones import mask_card, normalise_phone
 from .points import PointsOps
+from .core import states_inputs
 
 _CARD = re.compile(r"[A-Za-z0-9_:.-]{1,64}")
 _MEMBER_ID = re.compile(r"M[0-9A-Z]{1,19}")
+_NOTICE = re.compile(r"[A-Za-z0-9._-]{1,32}")
 
 
 def check_card_id(card_id: str) -> str:
@@ -62,20 +64,25 @@ class MemberOps(PointsOps):
         if self.conn.execute("SELECT 1 FROM cards WHERE card_id = ?", (card_id,)).fetchone():
             raise Refused(f"card {card_id} is already issued", "card_in_use")
 
-    def register(self, *, name: str, phone: str, card_id: str, birthday: str | None = None,
-                 referrer_card: str | None = None, member_id: str | None = None, operator: str,
-                 at: str | None = None) -> dict:
+    def register(self, *, phone: str, card_id: str, name: str | None = None, birthday: str | None = None,
+                 referrer_card: str | None = None, member_id: str | None = None, consent: str | None = None,
+                 operator: str, at: str | None = None) -> dict:
         """A new member with their first card; the referrer is rewarded on the first purchase.
 
-        ``member_id`` is for ids head office assigned; by default a new one is made (76 random bits,
-        in the form the phone QR code carries).
+        The name is optional (stored empty). ``consent`` is the version of the privacy notice the
+        member agreed to; the record keeps it in ``data.privacy_notice`` with the record's moment,
+        nothing personal. ``member_id`` is for ids head office assigned; by default a new one is made
+        (76 random bits, in the form the phone QR code carries).
         """
-        profile = _profile(name, phone, birthday, self.phone_region)
+        if consent is not None and not (isinstance(consent, str) and _NOTICE.fullmatch(consent)):
+            raise InvalidInput(f"privacy notice version {consent!r} must be 1-32 letters, digits or ._-")
+        profile = {"name": "", **_profile((name or "").strip() or None, phone, birthday, self.phone_region)}
         referrer_id = self.member_for_card(referrer_card)["member_id"] if referrer_card else None
         if member_id is not None and not _MEMBER_ID.fullmatch(member_id):
             raise InvalidInput(f"member id {member_id!r} must be M and 1-19 of 0-9A-Z")
         member_id = member_id or "M" + uuid.uuid4().hex[:19].upper()
-        with self.transaction("register", operator=operator, at=at, member_id=member_id) as t:
+        with self.transaction("register", operator=operator, at=at, member_id=member_id,
+                              data={"privacy_notice": consent} if consent else None) as t:
             self._card_free(card_id)
             if self.conn.execute("SELECT 1 FROM members WHERE member_id = ?", (member_id,)).fetchone():
                 raise Refused(f"member {member_id} already exists", "member_exists")
@@ -98,6 +105,7 @@ class MemberOps(PointsOps):
                      fields=pii.seal_profile(self.conn, self.keyring, t.member["member_id"], fields, new=False))
         return {"tx_id": t.tx_id, "changed": sorted(fields)}
 
+    @states_inputs
     def report_lost(self, card_id: str, *, operator: str, reason: str = "reported lost",
                     at: str | None = None) -> dict:
         """Block the card at once; the balances stay with the member."""
@@ -106,6 +114,7 @@ class MemberOps(PointsOps):
             t.effect("card.set", card_id=card_id, status="lost")
         return {"tx_id": t.tx_id, "card_id": card_id, "status": "lost"}
 
+    @states_inputs
     def replace_card(self, card_id: str, new_card_id: str, *, operator: str, at: str | None = None) -> dict:
         """Bind a new card to the same member; the old one is blocked, balances carry over.
 
@@ -124,6 +133,7 @@ class MemberOps(PointsOps):
             t.effect("card.add", card_id=new_card_id, member_id=member["member_id"])
         return {"tx_id": t.tx_id, "card_id": new_card_id, "replaces": card_id}
 
+    @states_inputs
     def close_account(self, card_id: str, *, reason: str, operator: str, at: str | None = None) -> dict:
         """Close the member: refund stored-value principal, forfeit bonus, points and packages."""
         reason = self.require_reason(reason, "closing a card")

@@ -5,7 +5,7 @@ the offline limits) first, as for any points spend.
 """
 from __future__ import annotations
 
-from .core import TxBuilder
+from .core import TxBuilder, states_inputs
 from .errors import InvalidInput, Refused
 from .points import PointsOps
 
@@ -26,6 +26,7 @@ class PointMoveOps(PointsOps):
             raise Refused(f"only {max(have, 0)} points available, {points} needed", "insufficient_points")
         return day
 
+    @states_inputs
     def convert_points(self, card_id: str, points: int, *, operator: str = "self", at: str | None = None) -> dict:
         """Points into bonus stored value (not refundable principal) at the rules' rate."""
         rule = self.rules.conversion
@@ -43,6 +44,7 @@ class PointMoveOps(PointsOps):
             t.record["data"] = {"points": points, "bonus_fen": bonus, "lots": lots}
         return {"tx_id": t.tx_id, "points": points, "bonus_fen": bonus, "lots": lots}
 
+    @states_inputs
     def transfer_points(self, card_id: str, to_card: str, points: int, *, operator: str = "self",
                         at: str | None = None) -> dict:
         """Give points to another member: their lots keep the expiry of the lots they came from."""

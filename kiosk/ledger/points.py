@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from .benefits import apply_all, earn_effects
-from .core import LedgerCore, TxBuilder
+from .core import LedgerCore, TxBuilder, states_inputs
 from .dates import add_months, from_utc_text, to_utc_text
 from .errors import InvalidInput, NotFound, Refused
 from .pricing import Line, earn_points
@@ -77,6 +77,7 @@ class PointsOps(LedgerCore):
             t.effect("tier", member_id=member_id, tier=earned.id, previous=current)
 
     # -- operations ----------------------------------------------------------------------------
+    @states_inputs
     def checkin(self, card_id: str, *, operator: str = "self", at: str | None = None) -> dict:
         with self.transaction("checkin", operator=operator, at=at, card=card_id) as t:
             member = t.member
@@ -89,6 +90,7 @@ class PointsOps(LedgerCore):
             t.record["data"] = {"points": self.rules.checkin_points, "day": day}
         return {"tx_id": t.tx_id, "points": self.rules.checkin_points}
 
+    @states_inputs
     def claim_receipt(self, card_id: str, *, store_id: str, pos_txn: str, amount_fen: int, issued_at: int,
                       operator: str = "self", at: str | None = None) -> dict:
         """Points for a purchase made without the card, from the POS's signed receipt (verified by
@@ -116,6 +118,7 @@ class PointsOps(LedgerCore):
             t.record["data"].update(points=points, multipliers=list(names))
         return {"tx_id": t.tx_id, "points": points, "receipt": receipt}
 
+    @states_inputs
     def adjust(self, card_id: str, points: int, *, reason: str, operator: str, at: str | None = None) -> dict:
         """A manager's correction: positive adds a lot, negative draws (refused when short)."""
         reason = self.require_reason(reason, "a points adjustment")
@@ -130,6 +133,7 @@ class PointsOps(LedgerCore):
                 self.draw(t, member["member_id"], -points, "adjust")
         return {"tx_id": t.tx_id, "points": points}
 
+    @states_inputs
     def redeem(self, card_id: str, sku: str, *, operator: str, at: str | None = None) -> dict:
         """Exchange points for a gift from this store's stock."""
         gift = self.rules.gift(sku)
@@ -146,6 +150,7 @@ class PointsOps(LedgerCore):
             t.effect("stock", sku=sku, delta=-1)
         return {"tx_id": t.tx_id, "sku": sku, "points": gift.points, "stock_left": row[0] - 1}
 
+    @states_inputs
     def expire(self, *, at: str | None = None, operator: str = "admin") -> dict:
         """Expire what is left of lots and packages past their last day: one transaction per member."""
         done = []
@@ -170,6 +175,7 @@ class PointsOps(LedgerCore):
             done.append({"tx_id": t.tx_id, "member_id": member_id, "points": points})
         return {"expired": done, "day": day}
 
+    @states_inputs
     def evaluate_tiers(self, *, at: str | None = None, operator: str = "admin") -> dict:
         """Downgrade members whose qualifying total fell, once the hold period has passed."""
         moment = self.moment(at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .core import TxBuilder
+from .core import TxBuilder, states_inputs
 from .dates import to_utc_text
 from .errors import InvalidInput, NotFound, Refused
 from .pricing import Line, Quote, quote_purchase
@@ -70,6 +70,7 @@ class PurchaseOps(ValueOps):
         return self._quote(member, lines, list(coupons), list(printed_coupons), points_cash, pay,
                            self.local_moment(at))[0]
 
+    @states_inputs
     def purchase(self, card_id: str, lines: list[Line], *, coupons: list[str] = (),
                  printed_coupons: list[tuple[str, int]] = (), points_cash: int = 0,
                  pay: str = "external", operator: str, at: str | None = None) -> dict:
@@ -118,28 +119,42 @@ class PurchaseOps(ValueOps):
         self.earn(t, referrer, points, "rr")
         return points
 
-    def refund(self, purchase_tx: str, amount_fen: int, *, operator: str, reason: str = "refund",
-               at: str | None = None) -> dict:
-        """Refund part or all of a purchase: money back the way it was paid, points taken back in
-        proportion (floor, capped at what the purchase earned), a shortfall becoming a debt."""
+    def _refund_split(self, purchase_tx: str, amount_fen: int) -> tuple[tuple, dict]:
+        """The purchase's row and what refunding ``amount_fen`` of it gives back: money the way it
+        was paid, points taken back in proportion (floor, capped at what the purchase earned)."""
         if amount_fen <= 0:
             raise InvalidInput("a refund must be more than 0")
+        row = self.conn.execute(
+            "SELECT member_id, payable_fen, sv_principal_fen, sv_bonus_fen, points_earned, points_cash, lot_id,"
+            " refunded_fen, points_clawed, points_cash_returned FROM purchases WHERE tx_id = ?",
+            (purchase_tx,)).fetchone()
+        if row is None:
+            raise NotFound(f"{purchase_tx} is not a purchase", "unknown_tx")
+        (_member, payable, sv_p, sv_b, earned, cash_points, _lot, refunded, clawed, cash_back) = row
+        if amount_fen > payable - refunded:
+            raise Refused(f"at most {(payable - refunded) / 100:.2f} is left to refund", "refund_too_large")
+        after = refunded + amount_fen
+        bonus_back = _share(sv_b, after, payable) - _share(sv_b, refunded, payable)
+        principal_back = (amount_fen - bonus_back) if sv_p + sv_b else 0
+        return row, {"amount_fen": amount_fen, "sv_principal_fen": principal_back, "sv_bonus_fen": bonus_back,
+                     "external_fen": amount_fen - principal_back - bonus_back,
+                     "points_taken": min(_share(earned, after, payable) - clawed, earned - clawed),
+                     "points_cash_returned": _share(cash_points, after, payable) - cash_back}
+
+    def preview_refund(self, purchase_tx: str, amount_fen: int) -> dict:
+        """What :meth:`refund` would give back, without writing: shown before the button."""
+        return self._refund_split(purchase_tx, amount_fen)[1]
+
+    @states_inputs
+    def refund(self, purchase_tx: str, amount_fen: int, *, operator: str, reason: str = "refund",
+               at: str | None = None) -> dict:
+        """Refund part or all of a purchase (:meth:`_refund_split`), a points shortfall becoming a debt."""
         with self.transaction("refund", operator=operator, at=at, ref_tx=purchase_tx, reason=reason or "refund") as t:
-            row = self.conn.execute(
-                "SELECT member_id, payable_fen, sv_principal_fen, sv_bonus_fen, points_earned, points_cash, lot_id,"
-                " refunded_fen, points_clawed, points_cash_returned FROM purchases WHERE tx_id = ?",
-                (purchase_tx,)).fetchone()
-            if row is None:
-                raise NotFound(f"{purchase_tx} is not a purchase", "unknown_tx")
-            (member_id, payable, sv_p, sv_b, earned, cash_points, lot_id, refunded, clawed, cash_back) = row
-            if amount_fen > payable - refunded:
-                raise Refused(f"at most {(payable - refunded) / 100:.2f} is left to refund", "refund_too_large")
+            row, split = self._refund_split(purchase_tx, amount_fen)
+            member_id, lot_id = row[0], row[6]
             t.record["member_id"] = member_id
-            after = refunded + amount_fen
-            bonus_back = _share(sv_b, after, payable) - _share(sv_b, refunded, payable)
-            principal_back = (amount_fen - bonus_back) if sv_p + sv_b else 0
-            points_back = min(_share(earned, after, payable) - clawed, earned - clawed)
-            cash_points_back = _share(cash_points, after, payable) - cash_back
+            principal_back, bonus_back = split["sv_principal_fen"], split["sv_bonus_fen"]
+            points_back, cash_points_back = split["points_taken"], split["points_cash_returned"]
             if principal_back or bonus_back:
                 t.effect("sv", member_id=member_id, principal=principal_back, bonus=bonus_back)
             if points_back:
@@ -152,9 +167,7 @@ class PurchaseOps(ValueOps):
                          at=self.tx_record(purchase_tx)["at"])
             t.effect("purchase.refund", purchase_tx=purchase_tx, fen=amount_fen, points=points_back,
                      points_cash=cash_points_back)
-            t.record["data"] = {"amount_fen": amount_fen, "sv_principal_fen": principal_back,
-                                "sv_bonus_fen": bonus_back, "external_fen": amount_fen - principal_back - bonus_back,
-                                "points_taken": points_back, "points_cash_returned": cash_points_back}
+            t.record["data"] = split
         return {"tx_id": t.tx_id, **t.record["data"]}
 
 

@@ -60,6 +60,7 @@ class Gift:
     name_zh: str
     points: int
     stock: int
+    picture: str = ""        # a file name in the kiosk's gift-pictures folder ("" : none)
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,11 @@ class Coupon:
 @dataclass(frozen=True)
 class PackagePlan:
     code: str
-    name: str
+    name: str                # as sold and kept with the member's package (Chinese in the demo)
     uses: int
     price_fen: int
     valid_days: int
+    name_en: str = ""        # the English UI's name ("": the name)
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,17 @@ def _multiplier(r: _Reader) -> Multiplier:
     return m
 
 
+_PICTURE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}\.(png|jpg|jpeg)")
+
+
+def _picture(r: _Reader) -> str:
+    """A gift's picture: a plain file name (no folders, so a catalogue cannot point elsewhere)."""
+    name = optional_str(r, "picture")
+    if name and not _PICTURE.fullmatch(name):
+        raise RulesError(f"{r._key('picture')}: {name!r} must be a file name ending .png, .jpg or .jpeg")
+    return name
+
+
 def _coupon(r: _Reader) -> Coupon:
     kind = r.str("kind")
     common = dict(code=r.str("code"), kind=kind, name=r.str("name", r.table.get("code", "coupon")),
@@ -331,7 +344,8 @@ def load_rules(text: str) -> Rules:
     gifts = []
     for g in top.items("gifts"):
         gifts.append(Gift(sku=g.str("sku"), name=g.str("name"), name_zh=g.str("name_zh", g.table.get("name", "-")),
-                          points=g.int("points", None, 1, 10**8), stock=g.int("stock", 0, 0, 10**6)))
+                          points=g.int("points", None, 1, 10**8), stock=g.int("stock", 0, 0, 10**6),
+                          picture=_picture(g)))
         g.done()
     coupons = tuple(_coupon(c) for c in top.items("coupons"))
     policy = top.sub("coupon_policy")
@@ -340,7 +354,8 @@ def load_rules(text: str) -> Rules:
     packages = []
     for p in top.items("packages"):
         packages.append(PackagePlan(code=p.str("code"), name=p.str("name"), uses=p.int("uses", None, 1, 1000),
-                                    price_fen=p.fen("price"), valid_days=p.int("valid_days", 365, 1, 3650)))
+                                    price_fen=p.fen("price"), valid_days=p.int("valid_days", 365, 1, 3650),
+                                    name_en=optional_str(p, "name_en")))
         p.done()
     top.done()
 

@@ -11,6 +11,7 @@ from .money import format_fen
 from .members import MemberOps
 from .pricing import split_stored_value
 from .rules import PackagePlan
+from .core import states_inputs
 
 
 class ValueOps(MemberOps, BenefitOps):
@@ -20,6 +21,7 @@ class ValueOps(MemberOps, BenefitOps):
         step = self.rules.bonus_step(amount_fen)
         return part_share(step.bonus_fen, step.instalments, 0) if step else 0
 
+    @states_inputs
     def topup(self, card_id: str, amount_fen: int, *, operator: str, at: str | None = None) -> dict:
         if amount_fen <= 0:
             raise InvalidInput("a top-up must be more than 0")
@@ -39,6 +41,7 @@ class ValueOps(MemberOps, BenefitOps):
         return {"tx_id": t.tx_id, "principal_fen": amount_fen, "bonus_fen": bonus,
                 "balance_fen": member["principal_fen"] + member["bonus_fen"] + amount_fen + bonus, **extras}
 
+    @states_inputs
     def undo_topup(self, topup_tx: str, *, reason: str, operator: str, at: str | None = None) -> dict:
         """A manager takes back a mistaken top-up within the window, unless any of it was spent."""
         reason = self.require_reason(reason, "undoing a top-up")
@@ -65,6 +68,7 @@ class ValueOps(MemberOps, BenefitOps):
             t.record["data"] = {"principal_fen": principal, "bonus_fen": bonus, "points": later["points"]}
         return {"tx_id": t.tx_id, "undone": topup_tx, **t.record["data"]}
 
+    @states_inputs
     def sell_package(self, card_id: str, plan: PackagePlan, *, pay: str = "external", operator: str,
                      at: str | None = None) -> dict:
         """Sell N uses valid for some days; paid outside or from stored value (earns no points)."""
@@ -84,17 +88,18 @@ class ValueOps(MemberOps, BenefitOps):
                                 "sv_principal_fen": principal, "sv_bonus_fen": bonus}
         return {"tx_id": t.tx_id, "package_id": package_id, "uses": plan.uses, "expires_on": expires}
 
+    @states_inputs
     def use_package(self, card_id: str, package: str | None = None, *, operator: str,
                     at: str | None = None) -> dict:
         """Use one count of a package (by id or plan code; default: the soonest-expiring)."""
         with self.transaction("package_use", operator=operator, at=at, card=card_id) as t:
             member = t.member
             day = t.local.date().isoformat()
-            row = self.conn.execute(
+            named = " AND (package_id = ? OR code = ?)" if package else ""   # no "? IS NULL": head office's
+            row = self.conn.execute(                                         # PostgreSQL replays this
                 "SELECT package_id, remaining FROM packages WHERE member_id = ? AND remaining > 0 AND status = 'active'"
-                " AND expires_on >= ? AND (? IS NULL OR package_id = ? OR code = ?)"
-                " ORDER BY expires_on, package_id LIMIT 1",
-                (member["member_id"], day, package, package, package)).fetchone()
+                f" AND expires_on >= ?{named} ORDER BY expires_on, package_id LIMIT 1",
+                (member["member_id"], day, *([package, package] if package else []))).fetchone()
             if row is None:
                 raise Refused("no package with uses left" + (f" matching {package}" if package else ""),
                               "no_package")
@@ -102,6 +107,7 @@ class ValueOps(MemberOps, BenefitOps):
             t.record["data"] = {"package_id": row[0], "remaining": row[1] - 1}
         return {"tx_id": t.tx_id, "package_id": row[0], "remaining": row[1] - 1}
 
+    @states_inputs
     def issue_coupon(self, card_id: str, code: str, *, operator: str, at: str | None = None) -> dict:
         coupon = self.rules.coupon(code)
         if coupon is None:

@@ -12,8 +12,8 @@ from .purchase import PurchaseOps
 
 
 def mask_name(name: str) -> str:
-    """张三丰 -> 张**, Alice -> A****: the first character only."""
-    return name[:1] + "*" * max(1, len(name) - 1)
+    """张三丰 -> 张**, Alice -> A****: the first character only; no name stays empty."""
+    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
 
 
 class Views(PurchaseOps, PointMoveOps):
@@ -39,8 +39,9 @@ class Views(PurchaseOps, PointMoveOps):
                    for c, code, until in self.conn.execute(
                        "SELECT coupon_id, code, valid_until FROM coupons WHERE member_id = ? AND used_tx IS NULL"
                        " AND valid_until >= ? ORDER BY valid_until", (member_id, day.isoformat()))]
-        packages = [{"package_id": p, "code": code, "name": name, "remaining": rem, "uses": uses,
-                     "expires_on": exp}
+        english = {plan.code: plan.name_en for plan in self.rules.packages}
+        packages = [{"package_id": p, "code": code, "name": name, "name_en": english.get(code) or name,
+                     "remaining": rem, "uses": uses, "expires_on": exp}
                     for p, code, name, rem, uses, exp in self.conn.execute(
                         "SELECT package_id, code, name, remaining, uses, expires_on FROM packages WHERE member_id = ?"
                         " AND remaining > 0 AND status = 'active' AND expires_on >= ? ORDER BY expires_on",
@@ -81,8 +82,8 @@ class Views(PurchaseOps, PointMoveOps):
 
     def gifts(self) -> list[dict]:
         stock = dict(self.conn.execute("SELECT sku, stock FROM stock WHERE store_id = ?", (self.store_id,)))
-        return [{"sku": g.sku, "name": g.name, "name_zh": g.name_zh, "points": g.points, "stock": stock.get(g.sku, 0)}
-                for g in self.rules.gifts]
+        return [{"sku": g.sku, "name": g.name, "name_zh": g.name_zh, "points": g.points, "stock": stock.get(g.sku, 0),
+                 "picture": g.picture} for g in self.rules.gifts]
 
     def outbox_backlog(self) -> int:
         (n,) = self.conn.execute("SELECT COUNT(*) FROM outbox WHERE confirmed_at IS NULL").fetchone()

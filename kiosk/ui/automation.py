@@ -132,6 +132,7 @@ class AutomationServer:
         state = {"screen": self.app.sm.current, "texts": shown, "language": tr.lang,
                  "overlay": len(roots) > 1, "overflow": [t for r in roots for t in widget_tree.overflowing(r)],
                  "shortened": [t for r in roots for t in widget_tree.shortened(r)],
+                 "overlaps": [t for r in roots for t in widget_tree.overlapping(r)],
                  "small_targets": [t for r in roots for t in widget_tree.small_targets(r)],
                  "member": ctl.member is not None, "staff": ctl.staff["staff_id"] if ctl.staff else None,
                  "tap_ms": ctl.tap_ms, "rss_kb": _rss_kb(), "size": list(Window.size)}

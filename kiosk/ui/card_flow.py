@@ -8,7 +8,7 @@ from .formatting import money
 from .i18n import tr
 from .presenter import N_
 from .register_form import RegisterForm
-from .staff_presenter import allowed, member_label, present_register
+from .staff_presenter import PRIVACY_NOTICE_VERSION, allowed, member_label, present_register
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,11 @@ class CardFlow:
         form, card, operator = self.form.register_args(), found["card_id"], self.ctl.staff["staff_id"]
 
         def done(result):
-            log.info("member %s registered; consented to the privacy notice on screen", result["member_id"])
+            log.info("member %s registered; consented to privacy notice %s", result["member_id"],
+                     PRIVACY_NOTICE_VERSION)
             self._issued(card, tr._("Member registered and card issued."))
-        self.ctl.write(lambda led: led.register(**form, card_id=card, operator=operator), done)
+        self.ctl.write(lambda led: led.register(**form, card_id=card, consent=PRIVACY_NOTICE_VERSION,
+                                                operator=operator), done)
 
     # -- lost, replace, close -----------------------------------------------------------------
     def start(self) -> None:

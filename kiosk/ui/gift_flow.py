@@ -18,7 +18,7 @@ class GiftFlow:
         def got(gifts):
             self.gifts = gifts
             self.ctl.show("gifts", self.render)
-        self.ctl.run(lambda led: led.gifts(), got)
+        self.ctl.run(services.gift_catalogue, got)
 
     def render(self) -> dict:
         member, staff = self.ctl.member, self.ctl.staff

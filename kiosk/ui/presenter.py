@@ -66,6 +66,11 @@ def _tier_progress(view: dict, lang: str, _: Translate) -> tuple[float, str]:
     return min(1.0, max(0.0, view["qualifying"] / threshold)), text
 
 
+def package_name(package: dict, lang: str) -> str:
+    """A package plan's or a held package's name in the UI language (the rules' ``name_en`` in English)."""
+    return (package.get("name_en") or package["name"]) if lang == "en" else package["name"]
+
+
 def history_rows(history: list[dict], _: Translate, tz: ZoneInfo, lang: str) -> list[dict]:
     rows = []
     for item in history:
@@ -78,7 +83,8 @@ def history_rows(history: list[dict], _: Translate, tz: ZoneInfo, lang: str) -> 
         if item["kind"] == "purchase" and summary.get("amount_fen") is not None:
             changes.append(_("paid {amount}").format(amount=money(summary["amount_fen"])))
         if item["kind"] == "package_use" and item.get("remaining") is not None:
-            changes.append(_("{package}: {left} left").format(package=item.get("package") or _("package"),
+            name = package_name({"name": item.get("package", ""), "name_en": item.get("package_en")}, lang)
+            changes.append(_("{package}: {left} left").format(package=name or _("package"),
                                                              left=item["remaining"]))
         rows.append({"text": f"{local_time(item['at'], tz, lang)}  {_(KINDS.get(item['kind'], item['kind']))}",
                      "detail": "  ".join(changes)})
@@ -109,7 +115,7 @@ def present_member(view: dict, _: Translate, lang: str, tz: ZoneInfo) -> dict:
                      "detail": " · ".join(filter(None, (min_spend(c, _),
                                                         _("until {date}").format(date=day(c["valid_until"], lang)))))}
                     for c in view["coupons"]],
-        "packages": [{"text": p["name"], "detail": _("{left} of {uses} left, until {date}").format(
+        "packages": [{"text": package_name(p, lang), "detail": _("{left} of {uses} left, until {date}").format(
             left=p["remaining"], uses=p["uses"], date=day(p["expires_on"], lang))} for p in view["packages"]],
         "history": history_rows(view["history"], _, tz, lang),
         "checked_in": view["checked_in_today"],
@@ -132,6 +138,7 @@ def present_gifts(gifts: list[dict], points: int | None, _: Translate, n_: Plura
             missing = gift["points"] - points
             note = n_("{n} point short", "{n} points short", missing).format(n=count(missing))
         rows.append({"text": gift["name_zh"] if lang == "zh_CN" else gift["name"],
+                     "picture": gift.get("picture", ""), "pictured": True,
                      # one line a portrait screen can hold: what stops the member, else the stock
                      "detail": note or _("{stock} in stock").format(stock=gift["stock"]),
                      "figure": _("{n} points").format(n=count(gift["points"])),

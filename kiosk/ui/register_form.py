@@ -109,8 +109,6 @@ class RegisterForm:
         missing = []
         if not MOBILE.fullmatch(self.phone):
             missing.append("phone")
-        if not self.name.strip():
-            missing.append("name")
         if not self.consent:
             missing.append("consent")
         return missing

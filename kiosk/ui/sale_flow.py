@@ -9,7 +9,7 @@ from .formatting import count, money, typed_money
 from .i18n import tr
 from .keyentry import type_key
 from .presenter import coupon_terms
-from .staff_presenter import present_purchases, present_quote
+from .staff_presenter import present_purchases, present_quote, present_refund_split
 
 
 PRINTED = "printed"     # the coupon list's entry for the scanned printed coupon
@@ -151,15 +151,38 @@ class SaleFlow:
         if member is None:
             return {}
         return {"rows": present_purchases(member["history"], tr._, self.ctl.ctx.tz, tr.lang, self.refund_tx),
-                "amount": typed_money(self.amount), "ready": bool(self.refund_tx and self._request() and self.amount)}
+                "amount": typed_money(self.amount), "problem": self.problem,
+                "split": present_refund_split(self.quote, tr._) if self.quote else [],
+                "ready": self.quote is not None}
 
     def refund_pick(self, tx_id: str) -> None:
         self.refund_tx = tx_id
-        self.ctl.refresh()
+        self.refund_preview()
 
     def refund_key(self, key: str) -> None:
         self.amount = type_key(self.amount, key)
+        self.refund_preview()
+
+    def refund_preview(self) -> None:
+        """Ask the ledger what this refund gives back (principal, bonus, till, points); latest answer counts."""
+        self.quote, self.problem = None, ""
+        request = self._request()
         self.ctl.refresh()
+        if not (self.refund_tx and request and request[0]):
+            return
+        self._asked += 1
+        asked, tx, amount = self._asked, self.refund_tx, request[0]
+
+        def got(split):
+            if asked == self._asked:
+                self.quote = split
+                self.ctl.refresh()
+
+        def refused(failure):
+            if asked == self._asked:
+                self.problem = messages.for_failure(failure.code, failure.message, tr._)
+                self.ctl.refresh()
+        self.ctl.run(lambda led: led.preview_refund(tx, amount), got, refused)
 
     def refund_confirm(self) -> None:
         tx, amount, operator = self.refund_tx, parse_fen(self.amount), self.ctl.staff["staff_id"]

@@ -3,7 +3,7 @@ every layout the kiosk supports.
 
 Runs the scripted tour (:mod:`kiosk.ui.tour`) in ``kiosk --simulate`` on a private Xvfb display
 and saves ``LAYOUT/NN-screen-LANG.png`` (layouts: ``800x480``, ``1280x800`` and ``portrait``, the
-7" panel turned 90°); prints the stops where text spills out of its box or is cut short, or a
+7" panel turned 90°); prints the stops where text spills out of its box, is cut short or two texts overlap, or a
 target is smaller than 48 px, and exits 1 if there are any.
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ def take_all(out: Path, layouts=tuple(LAYOUTS)) -> list[dict]:
 
 def problems(seen: list[dict]) -> list[str]:
     return [f"{s.get('layout', '')}/{s['stop']} ({s['language']}): {kind} {items}" for s in seen
-            for kind in ("overflow", "shortened", "small_targets") if (items := s[kind])]
+            for kind in ("overflow", "shortened", "overlaps", "small_targets") if (items := s[kind])]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,9 +8,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 from fractions import Fraction
+from pathlib import Path
 
 from kiosk.ledger import NotFound, Refused
 from kiosk.ledger.pricing import multiplier_applies
+
+
+GIFT_PICTURES = "gift-pictures"
 
 
 def _percent(value: Fraction) -> str:
@@ -39,12 +43,25 @@ def member_snapshot(led, card_id: str, history: int = 10, *, at: str | None = No
         view["next_tier_threshold"] = tier.threshold
     for coupon in view["coupons"]:
         coupon.update(coupon_rule(led, coupon["code"]))
-    names = {p["package_id"]: p["name"] for p in view["packages"]}
+    held = {p["package_id"]: p for p in view["packages"]}
     for item in view["history"]:
         if item["kind"] == "package_use":      # which package, and how many uses it has left
             data = led.tx_record(item["tx_id"])["data"]
-            item["package"], item["remaining"] = names.get(data.get("package_id"), ""), data.get("remaining")
+            package = held.get(data.get("package_id"), {})
+            item["package"], item["package_en"] = package.get("name", ""), package.get("name_en", "")
+            item["remaining"] = data.get("remaining")
     return view
+
+
+def gift_catalogue(led) -> list[dict]:
+    """The gifts with each picture's path when the kiosk holds that file (``gift-pictures/`` beside
+    the ledger, where head office's pictures are cached), else "" and the screen shows an icon."""
+    folder = Path(led.path).parent / GIFT_PICTURES
+    gifts = led.gifts()
+    for gift in gifts:
+        path = folder / gift["picture"] if gift["picture"] else None
+        gift["picture"] = str(path) if path and path.is_file() else ""
+    return gifts
 
 
 def topup_offer(led, amount_fen: int) -> dict:

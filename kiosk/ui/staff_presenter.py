@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from kiosk.ledger import permissions
 
 from .formatting import count, day, full_day, local_time, money
-from .presenter import N_, Plural, Translate, tier_name
+from .presenter import N_, Plural, Translate, package_name, tier_name
 
 # each staff-home button and the ledger action it leads to
 ACTIONS = {"purchase": "purchase", "topup": "topup", "refund": "refund", "gifts": "redeem",
@@ -38,7 +38,7 @@ def member_label(member: dict, _: Translate) -> str:
     """The name staff serve and the masked phone; an erased member's data is gone, and says so."""
     if member.get("erased"):
         return _("Personal data erased")
-    return f"{member['name']}  {member['phone_masked']}"
+    return f"{member['name']}  {member['phone_masked']}".strip()
 
 
 def present_staff_home(staff: dict, member: dict | None, _: Translate, lang: str) -> dict:
@@ -76,6 +76,20 @@ def present_quote(quote: dict, _: Translate) -> list[dict]:
     return [{"text": row[0], "detail": row[1], "strong": len(row) > 2} for row in rows]
 
 
+def present_refund_split(split: dict, _: Translate) -> list[dict]:
+    """What a refund gives back, shown before the red button as the purchase preview is."""
+    rows = [(_("Refund"), money(split["amount_fen"]), True)]
+    if split["sv_principal_fen"] or split["sv_bonus_fen"]:
+        rows.append((_("Principal back"), money(split["sv_principal_fen"])))
+        rows.append((_("Bonus back"), money(split["sv_bonus_fen"])))
+    if split["external_fen"]:
+        rows.append((_("Back at the till"), money(split["external_fen"])))
+    rows.append((_("Points taken back"), "-" + count(split["points_taken"])))
+    if split["points_cash_returned"]:
+        rows.append((_("Points returned"), "+" + count(split["points_cash_returned"])))
+    return [{"text": row[0], "detail": row[1], "strong": len(row) > 2} for row in rows]
+
+
 def present_bonus_extras(offer: dict, _: Translate) -> str:
     """The rest of a top-up's bonus beyond the stored value paid now: points, coupon, package, parts."""
     parts = [_("{n} points").format(n=count(offer["points"]))] if offer["points"] else []
@@ -106,10 +120,10 @@ def present_purchases(history: list[dict], _: Translate, tz: ZoneInfo, lang: str
 
 def present_packages(packages: list[dict], plans: list[dict], _: Translate, lang: str) -> tuple[list[dict], list[dict]]:
     """The member's packages (use one count) and the plans on sale."""
-    held = [{"text": p["name"], "detail": _("{left} of {uses} left, until {date}").format(
+    held = [{"text": package_name(p, lang), "detail": _("{left} of {uses} left, until {date}").format(
         left=p["remaining"], uses=p["uses"], date=day(p["expires_on"], lang)), "action": "use", "arg": p["package_id"],
         "aid": f"use-{p['code']}", "button": _("Use one"), "enabled": True} for p in packages]
-    sale = [{"text": p["name"], "detail": _("{uses} uses, {days} days, {price}").format(
+    sale = [{"text": package_name(p, lang), "detail": _("{uses} uses, {days} days, {price}").format(
         uses=p["uses"], days=p["valid_days"], price=money(p["price_fen"])), "action": "sell", "arg": p["code"],
         "aid": f"sell-{p['code']}", "button": _("Sell"), "enabled": True} for p in plans]
     return held, sale
@@ -161,17 +175,21 @@ def present_summary(summary: dict, shift: dict[str, dict], names: dict[str, str]
 
 
 def present_correction(correction: dict, _: Translate) -> str:
-    """One line for a correction from head office: what it was about and what was short."""
+    """One line for a correction from head office: what it was about, what was short, why it was rejected."""
     shortfalls = correction["detail"].get("shortfalls", [])
     short = ", ".join(f"{s.get('what', '?')} {s.get('short', '')}".strip() for s in shortfalls)
-    kind = _("double spend") if correction["kind"] == "overdraft" else correction["kind"]
-    return f"#{correction['seq']} {kind}" + (f" ({short})" if short else "")
+    kind = {"overdraft": _("double spend"), "rejected": _("rejected by head office")}.get(correction["kind"],
+                                                                                        correction["kind"])
+    reason = str(correction["detail"].get("reason", ""))[:80]
+    return f"#{correction['seq']} {kind}" + (f" ({short})" if short else "") + (f": {reason}" if reason else "")
 
 
 PRIVACY_NOTICE = N_("We keep your name, mobile number and birthday to run your membership: points, stored value, "
                     "birthday offers. They are stored encrypted, used by this store chain only, never sold, and "
                     "erased when you close your account.")
-MISSING = {"phone": N_("Enter an 11-digit mobile number."), "name": N_("Enter the member's name."),
+# The notice's version is what a registration records as the member's consent: change it with the text.
+PRIVACY_NOTICE_VERSION = "2026-11"
+MISSING = {"phone": N_("Enter an 11-digit mobile number."),
            "consent": N_("The member must agree to the privacy notice.")}
 
 
@@ -186,7 +204,7 @@ def present_register(form: dict, waiting: bool, _: Translate) -> dict:
         status = _("Ready: press Issue a card, then tap a blank card.")
     return {**form, "waiting": waiting, "ready": not form["missing"] and not waiting, "status": status,
             "tab_phone": _("Mobile") + "\n" + (form["phone"] or "—"),
-            "tab_name": _("Name") + "\n" + ((form["name"] + form["letters"]) or "—"),
+            "tab_name": _("Name") + "\n" + ((form["name"] + form["letters"]) or _("optional")),
             "tab_birthday": _("Birthday") + "\n" + birthday,
             "tab_consent": _("Privacy") + "\n" + (_("agreed") if form["consent"] else _("not yet")),
             "notice": _(PRIVACY_NOTICE)}

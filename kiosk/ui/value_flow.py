@@ -8,7 +8,7 @@ from . import services
 from .formatting import money, typed_money
 from .i18n import tr
 from .keyentry import type_key
-from .presenter import N_
+from .presenter import N_, package_name
 from .staff_presenter import allowed, present_bonus_extras, present_packages, present_topups
 
 UNDO_REASONS = (N_("wrong amount"), N_("wrong member"))
@@ -122,7 +122,7 @@ class ValueFlow:
         def sell():
             def done(result):
                 self.ctl.notice(tr._("{name} sold: {n} uses until {date}.").format(
-                    name=plan["name"], n=result["uses"], date=result["expires_on"]), "ok")
+                    name=package_name(plan, tr.lang), n=result["uses"], date=result["expires_on"]), "ok")
                 self.ctl.reload_member()
             self.ctl.write(lambda led: led.sell_package(card, led.rules.package(code), pay=pay, operator=operator), done)
-        self.ctl.confirm(tr._("Sell {name} for {price}?").format(name=plan["name"], price=money(plan["price_fen"])), sell)
+        self.ctl.confirm(tr._("Sell {name} for {price}?").format(name=package_name(plan, tr.lang), price=money(plan["price_fen"])), sell)

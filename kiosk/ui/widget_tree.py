@@ -82,6 +82,34 @@ def shortened(root) -> list[str]:
     return [w.text for w in visible(root) if isinstance(w, Label) and w.shorten and w.is_shortened]
 
 
+def _text_box(label, part) -> tuple[float, float, float, float] | None:
+    """Where a label's glyphs are drawn (from its laid-out lines and alignment), within ``part``."""
+    lines = getattr(label._label, "_cached_lines", None) or []
+    tw = max((line.w for line in lines), default=label.texture_size[0])
+    th = sum(line.h for line in lines) or label.texture_size[1]
+    x0, y0, x1, y1 = _box(label)
+    px, py = label.padding[0], label.padding[1]
+    left = {"left": x0 + px, "right": x1 - px - tw}.get(label.halign, (x0 + x1 - tw) / 2)
+    bottom = {"top": y1 - py - th, "bottom": y0 + py}.get(label.valign, (y0 + y1 - th) / 2)
+    box = (max(left, part[0]), max(bottom, part[1]), min(left + tw, part[2]), min(bottom + th, part[3]))
+    return box if box[2] > box[0] and box[3] > box[1] else None
+
+
+def _related(a, b) -> bool:
+    """One inside the other (a button's own label): their texts are meant to share the space."""
+    return any(w is b for w in a.walk(restrict=True)) or any(w is a for w in b.walk(restrict=True))
+
+
+def overlapping(root) -> list[str]:
+    """Pairs of visible texts whose glyphs cover each other by more than 2 px either way."""
+    win = EventLoop.window
+    shown = [(w, box) for w, part in _walk(root, (0, 0, win.width, win.height))
+             if isinstance(w, Label) and w.text.strip() and (box := _text_box(w, part))]
+    return [f"{a.text!r} / {b.text!r}" for (a, ra), (b, rb) in itertools.combinations(shown, 2)
+            if min(ra[2], rb[2]) - max(ra[0], rb[0]) > 2 and min(ra[3], rb[3]) - max(ra[1], rb[1]) > 2
+            and not _related(a, b)]
+
+
 def small_targets(root) -> list[str]:
     """Enabled buttons smaller than a fingertip (48 px either way)."""
     return [f"{getattr(w, 'aid', '') or w.text} {int(w.width)}x{int(w.height)}" for w in visible(root)

@@ -83,13 +83,15 @@ class DataRow(RecycleDataViewBehavior, BoxLayout):
     """A list row: a title, a detail line (and a note), a figure, and an optional button acting on ``arg``."""
 
     DEFAULTS = {"text": "", "detail": "", "note": "", "figure": "", "button": "", "action": "", "arg": "",
-                "aid": "", "enabled": False, "tone": "accent", "selected": False}
+                "aid": "", "enabled": False, "tone": "accent", "selected": False, "picture": "", "pictured": False}
     text = StringProperty("")
     detail = StringProperty("")
     note = StringProperty("")
     figure = StringProperty("")                  # a number to read at a glance (a gift's cost)
     tone = OptionProperty("accent", options=TONES)
     selected = BooleanProperty(False)
+    pictured = BooleanProperty(False)            # a picture slot (gifts): the picture, or an icon without one
+    picture = StringProperty("")
     button = StringProperty("")
     action = StringProperty("")
     arg = StringProperty("")

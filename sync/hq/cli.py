@@ -19,6 +19,7 @@ from ..protocol import Signer, generate
 from .db import Db
 from ..protocol.limits import DEFAULT_LIMITS
 from . import runs
+from .policy import load_policy
 from .retained import Retained
 from . import ops_cli, pki
 from .sources import CHANNELS, Sources
@@ -37,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                                                  " broker/mosquitto.conf (empty: one listener, development)")
     run.add_argument("--hold-on-overdraft", action="store_true", help="block a member's cards after a double spend")
     run.add_argument("--timezone", default="Asia/Shanghai", help="the chain's time zone: local days for coupon validity and lot expiry")
+    run.add_argument("--policy", help="TOML bounds on records head office cannot re-derive (docs/head-office.md)")
+    run.add_argument("--refuse-unverified", action="store_true",
+                     help="refuse records without inputs (version < 3) once every kiosk is upgraded")
     keygen = sub.add_parser("keygen", help="make head office's signing key pair")
     keygen.add_argument("--out", required=True, help="folder for hq-signing.pem and hq-signing.pub")
     for name, helptext in (("rules", "publish a rules file"), ("limits", "publish offline limits (JSON)"),
@@ -101,8 +105,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "run":
         from .hub import Hub
         setup_logging(args.log_level)
+        policy = load_policy(Path(args.policy).read_text()) if args.policy else None
         hub = Hub(args.db, broker_from(args), Signer.load(args.signing_key), hub_id=args.hub_id, group=args.group,
-                  mount=args.mount, hold_on_overdraft=args.hold_on_overdraft, timezone=args.timezone)
+                  mount=args.mount, hold_on_overdraft=args.hold_on_overdraft, timezone=args.timezone, policy=policy,
+                  accept_legacy=not args.refuse_unverified)
         hub.run(stop_on_signals())
         return 0
     if args.command == "keygen":

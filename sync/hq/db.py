@@ -19,6 +19,8 @@ from kiosk.ledger.migrations import Migration, upgrade
 
 from .opsdb import NOTIFY_CLAIMS_DDL, OPS_DDL
 from .sources import ENROLMENT_DDL
+from .rederive import REDERIVE_DDL, keep_legacy_sources
+from .rulebook import RULEBOOK_DDL, backfill as backfill_rulebook
 
 HUB_DDL = """
 CREATE TABLE IF NOT EXISTS hq_sources (
@@ -47,7 +49,17 @@ HUB_MIGRATIONS = (
     Migration(4, "enrolled sources: records and questions only from sources head office enrolled",
               ENROLMENT_DDL),
     Migration(5, "each notification attempt claimed before it is sent (sent once)", NOTIFY_CLAIMS_DDL),
+    Migration(6, "re-derived effects: every published rules version by hash; records rejected with the reason",
+              RULEBOOK_DDL + REDERIVE_DDL, lambda execute: _verification_step(execute)),
 )
+
+
+def _verification_step(execute) -> None:
+    """Migration 4's data: the rules already published, the sources that may still send records without inputs."""
+    backfill_rulebook(execute)
+    keep_legacy_sources(execute)
+
+
 _PG_LOCK = 7_316_001   # the one advisory lock all hub writers take
 
 

@@ -33,6 +33,7 @@ from kiosk.sdnotify import Watchdog
 from .authority import Authority
 from .db import Db
 from .ingest import Ingest
+from .policy import Policy
 from .retained import Retained
 from .sources import Refused, Sources
 
@@ -45,11 +46,13 @@ PROBE_TIMEOUT = 10.0              # seconds for the hub's own probe to come back
 class Hub:
     def __init__(self, db_url: str, broker: Broker, signer: Signer, *, hub_id: str = "hq-1", group: str = "hq",
                  mount: str = "", hold_on_overdraft: bool = False, clock: Clock | None = None,
-                 timezone: str = "Asia/Shanghai", probe_timeout: float = PROBE_TIMEOUT, key_file: str | None = None):
+                 timezone: str = "Asia/Shanghai", probe_timeout: float = PROBE_TIMEOUT, key_file: str | None = None,
+                 policy: Policy | None = None, accept_legacy: bool = True):
         clock = clock or from_env()
         self.db = Db(db_url, key_file)
         self.db.keyring         # a missing, open or wrong key file stops the hub at start, not at a batch
-        self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone)
+        self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone,
+                             policy=policy, accept_legacy=accept_legacy)
         self.answer_db = Db(db_url, key_file)        # requests are answered on their own connection, beside ingest
         self.authority = Authority(self.answer_db.conn, clock, timezone)
         self.retained = Retained(self.db, clock)

@@ -26,6 +26,8 @@ from kiosk.ledger.apply import apply_effects
 from kiosk.ledger.clock import Clock, from_env, now_text
 
 from .db import Db
+from .policy import Policy
+from .rederive import Rejected, Verifier, journal_rejected
 from .retained import Retained
 
 log = logging.getLogger("sync.hq.ingest")
@@ -65,10 +67,13 @@ def members_of(record: dict) -> set[str]:
 
 class Ingest:
     def __init__(self, db: Db, *, hold_on_overdraft: bool = False, clock: Clock | None = None,
-                 timezone: str = "Asia/Shanghai"):
+                 timezone: str = "Asia/Shanghai", rederive: bool = True, policy: Policy | None = None,
+                 accept_legacy: bool = True):
         self.db, self.conn = db, db.conn
         self.hold_on_overdraft = hold_on_overdraft
         self.clock, self.tz = clock or from_env(), ZoneInfo(timezone)
+        # re-derived effects (rederive.py); off only to measure what verification costs (bench/bench_sync.py)
+        self.verifier = Verifier(db, timezone=self.tz, policy=policy, accept_legacy=accept_legacy) if rederive else None
 
     def now(self) -> str:
         return now_text(self.clock)
@@ -150,7 +155,7 @@ class Ingest:
                   "operator": operator, "member_id": member_id, "ref_tx": None, "reason": reason,
                   "data": data or {}, "effects": effects}
         journal.seal(record, source.tip or journal.GENESIS)
-        self._apply(record, out, record["hash"])
+        self._apply(record, out, record["hash"], verify=False)
         if out.corrections and out.corrections[-1]["tx_id"] == record["tx_id"]:
             raise ValueError(f"head office's own {kind} was refused: {out.corrections[-1]['detail']}")
         self.conn.execute("UPDATE hq_sources SET hwm = ?, tip = ?, sealed = 1 WHERE source_id = 'hq'",
@@ -202,23 +207,28 @@ class Ingest:
             return f"prev {record['prev'][:12]}… is not the chain's tip {str(source.tip)[:12]}…"
         return None
 
-    def _apply(self, record: dict, out: Outcome, link: str) -> None:
+    def _apply(self, record: dict, out: Outcome, link: str, *, verify: bool = True) -> None:
         self.conn.execute("SAVEPOINT sp_record")
         try:
+            doubt = self.verifier.check(record) if verify and self.verifier else None   # rederive.py
             shortfalls = apply_effects(self.conn, record, strict=False)
             pii.index_record(self.conn, self.db.keyring, record)
             journal.append(self.conn, record, link)
             self.conn.execute("INSERT INTO hq_log (tx_id) VALUES (?)", (record["tx_id"],))
         except self.db.fatal:
             raise
-        except Exception as exc:  # a record the ledger cannot apply: refuse it, never silently
+        except Exception as exc:  # a record the ledger cannot apply, or a forged one: refuse it, never silently
             self.conn.execute("ROLLBACK TO SAVEPOINT sp_record")
             self.conn.execute("RELEASE SAVEPOINT sp_record")
-            self._correct(record, "rejected", {"error": f"{type(exc).__name__}: {exc}"[:300]}, out)
+            detail = exc.detail if isinstance(exc, Rejected) else {"error": f"{type(exc).__name__}: {exc}"[:300]}
+            journal_rejected(self.conn, record, detail, self.now())
+            self._correct(record, "rejected", detail, out)
             return
         self.conn.execute("RELEASE SAVEPOINT sp_record")
         out.applied += 1
         out.members |= members_of(record)
+        if doubt:
+            self._alert("suspect", record, doubt, out)
         if shortfalls:
             self._correct(record, "overdraft", {"shortfalls": shortfalls}, out)
             if self.hold_on_overdraft and record.get("member_id"):

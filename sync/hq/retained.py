@@ -15,6 +15,7 @@ from kiosk.ledger.clock import Clock, from_env, now_text
 
 from ..protocol import check, topics
 from .db import Db
+from .rulebook import keep_rules
 
 FIXED = {"rules": topics.RULES, "blocklist": topics.BLOCKLIST, "staff": topics.STAFF, "limits": topics.LIMITS}
 
@@ -55,6 +56,7 @@ class Retained:
         with self.db.transaction():
             self.conn.execute("INSERT INTO meta (key, value) VALUES ('rules', ?)"
                               " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (rules.source,))
+            keep_rules(self.conn, rules, now_text(self.clock))
             return self._bump("rules", {"text": rules.source})
 
     def set_limits(self, limits: dict) -> int:

@@ -10,7 +10,7 @@ import sys
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from kiosk.ledger import Ledger, NotFound, Refused, pii, verify
+from kiosk.ledger import InvalidInput, Ledger, NotFound, Refused, pii, verify
 
 
 def plaintext_hits(led: Ledger, *values: str) -> list[str]:
@@ -34,6 +34,18 @@ def test_register_and_edit_store_ciphertext_only_and_the_old_phone_is_gone(led, 
         led.member_by_phone("13800138000")
     with pytest.raises(Refused, match="already registered"):
         led.register(name="B", phone="139 0013 9000", card_id="C2", operator="admin")
+    assert verify(led.conn) == []
+
+
+def test_registration_records_consent_without_personal_data_and_the_name_is_optional(led):
+    out = led.register(phone="13512345678", card_id="C9", consent="2026-11", operator="admin")
+    record = led.tx_record(out["tx_id"])
+    assert record["data"] == {"privacy_notice": "2026-11"} and record["at"]      # the version and the moment
+    view = led.member_view("C9")
+    assert (view["name"], view["name_masked"], view["phone_masked"]) == ("", "", "135****5678")
+    with pytest.raises(InvalidInput, match="privacy notice"):
+        led.register(phone="13512345679", card_id="C10", consent="v1; drop", operator="admin")
+    assert led.conn.execute("SELECT 1 FROM cards WHERE card_id = 'C10'").fetchone() is None
     assert verify(led.conn) == []
 
 

@@ -170,8 +170,14 @@ def test_refund_rounding_never_takes_more_than_earned(led, member):
 def test_refund_of_stored_value_purchase_returns_principal_and_bonus(led, member):
     led.topup(member, 50000, operator="admin", at=MON)
     p = buy(led, member, 55000, TUE, pay="stored-value")
+    before = len(led.journal())
+    preview = led.preview_refund(p["tx_id"], 55000)                 # shown before the button, writes nothing
+    assert len(led.journal()) == before
     r = led.refund(p["tx_id"], 55000, operator="admin", at=WED)
     assert (r["sv_principal_fen"], r["sv_bonus_fen"]) == (50000, 5000)
+    assert {k: v for k, v in r.items() if k != "tx_id"} == preview
+    with pytest.raises(Refused, match="left to refund"):
+        led.preview_refund(p["tx_id"], 1)
     view = led.member_view(member, at=WED)
     assert (view["principal_fen"], view["bonus_fen"]) == (50000, 5000)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from kiosk.ledger import lines_from_amount, verify
 from sync.hq.db import Db
+from sync.hq.retained import Retained
 
 from .conftest import confirmed_all, wait_for
 
@@ -16,6 +17,9 @@ def test_head_office_agrees_on_visits_conversions_and_transfers(tmp_path, broker
                                                                 start_agent):
     kiosk = make_kiosk("k1")
     kiosk.init(FULL, at="2026-11-01T08:00")
+    published = Db(f"sqlite:///{tmp_path / 'hq.db'}")
+    Retained(published).set_rules(FULL)    # head office re-derives with the rules it published
+    published.close()
     start_hub(broker.url)
     start_agent(kiosk, broker.url)
     for card, phone in (("A", "13800000001"), ("B", "13800000002")):

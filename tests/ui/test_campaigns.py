@@ -31,3 +31,28 @@ def test_shift_figures_keep_the_till_apart_from_stored_value():
     assert figures["c1"] == {"transactions": 4, "till_fen": 3000 + 50000 - 1000, "stored_value_fen": 1000}
     assert figures["m1"] == {"transactions": 2, "till_fen": -20000, "stored_value_fen": 15000}
     assert "self" not in figures
+
+
+def test_gift_pictures_and_english_package_names_reach_the_screen_data(tmp_path):
+    import pytest
+    from zoneinfo import ZoneInfo
+
+    from kiosk import demo_data as demo
+    from kiosk.ledger import RulesError, load_rules
+    from kiosk.ui.presenter import present_gifts, present_member
+    from kiosk.ui.services import gift_catalogue, member_snapshot
+    demo.seed(tmp_path / "ledger.db")
+    led = Ledger(tmp_path / "ledger.db", kiosk_id="kiosk-01", store_id="store-01")
+    try:
+        gifts, view = gift_catalogue(led), member_snapshot(led, demo.ZHANG.card_id)
+    finally:
+        led.close()
+    rows = {r["arg"]: r for r in present_gifts(gifts, 0, lambda s: s, lambda s, p, n: p, "en", False)}
+    assert rows[demo.BEANS_GTIN]["picture"] == str(tmp_path / "gift-pictures" / "coffee-beans.png")
+    assert rows["GIFT-MUG"]["picture"] == "" and rows["GIFT-MUG"]["pictured"]      # the screen shows an icon
+    home = {lang: present_member(view, lambda s: s, lang, ZoneInfo("Asia/Shanghai")) for lang in ("en", "zh_CN")}
+    assert [p["text"] for p in home["en"]["packages"]] == ["Coffee, 10 cups"]
+    assert [p["text"] for p in home["zh_CN"]["packages"]] == ["咖啡十次卡"]
+    assert "Coffee, 10 cups: 7 left" in [h["detail"] for h in home["en"]["history"]]
+    with pytest.raises(RulesError, match="picture"):       # a catalogue cannot point outside the folder
+        load_rules(demo.DEMO_RULES.replace('picture = "coffee-beans.png"', 'picture = "../../etc/x.png"'))

@@ -40,18 +40,19 @@ def test_a_name_typed_in_pinyin_and_in_latin_letters():
     assert form.register_args()["name"] == "Alice Wang"
 
 
-def test_the_card_waits_for_a_mobile_number_a_name_and_consent():
+def test_the_card_waits_for_a_mobile_number_and_consent_the_name_is_optional():
     form = RegisterForm()
     for key in "23512345678":
         form.phone_key(key)
-    assert form.missing == ["phone", "name", "consent"]
+    assert form.missing == ["phone", "consent"]
     form.phone_key("clear")
     for key in "135123456789":                    # a twelfth digit is not taken
         form.phone_key(key)
     assert form.view()["phone"] == "135 1234 5678"
-    form.choose("赵")
     form.toggle_consent()
     assert form.missing == []
+    assert form.register_args() == {"name": "", "phone": "13512345678", "birthday": None}
+    form.choose("赵")
     assert form.register_args() == {"name": "赵", "phone": "13512345678", "birthday": None}
 
 

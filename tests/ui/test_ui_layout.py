@@ -1,5 +1,5 @@
 """Every screen at every supported size, turned or not, in both languages: no text spills out
-of its box or is cut short, every button is big enough for a finger, and no English is left in
+of its box, is cut short or covers another text, every button is big enough for a finger, and no English is left in
 the Chinese UI."""
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def test_every_screen_fits(start, tmp_path, lang, size, rotation):
         assert state["size"] == ([width, height] if rotation in (0, 180) else [height, width])
         assert state["overflow"] == [], f"text spills out on {state['stop']}"
         assert state["shortened"] == [], f"text cut short on {state['stop']}"
+        assert state["overlaps"] == [], f"texts overlap on {state['stop']}"
         assert state["small_targets"] == [], f"targets under 48 px on {state['stop']}"
     screens = {s["stop"]: s["screen"] for s in seen}     # the presses reached every screen
     assert {screens[n] for n in ("member", "gifts", "pin", "staff", "purchase", "topup", "refund", "packages",

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from kiosk import demo_data as demo
 from kiosk.ledger import lines_from_amount
+from kiosk.ui.formatting import money
+from kiosk.ui.staff_presenter import PRIVACY_NOTICE_VERSION
 
 
 def last(ledger, kind: str) -> dict:
@@ -47,6 +49,17 @@ def test_purchase_with_coupon_from_stored_value(kiosk, ledger):
     assert [c["code"] for c in after["coupons"]] == []                 # the coupon is used up
     purchase = last(ledger, "purchase")
     assert purchase["operator"] == "cashier01" and purchase["data"]["payable_fen"] == 25000
+
+    kiosk.press("notice-ok", "refund", "refund_pick-0")                # the split shows before the red button
+    kiosk.keys("100")
+    split = ledger.preview_refund(purchase["tx_id"], 10000)
+    shown = kiosk.text()
+    assert "退还本金" in shown and money(split["sv_principal_fen"]) in shown
+    assert "退还赠送金额" in shown and money(split["sv_bonus_fen"]) in shown
+    kiosk.press("confirm")
+    refunded = ledger.member_view(card)
+    assert (refunded["principal_fen"] - after["principal_fen"], refunded["bonus_fen"] - after["bonus_fen"]) == (
+        split["sv_principal_fen"], split["sv_bonus_fen"])
 
 
 def test_gift_redemption_takes_points_and_stock(kiosk, ledger):
@@ -108,7 +121,8 @@ def test_register_a_member_and_issue_a_blank_card(kiosk, ledger):
     assert "会员已登记，会员卡已发放。" in kiosk.text()
     view = ledger.member_view(demo.BLANKS[0].card_id)
     assert view["name"] == "赵六" and view["phone_masked"] == "135****5678" and view["birthday"] == "1980-02-01"
-    assert last(ledger, "register")["operator"] == "cashier01"
+    record = last(ledger, "register")
+    assert record["operator"] == "cashier01" and record["data"] == {"privacy_notice": PRIVACY_NOTICE_VERSION}
     assert "赵六  135****5678" in kiosk.text()                          # staff see the name they serve
 
 
