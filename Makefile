@@ -10,7 +10,7 @@ DEMO_STAMP := $(VENV)/.installed-app
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-noto-cjk fonts-wqy-microhei fonts-font-awesome mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
-.PHONY: all venv debs lock deb deb-test image image-test catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-device bench-pins soak screenshots clean
+.PHONY: all venv debs lock deb deb-test image image-test catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-hq-ingest bench-device bench-pins soak screenshots clean
 
 all: test
 
@@ -66,6 +66,11 @@ bench-sync: debs venv
 
 bench-hq: debs venv
 	$(PY) bench/bench_hq.py
+
+# Head office's ingest (issue 15): one and two hubs, the bare-insert limit, and 1,000 kiosks reconnecting
+# at once with a hub killed -9 mid-drain (sync/loadtool.py); PostgreSQL when reachable. 20-30 minutes on the shared VM.
+bench-hq-ingest: debs venv
+	$(PY) bench/bench_hq_ingest.py
 
 # Each service's cold start to READY=1 and memory, bytes written per 1,000 transactions (SD wear).
 bench-device: debs venv

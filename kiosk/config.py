@@ -141,7 +141,8 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "key": Option(_str, "", "the sync agent's client key file", secret=True),
         "ui_cert": Option(_str, "", "the UI's client certificate file (CN = <kiosk id>.ui), for online authorization"),
         "ui_key": Option(_str, "", "the UI's client key file", secret=True),
-        "password": Option(_str, "", "broker password, when the broker uses passwords", secret=True),
+        "password": Option(_str, "", "broker password (user name = client id) instead of certificates, development"
+                           " brokers only", secret=True),
         "hq_public_key": Option(_str, "", "file with head office's Ed25519 public key (PEM) for signed messages"),
         "auth_timeout_ms": Option(_int_between(100, 60_000), 1500, "wait this long for online authorization"),
     },

@@ -34,19 +34,19 @@ DOWNLINK_TYPES = {"ack", "response", "feed.head", "rules", "blocklist", "staff",
 class Agent:
     def __init__(self, db_path: str, *, kiosk_id: str, store_id: str, broker: Broker, hq_key: str,
                  channel: str = "kiosk", timezone: str = "Asia/Shanghai", batch: int = 200, window: int = 8,
-                 timeout: float = 5.0, feed_poll: float = 30.0, clock: Clock | None = None):
+                 timeout: float = 5.0, feed_poll: float = 30.0, follow_feed: bool = True, clock: Clock | None = None):
         self.ledger = Ledger(db_path, kiosk_id=kiosk_id, store_id=store_id, timezone=timezone, clock=clock)
         self.state = SyncState(self.ledger.conn, self.ledger.clock)
         self.topics = topics.SourceTopics(store_id, kiosk_id)
         self.codec = Codec(kiosk_id, channel, verifier=Verifier.load(hq_key), clock=self.ledger.clock)
-        self.broker, self.feed_poll = broker, feed_poll
+        self.broker, self.feed_poll, self.last_feed_poll = broker, feed_poll, time.monotonic()
         self.inbox: queue.Queue = queue.Queue()
         self.client = make_client(broker, self.topics.identity, will=(self.topics.status, self._status("offline")))
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda c, u, f, rc, p: self.inbox.put(("disconnected", str(rc)))
         self.client.on_message = lambda c, u, msg: self.inbox.put(("message", msg))
         self.sender = Sender(self.state, self._publish_batch, batch=batch, window=window, timeout=timeout)
-        self.inbound = Inbound(self.ledger, self.state, self.sender, self._ask)
+        self.inbound = Inbound(self.ledger, self.state, self.sender, self._ask, follow_feed=follow_feed)
 
     def _status(self, state: str, **extra) -> bytes:
         return self.codec.pack("status", {"state": state, **extra})
@@ -102,25 +102,29 @@ class Agent:
         except Exception:   # a bug or a busy database must not stop the agent; the message comes again
             log.exception("could not apply %s from %s", env["type"], msg.topic)
 
+    def step(self, idle: float = 0.0) -> None:
+        """One turn of the loop: take in what arrived (waiting up to ``idle`` for it), then resend what
+        waited too long and pump the outbox. ``run`` repeats it; the load tool turns many agents' steps."""
+        try:
+            self._event(*(self.inbox.get(timeout=idle) if idle else self.inbox.get_nowait()))
+            while True:
+                self._event(*self.inbox.get_nowait())
+        except queue.Empty:
+            pass
+        if self.client.is_connected():
+            self.sender.check()
+            self.sender.pump()
+            if time.monotonic() - self.last_feed_poll > self.feed_poll:
+                self.inbound.fetch(force=True)
+                self.last_feed_poll = time.monotonic()
+
     def run(self, stop_event: threading.Event, idle: float = 0.05) -> None:
         watchdog = Watchdog()
         start(self.client, self.broker)
         watchdog.ready(f"kiosk {self.topics.source} syncing to {self.broker.url}")
-        last_feed_poll = time.monotonic()
         try:
             while not stop_event.is_set():
-                try:
-                    self._event(*self.inbox.get(timeout=idle))
-                    while True:
-                        self._event(*self.inbox.get_nowait())
-                except queue.Empty:
-                    pass
-                if self.client.is_connected():
-                    self.sender.check()
-                    self.sender.pump()
-                    if time.monotonic() - last_feed_poll > self.feed_poll:
-                        self.inbound.fetch(force=True)
-                        last_feed_poll = time.monotonic()
+                self.step(idle)
                 watchdog.tick()
         finally:
             self.client.publish(self.topics.status, self._status("offline"), qos=1, retain=True)
@@ -133,7 +137,8 @@ def _fill_from_config(args: argparse.Namespace) -> None:
     cfg = config.load(args.config)
     for attr, section, key in (("db", "kiosk", "db"), ("kiosk_id", "kiosk", "id"), ("store_id", "kiosk", "store_id"),
                                ("timezone", "kiosk", "timezone"), ("broker", "sync", "broker"), ("ca", "sync", "ca"),
-                               ("cert", "sync", "cert"), ("key", "sync", "key"), ("hq_key", "sync", "hq_public_key")):
+                               ("cert", "sync", "cert"), ("key", "sync", "key"), ("password", "sync", "password"),
+                               ("hq_key", "sync", "hq_public_key")):
         if getattr(args, attr) is None:
             setattr(args, attr, cfg.get(section, key) or None)
     if not args.hq_key:
@@ -157,12 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         _fill_from_config(args)
+        broker = broker_from(args)
     except (config.ConfigError, ValueError) as exc:
         print(f"kiosk-sync: {exc}", file=sys.stderr)
         return 2
     setup_logging(args.log_level)
     try:
-        agent = Agent(args.db, kiosk_id=args.kiosk_id, store_id=args.store_id, broker=broker_from(args),
+        agent = Agent(args.db, kiosk_id=args.kiosk_id, store_id=args.store_id, broker=broker,
                       hq_key=args.hq_key, channel=args.channel, timezone=args.timezone, batch=args.batch,
                       window=args.window, timeout=args.timeout)
     except LedgerError as exc:     # not a ledger, or another kiosk's

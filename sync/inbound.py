@@ -20,8 +20,10 @@ FEED_PAGE = 500
 
 
 class Inbound:
-    def __init__(self, ledger: Ledger, state: SyncState, sender: Sender, ask: Callable[[str, dict], None]):
+    def __init__(self, ledger: Ledger, state: SyncState, sender: Sender, ask: Callable[[str, dict], None], *,
+                 follow_feed: bool = True):
         self.ledger, self.state, self.sender, self.ask = ledger, state, sender, ask
+        self.follow_feed = follow_feed        # False: only the load tool, whose kiosks only send
         self.feed_asked = False
 
     def handle(self, env: dict) -> None:
@@ -39,7 +41,7 @@ class Inbound:
             self.fetch()
 
     def fetch(self, force: bool = False) -> None:
-        if force or not self.feed_asked:
+        if self.follow_feed and (force or not self.feed_asked):
             self.feed_asked = True
             self.ask("feed.fetch", {"after": self.state.get("feed", 0), "limit": FEED_PAGE})
 

@@ -43,7 +43,8 @@ class KioskLink:
         hq_key = cfg.get("sync", "hq_public_key")
         if hq_key:
             broker = Broker(cfg.get("sync", "broker"), cfg.get("sync", "ca") or None,
-                            cfg.get("sync", "ui_cert") or None, cfg.get("sync", "ui_key") or None).check()
+                            cfg.get("sync", "ui_cert") or None, cfg.get("sync", "ui_key") or None,
+                            cfg.get("sync", "password") or None).check()
             requester = Requester(broker, Codec(kiosk_id, verifier=Verifier.load(hq_key)),
                                   topics.SourceTopics(store_id, kiosk_id, "ui")).start()
         else:

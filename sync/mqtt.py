@@ -1,6 +1,7 @@
-"""One way to make an MQTT 5 client for both ends: TLS with a client certificate, or plain TCP
-for local development; a persistent session (clean_start=False plus a session expiry) so the
-broker keeps subscriptions and queued messages across reconnects; automatic reconnect with backoff.
+"""One way to make an MQTT 5 client for both ends: TLS with a client certificate, or (development
+brokers) a user name and password, or plain TCP for local development; a persistent session
+(clean_start=False plus a session expiry) so the broker keeps subscriptions and queued messages
+across reconnects; automatic reconnect with backoff.
 
 paho keeps its own session state in memory only, so neither end relies on it for delivery:
 the kiosk's outbox and head office's confirmations are the record of what arrived.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -23,12 +24,14 @@ SESSION_EXPIRY = 7 * 24 * 3600
 
 @dataclass(frozen=True)
 class Broker:
-    """``mqtts://host:8883`` with CA, certificate and key files; ``mqtt://host:1883`` for development."""
+    """``mqtts://host:8883`` with CA, certificate and key files; ``mqtt://host:1883`` for development.
+    ``password`` (with the client id as user name) replaces the certificate on a development broker."""
 
     url: str
     ca: str | None = None
     cert: str | None = None
     key: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     @property
     def host(self) -> str:
@@ -46,13 +49,15 @@ class Broker:
         scheme = urlsplit(self.url).scheme
         if scheme not in ("mqtt", "mqtts"):
             raise ValueError(f"broker URL {self.url!r} must start with mqtts:// (or mqtt:// for development)")
-        if self.tls and not (self.ca and self.cert and self.key):
-            raise ValueError("mqtts:// needs --ca, --cert and --key")
+        if self.tls and not (self.ca and ((self.cert and self.key) or self.password)):
+            raise ValueError("mqtts:// needs --ca, and --cert and --key (or a password)")
         return self
 
 
 def make_client(broker: Broker, client_id: str, *, will: tuple[str, bytes] | None = None) -> mqtt.Client:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if broker.password:        # the broker's password file names each client by its client id
+        client.username_pw_set(client_id, broker.password)
     if broker.tls:
         client.tls_set(ca_certs=broker.ca, certfile=broker.cert, keyfile=broker.key,
                        cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
@@ -68,12 +73,18 @@ def make_client(broker: Broker, client_id: str, *, will: tuple[str, bytes] | Non
 def start(client: mqtt.Client, broker: Broker, *, keepalive: int = 15, receive_maximum: int | None = None) -> None:
     """Connect in the background (retrying until the broker answers) with a persistent session;
     ``receive_maximum`` caps the QoS 1 messages the broker sends before this client acknowledges them."""
+    client.connect_async(broker.host, broker.port, keepalive=keepalive, clean_start=False,
+                         properties=connect_properties(receive_maximum))
+    client.loop_start()
+
+
+def connect_properties(receive_maximum: int | None = None) -> Properties:
+    """CONNECT properties of a persistent session (and the hub's cap on unacknowledged messages)."""
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = SESSION_EXPIRY
     if receive_maximum:
         props.ReceiveMaximum = receive_maximum
-    client.connect_async(broker.host, broker.port, keepalive=keepalive, clean_start=False, properties=props)
-    client.loop_start()
+    return props
 
 
 def stop(client: mqtt.Client) -> None:

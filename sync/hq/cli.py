@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--mount", default="", help="the sources' listener's mount point: sources/ with the shipped"
                                                  " broker/mosquitto.conf (empty: one listener, development)")
     run.add_argument("--hold-on-overdraft", action="store_true", help="block a member's cards after a double spend")
+    run.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port (docs/sync.md, Metrics)")
+    run.add_argument("--metrics-address", default="127.0.0.1", help="address for --metrics-port (default: local only)")
     run.add_argument("--timezone", default="Asia/Shanghai", help="the chain's time zone: local days for coupon validity and lot expiry")
     run.add_argument("--policy", help="TOML bounds on records head office cannot re-derive (docs/head-office.md)")
     run.add_argument("--refuse-unverified", action="store_true",
@@ -108,7 +110,8 @@ def _run(args: argparse.Namespace) -> int:
         policy = load_policy(Path(args.policy).read_text()) if args.policy else None
         hub = Hub(args.db, broker_from(args), Signer.load(args.signing_key), hub_id=args.hub_id, group=args.group,
                   mount=args.mount, hold_on_overdraft=args.hold_on_overdraft, timezone=args.timezone, policy=policy,
-                  accept_legacy=not args.refuse_unverified)
+                  accept_legacy=not args.refuse_unverified, metrics_port=args.metrics_port,
+                  metrics_address=args.metrics_address)
         hub.run(stop_on_signals())
         return 0
     if args.command == "keygen":

@@ -33,6 +33,7 @@ from kiosk.sdnotify import Watchdog
 from .authority import Authority
 from .db import Db
 from .ingest import Ingest
+from .metrics import HubMetrics
 from .policy import Policy
 from .retained import Retained
 from .sources import Refused, Sources
@@ -47,7 +48,8 @@ class Hub:
     def __init__(self, db_url: str, broker: Broker, signer: Signer, *, hub_id: str = "hq-1", group: str = "hq",
                  mount: str = "", hold_on_overdraft: bool = False, clock: Clock | None = None,
                  timezone: str = "Asia/Shanghai", probe_timeout: float = PROBE_TIMEOUT, key_file: str | None = None,
-                 policy: Policy | None = None, accept_legacy: bool = True):
+                 policy: Policy | None = None, accept_legacy: bool = True,
+                 metrics_port: int | None = None, metrics_address: str = "127.0.0.1"):
         clock = clock or from_env()
         self.db = Db(db_url, key_file)
         self.db.keyring         # a missing, open or wrong key file stops the hub at start, not at a batch
@@ -60,9 +62,11 @@ class Hub:
         self.answer_sources = Sources(self.answer_db, clock)    # requests: the answering worker's own
         self.codec = Codec(hub_id, "hq", signer=signer, clock=clock)
         self.failure: BaseException | None = None
-        self.stats: Counter = Counter()     # batches, records applied, requests answered
+        self.stats: Counter = Counter()     # batches, records (received, applied, duplicates), requests answered
         self.hub_id, self.group, self.broker, self.mount = hub_id, group, broker, topics.check_mount(mount)
         self.published: dict[str, int] = {}
+        self.metrics = HubMetrics(db_url)
+        self.metrics_at = (metrics_port, metrics_address) if metrics_port else None
         self.lock = threading.RLock()      # one user of self.db at a time
         # Both queues are bounded by RECEIVE_MAXIMUM: nothing is acknowledged before it is handled.
         self.batches: queue.Queue = queue.Queue()
@@ -87,7 +91,8 @@ class Hub:
             return
         log.info("connected to %s as %s (session present: %s)", self.broker.url, self.hub_id, flags.session_present)
         client.subscribe([(topics.shared(self.group, self.mount + topic), 1)
-                          for topic in (topics.ALL_TX, topics.ALL_REQ)] + [(self.probe_topic, 1)])
+                          for topic in (topics.ALL_TX, topics.ALL_REQ)] + [(self.probe_topic, 1)]
+                         + [(self.mount + topics.ALL_STATUS, 1)])
         client.publish(topics.hub_status(self.hub_id), self._status("online"), qos=1, retain=True)
         self.published.clear()     # republish retained data: the broker may have lost it
         self.publish_changes()
@@ -107,9 +112,10 @@ class Hub:
     def _on_message(self, client, userdata, msg) -> None:
         if msg.topic == topics.hub_probe(self.hub_id):
             self.probed.set()
+            self.metrics.delivering.set(1)
             client.ack(msg.mid, msg.qos)
             return
-        (self.requests if msg.topic.endswith("/req") else self.batches).put(msg)
+        (self.batches if msg.topic.endswith("/tx") else self.requests).put((msg, time.monotonic()))
 
     def probe_failed(self) -> bool:
         """True once the probe has had its time and did not come back."""
@@ -120,12 +126,13 @@ class Hub:
         """Handle queued messages in arrival order, each acknowledged to the broker once handled."""
         while not stop_event.is_set():
             try:
-                msg = inbox.get(timeout=0.2)
+                msg, arrived = inbox.get(timeout=0.2)
             except queue.Empty:
                 continue
             self._handle(msg)
             if self.failure is None:        # after a database failure: not acknowledged, so redelivered
                 self.client.ack(msg.mid, msg.qos)
+                self.metrics.ack_delay.observe(time.monotonic() - arrived)
 
     def _handle(self, msg) -> None:
         try:
@@ -135,6 +142,8 @@ class Hub:
                     self._batch(store, identity, msg.payload)
             elif leaf == "req":
                 self._request(store, identity, msg.payload)
+            elif leaf == "status" and msg.payload:          # an empty retained message clears a status
+                self.metrics.kiosk_status(identity, self.codec.unpack(msg.payload, {"status"})["body"])
         except Refused as exc:          # not an enrolled source: nothing applied, operations told
             self._refused(identity, leaf, str(exc), msg.topic)
         except ValueError as exc:       # Dropped included: bad input changes nothing
@@ -152,9 +161,11 @@ class Hub:
         else:
             alert = self.answer_sources.refusal_alert(identity, reason, topic)
         if alert:
+            self.metrics.alert(alert["kind"])
             self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
 
     def _batch(self, store: str, source: str, payload: bytes) -> None:
+        started = time.monotonic()
         env = self.codec.unpack(payload, {"tx.batch"})
         self.sources.admit(store, source, env["channel"], records=True)
         body = env["body"]
@@ -166,15 +177,18 @@ class Hub:
             if size > MAX_RECORD_BYTES:
                 raise Dropped(f"record seq {record['seq']} of {source} is {size} bytes (at most {MAX_RECORD_BYTES})")
         out = self.ingest.batch(store, source, env["channel"], body["records"], body.get("keys"))
-        self.stats.update(batches=1, applied=out.applied)
+        self.stats.update(batches=1, records=len(body["records"]), applied=out.applied, duplicates=out.duplicates)
         st = topics.SourceTopics(store, source)
         self._to_sources(st.ack, self.codec.pack("ack", {
             "source_id": source, "hwm": out.hwm, "held": out.held, "corrections": out.corrections,
             "balances": out.balances}))
-        if out.applied:
-            self._to_sources(topics.FEED, self.codec.pack("feed.head", {"head": out.head}), retain=True)
+        # The feed head goes out from run() at most once a second, not per batch: every kiosk subscribes
+        # to it, and a head per batch during a thousand kiosks' reconnect filled each kiosk's broker
+        # queue until Mosquitto dropped the kiosk's acks behind it (bench-hq-ingest's storm).
         for alert in out.alerts:
+            self.metrics.alert(alert["kind"])
             self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
+        self.metrics.batch(len(body["records"]), out.applied, out.duplicates, time.monotonic() - started)
         if out.held_cards:          # the new block list version was committed with the batch
             self.publish_changes()
 
@@ -193,6 +207,8 @@ class Hub:
         self.stats.update(requests=1)
         args = {**body["args"], "store_id": store, "source_id": source}
         reason, result = self.authority.answer(body["kind"], args)
+        if body["kind"] == "feed.fetch":
+            self.metrics.feed_served.inc(len(result.get("records", ())))
         log.info("request %s %s from %s: %s", body["kind"], body["req_id"], identity, reason or "ok")
         self._respond(store, identity, body, reason, result)
 
@@ -227,6 +243,8 @@ class Hub:
                                     daemon=True) for name, inbox in (("ingest", self.batches), ("answer", self.requests))]
         for worker in workers:
             worker.start()
+        if self.metrics_at:
+            self.metrics.serve(*self.metrics_at)
         start(self.client, self.broker, receive_maximum=RECEIVE_MAXIMUM)
         watchdog.ready(f"hub {self.hub_id} on {self.db.dialect}")
         try:
@@ -247,5 +265,6 @@ class Hub:
             stop_event.set()
             for worker in workers:
                 worker.join()
+            self.metrics.close()
             self.db.close()
             self.answer_db.close()

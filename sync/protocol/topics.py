@@ -98,6 +98,7 @@ class SourceTopics:
 # What the hub subscribes to (a shared subscription spreads these over several hubs).
 ALL_TX = f"{ROOT}/+/+/tx"
 ALL_REQ = f"{ROOT}/+/+/req"
+ALL_STATUS = f"{ROOT}/+/+/status"   # retained, heard by every hub (not shared): kiosks online, backlogs
 
 
 def shared(group: str, topic: str) -> str:

@@ -130,29 +130,33 @@ class World:
 
     # -- the checker ---------------------------------------------------------------------------
     def classify(self) -> Counter:
-        """Every kiosk transaction: applied once, lost, or applied twice (by journal and by balance)."""
-        db = Db(self.db_url)
-        try:
-            result: Counter = Counter()
-            expected: dict[str, int] = defaultdict(int)
-            for kid, ledger in self.ledgers.items():
-                own = ledger.conn.execute("SELECT tx_id, record FROM journal WHERE kiosk_id = ?", (kid,))
-                for tx_id, record in own:
-                    n = db.conn.execute("SELECT COUNT(*) FROM journal WHERE tx_id = ?", (tx_id,)).fetchone()[0]
-                    result[{0: "lost", 1: "once"}.get(n, "twice")] += 1
-                    for e in json.loads(record)["effects"]:
-                        if e["op"] == "sv":
-                            expected[e["member_id"]] += e["principal"] + e["bonus"]
-            have = dict(db.conn.execute("SELECT member_id, principal_fen + bonus_fen FROM members").fetchall())
-            for member, want in expected.items():
-                if have.get(member, 0) > want:
-                    result["twice"] += 1        # more money than the kiosks' journals put there
-                elif have.get(member, 0) < want:
-                    result["lost"] += 1
-            result["inconsistent"] = len(projection_differences(db))
-            return result
-        finally:
-            db.close()
+        return classify(self.db_url, self.ledgers)
+
+
+def classify(db_url: str, ledgers: dict[str, Ledger]) -> Counter:
+    """Every kiosk transaction: applied once, lost, or applied twice (by journal and by balance)."""
+    db = Db(db_url)
+    try:
+        result: Counter = Counter()
+        expected: dict[str, int] = defaultdict(int)
+        for kid, ledger in ledgers.items():
+            own = ledger.conn.execute("SELECT tx_id, record FROM journal WHERE kiosk_id = ?", (kid,))
+            for tx_id, record in own:
+                n = db.conn.execute("SELECT COUNT(*) FROM journal WHERE tx_id = ?", (tx_id,)).fetchone()[0]
+                result[{0: "lost", 1: "once"}.get(n, "twice")] += 1
+                for e in json.loads(record)["effects"]:
+                    if e["op"] == "sv":
+                        expected[e["member_id"]] += e["principal"] + e["bonus"]
+        have = dict(db.conn.execute("SELECT member_id, principal_fen + bonus_fen FROM members").fetchall())
+        for member, want in expected.items():
+            if have.get(member, 0) > want:
+                result["twice"] += 1        # more money than the kiosks' journals put there
+            elif have.get(member, 0) < want:
+                result["lost"] += 1
+        result["inconsistent"] = len(projection_differences(db))
+        return result
+    finally:
+        db.close()
 
 
 def projection_differences(db: Db) -> list[str]:

@@ -97,9 +97,9 @@ def test_kiosk_hq_birthday_run_command(kiosk, tmp_path):
 def test_the_record_schema_admits_every_effect_the_ledger_applies(kiosk):
     """Records with the new effects must not be dropped as poison on their way to head office."""
     from kiosk.ledger.apply import HANDLERS
-    from sync.protocol.envelope import check, validator
+    from sync.protocol.envelope import check, schema
 
-    ops = validator("record").schema["properties"]["effects"]["items"]["properties"]["op"]["enum"]
+    ops = schema("record")["properties"]["effects"]["items"]["properties"]["op"]["enum"]
     assert set(HANDLERS) <= set(ops)
     kiosk.register(name="B", phone="13800000002", card_id="B", operator="admin", at="2026-11-20T09:00")
     kiosk.visit("A", at="2026-12-01T09:00")

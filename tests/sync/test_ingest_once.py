@@ -49,14 +49,14 @@ def test_every_effect_and_an_effectless_staff_record_pass_the_batch_schema(make_
     """The hub drops a batch that fails tx.batch.json: receipts, printed coupons and staff records included."""
     from kiosk.ledger import lines_from_amount
     from kiosk.ledger.apply import HANDLERS
-    from sync.protocol.envelope import check, validator
+    from sync.protocol.envelope import check, schema
     k = make_kiosk("k1")
     k.register(name="Ma Chao", phone="13800001234", card_id="R1", operator="admin", at=MON)
     k.claim_receipt("R1", store_id="s1", pos_txn="P1", amount_fen=1000, issued_at=1793000000, at=MON)
     k.purchase("R1", lines_from_amount(10000), printed_coupons=[("V20", 1)], operator="admin", at=MON)
     k.add_staff("ann", "Ann", "cashier", "1234", at=MON)
     check("tx.batch", {"store_id": "s1", "source_id": "k1", "records": k.journal()})
-    ops = validator("record").schema["properties"]["effects"]["items"]["properties"]["op"]["enum"]
+    ops = schema("record")["properties"]["effects"]["items"]["properties"]["op"]["enum"]
     assert set(ops) == set(HANDLERS)
 
 

@@ -1,0 +1,226 @@
+"""Head-office ingest benchmark (issue 15), printed as ONE JSON line.
+
+Everything runs against a real Mosquitto with its default queue limits (``max_queued_messages``
+1000) and hub processes (``kiosk-hq run``) on PostgreSQL when reachable (SQLite otherwise), fed by
+the load tool (sync/loadtool.py: real agents, real envelopes, signed confirmations):
+
+- ``one_hub_records_per_s`` / ``two_hubs_records_per_s``: ``--kiosks`` x ``--per-kiosk`` unsent
+  transactions drained through one hub, then (fresh database) through two; wall clock from the
+  kiosks' connect to the last confirmation applied at the kiosks.
+- ``bare_insert_rows_per_s``: the same journal rows inserted with one ``executemany`` in one
+  transaction into a bare table of the same database, same run; ``ratio`` = one hub / bare insert.
+- ``ack_delay_p95_s``, ``duplicate_share``: from the hubs' own Prometheus metrics (the p95 is the
+  upper bound of its histogram bucket); duplicates = records received again / records received.
+- ``feed_served_per_ingested``: ``--feed-kiosks`` kiosks that follow the feed as every kiosk does
+  today, records served in feed pages / records ingested.
+- the storm: ``--storm-kiosks`` x ``--storm-per-kiosk`` reconnecting at once through two hubs, one
+  killed -9 mid-drain and restarted; lost and applied-twice counted by the fault tests' checker.
+
+Run: ``make bench-hq-ingest`` (``--storm-kiosks 50 --storm-per-kiosk 20`` etc. for a quick look).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
+from bench_hq import drop_pg, pg_or_reason  # noqa: E402
+from sync.hq.db import Db  # noqa: E402
+from sync.loadtool import Swarm  # noqa: E402
+from sync.mqtt import Broker  # noqa: E402
+from sync.protocol import generate  # noqa: E402
+from tests.sync.faults import classify  # noqa: E402
+from tests.sync.mosquitto import Mosquitto, free_port  # noqa: E402
+
+
+class Hubs:
+    """Hub processes on one database, each with its metrics port."""
+
+    def __init__(self, work: Path, db_url: str, broker_url: str, key: str, names: list[str], group: str):
+        self.work, self.db_url, self.broker_url, self.key, self.group = work, db_url, broker_url, key, group
+        self.ports = {name: free_port() for name in names}
+        self.procs = {name: self._start(name) for name in names}
+        self.scraped: list[dict] = []        # metrics of hubs that were killed
+
+    def _start(self, name: str) -> subprocess.Popen:
+        out = open(self.work / f"{name}.log", "ab")
+        return subprocess.Popen([sys.executable, "-m", "sync.hq", "run", "--db", self.db_url, "--broker",
+                                 self.broker_url, "--signing-key", self.key, "--hub-id", name, "--group", self.group,
+                                 "--log-level", "WARNING",
+                                 "--metrics-port", str(self.ports[name])], cwd=REPO, stdout=out, stderr=out,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    def wait_ready(self) -> None:
+        """Until every hub's probe came back: a batch sent before the subscription exists is lost (and resent)."""
+        for port in self.ports.values():
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if scrape(port).get(("kiosk_hq_shared_subscription_delivering", "")) == 1:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"hub on metrics port {port} not delivering after 60 s")
+                time.sleep(0.2)
+
+    def kill(self, name: str) -> None:
+        self.scraped.append(scrape(self.ports[name]))
+        self.procs[name].send_signal(signal.SIGKILL)
+        self.procs[name].wait(10)
+        self.procs[name] = self._start(name)
+
+    def metrics(self) -> list[dict]:
+        return self.scraped + [scrape(port) for port in self.ports.values()]
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.terminate()
+            proc.wait(30)
+
+
+def scrape(port: int) -> dict:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    return {(s.name, s.labels.get("le", "")): s.value for f in text_string_to_metric_families(text) for s in f.samples}
+
+
+def total(metrics: list[dict], name: str) -> float:
+    return sum(m.get((name, ""), 0) for m in metrics)
+
+
+def p95(metrics: list[dict], name: str) -> float | None:
+    buckets: dict[float, float] = {}
+    for m in metrics:
+        for (metric, le), value in m.items():
+            if metric == f"{name}_bucket":
+                buckets[float(le)] = buckets.get(float(le), 0) + value
+    count = buckets.get(float("inf"), 0)
+    return next((le for le, n in sorted(buckets.items()) if n >= 0.95 * count), None) if count else None
+
+
+class Bench:
+    def __init__(self, work: Path, pg_admin: str):
+        self.work, self.pg_admin = work, pg_admin
+        generate(work / "hq.pem", work / "hq.pub")
+        self.broker = Mosquitto(work / "broker").start()       # default max_queued_messages: 1000
+        self.dialect = "postgresql"
+        self.postgres_skipped = ""
+
+    def database(self, name: str) -> str:
+        url, reason = pg_or_reason(self.pg_admin)
+        if url:
+            return url
+        self.dialect, self.postgres_skipped = "sqlite", reason
+        return f"sqlite:///{self.work / (name + '.db')}"
+
+    def drop(self, url: str) -> None:
+        if url.startswith("postgresql"):
+            drop_pg(self.pg_admin, url)
+
+    def drain(self, name: str, hub_names: list[str], kiosks: int, per_kiosk: int, *, follow_feed: bool = False,
+              kill: str | None = None, timeout: float = 1800) -> dict:
+        db_url = self.database(name)
+        swarm = Swarm(self.work / name, kiosks=kiosks, per_kiosk=per_kiosk, prefix=name[:2])
+        records = swarm.fill()
+        swarm.enrol(db_url)
+        # each run its own hub ids and group: Mosquitto keeps queueing to a stopped member of a group
+        hubs = Hubs(self.work, db_url, self.broker.url, str(self.work / "hq.pem"), [f"{name}-{hub}" for hub in hub_names],
+                    group=name)
+        killed: list[int] = []
+
+        def kill_mid_drain(left: int) -> None:
+            if kill and not killed and left < records * 0.7:
+                hubs.kill(f"{name}-{kill}")
+                killed.append(left)
+        try:
+            hubs.wait_ready()
+            swarm.connect(Broker(self.broker.url), str(self.work / "hq.pub"), follow_feed=follow_feed)
+            seconds = swarm.drain(timeout, during=kill_mid_drain)
+            metrics = hubs.metrics()
+            result = {"records": records, "s": seconds, "metrics": metrics, "killed_at_backlog": killed}
+            print(f"{name}: {records} records in {seconds:.1f} s", file=sys.stderr)   # progress of a long run
+            if kill:
+                result["check"] = classify(db_url, swarm.ledgers())
+            if name == "one":
+                result["bare_s"] = bare_insert(db_url)
+            return result
+        finally:
+            swarm.close()
+            hubs.stop()
+            self.drop(db_url)
+
+
+def bare_insert(db_url: str) -> float:
+    """Seconds to insert the journal's rows again, one executemany in one transaction, into a bare table."""
+    db = Db(db_url)
+    try:
+        rows = db.conn.execute("SELECT tx_id, kiosk_id, seq, kind, at, operator, member_id, record FROM journal"
+                               ).fetchall()
+        db.conn.execute("CREATE TABLE bench_bare (tx_id TEXT PRIMARY KEY, kiosk_id TEXT, seq INTEGER, kind TEXT,"
+                        " at TEXT, operator TEXT, member_id TEXT, record TEXT)")
+        start = time.perf_counter()
+        with db.transaction():
+            if db.dialect == "sqlite":
+                db.conn.executemany("INSERT INTO bench_bare VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            else:       # psycopg's executemany pipelines the rows: the fastest plain INSERT it has
+                db.conn.pg.cursor().executemany("INSERT INTO bench_bare VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
+        return (time.perf_counter() - start) / len(rows)
+    finally:
+        db.close()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--kiosks", type=int, default=8)
+    p.add_argument("--per-kiosk", type=int, default=2000)
+    p.add_argument("--feed-kiosks", type=int, default=8)
+    p.add_argument("--feed-per-kiosk", type=int, default=200)
+    p.add_argument("--storm-kiosks", type=int, default=1000)
+    p.add_argument("--storm-per-kiosk", type=int, default=100)
+    p.add_argument("--pg", default="postgresql://postgres@localhost:5432/postgres")
+    args = p.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-hq-ingest-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
+    bench = Bench(work, args.pg)
+    try:
+        one = bench.drain("one", ["hq-1"], args.kiosks, args.per_kiosk)
+        two = bench.drain("two", ["hq-1", "hq-2"], args.kiosks, args.per_kiosk)
+        feed = bench.drain("feed", ["hq-1"], args.feed_kiosks, args.feed_per_kiosk, follow_feed=True)
+        storm = bench.drain("storm", ["hq-1", "hq-2"], args.storm_kiosks, args.storm_per_kiosk, kill="hq-1")
+    finally:
+        bench.broker.stop()
+    measured = one["metrics"] + two["metrics"]
+    one_rate, bare_rate = one["records"] / one["s"], 1 / one["bare_s"]
+    print(json.dumps({
+        "bench": "hq-ingest", "database": bench.dialect, **({"postgres_skipped": bench.postgres_skipped}
+                                                            if bench.postgres_skipped else {}),
+        "one_hub_records_per_s": round(one_rate), "two_hubs_records_per_s": round(two["records"] / two["s"]),
+        "bare_insert_rows_per_s": round(bare_rate), "ratio_one_hub_to_bare_insert": round(one_rate / bare_rate, 3),
+        "ack_delay_p95_s": p95(measured, "kiosk_hq_ack_delay_seconds"),
+        "duplicate_share": round(total(measured, "kiosk_hq_duplicates_total")
+                                 / max(1, total(measured, "kiosk_hq_records_total")), 4),
+        "feed_served_per_ingested": round(total(feed["metrics"], "kiosk_hq_feed_records_served_total")
+                                          / feed["records"], 2),
+        "storm_kiosks": args.storm_kiosks, "storm_per_kiosk": args.storm_per_kiosk,
+        "storm_drain_s": round(storm["s"], 1), "storm_lost": storm["check"]["lost"],
+        "storm_applied_twice": storm["check"]["twice"], "storm_inconsistent": storm["check"]["inconsistent"],
+        "storm_killed_hub_at_backlog": storm["killed_at_backlog"],
+        "storm_duplicate_share": round(total(storm["metrics"], "kiosk_hq_duplicates_total")
+                                       / max(1, total(storm["metrics"], "kiosk_hq_records_total")), 4),
+        "kiosks": args.kiosks, "per_kiosk": args.per_kiosk, "cpus": os.cpu_count(),
+        "shared_machine": "2 cores shared by 8 engineers while measured"}))
+
+
+if __name__ == "__main__":
+    main()

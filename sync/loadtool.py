@@ -1,0 +1,145 @@
+"""The load tool: many kiosks from one process against a real broker and real hubs.
+
+Each simulated kiosk is a real sync agent (:class:`sync.agent.Agent`): its own ledger file with its
+own outbox, sequence numbers and hash chain, its own MQTT client and client id (with its own
+certificate when ``certs`` is given), the same envelopes, batches, windows, resends and signed
+confirmations as a kiosk. Only the threads differ: one loop turns every agent's network I/O and
+step, so a thousand kiosks cost one process, not two thousand threads. The sockets are watched with
+``selectors`` (epoll) through paho's external-loop calls: paho's own ``loop()`` uses ``select()``,
+which cannot watch a file descriptor above 1024, and a thousand kiosks hold four thousand. By default they only send
+(``follow_feed=False``): a thousand kiosks each applying the chain-wide feed would measure the
+kiosks, not head office.
+
+Used by ``make bench-hq-ingest`` (bench/bench_hq_ingest.py) and tests/sync/test_loadtool.py.
+"""
+from __future__ import annotations
+
+import logging
+import selectors
+import time
+from pathlib import Path
+from typing import Callable
+
+import paho.mqtt.client as mqtt
+
+from kiosk.ledger import Ledger
+
+from .agent import Agent
+from .hq.db import Db
+from .hq.sources import Sources
+from .mqtt import Broker, connect_properties
+
+log = logging.getLogger("sync.loadtool")
+
+
+class Swarm:
+    def __init__(self, folder: str | Path, *, kiosks: int, per_kiosk: int, store_id: str = "s1",
+                 prefix: str = "lt"):
+        self.folder, self.store_id, self.per_kiosk = Path(folder), store_id, per_kiosk
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.ids = [f"{prefix}{n:05d}" for n in range(kiosks)]
+        self.agents: list[Agent] = []
+        self.retry_at: dict[str, float] = {}
+        self.selector = selectors.DefaultSelector()
+
+    def path(self, kiosk_id: str) -> Path:
+        return self.folder / f"{kiosk_id}.db"
+
+    def fill(self) -> int:
+        """Each kiosk's ledger with one member and ``per_kiosk`` unsent transactions (made offline)."""
+        for n, kiosk_id in enumerate(self.ids):
+            ledger = Ledger.create(self.path(kiosk_id), kiosk_id=kiosk_id, store_id=self.store_id)
+            ledger.conn.execute("PRAGMA synchronous=OFF")    # made-up backlog: no need to wait for the disk
+            try:
+                card = f"{kiosk_id}-card"
+                ledger.register(name=f"Load {kiosk_id}", phone=f"139{n:08d}", card_id=card, operator="admin")
+                while ledger.outbox_backlog() < self.per_kiosk:
+                    ledger.topup(card, 100 + n % 900, operator="admin")
+            finally:
+                ledger.close()
+        return len(self.ids) * self.per_kiosk
+
+    def enrol(self, db_url: str) -> None:
+        """What ``kiosk-hq enrol`` does for every simulated kiosk."""
+        db = Db(db_url)
+        try:
+            sources = Sources(db)
+            for kiosk_id in self.ids:
+                sources.enrol(kiosk_id, self.store_id)
+        finally:
+            db.close()
+
+    def connect(self, broker: Broker, hq_key: str, *, certs: Path | None = None, follow_feed: bool = False,
+                **agent_options) -> None:
+        """Every kiosk connects at once, as after a regional outage (``certs``: ``<id>.crt``/``<id>.key``)."""
+        for kiosk_id in self.ids:
+            own = Broker(broker.url, broker.ca, str(certs / f"{kiosk_id}.crt"), str(certs / f"{kiosk_id}.key")) \
+                if certs else broker
+            agent = Agent(str(self.path(kiosk_id)), kiosk_id=kiosk_id, store_id=self.store_id, broker=own,
+                          hq_key=hq_key, follow_feed=follow_feed, **agent_options)
+            self.agents.append(agent)
+            self._connect(agent)
+
+    def _connect(self, agent: Agent) -> None:
+        # One pass over a thousand kiosks takes seconds on a busy machine: paho's 5 s wait for the CONNACK
+        # would close connections the broker has already accepted, again and again.
+        agent.client.connect_timeout = 120
+        agent.client.on_socket_open = lambda client, userdata, sock: self.selector.register(sock, selectors.EVENT_READ,
+                                                                                            client)
+        agent.client.on_socket_close = lambda client, userdata, sock: self.selector.unregister(sock)
+        try:
+            agent.client.connect(agent.broker.host, agent.broker.port, keepalive=60, clean_start=False,
+                                 properties=connect_properties())
+        except OSError as exc:
+            log.warning("%s could not connect: %s", agent.topics.source, exc)
+            self.retry_at[agent.topics.source] = time.monotonic() + 1
+
+    def turn(self) -> None:
+        """One pass over every kiosk: network I/O, then its agent's step (confirmations, resends, outbox)."""
+        for key, _events in self.selector.select(timeout=0):
+            key.data.loop_read()
+        now = time.monotonic()
+        for agent in self.agents:
+            if agent.client.want_write():
+                agent.client.loop_write()
+            lost = agent.client.loop_misc() in (mqtt.MQTT_ERR_NO_CONN, mqtt.MQTT_ERR_CONN_LOST)
+            if lost and now >= self.retry_at.get(agent.topics.source, 0):
+                self.retry_at[agent.topics.source] = now + 1
+                try:
+                    agent.client.reconnect()
+                except OSError:
+                    pass
+            agent.step()
+
+    def backlog(self) -> int:
+        return sum(agent.ledger.outbox_backlog() for agent in self.agents)
+
+    def drain(self, timeout: float, during: Callable[[int], None] | None = None) -> float:
+        """Turn until every kiosk's outbox is confirmed; seconds taken. ``during(backlog left)`` runs at
+        each check (a hub is killed there). TimeoutError with the backlog left after ``timeout``."""
+        started = time.monotonic()
+        next_check = started
+        while True:
+            self.turn()
+            now = time.monotonic()
+            if now >= next_check:
+                left = self.backlog()
+                if during:
+                    during(left)
+                if not left:
+                    return now - started
+                if now - started > timeout:
+                    raise TimeoutError(f"{left} transactions still unconfirmed after {timeout:.0f} s")
+                next_check = now + 0.5
+
+    def ledgers(self) -> dict[str, Ledger]:
+        """Each kiosk's ledger (the agents' own connections), for the fault tests' checker."""
+        return {agent.topics.source: agent.ledger for agent in self.agents}
+
+    def close(self) -> None:
+        for agent in self.agents:
+            agent.client.disconnect()
+            agent.client.loop_write()
+            agent.ledger.close()
+        self.selector.close()
+        self.agents.clear()
