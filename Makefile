@@ -10,7 +10,7 @@ DEMO_STAMP := $(VENV)/.installed-app
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-noto-cjk fonts-wqy-microhei fonts-font-awesome mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
-.PHONY: all venv debs lock deb deb-test image image-test catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-hq-ingest bench-device soak screenshots clean
+.PHONY: all venv debs lock deb deb-test image image-test catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-hq-ingest bench-device bench-pins soak screenshots clean
 
 all: test
 
@@ -50,7 +50,7 @@ test: debs venv catalogues
 demo: debs $(DEMO_STAMP) catalogues
 	$(PY) -m kiosk.demo --var var
 
-bench: bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-device
+bench: bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-device bench-pins
 
 bench-ledger: venv
 	$(PY) bench/bench_ledger.py
@@ -75,6 +75,9 @@ bench-hq-ingest: debs venv
 # Each service's cold start to READY=1 and memory, bytes written per 1,000 transactions (SD wear).
 bench-device: debs venv
 	$(PY) bench/bench_device.py
+
+bench-pins: venv
+	$(PY) bench/bench_pins.py
 
 soak: debs venv
 	$(PY) -m pytest -q tests/sync/test_faults.py --soak

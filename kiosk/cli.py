@@ -19,9 +19,10 @@ from drivers import doctor
 from . import config as config_mod
 from . import version
 from .cli_output import OneLineParser, escape, guarded, human
-from .ctl import backup, base as ctl_base, coupons as coupons_ctl, provision, rules_ops, staff as staff_ctl, technician
-from .ctl.base import EXIT_REFUSED, EXIT_USAGE
-from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, parse_count, parse_fen, pii
+from .ctl import backup, base as ctl_base, coupons as coupons_ctl, operator, provision, rules_ops, staff as staff_ctl
+from .ctl import technician
+from .ctl.base import EXIT_REFUSED, EXIT_USAGE, CtlError
+from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, NotFound, Refused, parse_count, parse_fen, pii, verify
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
 
@@ -45,7 +46,10 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--db", default=d(None), help="ledger SQLite file (default: [kiosk] db in the config)")
     parser.add_argument("--config", default=d(None), help="config TOML layered over /etc/kiosk/kiosk.toml")
     parser.add_argument("--json", action="store_true", default=d(False), help="print JSON")
-    parser.add_argument("--operator", default=d(ADMIN), help="staff id acting (default: the local administrator)")
+    parser.add_argument("--operator", default=d(None),
+                        help="staff id acting, proven by their PIN (default: the local administrator, root)")
+    parser.add_argument("--pin-stdin", action="store_true", default=d(False),
+                        help="read PINs from stdin, one a line: the operator's, then a new staff PIN")
     parser.add_argument("--at", default=d(None), help="ISO time of the transaction (replaying scenarios)")
 
 
@@ -264,6 +268,9 @@ def _open(args, cfg, guard=None) -> Ledger:
         return Ledger(db, **ids, **place, guard=guard)
     rules = args.rules or cfg.get("kiosk", "rules")
     text = Path(rules).read_text(encoding="utf-8") if rules else None
+    if args.operator != ADMIN:       # a manager re-installing rules proves their PIN on the existing ledger
+        with Ledger(db, **ids, **place) as led:
+            operator.sign_in(args, led, "rules_replaced")
     key = pii.read_key_file(args.pii_key) if args.pii_key else None
     return Ledger.create(db, **ids, **place, rules_text=text, operator=args.operator, at=args.at, pii_key=key)
 
@@ -366,6 +373,10 @@ def _main(argv: list[str] | None) -> int:
         cfg = config_mod.load(args.config)
     except config_mod.ConfigError as exc:
         return _fail(args, str(exc), "bad_config", EXIT_USAGE)
+    try:
+        action = operator.identify(args, cfg)
+    except CtlError as exc:
+        return _fail(args, str(exc), exc.code, exc.status)
     if args.path == ("config", "show"):
         settings = cfg.redacted()
         print(json.dumps(settings, ensure_ascii=False) if args.json else "\n\n".join(
@@ -378,15 +389,19 @@ def _main(argv: list[str] | None) -> int:
         return ctl_base.run(args, cfg, _fail, lambda r: print(json.dumps(r, ensure_ascii=False) if args.json else human(r)))
     guard = _spend_guard(cfg)
     try:
-        return _run(args, cfg, guard)
+        return _run(args, cfg, guard, action)
     finally:
         if guard is not None:
             guard.close()
 
 
-def _run(args, cfg, guard) -> int:
+def _run(args, cfg, guard, action: str) -> int:
     try:
         led = _open(args, cfg, guard)
+    except InvalidInput as exc:
+        return _fail(args, str(exc), exc.code, EXIT_USAGE)
+    except (Refused, NotFound) as exc:   # a staff operator's PIN, role or lockout (init)
+        return _fail(args, str(exc), exc.code, EXIT_REFUSED)
     except LedgerError as exc:        # not a ledger, another kiosk's ledger, bad rules for init
         return _fail(args, str(exc), exc.code, EXIT_USAGE)
     except OSError as exc:
@@ -395,6 +410,8 @@ def _run(args, cfg, guard) -> int:
         return _fail(args, f"cannot open ledger {args.db or cfg.get('kiosk', 'db')}: {exc}", "bad_db", EXIT_USAGE)
     args.codes = cfg.section("codes")      # the secrets a printed coupon is verified with
     try:
+        if args.path != ("init",):
+            operator.sign_in(args, led, action)
         result = COMMANDS[args.path](args, led)
     except UsageError as exc:
         return _fail(args, str(exc), "usage", EXIT_USAGE)

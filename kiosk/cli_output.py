@@ -12,6 +12,7 @@ quietly with status 141, as a program killed by SIGPIPE would.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import sys
 import unicodedata
 from typing import Any, Callable, NoReturn
 
+from .ledger.errors import InvalidInput
 from .ledger.money import format_fen
 
 EXIT_USAGE = 2
@@ -46,6 +48,21 @@ def guarded(main: Callable[[list[str] | None], int], argv: list[str] | None) -> 
         # Python flushes stdout again at exit; point it at /dev/null so that cannot fail either.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_PIPE
+
+
+def read_pin(prompt: str, from_stdin: bool) -> str:
+    """A PIN: one line of stdin (``--pin-stdin``), else a prompt without echo on the terminal; never
+    a command-line argument, which every user of the machine can read in ``ps``."""
+    if from_stdin:
+        line = sys.stdin.readline()
+    elif sys.stdin.isatty():
+        line = getpass.getpass(prompt)
+    else:
+        raise InvalidInput("no terminal to ask for a PIN on: give --pin-stdin and the PIN on stdin")
+    pin = line.strip()
+    if not pin:
+        raise InvalidInput("no PIN on stdin")
+    return pin
 
 
 # Columns shown for lists whose rows are large records (the rest stays in --json).

@@ -102,6 +102,7 @@ class Option:
     default: Any
     help: str
     secret: bool = False
+    system_only: bool = False     # a privilege: only /etc/kiosk/kiosk.toml or the environment may set it
 
 
 OPTIONS: dict[str, dict[str, Option]] = {
@@ -114,6 +115,8 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "timezone": Option(_timezone, "Asia/Shanghai", "the store's time zone (days, weekdays, expiry)"),
         "phone_region": Option(_region, "CN", "region of phone numbers typed without a country code (+86 for CN)"),
         "log_level": Option(_one_of("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", "logging level"),
+        "admin_group": Option(_ident, "", "Unix group whose members are kioskctl's local administrator besides root"
+                              " (empty: root only)", system_only=True),
     },
     "devices": {
         "nfc": Option(_str_list, ["sim:"], "NFC reader paths, e.g. nfc:usb, nfc:tty:S0:pn532, sim:"),
@@ -162,6 +165,7 @@ ENVIRONMENT = {
     "KIOSK_DB": ("kiosk", "db"),
     "KIOSK_LOG_LEVEL": ("kiosk", "log_level"),
     "KIOSK_BROKER": ("sync", "broker"),
+    "KIOSK_ADMIN_GROUP": ("kiosk", "admin_group"),
 }
 
 
@@ -210,7 +214,7 @@ def _apply(values: dict, sources: dict, section: str, key: str, raw: Any, origin
     sources[(section, key)] = origin
 
 
-def _load_file(path: Path, values: dict, sources: dict) -> None:
+def _load_file(path: Path, values: dict, sources: dict, system: bool = False) -> None:
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
@@ -222,6 +226,9 @@ def _load_file(path: Path, values: dict, sources: dict) -> None:
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: {section!r} must be a [section], not a bare key")
         for key, raw in table.items():
+            option = OPTIONS.get(section, {}).get(key)
+            if option is not None and option.system_only and not system:
+                raise ConfigError(f"{path}: [{section}] {key} may be set only in {SYSTEM_CONFIG}")
             _apply(values, sources, section, key, raw, str(path))
 
 
@@ -231,7 +238,7 @@ def load(path: str | Path | None = None, *, environ: dict[str, str] | None = Non
     values = {s: {k: o.default for k, o in opts.items()} for s, opts in OPTIONS.items()}
     sources: dict[tuple[str, str], str] = {}
     if system_path.exists():
-        _load_file(system_path, values, sources)
+        _load_file(system_path, values, sources, system=True)
     if path is not None:
         _load_file(Path(path), values, sources)
     environ = os.environ if environ is None else environ

@@ -14,8 +14,8 @@ import os
 import sys
 from pathlib import Path
 
-from .demo_data import ALICE_NAME, ALICE_PHONE, ZHANG_NAME, ZHANG_PHONE
-from .ledger import Ledger, LedgerError, format_fen, lines_from_amount
+from .demo_data import ALICE_NAME, ALICE_PHONE, STAFF, ZHANG_NAME, ZHANG_PHONE
+from .ledger import Ledger, LedgerError, format_fen, lines_from_amount, verify
 
 STEPS_AT = "2026-11-{day:02d}T{hour:02d}:00"
 
@@ -33,6 +33,8 @@ def run_ledger_demo(var: Path, out=sys.stdout) -> Ledger:
     led = Ledger.create(db, kiosk_id="demo-kiosk", store_id="demo-store", at=_at(1, 8))
     say = lambda text: print(text, file=out)  # noqa: E731
     say(f"ledger: {db}  rules: {led.rules.digest}")
+    for _card, staff_id, name, role, pin in STAFF:      # so kioskctl can act as them (docs/security.md)
+        led.add_staff(staff_id, name, role, pin, operator="admin", at=_at(1, 8))
 
     led.register(name=ZHANG_NAME, phone=ZHANG_PHONE, card_id="DEMO-0001", birthday="1990-05-17",
                  operator="admin", at=_at(2, 9))
@@ -101,11 +103,11 @@ def try_next(var: Path) -> str:
     ctl = os.path.relpath(ctl) if ctl.exists() else "kioskctl"
     db = var / "demo-ledger.db"
     return "\n".join([
-        "\nTry next, on the demo's ledger (see docs/kioskctl.md):",
-        f"  {ctl} --db {db} show --card DEMO-0003",
-        f"  {ctl} --db {db} show --phone {ZHANG_PHONE}",
-        f"  {ctl} --db {db} tx checkin --card DEMO-0003",
-        f"  {ctl} --db {db} journal",
+        "\nTry next, on the demo's ledger (see docs/kioskctl.md), as its cashier or manager (PIN 1234 / 2468):",
+        f"  {ctl} --db {db} --operator cashier01 show --card DEMO-0003",
+        f"  {ctl} --db {db} --operator cashier01 show --phone {ZHANG_PHONE}",
+        f"  {ctl} --db {db} --operator cashier01 tx checkin --card DEMO-0003",
+        f"  {ctl} --db {db} --operator manager01 audit",
         "  make test        # the whole suite",
     ])
 

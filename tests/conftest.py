@@ -9,6 +9,9 @@ runs the time-sensitive scenarios at the awkward instants).
 """
 from __future__ import annotations
 
+import grp
+import os
+
 import pytest
 
 from kiosk.ledger.clock import SteadyClock
@@ -22,6 +25,15 @@ def clock(monkeypatch) -> SteadyClock:
     for name, value in pinned.environ().items():
         monkeypatch.setenv(name, value)
     return pinned
+
+
+@pytest.fixture(autouse=True)
+def administrator(monkeypatch) -> str:
+    """The user running the tests is kioskctl's local administrator (as root is on a device): their
+    group is the configured admin group, so commands without --operator run as ``admin``."""
+    group = grp.getgrgid(os.getegid()).gr_name
+    monkeypatch.setenv("KIOSK_ADMIN_GROUP", group)
+    return group
 
 
 @pytest.fixture(autouse=True)

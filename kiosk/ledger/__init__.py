@@ -110,6 +110,7 @@ class Ledger(LedgerCore):
     add_staff = Via("staff")
     reset_pin = Via("staff")
     unlock_staff = Via("staff")
+    audit = Via("staff")
     # what head office sends and confirms
     unsent = Via("head_office")
     outbox_backlog = Via("head_office")
@@ -141,7 +142,8 @@ class Ledger(LedgerCore):
         """Make a ledger for this kiosk and install rules; on an existing ledger, re-install the rules.
 
         The new file is built beside ``path`` and renamed into place, so a failure (bad rules, a
-        crash) leaves no file behind. An existing file that is not a ledger is refused untouched
+        crash) leaves no file behind. It is the owner's only (0600), and so are its -wal and -shm.
+        An existing file that is not a ledger is refused untouched
         (an empty file is taken over). ``pii_key``: the chain's personal-data key (a provisioned
         secret); by default the key file beside the ledger, made with a new random key when missing.
         """
@@ -176,13 +178,22 @@ class Ledger(LedgerCore):
         return led
 
     def init(self, rules_text: str | None = None, *, operator: str = ADMIN, at: str | None = None) -> dict:
-        """Install rules (the reference set by default) and seed this store's gift stock once."""
-        rules = self.install_rules(rules_text if rules_text is not None else REFERENCE_RULES.read_text())
+        """Install rules (the reference set by default) and seed this store's gift stock once.
+        Replacing installed rules is a manager's action, journaled as ``rules_replaced``."""
+        rules = load_rules(rules_text if rules_text is not None else REFERENCE_RULES.read_text())
+        self.require_role(operator, "rules_replaced")
+        installed = self.meta("rules")
+        if installed is None:
+            self.install_rules(rules.source)
+        elif installed != rules.source:
+            with self.transaction("rules_replaced", operator=operator, at=at, record_only=True,
+                                  data={"from": load_rules(installed).digest, "to": rules.digest}):
+                self.install_rules(rules.source)
         seeded = []
         missing = [g for g in rules.gifts if not self.conn.execute(
             "SELECT 1 FROM stock WHERE store_id = ? AND sku = ?", (self.store_id, g.sku)).fetchone()]
         if missing:
-            with self.transaction("stock", operator=operator, at=at, role="manager") as t:
+            with self.transaction("stock", operator=operator, at=at) as t:
                 for gift in missing:
                     t.effect("stock", sku=gift.sku, set=gift.stock)
                     seeded.append(gift.sku)

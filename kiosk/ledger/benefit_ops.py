@@ -39,7 +39,7 @@ class BenefitService(Service):
             return dict(NOTHING_DUE)
 
     def _pay_due(self, card_id: str, operator: str, at: str | None) -> dict:
-        with self.transaction("benefits", operator=operator, at=at, card=card_id, role="self") as t:
+        with self.transaction("benefits", operator=operator, at=at, card=card_id) as t:
             member, day = t.member, t.local.date()
             birthday = birthday_effects(self.conn, self.rules, member, t.tx_id, day)
             apply_all(t, birthday)

@@ -25,13 +25,11 @@ from .clock import Clock, from_env
 from .dates import from_utc_text, parse_moment, to_utc_text
 from .errors import InvalidInput, LedgerError, NotALedger, NotFound, Refused
 from .guard import OfflineLimitsGuard, SpendGuard
+from .permissions import ADMIN, SELF, require
 from .rules import Rules, load_rules
 
 log = logging.getLogger("kiosk.ledger")
 
-ADMIN = "admin"      # the local administrator: holds every role
-SELF = "self"        # the member at the kiosk, acting for themselves
-ROLES = {"cashier": 1, "manager": 2, "technician": 0, "admin": 3}
 
 
 @contextmanager
@@ -248,20 +246,20 @@ class LedgerCore:
     @contextmanager
     def transaction(self, kind: str, *, operator: str, at: str | None = None, member_id: str | None = None,
                     card: str | None = None, card_active: bool = True, reason: str = "",
-                    ref_tx: str | None = None, role: str = "cashier",
-                    data: dict | None = None, record_only: bool = False) -> Iterator[TxBuilder]:
+                    ref_tx: str | None = None, data: dict | None = None, record_only: bool = False) -> Iterator[TxBuilder]:
         """Build one journaled transaction; commit it with its outbox row, or roll all back.
 
         With ``card``, the member is read inside the write lock (``t.member``), so balances
         cannot change underneath the operation. ``record_only`` transactions have no effects
-        (staff actions: the record is their audit trail).
+        (staff actions: the record is their audit trail). The operator's role must allow ``kind``
+        (:mod:`kiosk.ledger.permissions`).
         """
         moment = self.moment(at)
         with self._write() as conn:
             self._refresh_rules()
             self._in_transaction = True
             try:
-                self.require_role(operator, role)
+                self.require_role(operator, kind)
                 member = self.member_for_card(card, active=card_active) if card else None
                 member_id = member["member_id"] if member else member_id
                 self._not_before_what_it_refers_to(moment, member, ref_tx)
@@ -327,20 +325,17 @@ class LedgerCore:
         return True, shortfalls
 
     # -- shared look-ups -----------------------------------------------------------------------
-    def require_role(self, operator: str, role: str) -> None:
-        if operator == SELF:
-            if role != "self":
-                raise Refused("staff sign-in needed for this", "forbidden")
-            return
-        if role == "self":
-            role = "cashier"
-        if operator == ADMIN:
-            return
+    def require_role(self, operator: str, action: str) -> None:
+        """Refuse unless ``operator`` (a staff id, ``admin`` or ``self``) may do ``action``."""
+        require(self.role_of(operator), action, operator)
+
+    def role_of(self, operator: str) -> str:
+        if operator in (ADMIN, SELF):
+            return operator
         row = self.conn.execute("SELECT role FROM staff WHERE staff_id = ?", (operator,)).fetchone()
         if row is None:
             raise Refused(f"unknown operator {operator!r}", "unknown_operator")
-        if ROLES.get(row[0], 0) < ROLES[role]:
-            raise Refused(f"operator {operator} is a {row[0]}; this needs a {role}", "forbidden")
+        return row[0]
 
     def member_for_card(self, card_id: str, *, active: bool = True) -> dict:
         """The member a card belongs to; a lost, replaced or closed card is refused."""

@@ -235,13 +235,13 @@ class OfflineLimitsGuard:
 
 
 # -- used by the operations ----------------------------------------------------------------------
-def ask(ledger: "LedgerCore", member: dict, card_id: str, spends: Spends, *, operator: str,
-        role: str = "cashier") -> Approval:
+def ask(ledger: "LedgerCore", member: dict, card_id: str, spends: Spends, *, operator: str, kind: str) -> Approval:
     """Ask the ledger's guard (outside any transaction); refuse at once when it says no. The operator
-    is checked first: no one without the role makes head office hold a member's balance."""
+    is checked first against the permissions of ``kind`` (the transaction's): no one who may not make
+    it makes head office hold a member's balance."""
     if not spends:
         return NOTHING_SPENT
-    ledger.require_role(operator, role)
+    ledger.require_role(operator, kind)
     approval = ledger.guard.approve(ledger, member, card_id, spends)
     log.info("spend %s by %s: %s (%s)", spends, member["member_id"], approval.reason,
              "online" if approval.online else "offline")

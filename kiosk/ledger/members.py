@@ -145,9 +145,8 @@ class MemberService(Service):
         reason = self.require_reason(reason, "closing a card")
         member = self.member_for_card(card_id, active=False)
         approval = guard.ask(self.core, member, card_id, Spends(stored_value_fen=max(member["principal_fen"], 0)),
-                             operator=operator, role="manager")
-        with self.transaction("close", operator=operator, at=at, card=card_id, card_active=False, reason=reason,
-                              role="manager") as t:
+                             operator=operator, kind="close")
+        with self.transaction("close", operator=operator, at=at, card=card_id, card_active=False, reason=reason) as t:
             member, member_id = t.member, t.member["member_id"]
             if member["status"] != "active":
                 raise Refused("member account is already closed", "member_closed")
@@ -175,8 +174,8 @@ class MemberService(Service):
         """Erase the member's personal data (PIPL): their data key is destroyed here, and everywhere the
         journaled erasure reaches through head office. Balances, cards and history stay as they are."""
         reason = self.require_reason(reason, "erasing a member's personal data")
-        with self.transaction("erase", operator=operator, at=at, card=card_id, card_active=False, reason=reason,
-                              role="manager") as t:
+        with self.transaction("erase", operator=operator, at=at, card=card_id, card_active=False,
+                              reason=reason) as t:
             if t.member["erased"]:
                 raise Refused("the member's personal data is already erased", "already_erased")
             t.effect("member.erase", member_id=t.member["member_id"])

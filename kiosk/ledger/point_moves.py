@@ -19,11 +19,11 @@ class PointMoveService(Service):
         self.points = points
 
 
-    def _ask_points(self, card_id: str, points: int, operator: str):
+    def _ask_points(self, kind: str, card_id: str, points: int, operator: str):
         if not isinstance(points, int) or points <= 0:
             raise InvalidInput("give a positive number of points")
         return guard.ask(self.core, self.member_for_card(card_id), card_id, Spends(points=points), operator=operator,
-                         role="self")
+                         kind=kind)
 
     def _spendable(self, t: TxBuilder, member: dict, points: int, kind: str, cap: int) -> str:
         """Check the amount against the balance (net of debt) and today's cap; returns the day."""
@@ -47,8 +47,8 @@ class PointMoveService(Service):
             raise Refused("the rules do not allow converting points into stored value", "not_allowed")
         if points * 100 % rule.points_per_yuan:
             raise InvalidInput(f"points must make whole fen: {rule.points_per_yuan} points are one yuan")
-        approval = self._ask_points(card_id, points, operator)
-        with self.transaction("convert", operator=operator, at=at, card=card_id, role="self") as t:
+        approval = self._ask_points("convert", card_id, points, operator)
+        with self.transaction("convert", operator=operator, at=at, card=card_id) as t:
             member_id = t.member["member_id"]
             guard.charge(self.core, t, approval, Spends(points=points))
             day = self._spendable(t, t.member, points, "convert", rule.daily_cap)
@@ -66,8 +66,8 @@ class PointMoveService(Service):
         rule = self.rules.transfer
         if rule is None:
             raise Refused("the rules do not allow transferring points", "not_allowed")
-        approval = self._ask_points(card_id, points, operator)
-        with self.transaction("transfer", operator=operator, at=at, card=card_id, role="self") as t:
+        approval = self._ask_points("transfer", card_id, points, operator)
+        with self.transaction("transfer", operator=operator, at=at, card=card_id) as t:
             sender, receiver = t.member, self.member_for_card(to_card)
             guard.charge(self.core, t, approval, Spends(points=points))
             if receiver["member_id"] == sender["member_id"]:

@@ -80,7 +80,7 @@ class PointsService(Service):
     # -- operations ----------------------------------------------------------------------------
     @states_inputs
     def checkin(self, card_id: str, *, operator: str = "self", at: str | None = None) -> dict:
-        with self.transaction("checkin", operator=operator, at=at, card=card_id, role="self") as t:
+        with self.transaction("checkin", operator=operator, at=at, card=card_id) as t:
             member = t.member
             day = t.local.date().isoformat()
             if self.conn.execute("SELECT 1 FROM checkins WHERE member_id = ? AND day = ?",
@@ -100,7 +100,7 @@ class PointsService(Service):
             raise InvalidInput("a receipt needs a positive amount")
         receipt = f"{store_id}/{pos_txn}"
         issued = datetime.fromtimestamp(issued_at, timezone.utc)
-        with self.transaction("receipt_claim", operator=operator, at=at, card=card_id, role="self",
+        with self.transaction("receipt_claim", operator=operator, at=at, card=card_id,
                               data={"receipt": receipt, "amount_fen": amount_fen, "issued_at": to_utc_text(issued)}) as t:
             member_id = t.member["member_id"]
             if self.conn.execute("SELECT 1 FROM receipt_claims WHERE receipt = ?", (receipt,)).fetchone():
@@ -126,7 +126,7 @@ class PointsService(Service):
         if points == 0:
             raise Refused("an adjustment of 0 points changes nothing", "nothing_to_do")
         with self.transaction("adjust", operator=operator, at=at, card=card_id, card_active=False, reason=reason,
-                              role="manager", data={"points": points}) as t:
+                              data={"points": points}) as t:
             member = t.member
             if points > 0:
                 self.earn(t, member["member_id"], points)
@@ -138,7 +138,7 @@ class PointsService(Service):
     def redeem(self, card_id: str, sku: str, *, operator: str, at: str | None = None) -> dict:
         """Exchange points for a gift from this store's stock."""
         spends = self._gift_spends(sku)
-        approval = guard.ask(self.core, self.member_for_card(card_id), card_id, spends, operator=operator)
+        approval = guard.ask(self.core, self.member_for_card(card_id), card_id, spends, operator=operator, kind="redeem")
         with self.transaction("redeem", operator=operator, at=at, card=card_id) as t:
             member, spends = t.member, self._gift_spends(sku)
             guard.charge(self.core, t, approval, spends)
@@ -193,7 +193,7 @@ class PointsService(Service):
             hold_end = add_months(from_utc_text(since).date(), self.rules.tier_hold_months)
             if self.tier_rank(earned.id) >= self.tier_rank(tier) or moment.date() < hold_end:
                 continue
-            with self.transaction("tier", operator=operator, at=at, member_id=member_id, role="manager") as t:
+            with self.transaction("tier", operator=operator, at=at, member_id=member_id) as t:
                 t.effect("tier", member_id=member_id, tier=earned.id, previous=tier)
             changed.append({"tx_id": t.tx_id, "member_id": member_id, "from": tier, "to": earned.id})
         return {"changed": changed}

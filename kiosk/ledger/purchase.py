@@ -97,7 +97,8 @@ class PurchaseService(Service):
         if points_cash or coupons or printed or pay != "external":     # else nothing to ask about
             member = self.member_for_card(card_id)
             quote, used = self._quote(member, lines, list(coupons), printed, points_cash, pay, self.local_moment(at))
-            approval = guard.ask(self.core, member, card_id, _spends(quote, used, printed), operator=operator)
+            approval = guard.ask(self.core, member, card_id, _spends(quote, used, printed), operator=operator,
+                                 kind="purchase")
         with self.transaction("purchase", operator=operator, at=at, card=card_id) as t:
             member, member_id = t.member, t.member["member_id"]
             quote, used = self._quote(member, lines, list(coupons), printed, points_cash, pay, t.local)

@@ -51,8 +51,7 @@ class ValueService(Service):
     def undo_topup(self, topup_tx: str, *, reason: str, operator: str, at: str | None = None) -> dict:
         """A manager takes back a mistaken top-up within the window, unless any of it was spent."""
         reason = self.require_reason(reason, "undoing a top-up")
-        with self.transaction("topup_undo", operator=operator, at=at, reason=reason, ref_tx=topup_tx,
-                              role="manager") as t:
+        with self.transaction("topup_undo", operator=operator, at=at, reason=reason, ref_tx=topup_tx) as t:
             row = self.conn.execute("SELECT member_id, principal_fen, bonus_fen, at, undone_by FROM topups"
                                     " WHERE tx_id = ?", (topup_tx,)).fetchone()
             if row is None:
@@ -82,7 +81,7 @@ class ValueService(Service):
         if pay not in ("external", "stored-value"):
             raise InvalidInput(f"payment {pay!r} is not 'external' or 'stored-value'")
         spends = Spends(stored_value_fen=plan.price_fen if pay == "stored-value" else 0)
-        approval = guard.ask(self.core, self.member_for_card(card_id), card_id, spends, operator=operator)
+        approval = guard.ask(self.core, self.member_for_card(card_id), card_id, spends, operator=operator, kind="package_sell")
         with self.transaction("package_sell", operator=operator, at=at, card=card_id) as t:
             member, member_id = t.member, t.member["member_id"]
             guard.charge(self.core, t, approval, spends)
@@ -104,7 +103,8 @@ class ValueService(Service):
         """Use one count of a package (by id or plan code; default: the soonest-expiring)."""
         member = self.member_for_card(card_id)
         chosen, _ = self._package_to_use(member["member_id"], package, self.local_moment(at).date().isoformat())
-        approval = guard.ask(self.core, member, card_id, Spends(packages=(chosen,)), operator=operator)
+        approval = guard.ask(self.core, member, card_id, Spends(packages=(chosen,)), operator=operator,
+                             kind="package_use")
         with self.transaction("package_use", operator=operator, at=at, card=card_id) as t:
             package_id, remaining = self._package_to_use(t.member["member_id"], package, t.local.date().isoformat())
             guard.charge(self.core, t, approval, Spends(packages=(package_id,)))

@@ -1,28 +1,29 @@
 """Counter-side texts: the staff home, purchase quotes, lists to pick from, the day and the devices.
 
-Pure functions like :mod:`kiosk.ui.presenter`; what each role may do is decided here too so a
-button the ledger would refuse is greyed out instead (the ledger still checks every call).
+Pure functions like :mod:`kiosk.ui.presenter`. A button the ledger would refuse is greyed out
+instead, by the ledger's own table (:mod:`kiosk.ledger.permissions`; the ledger still checks every call).
 """
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from kiosk.ledger.core import ROLES
+from kiosk.ledger import permissions
 
 from .formatting import count, day, full_day, local_time, money
 from .presenter import N_, Plural, Translate, package_name, tier_name
 
-NEEDS = {"purchase": "cashier", "topup": "cashier", "refund": "cashier", "gifts": "cashier",
-         "packages": "cashier", "register": "cashier", "card": "cashier", "undo": "manager",
-         "close": "manager", "summary": "technician", "points": "cashier"}
+# each staff-home button and the ledger action it leads to
+ACTIONS = {"purchase": "purchase", "topup": "topup", "refund": "refund", "gifts": "redeem",
+           "packages": "package_sell", "register": "register", "card": "card_lost", "undo": "topup_undo",
+           "close": "close", "summary": "summary", "points": "convert"}
 ROLE_NAMES = {"cashier": N_("Cashier"), "manager": N_("Manager"), "technician": N_("Technician")}
 STATES = {"ok": N_("working"), "missing": N_("not found"), "permission denied": N_("permission denied"),
           "busy": N_("in use by another program"), "wrong driver bound": N_("wrong driver"),
           "not responding": N_("not responding"), "starting": N_("starting"), "stopped": N_("stopped")}
 
 
-def allowed(role: str | None, action: str) -> bool:
-    return role is not None and ROLES.get(role, 0) >= ROLES[NEEDS[action]]
+def allowed(role: str | None, button: str) -> bool:
+    return role is not None and permissions.allowed(role, ACTIONS[button])
 
 
 def staff_line(staff: dict, _: Translate) -> str:
@@ -43,7 +44,7 @@ def member_label(member: dict, _: Translate) -> str:
 def present_staff_home(staff: dict, member: dict | None, _: Translate, lang: str) -> dict:
     role = staff["role"]
     can = {f"can_{action}": allowed(role, action) and (member is not None or action in ("register", "summary"))
-           for action in NEEDS}
+           for action in ACTIONS}
     data = {"staff": staff_line(staff, _), "has_member": member is not None, **can}
     if member:
         data.update(member=member_label(member, _), member_line=member_line(member, _, lang),

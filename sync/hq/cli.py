@@ -11,7 +11,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from kiosk.cli_output import EXIT_USAGE, OneLineParser, guarded
+from kiosk.cli_output import EXIT_USAGE, OneLineParser, guarded, read_pin
 from kiosk.ledger import LedgerError
 
 from ..cli_common import add_broker_options, broker_from, setup_logging, stop_on_signals
@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.choices["unblock"].add_argument("card_id")
     for arg in ("staff_id", "name", "role"):
         sub.choices["staff"].add_argument(arg)
-    sub.choices["staff"].add_argument("--pin", required=True)
+    sub.choices["staff"].add_argument("--pin-stdin", action="store_true",
+                                      help="read the PIN from stdin (else prompted without echo); never an argument")
     sub.choices["staff"].add_argument("--card")
     sub.choices["catalogue"].add_argument("store_id")
     sub.choices["release"].add_argument("source_id")
@@ -148,7 +149,8 @@ def _run(args: argparse.Namespace) -> int:
             "limits": lambda: retained.set_limits(json.loads(args.json) if args.json else DEFAULT_LIMITS),
             "block": lambda: retained.block(args.card_id, args.reason),
             "unblock": lambda: retained.unblock(args.card_id),
-            "staff": lambda: retained.add_staff(args.staff_id, args.name, args.role, args.pin, args.card),
+            "staff": lambda: retained.add_staff(args.staff_id, args.name, args.role,
+                                                read_pin(f"PIN for {args.staff_id}: ", args.pin_stdin), args.card),
             "catalogue": lambda: retained.set_catalogue(args.store_id),
         }[args.command]()}
     print(json.dumps(result, ensure_ascii=False))

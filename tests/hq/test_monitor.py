@@ -102,7 +102,7 @@ def test_bad_monitor_rules_are_refused_by_name(text, key):
 
 def failed_sign_in(kiosk, staff_id: str, when: str) -> None:
     """What a kiosk journals for a wrong PIN: a record-only ``staff_sign_in_failed`` naming the staff member."""
-    with kiosk.transaction("staff_sign_in_failed", operator="self", role="self", record_only=True,
+    with kiosk.transaction("staff_sign_in_failed", operator=staff_id, record_only=True,
                            data={"staff_id": staff_id}, at=at(when)):
         pass
 

@@ -1,7 +1,11 @@
 """Restock reaches the store's kiosks through the feed; disabled staff leave every kiosk's staff list."""
 from __future__ import annotations
 
+import io
 import json
+import sys
+
+import pytest
 
 from sync.hq.authority import Authority
 from sync.hq.cli import main
@@ -31,7 +35,7 @@ def test_restock_is_journaled_fed_to_the_kiosk_and_republishes_the_catalogue(cha
     capsys.readouterr()
 
 
-def test_staff_list_and_disable(hub_db, capsys):
+def test_staff_list_and_disable(hub_db, capsys, monkeypatch):
     retained = Retained(hub_db)
     retained.add_staff("c1", "Wang Wu", "cashier", "1234", "STAFF-1")
     retained.add_staff("m1", "Zhao Liu", "manager", "5678")
@@ -46,4 +50,7 @@ def test_staff_list_and_disable(hub_db, capsys):
     assert main(["staff", "disable", "nobody", "--reason", "x", "--db", hub_db.url]) == REFUSED
     retained.add_staff("c1", "Wang Wu", "cashier", "1234", "STAFF-1")          # hired again: enabled
     assert [s["staff_id"] for s in retained.message("staff")[2]["staff"]] == ["c1", "m1"]
-    assert main(["staff", "s9", "New", "cashier", "--pin", "1234", "--db", hub_db.url]) == 0   # adding still works
+    monkeypatch.setattr(sys, "stdin", io.StringIO("1234\n"))
+    assert main(["staff", "s9", "New", "cashier", "--pin-stdin", "--db", hub_db.url]) == 0   # adding still works
+    with pytest.raises(SystemExit):                                                           # never an argument
+        main(["staff", "s8", "New", "cashier", "--pin", "1234", "--db", hub_db.url])

@@ -79,13 +79,13 @@ def test_every_transaction_command(ctl):
     (("tx", "redeem", "--card", "C1", "--gift", "NOPE"), 3, "unknown_gift"),
     (("tx", "spend", "--card", "C1", "--amount", "1"), 3, "insufficient_stored_value"),
     (("tx", "undo", "no-such-tx", "--reason", "x"), 3, "unknown_tx"),
-    (("tx", "adjust", "--card", "C1", "--points", "5", "--reason", "x", "--operator", "ghost"), 3,
+    (("tx", "adjust", "--card", "C1", "--points", "5", "--reason", "x", "--operator", "ghost", "--pin-stdin"), 3,
      "unknown_operator"),
 ])
 def test_refusals_exit_codes_and_change_nothing(ctl, args, expect, code):
     ctl("member", "add", "--name", "A", "--phone", "13800138000", "--card", "C1")
     before = js(ctl("journal", "--json"))
-    proc = ctl(*args, "--json", expect=expect)
+    proc = ctl(*args, "--json", expect=expect, stdin="1234\n")
     assert proc.stderr.strip().count("\n") == 0 or expect == 2   # one line (argparse adds usage)
     if code:
         assert js(proc)["code"] == code and js(proc)["error"]
@@ -113,11 +113,14 @@ def test_missing_ledger_and_bad_config_are_clear(tmp_path):
 def test_staff_roles_are_enforced(ctl):
     ctl("member", "add", "--name", "A", "--phone", "13800138000", "--card", "C1")
     ctl("staff", "add", "--id", "ann", "--name", "Ann", "--role", "cashier", "--pin-stdin", stdin="1234\n")
-    top = js(ctl("tx", "topup", "--card", "C1", "--amount", "100", "--operator", "ann", "--json"))
-    proc = ctl("tx", "undo", top["tx_id"], "--reason", "oops", "--operator", "ann", "--json", expect=3)
+    top = js(ctl("tx", "topup", "--card", "C1", "--amount", "100", "--operator", "ann", "--pin-stdin", "--json",
+                 stdin="1234\n"))
+    proc = ctl("tx", "undo", top["tx_id"], "--reason", "oops", "--operator", "ann", "--pin-stdin", "--json",
+               stdin="1234\n", expect=3)
     assert js(proc)["code"] == "forbidden"
     journal = js(ctl("journal", "--json"))["journal"]
-    assert journal[-1]["operator"] == "ann"
+    assert [(r["kind"], r["operator"]) for r in journal[-3:]] == [
+        ("staff_sign_in", "ann"), ("topup", "ann"), ("staff_sign_in", "ann")]
 
 
 def test_printed_coupon_through_kioskctl_once_and_only_when_signed(ctl, tmp_path):

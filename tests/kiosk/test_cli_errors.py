@@ -16,7 +16,8 @@ def env():
 
 
 def run(module, *args):
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, env=env())
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, env=env(),
+                          input="1234\n")        # a PIN, for the commands that read one
 
 
 def one_line_error(proc, status=2):
@@ -31,7 +32,7 @@ def one_line_error(proc, status=2):
     ("rules", "--db", "sqlite:///{tmp}/hq.db", "/etc/passwd"),
     ("rules", "--db", "sqlite:///{tmp}/hq.db", "{tmp}/missing.toml"),
     ("gaps", "--db", "{tmp}/hq.db"),
-    ("staff", "--db", "sqlite:///{tmp}/hq.db", "s1", "Ann", "boss", "--pin", "1234"),
+    ("staff", "--db", "sqlite:///{tmp}/hq.db", "s1", "Ann", "boss", "--pin-stdin"),
     ("no-such-command",),
 ], ids=["partial-limits", "bad-json", "bad-rules", "missing-file", "plain-path", "bad-role", "bad-command"])
 def test_kiosk_hq_input_errors_are_one_line(tmp_path, args):

@@ -4,14 +4,11 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
 
 import pytest
 
 from kiosk.ledger import Ledger, Refused
-from kiosk.ledger.staff import MAX_FAILURES, sign_in
-
-NOW = datetime(2026, 11, 3, 2, 0, tzinfo=timezone.utc)
+from kiosk.ledger.staff import MAX_FAILURES
 
 
 @pytest.fixture
@@ -29,21 +26,15 @@ def ctl(tmp_path):
 
 
 def _lock(db, staff_id):
-    led = Ledger(db)
-    try:
+    with Ledger(db) as led:
         for _ in range(MAX_FAILURES):
             with pytest.raises(Refused):
-                sign_in(led.conn, staff_id, "0000", now=NOW)
-    finally:
-        led.close()
+                led.sign_in(staff_id, "0000")
 
 
 def _sign_in(db, staff_id, pin):
-    led = Ledger(db)
-    try:
-        return sign_in(led.conn, staff_id, pin, now=NOW)
-    finally:
-        led.close()
+    with Ledger(db) as led:
+        return led.sign_in(staff_id, pin)
 
 
 def test_staff_add_on_an_existing_id_is_refused_and_changes_nothing(ctl):
@@ -60,17 +51,23 @@ def test_reset_pin_and_unlock_are_journaled_manager_actions(ctl):
     ctl("staff", "add", "--id", "boss", "--name", "Boss", "--role", "manager", "--pin-stdin", stdin="2468\n")
     ctl("staff", "add", "--id", "ann", "--name", "Ann", "--role", "cashier", "--pin-stdin", stdin="1234\n")
     _lock(ctl.db, "ann")
-    refused = ctl("staff", "unlock", "--id", "boss", "--operator", "ann", "--json", expect=3)
-    assert json.loads(refused.stdout)["code"] == "forbidden"
-    ctl("staff", "unlock", "--id", "ann", "--operator", "boss", "--at", "2026-11-03T10:01")
+    refused = ctl("staff", "unlock", "--id", "boss", "--operator", "ann", "--pin-stdin", "--json", stdin="1234\n",
+                  expect=3)
+    assert json.loads(refused.stdout)["code"] == "staff_locked"
+    ctl("staff", "unlock", "--id", "ann", "--operator", "boss", "--pin-stdin", "--at", "2026-11-03T10:01",
+        stdin="2468\n")
     assert _sign_in(ctl.db, "ann", "1234")["role"] == "cashier"
+    refused = ctl("staff", "unlock", "--id", "boss", "--operator", "ann", "--pin-stdin", "--json", stdin="1234\n",
+                  expect=3)
+    assert json.loads(refused.stdout)["code"] == "forbidden"
     ctl("staff", "reset-pin", "--id", "ann", "--pin-stdin", "--operator", "boss", "--at", "2026-11-03T10:02",
-        stdin="5678\n")
+        stdin="2468\n5678\n")          # the operator's PIN, then the new one
     with pytest.raises(Refused, match="wrong PIN"):
         _sign_in(ctl.db, "ann", "1234")
     assert _sign_in(ctl.db, "ann", "5678")["staff_id"] == "ann"
     journal = json.loads(ctl("journal", "--json").stdout)["journal"]
-    staff = [(r["kind"], r["operator"], r["data"]["staff_id"]) for r in journal if r["kind"].startswith("staff")]
+    staff = [(r["kind"], r["operator"], r["data"]["staff_id"]) for r in journal
+             if r["kind"] in ("staff_add", "staff_unlock", "staff_pin_reset")]
     assert staff == [("staff_add", "admin", "boss"), ("staff_add", "admin", "ann"),
                      ("staff_unlock", "boss", "ann"), ("staff_pin_reset", "boss", "ann")]
     assert not any("5678" in json.dumps(r) or "scrypt" in json.dumps(r) for r in journal)

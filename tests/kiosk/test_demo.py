@@ -1,5 +1,6 @@
 """`make demo`: a cashier's story on the ledger, then the app; progress as it goes, and what to try next."""
 import io
+import json
 import os
 import subprocess
 import sys
@@ -38,4 +39,8 @@ def test_demo_prints_as_it_goes_when_piped_and_says_what_to_try_next(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "kiosk.demo", "--var", str(tmp_path), "--ledger-only"],
                           capture_output=True, text=True)
     assert "Try next" in proc.stdout
-    assert f"--db {tmp_path / 'demo-ledger.db'} show --card DEMO-0003" in proc.stdout
+    hint = f"--db {tmp_path / 'demo-ledger.db'} --operator cashier01 show --card DEMO-0003"
+    assert hint in proc.stdout and "PIN 1234" in proc.stdout
+    shown = subprocess.run([sys.executable, "-m", "kiosk.cli", *hint.split(), "--pin-stdin", "--json"],
+                           capture_output=True, text=True, input="1234\n")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["card_id"] == "DEMO-0003", shown.stderr
