@@ -108,7 +108,7 @@ def test_a_spend_that_grew_after_its_approval_is_refused(path):
 
     def new_rules():
         with Ledger(path) as other:
-            other.init(dearer)
+            other.set_rules(dearer)       # head office pushes dearer rules meanwhile
     with Ledger(path, guard=Meanwhile(new_rules)) as led:
         before = written(led)
         with pytest.raises(Refused) as refused:

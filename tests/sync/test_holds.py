@@ -119,7 +119,7 @@ def test_a_spend_bigger_than_head_office_approved_is_refused_and_writes_nothing(
         def approve(self, ledger, member, card_id, spends):
             approval = super().approve(ledger, member, card_id, spends)
             with Ledger(k.path) as agent:         # the sync agent installs new rules meanwhile
-                agent.init(dearer)
+                agent.set_rules(dearer)
             return approval
     with Ledger(k.path, guard=ThenNewRules(authority)) as led:
         (before,) = led.conn.execute("SELECT COUNT(*) FROM journal").fetchone()
