@@ -27,6 +27,18 @@ from ..sync.mosquitto import Mosquitto
 EARNED = "2025-03-10T12:00:00+08:00"
 
 
+def start_gateway(broker, on_message, *subscriptions: str) -> tuple[mqtt.Client, threading.Event]:
+    """An SMS / app-push gateway on the broker: (its client, set once it has subscribed)."""
+    gateway = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gateway", protocol=mqtt.MQTTv5)
+    gateway.on_message = on_message
+    subscribed = threading.Event()
+    gateway.on_subscribe = lambda *a: subscribed.set()
+    gateway.connect("127.0.0.1", broker.port)
+    gateway.subscribe([(topic, 1) for topic in subscriptions])
+    gateway.loop_start()
+    return gateway, subscribed
+
+
 def shanghai(text: str) -> datetime:
     return datetime.fromisoformat(text + "+08:00").astimezone(timezone.utc)
 
@@ -78,13 +90,7 @@ def test_outbox_goes_to_the_gateway_sealed_confirmed_or_retried_then_given_up(tm
         client.publish(topics.NOTIFY_ACK, gateway_codec.pack("notify.ack", {
             "notification_id": body["notification_id"], "status": "delivered"}), qos=1)
 
-    gateway = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gateway", protocol=mqtt.MQTTv5)
-    gateway.on_message = on_message
-    subscribed = threading.Event()
-    gateway.on_subscribe = lambda *a: subscribed.set()
-    gateway.connect("127.0.0.1", broker.port)
-    gateway.subscribe([(topics.NOTIFY, 1), (topics.ALERTS, 1)])
-    gateway.loop_start()
+    gateway, subscribed = start_gateway(broker, on_message, topics.NOTIFY, topics.ALERTS)
     ops.client.connect("127.0.0.1", broker.port)
     ops.client.loop_start()
     try:
@@ -138,13 +144,7 @@ def test_a_notification_is_sent_once_when_ops_dies_after_publishing_or_two_run_a
         client.publish(topics.NOTIFY_ACK, codec.pack("notify.ack", {
             "notification_id": body["notification_id"], "status": "delivered"}), qos=1)
 
-    gateway = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gateway", protocol=mqtt.MQTTv5)
-    gateway.on_message = on_message
-    subscribed = threading.Event()
-    gateway.on_subscribe = lambda *a: subscribed.set()
-    gateway.connect("127.0.0.1", broker.port)
-    gateway.subscribe([(topics.NOTIFY, 1)])
-    gateway.loop_start()
+    gateway, subscribed = start_gateway(broker, on_message, topics.NOTIFY)
     for loop in ops:
         loop.client.connect("127.0.0.1", broker.port)
         loop.client.loop_start()
