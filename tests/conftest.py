@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import grp
 import os
+import tempfile
 
 import pytest
 
 from kiosk.ledger.clock import SteadyClock
 
 PINNED = "2026-11-24T10:00:00+08:00"
+
+# Tests that drive the UI's flows without a window still import Kivy: give it a home of its own and
+# its log through `logging`, as kiosk.ui.kivy_env.prepare does for the app (which sets its own home).
+os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+os.environ.setdefault("KIVY_NO_FILELOG", "1")
 
 
 @pytest.fixture(autouse=True)
