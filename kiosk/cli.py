@@ -101,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     member = top.add_parser("member", help="members and cards").add_subparsers(dest="sub", required=True)
     sp = sub(member, "add", "register a member and issue a card", "member", "add")
-    sp.add_argument("--name", required=True)
+    sp.add_argument("--name", help="optional")
+    sp.add_argument("--consent", metavar="VERSION",
+                    help="the version of the privacy notice the member agreed to (kept with the registration)")
     sp.add_argument("--phone", required=True)
     sp.add_argument("--card", required=True)
     sp.add_argument("--birthday", help="YYYY-MM-DD")
@@ -278,7 +280,7 @@ def _open(args, cfg, guard=None) -> Ledger:
 @command("member", "add")
 def _member_add(args, led):
     return led.register(name=args.name, phone=args.phone, card_id=args.card, birthday=args.birthday,
-                        referrer_card=args.referrer, operator=args.operator, at=args.at)
+                        referrer_card=args.referrer, consent=args.consent, operator=args.operator, at=args.at)
 
 
 COMMANDS[("member", "edit")] = lambda a, led: led.edit_profile(a.card, name=a.name, phone=a.phone, birthday=a.birthday,

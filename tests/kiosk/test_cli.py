@@ -154,3 +154,14 @@ def test_member_erase_through_kioskctl_keeps_balances_and_verifies(ctl):
     assert "张三" not in ctl("show", "--card", "C1").stdout
     ctl("show", "--phone", "13800138000", expect=3)
     ctl("verify")
+
+
+def test_member_add_without_a_name_keeps_the_consent_with_the_registration(ctl):
+    ctl("member", "add", "--phone", "13800138001", "--card", "C2", "--consent", "2026-11")
+    assert js(ctl("show", "--card", "C2", "--json"))["name"] == ""
+    [record] = [r for r in js(ctl("journal", "--json"))["journal"] if r["kind"] == "register"]
+    assert record["data"]["privacy_notice"] == "2026-11"
+    refused = js(ctl("member", "add", "--phone", "13800138002", "--card", "C3", "--consent", "v 1; drop", "--json",
+                     expect=2))
+    assert refused["code"] == "invalid_input"
+    ctl("show", "--card", "C3", expect=3)
