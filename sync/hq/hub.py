@@ -94,8 +94,9 @@ class Hub:
                           for topic in (topics.ALL_TX, topics.ALL_REQ)] + [(self.probe_topic, 1)]
                          + [(self.mount + topics.ALL_STATUS, 1)])
         client.publish(topics.hub_status(self.hub_id), self._status("online"), qos=1, retain=True)
-        self.published.clear()     # republish retained data: the broker may have lost it
-        self.publish_changes()
+        # Republish retained data (the broker may have lost it) from run() within a poll: reading the
+        # database here would hold paho's network thread behind a batch that has the lock.
+        self.published = {}
 
     def _on_publish(self, client, userdata, mid, reason, properties) -> None:
         if reason.is_failure:        # e.g. 0x87: this hub id has no user block in the ACL, or --mount is wrong
