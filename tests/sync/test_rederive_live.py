@@ -40,11 +40,12 @@ def test_a_forged_topup_is_rejected_corrected_at_the_kiosk_and_alerted(tmp_path,
     kiosk.topup("C1", 200, operator="admin")          # the kiosk's next honest record
 
     ops = raw_client(broker, "operations")
-    start_hub(broker.url)
-    hub_listening(ops)
     alerts = []
     ops.on_message = lambda c, u, msg: alerts.append(json.loads(msg.payload)["body"])
-    ops.subscribe(topics.ALERTS, qos=1)
+    ops.subscribe(topics.ALERTS, qos=1)         # before hub_listening: its answer proves this SUBSCRIBE done
+    start_hub(broker.url)
+    hub_listening(ops)
+    ops.on_message = lambda c, u, msg: msg.topic == topics.ALERTS and alerts.append(json.loads(msg.payload)["body"])
     start_agent(kiosk, broker.url)
     wait_for(lambda: confirmed_all(kiosk), what="the kiosk's records confirmed (the forged one rejected)")
 
