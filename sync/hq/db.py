@@ -123,6 +123,11 @@ class Db:
         return write_transaction(self.conn, self._begin)
 
     @property
+    def key_file(self) -> str | Path | None:
+        """Where the chain's personal-data key lives (None: not configured)."""
+        return self._key_file
+
+    @property
     def keyring(self) -> pii.Keyring:
         """Head office's keys for personal data (the chain key's file; refused if it is not this database's)."""
         if self._keyring is None:
