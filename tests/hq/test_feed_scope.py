@@ -4,6 +4,12 @@ position still moves past what it is not sent. A looked-up member earns and spen
 office applies what it journals."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from kiosk.ledger import lines_from_amount, pii, verify
@@ -111,3 +117,29 @@ def test_a_kiosk_with_a_members_later_records_but_not_their_past_still_applies_t
     with pytest.raises(NotFound):
         k1b.member_for_card("CARD-B")
     assert verify(k1b.conn) == []
+
+
+def test_kioskctl_prune_leaves_an_upgraded_kiosk_what_the_scoped_feed_would_bring(stores, tmp_path):
+    """A kiosk that followed the chain-wide feed holds other stores' members (without their keys): after
+    ``kioskctl prune`` it holds its store's members and those looked up there, and nothing else of the
+    others is left in its file, while it still verifies."""
+    chain, authority, (k1, k1b, k2), a, b = stores
+    k3 = chain.kiosk("k3", "s3")
+    c = k3.register(name="Wang Wu", phone="13800000003", card_id="CARD-C", operator="c1", at=at("09:30"))["member_id"]
+    k3.topup("CARD-C", 5000, operator="c1", at=at("09:40"))
+    for other in (k2, k3):                          # the chain-wide feed before this release: records, no keys
+        for record in other.journal(limit=100000):
+            k1.ingest(record, strict=False)
+    keep_looked_up(k1, authority.card_lookup({"card_id": "CARD-B", "store_id": "s1", "source_id": "k1"})[1])
+    assert k1.member_view("CARD-C")["unreadable"] and verify(k1.conn) == []
+    ctl = [sys.executable, "-m", "kiosk.cli", "--db", k1.path, "prune", "--json"]
+    proc = subprocess.run(ctl, capture_output=True, text=True, env={**os.environ, "KIOSK_DB": str(tmp_path / "x")})
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["records_deleted"] >= 3            # c's, and k3's staff record
+    with pytest.raises(NotFound):
+        k1.member_view("CARD-C")
+    assert k1.member_view("CARD-A")["name"] == "Zhang San" and k1.member_view("CARD-B")["name"] == "Li Si"
+    assert k1.conn.execute("SELECT COUNT(*) FROM journal WHERE kiosk_id = 'k3'").fetchone() == (0,)
+    assert verify(k1.conn) == []
+    files = b"".join(p.read_bytes() for p in Path(k1.path).parent.glob(Path(k1.path).name + "*"))
+    assert c.encode() not in files and b"CARD-C" not in files
