@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.ledger import lines_from_amount, pii, verify
-from kiosk.ledger.errors import NotFound
+from kiosk.ledger.errors import NotFound, Refused
 from sync.hq.authority import Authority
 from sync.hq.ingest import balances
 from sync.kiosk_link import keep_looked_up
@@ -143,3 +143,22 @@ def test_kioskctl_prune_leaves_an_upgraded_kiosk_what_the_scoped_feed_would_brin
     assert verify(k1.conn) == []
     files = b"".join(p.read_bytes() for p in Path(k1.path).parent.glob(Path(k1.path).name + "*"))
     assert c.encode() not in files and b"CARD-C" not in files
+
+
+def test_a_member_whose_records_are_too_many_earns_and_is_refused_a_spend_with_a_reason(stores, monkeypatch):
+    """Past the look-up's size limit only the records that say who the member is come: the kiosk knows the
+    card and earns for them (head office applies it), but holds none of their earlier points, so a spend
+    of those is refused here with the numbers, not approved on points it cannot take."""
+    chain, authority, (k1, k1b, k2), a, b = stores
+    monkeypatch.setattr("sync.hq.authority.FEED_PAGE_BYTES", 1000)
+    found = authority.card_lookup({"card_id": "CARD-B", "store_id": "s1", "source_id": "k1"})[1]
+    assert [r["kind"] for r in found["records"]] == ["register"]
+    keep_looked_up(k1, found)
+    assert k1.shown_balance(b)["points"] == found["balance"]["points"] >= 800    # head office's, on screen
+    before = balances(chain.db.conn, {b}, 0, DAY)[0]
+    earned = k1.purchase("CARD-B", lines_from_amount(10000), operator="c1", at=at("11:00"))
+    with pytest.raises(Refused, match="only 100 points available, 800 needed"):
+        k1.redeem("CARD-B", "GIFT-MUG", operator="c1", at=at("11:05"))
+    push(chain, k1)
+    assert balances(chain.db.conn, {b}, 0, DAY)[0]["points"] == before["points"] + earned["points_earned"]
+    assert verify(k1.conn) == []
