@@ -59,7 +59,8 @@ def run(work: Path, args) -> dict:
     sent: dict[str, int] = {}
 
     def push(k: Ledger) -> None:
-        records = [r for r in k.journal(limit=10**6) if r["kiosk_id"] == k.kiosk_id and r["seq"] > sent.get(k.kiosk_id, 0)]
+        mark = sent.get(k.kiosk_id, 0)
+        records = [r for r in k.journal(limit=10**6) if r["kiosk_id"] == k.kiosk_id and r["seq"] > mark]
         sent[k.kiosk_id] = ingest.batch(k.store_id, k.kiosk_id, "kiosk", records, pii.keys_for(k.conn, records)).hwm
 
     cards = {s: [] for s in stores}

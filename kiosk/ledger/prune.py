@@ -22,8 +22,8 @@ from .verify import replay, verify
 def held_members(conn, kiosk_id: str, store_id: str) -> set[str]:
     held = {m for (m,) in conn.execute("SELECT member_id FROM member_keys WHERE data_key IS NOT NULL"
                                        " UNION SELECT member_id FROM confirmed_balances")}
-    for (text,) in conn.execute("SELECT record FROM journal WHERE kiosk_id = ? OR kind IN ('register', 'import_member')",
-                                (kiosk_id,)):
+    for (text,) in conn.execute("SELECT record FROM journal WHERE kiosk_id = ?"
+                                " OR kind IN ('register', 'import_member')", (kiosk_id,)):
         record = json.loads(text)
         if record["kiosk_id"] == kiosk_id or record["store_id"] == store_id:
             held |= set(others(record)) | ({record["member_id"]} if record["member_id"] else set())
@@ -57,5 +57,5 @@ def prune(conn, kiosk_id: str, store_id: str) -> dict:
         kept = json.dumps(sorted(held))
         conn.execute("DELETE FROM member_keys WHERE member_id NOT IN (SELECT value FROM json_each(?))", (kept,))
         conn.execute("DELETE FROM confirmed_balances WHERE member_id NOT IN (SELECT value FROM json_each(?))", (kept,))
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")      # the deleted pages leave the WAL too (secure_delete zeroes them)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")      # deleted pages leave the WAL too (secure_delete zeroes them)
     return {"records_deleted": len(drop), "records_kept": len(keep), "members_held": len(held)}

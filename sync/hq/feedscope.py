@@ -66,10 +66,11 @@ def member_records(conn, member_id: str, max_bytes: int) -> list[dict]:
     """What a kiosk that looks a member up gets with the answer: every record that touches them, in feed
     order (so their lots, stored value, packages and coupons are the same here as at head office, and
     the kiosk's journal still replays to its balances); past ``max_bytes``, only the records that say
-    who they are (:data:`IDENTITY_KINDS`): their points and stored value are then spent online only."""
+    who they are (:data:`IDENTITY_KINDS`): they earn at that kiosk, but it holds none of their earlier
+    points or stored value to spend (docs/personal-data.md)."""
     rows = conn.execute("SELECT j.kind, j.record FROM journal j JOIN hq_log l ON l.tx_id = j.tx_id WHERE j.member_id = ?"
-                        " OR j.tx_id IN (SELECT o.tx_id FROM journal_others o WHERE o.member_id = ?) ORDER BY l.hq_seq",
-                        (member_id, member_id)).fetchall()
+                        " OR j.tx_id IN (SELECT o.tx_id FROM journal_others o WHERE o.member_id = ?)"
+                        " ORDER BY l.hq_seq", (member_id, member_id)).fetchall()
     if sum(len(text) for _, text in rows) > max_bytes:
         rows = [(kind, text) for kind, text in rows if kind in IDENTITY_KINDS]
     return [json.loads(text) for _, text in rows]
