@@ -162,3 +162,25 @@ def test_a_member_whose_records_are_too_many_earns_and_is_refused_a_spend_with_a
     push(chain, k1)
     assert balances(chain.db.conn, {b}, 0, DAY)[0]["points"] == before["points"] + earned["points_earned"]
     assert verify(k1.conn) == []
+
+
+def test_a_tap_of_a_card_the_kiosk_does_not_hold_asks_head_office_who_it_is(stores):
+    """What the touchscreen does (kiosk/ui/services.py): offline the card is unknown; online the look-up
+    brings the member, who is then served as a member, and known at this kiosk from then on."""
+    from kiosk.ui.services import read_card
+    chain, authority, (k1, k1b, k2), a, b = stores
+
+    class HeadOffice:                       # sync.kiosk_link.KioskLink.learn_member without the broker
+        asked = []
+
+        def learn_member(self, card_id):
+            self.asked.append(card_id)
+            reason, found = authority.card_lookup({"card_id": card_id, "store_id": "s1", "source_id": "k1"})
+            return reason == "" and keep_looked_up(k1, found) == []
+
+    assert read_card(k1, "CARD-B", at=at("10:00"))["kind"] == "unknown"           # offline
+    assert read_card(k1, "CARD-X", at=at("10:00"), head_office=HeadOffice())["kind"] == "unknown"   # blank card
+    tapped = read_card(k1, "CARD-B", at=at("10:01"), head_office=HeadOffice())
+    assert tapped["kind"] == "member" and tapped["view"]["name"] == "Li Si"
+    assert read_card(k1, "CARD-B", at=at("10:02"))["kind"] == "member"            # offline, now held here
+    assert HeadOffice.asked == ["CARD-X", "CARD-B"]
