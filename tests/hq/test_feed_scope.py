@@ -184,3 +184,15 @@ def test_a_tap_of_a_card_the_kiosk_does_not_hold_asks_head_office_who_it_is(stor
     assert tapped["kind"] == "member" and tapped["view"]["name"] == "Li Si"
     assert read_card(k1, "CARD-B", at=at("10:02"))["kind"] == "member"            # offline, now held here
     assert HeadOffice.asked == ["CARD-X", "CARD-B"]
+
+
+def test_pages_look_through_a_bounded_range_and_serve_the_same_records(stores, monkeypatch):
+    chain, authority, (k1, k1b, k2), a, b = stores
+    _, whole = follow(authority, k1b, 0)
+    monkeypatch.setattr("sync.hq.authority.FEED_SCAN_MAX", 2)
+    position, pages, served = 0, 0, []
+    while position < authority.head():
+        _, page = authority.feed({"after": position, "limit": 1, "source_id": "k1b", "store_id": "s1"})
+        assert position < page["last"] <= position + 2
+        position, pages, served = page["last"], pages + 1, served + page["records"]
+    assert [r["tx_id"] for r in served] == [r["tx_id"] for r in whole] and pages >= authority.head() / 2
