@@ -47,3 +47,10 @@ def test_wpa_supplicant_reads_what_first_boot_wrote_and_is_skipped_without_it():
     assert "/data" in dropin["RequiresMountsFor"].split()
     network = unit("/etc/systemd/network/25-wireless.network")
     assert network["Match"]["Name"] == "wl*" and network["Network"]["DHCP"] == "yes"
+
+
+def test_wpa_supplicant_waits_for_a_wlan0_that_appears_and_boot_never_waits_for_one():
+    wants = ROOTFS / "etc/systemd/system/sys-subsystem-net-devices-wlan0.device.wants/wpa_supplicant@wlan0.service"
+    assert wants.is_symlink() and PurePosixPath(wants.readlink()).name == "wpa_supplicant@.service"
+    assert not list(ROOTFS.glob("etc/systemd/system/*.target.wants/wpa_supplicant*"))
+    assert "systemctl enable wpa_supplicant" not in (ROOTFS.parent / "customize").read_text()
