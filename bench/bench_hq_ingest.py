@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from bench_hq import drop_pg, pg_or_reason  # noqa: E402
+from kiosk.ledger import pii  # noqa: E402
 from sync.hq.db import Db  # noqa: E402
 from sync.loadtool import Swarm  # noqa: E402
 from sync.mqtt import Broker  # noqa: E402
@@ -64,9 +65,12 @@ class Hubs:
 
     def wait_ready(self) -> None:
         """Until every hub's probe came back: a batch sent before the subscription exists is lost (and resent)."""
-        for port in self.ports.values():
+        for name, port in self.ports.items():
             deadline = time.monotonic() + 60
             while True:
+                if self.procs[name].poll() is not None:
+                    log = (self.work / f"{name}.log").read_text().strip().splitlines()
+                    raise RuntimeError(f"hub {name} exited with {self.procs[name].returncode}: {log[-1:]}")
                 try:
                     if scrape(port).get(("kiosk_hq_shared_subscription_delivering", "")) == 1:
                         break
@@ -114,6 +118,9 @@ class Bench:
     def __init__(self, work: Path, pg_admin: str):
         self.work, self.pg_admin = work, pg_admin
         generate(work / "hq.pem", work / "hq.pub")
+        # the chain's personal-data key: the hubs (children) and this process's Db read $KIOSK_HQ_KEY
+        os.environ["KIOSK_HQ_KEY"] = str(work / "chain.key")
+        self.chain_key = pii.load_or_make(work / "chain.key")
         self.broker = Mosquitto(work / "broker").start()       # default max_queued_messages: 1000
         self.dialect = "postgresql"
         self.postgres_skipped = ""
@@ -132,7 +139,7 @@ class Bench:
     def drain(self, name: str, hub_names: list[str], kiosks: int, per_kiosk: int, *, follow_feed: bool = False,
               kill: str | None = None, timeout: float = 1800) -> dict:
         db_url = self.database(name)
-        swarm = Swarm(self.work / name, kiosks=kiosks, per_kiosk=per_kiosk, prefix=name[:2])
+        swarm = Swarm(self.work / name, kiosks=kiosks, per_kiosk=per_kiosk, prefix=name[:2], pii_key=self.chain_key)
         records = swarm.fill()
         swarm.enrol(db_url)
         # each run its own hub ids and group: Mosquitto keeps queueing to a stopped member of a group
