@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -138,28 +139,41 @@ class Bench:
 
     def drain(self, name: str, hub_names: list[str], kiosks: int, per_kiosk: int, *, follow_feed: bool = False,
               kill: str | None = None, timeout: float = 1800) -> dict:
+        """Fill, connect, drain; on ``timeout`` the result says what was left (``left``) rather than no line."""
         db_url = self.database(name)
+        started = time.monotonic()
         swarm = Swarm(self.work / name, kiosks=kiosks, per_kiosk=per_kiosk, prefix=name[:2], pii_key=self.chain_key)
         records = swarm.fill()
         swarm.enrol(db_url)
+        progress(f"{name}: {kiosks} kiosks x {per_kiosk} filled in {time.monotonic() - started:.0f} s")
         # each run its own hub ids and group: Mosquitto keeps queueing to a stopped member of a group
-        hubs = Hubs(self.work, db_url, self.broker.url, str(self.work / "hq.pem"), [f"{name}-{hub}" for hub in hub_names],
-                    group=name)
+        hubs = Hubs(self.work, db_url, self.broker.url, str(self.work / "hq.pem"),
+                    [f"{name}-{hub}" for hub in hub_names], group=name)
         killed: list[int] = []
+        told = [time.monotonic()]
 
-        def kill_mid_drain(left: int) -> None:
+        def during(left: int) -> None:
             if kill and not killed and left < records * 0.7:
                 hubs.kill(f"{name}-{kill}")
                 killed.append(left)
+                progress(f"{name}: hub {kill} killed -9 and restarted, {left} unconfirmed")
+            if time.monotonic() - told[0] > 60:
+                progress(f"{name}: {left} of {records} unconfirmed")
+                told[0] = time.monotonic()
         try:
             hubs.wait_ready()
             swarm.connect(Broker(self.broker.url), str(self.work / "hq.pub"), follow_feed=follow_feed)
-            seconds = swarm.drain(timeout, during=kill_mid_drain)
-            metrics = hubs.metrics()
-            result = {"records": records, "s": seconds, "metrics": metrics, "killed_at_backlog": killed}
-            print(f"{name}: {records} records in {seconds:.1f} s", file=sys.stderr)   # progress of a long run
+            drained = time.monotonic()
+            try:
+                seconds, left = swarm.drain(timeout, during=during), 0
+            except TimeoutError:
+                seconds, left = time.monotonic() - drained, swarm.backlog()
+            result = {"records": records, "confirmed": records - left, "left": left, "s": seconds,
+                      "metrics": hubs.metrics(), "killed_at_backlog": killed}
+            progress(f"{name}: {records - left} of {records} records confirmed in {seconds:.1f} s")
             if kill:
                 result["check"] = classify(db_url, swarm.ledgers())
+                progress(f"{name}: checked {dict(result['check'])}")
             if name == "one":
                 result["bare_s"] = bare_insert(db_url)
             return result
@@ -167,6 +181,11 @@ class Bench:
             swarm.close()
             hubs.stop()
             self.drop(db_url)
+
+
+def progress(line: str) -> None:
+    """A long run's progress, on stderr (the JSON line alone goes to stdout)."""
+    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
 
 
 def bare_insert(db_url: str) -> float:
@@ -196,37 +215,55 @@ def main() -> None:
     p.add_argument("--feed-per-kiosk", type=int, default=200)
     p.add_argument("--storm-kiosks", type=int, default=1000)
     p.add_argument("--storm-per-kiosk", type=int, default=100)
+    p.add_argument("--timeout", type=float, default=1800, help="seconds each drain may take")
+    p.add_argument("--storm-timeout", type=float, default=5400, help="seconds the storm's drain may take")
     p.add_argument("--pg", default="postgresql://postgres@localhost:5432/postgres")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-hq-ingest-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
+    load_before = os.getloadavg()
     bench = Bench(work, args.pg)
     try:
-        one = bench.drain("one", ["hq-1"], args.kiosks, args.per_kiosk)
-        two = bench.drain("two", ["hq-1", "hq-2"], args.kiosks, args.per_kiosk)
-        feed = bench.drain("feed", ["hq-1"], args.feed_kiosks, args.feed_per_kiosk, follow_feed=True)
-        storm = bench.drain("storm", ["hq-1", "hq-2"], args.storm_kiosks, args.storm_per_kiosk, kill="hq-1")
+        one = bench.drain("one", ["hq-1"], args.kiosks, args.per_kiosk, timeout=args.timeout)
+        two = bench.drain("two", ["hq-1", "hq-2"], args.kiosks, args.per_kiosk, timeout=args.timeout)
+        feed = bench.drain("feed", ["hq-1"], args.feed_kiosks, args.feed_per_kiosk, follow_feed=True,
+                           timeout=args.timeout)
+        storm = bench.drain("storm", ["hq-1", "hq-2"], args.storm_kiosks, args.storm_per_kiosk, kill="hq-1",
+                            timeout=args.storm_timeout)
     finally:
         bench.broker.stop()
+    print(json.dumps(figures(args, bench, one, two, feed, storm) | {
+        "kiosks": args.kiosks, "per_kiosk": args.per_kiosk, "cpus": os.cpu_count(),
+        "load_average_1m_before_after": [round(load_before[0], 1), round(os.getloadavg()[0], 1)]}))
+    shutil.rmtree(work)         # kept when the run failed: the hubs' logs are there
+
+
+def figures(args, bench: Bench, one: dict, two: dict, feed: dict, storm: dict) -> dict:
+    """The JSON line's figures. A drain that ran out of time still gives its line: rates count what was
+    confirmed, and the storm says how much was left instead of a drain time."""
     measured = one["metrics"] + two["metrics"]
-    one_rate, bare_rate = one["records"] / one["s"], 1 / one["bare_s"]
-    print(json.dumps({
+    one_rate, bare_rate = one["confirmed"] / one["s"], 1 / one["bare_s"]
+    check, drained = storm["check"], not storm["left"]
+    return {
         "bench": "hq-ingest", "database": bench.dialect, **({"postgres_skipped": bench.postgres_skipped}
                                                             if bench.postgres_skipped else {}),
-        "one_hub_records_per_s": round(one_rate), "two_hubs_records_per_s": round(two["records"] / two["s"]),
-        "bare_insert_rows_per_s": round(bare_rate), "ratio_one_hub_to_bare_insert": round(one_rate / bare_rate, 3),
+        "one_hub_records_per_s": round(one_rate), "two_hubs_records_per_s": round(two["confirmed"] / two["s"]),
+        "bare_insert_rows_per_s": round(bare_rate), "ratio_one_hub_to_bare_insert": round(one_rate / bare_rate, 4),
         "ack_delay_p95_s": p95(measured, "kiosk_hq_ack_delay_seconds"),
         "duplicate_share": round(total(measured, "kiosk_hq_duplicates_total")
                                  / max(1, total(measured, "kiosk_hq_records_total")), 4),
         "feed_served_per_ingested": round(total(feed["metrics"], "kiosk_hq_feed_records_served_total")
-                                          / feed["records"], 2),
+                                          / max(1, feed["confirmed"]), 2),
         "storm_kiosks": args.storm_kiosks, "storm_per_kiosk": args.storm_per_kiosk,
-        "storm_drain_s": round(storm["s"], 1), "storm_lost": storm["check"]["lost"],
-        "storm_applied_twice": storm["check"]["twice"], "storm_inconsistent": storm["check"]["inconsistent"],
-        "storm_killed_hub_at_backlog": storm["killed_at_backlog"],
+        "storm_drain_s": round(storm["s"], 1) if drained else None,
+        **({} if drained else {"storm_stopped_after_s": round(storm["s"]), "storm_unconfirmed_left": storm["left"],
+                               "storm_not_at_hq_when_stopped": check["lost"]}),
+        "storm_lost": check["lost"] if drained else None, "storm_applied_twice": check["twice"],
+        "storm_inconsistent": check["inconsistent"], "storm_killed_hub_at_backlog": storm["killed_at_backlog"],
         "storm_duplicate_share": round(total(storm["metrics"], "kiosk_hq_duplicates_total")
                                        / max(1, total(storm["metrics"], "kiosk_hq_records_total")), 4),
-        "kiosks": args.kiosks, "per_kiosk": args.per_kiosk, "cpus": os.cpu_count(),
-        "shared_machine": "2 cores shared by 8 engineers while measured"}))
+        "unconfirmed_left": {name: run["left"] for name, run in (("one", one), ("two", two), ("feed", feed))
+                             if run["left"]},
+    }
 
 
 if __name__ == "__main__":

@@ -132,9 +132,9 @@ class Swarm:
     def backlog(self) -> int:
         return sum(agent.ledger.outbox_backlog() for agent in self.agents)
 
-    def drain(self, timeout: float, during: Callable[[int], None] | None = None) -> float:
+    def drain(self, timeout: float, during: Callable[[int], None] | None = None, every: float = 1.0) -> float:
         """Turn until every kiosk's outbox is confirmed; seconds taken. ``during(backlog left)`` runs at
-        each check (a hub is killed there). TimeoutError with the backlog left after ``timeout``."""
+        each check, ``every`` seconds (a hub is killed there). TimeoutError after ``timeout``."""
         started = time.monotonic()
         next_check = started
         while True:
@@ -148,7 +148,7 @@ class Swarm:
                     return now - started
                 if now - started > timeout:
                     raise TimeoutError(f"{left} transactions still unconfirmed after {timeout:.0f} s")
-                next_check = now + 1
+                next_check = now + every
 
     def ledgers(self) -> dict[str, Ledger]:
         """Each kiosk's ledger (the agents' own connections), for the fault tests' checker."""
