@@ -87,6 +87,10 @@ class Hubs:
         self.procs[name].wait(10)
         self.procs[name] = self._start(name)
 
+    def cpu_seconds(self) -> float:
+        """CPU time the running hubs have used (user + system)."""
+        return sum(cpu_seconds(proc.pid) for proc in self.procs.values())
+
     def metrics(self) -> list[dict]:
         return self.scraped + [scrape(port) for port in self.ports.values()]
 
@@ -94,6 +98,28 @@ class Hubs:
         for proc in self.procs.values():
             proc.terminate()
             proc.wait(30)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc), 0 when it is gone or unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds(db_url: str) -> float:
+    """CPU time of the PostgreSQL backends serving ``db_url`` (the hubs' connections), when on this machine."""
+    if not db_url.startswith("postgresql"):
+        return 0.0
+    db = Db(db_url)
+    try:
+        pids = [pid for (pid,) in db.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    finally:
+        db.close()
+    return sum(cpu_seconds(pid) for pid in pids)
 
 
 def scrape(port: int) -> dict:
@@ -162,6 +188,7 @@ class Bench:
                 told[0] = time.monotonic()
         try:
             hubs.wait_ready()
+            cpu_at_start = hubs.cpu_seconds(), postgres_cpu_seconds(db_url)      # not the hubs' start-up
             swarm.connect(Broker(self.broker.url), str(self.work / "hq.pub"), follow_feed=follow_feed)
             drained = time.monotonic()
             try:
@@ -169,7 +196,9 @@ class Bench:
             except TimeoutError:
                 seconds, left = time.monotonic() - drained, swarm.backlog()
             result = {"records": records, "confirmed": records - left, "left": left, "s": seconds,
-                      "metrics": hubs.metrics(), "killed_at_backlog": killed}
+                      "metrics": hubs.metrics(), "killed_at_backlog": killed,
+                      "hub_cpu_s": hubs.cpu_seconds() - cpu_at_start[0],
+                      "postgres_cpu_s": postgres_cpu_seconds(db_url) - cpu_at_start[1]}
             progress(f"{name}: {records - left} of {records} records confirmed in {seconds:.1f} s")
             if kill:
                 result["check"] = classify(db_url, swarm.ledgers())
@@ -251,6 +280,9 @@ def figures(args, bench: Bench, one: dict, two: dict, feed: dict, storm: dict) -
         "ack_delay_p95_s": p95(measured, "kiosk_hq_ack_delay_seconds"),
         "duplicate_share": round(total(measured, "kiosk_hq_duplicates_total")
                                  / max(1, total(measured, "kiosk_hq_records_total")), 4),
+        # per record, in CPU time: what a dedicated core would carry, whatever else shared the machine
+        "hub_cpu_ms_per_record": round(1000 * one["hub_cpu_s"] / max(1, one["confirmed"]), 2),
+        "postgres_cpu_ms_per_record": round(1000 * one["postgres_cpu_s"] / max(1, one["confirmed"]), 2),
         "feed_served_per_ingested": round(total(feed["metrics"], "kiosk_hq_feed_records_served_total")
                                           / max(1, feed["confirmed"]), 2),
         "storm_kiosks": args.storm_kiosks, "storm_per_kiosk": args.storm_per_kiosk,
