@@ -11,12 +11,17 @@ the load tool (sync/loadtool.py: real agents, real envelopes, signed confirmatio
   transaction into a bare table of the same database, same run; ``ratio`` = one hub / bare insert.
 - ``ack_delay_p95_s``, ``duplicate_share``: from the hubs' own Prometheus metrics (the p95 is the
   upper bound of its histogram bucket); duplicates = records received again / records received.
-- ``feed_served_per_ingested``: ``--feed-kiosks`` kiosks that follow the feed as every kiosk does
-  today, records served in feed pages / records ingested.
+- ``hub_cpu_ms_per_record``, ``postgres_cpu_ms_per_record``: CPU time of the one hub and of its
+  PostgreSQL backends per record (start-up excluded): what a core carries, however loaded the machine.
+- ``feed_served_per_ingested``: ``--feed-kiosks`` kiosks in ``--feed-stores`` stores that follow the
+  feed as every kiosk does, records served in feed pages (until every kiosk reached the head) /
+  records ingested; the feed is per store, so about kiosks per store - 1.
 - the storm: ``--storm-kiosks`` x ``--storm-per-kiosk`` reconnecting at once through two hubs, one
   killed -9 mid-drain and restarted; lost and applied-twice counted by the fault tests' checker.
 
-Run: ``make bench-hq-ingest`` (``--storm-kiosks 50 --storm-per-kiosk 20`` etc. for a quick look).
+A drain that runs out of time (``--timeout``, ``--storm-timeout``) still gives the line, with what was
+left; progress goes to stderr. Run: ``make bench-hq-ingest`` (``--storm-kiosks 50 --storm-per-kiosk
+20`` etc. for a quick look; the full storm takes tens of minutes on a small shared machine).
 """
 from __future__ import annotations
 
@@ -40,6 +45,7 @@ from prometheus_client.parser import text_string_to_metric_families  # noqa: E40
 from bench_hq import drop_pg, pg_or_reason  # noqa: E402
 from kiosk.ledger import pii  # noqa: E402
 from sync.hq.db import Db  # noqa: E402
+from sync.hq.ingest import feed_head  # noqa: E402
 from sync.loadtool import Swarm  # noqa: E402
 from sync.mqtt import Broker  # noqa: E402
 from sync.protocol import generate  # noqa: E402
@@ -164,11 +170,12 @@ class Bench:
             drop_pg(self.pg_admin, url)
 
     def drain(self, name: str, hub_names: list[str], kiosks: int, per_kiosk: int, *, follow_feed: bool = False,
-              kill: str | None = None, timeout: float = 1800) -> dict:
+              kill: str | None = None, timeout: float = 1800, stores: int = 1) -> dict:
         """Fill, connect, drain; on ``timeout`` the result says what was left (``left``) rather than no line."""
         db_url = self.database(name)
         started = time.monotonic()
-        swarm = Swarm(self.work / name, kiosks=kiosks, per_kiosk=per_kiosk, prefix=name[:2], pii_key=self.chain_key)
+        swarm = Swarm(self.work / name, kiosks=kiosks, per_kiosk=per_kiosk, stores=stores, prefix=name[:2],
+                      pii_key=self.chain_key)
         records = swarm.fill()
         swarm.enrol(db_url)
         progress(f"{name}: {kiosks} kiosks x {per_kiosk} filled in {time.monotonic() - started:.0f} s")
@@ -195,6 +202,8 @@ class Bench:
                 seconds, left = swarm.drain(timeout, during=during), 0
             except TimeoutError:
                 seconds, left = time.monotonic() - drained, swarm.backlog()
+            if follow_feed:
+                catch_up(swarm, db_url)
             result = {"records": records, "confirmed": records - left, "left": left, "s": seconds,
                       "metrics": hubs.metrics(), "killed_at_backlog": killed,
                       "hub_cpu_s": hubs.cpu_seconds() - cpu_at_start[0],
@@ -210,6 +219,19 @@ class Bench:
             swarm.close()
             hubs.stop()
             self.drop(db_url)
+
+
+def catch_up(swarm: Swarm, db_url: str, timeout: float = 120) -> None:
+    """Turn until every kiosk's feed position reached head office's head: the outboxes are confirmed
+    before the feed pages that carry the other kiosks' records have all been served."""
+    db = Db(db_url)
+    try:
+        head = feed_head(db.conn)
+    finally:
+        db.close()
+    deadline = time.monotonic() + timeout
+    while any(agent.state.get("feed", 0) < head for agent in swarm.agents) and time.monotonic() < deadline:
+        swarm.turn()
 
 
 def progress(line: str) -> None:
@@ -242,6 +264,7 @@ def main() -> None:
     p.add_argument("--per-kiosk", type=int, default=2000)
     p.add_argument("--feed-kiosks", type=int, default=8)
     p.add_argument("--feed-per-kiosk", type=int, default=200)
+    p.add_argument("--feed-stores", type=int, default=4, help="the feed kiosks' stores (the feed is per store)")
     p.add_argument("--storm-kiosks", type=int, default=1000)
     p.add_argument("--storm-per-kiosk", type=int, default=100)
     p.add_argument("--timeout", type=float, default=1800, help="seconds each drain may take")
@@ -255,7 +278,7 @@ def main() -> None:
         one = bench.drain("one", ["hq-1"], args.kiosks, args.per_kiosk, timeout=args.timeout)
         two = bench.drain("two", ["hq-1", "hq-2"], args.kiosks, args.per_kiosk, timeout=args.timeout)
         feed = bench.drain("feed", ["hq-1"], args.feed_kiosks, args.feed_per_kiosk, follow_feed=True,
-                           timeout=args.timeout)
+                           timeout=args.timeout, stores=args.feed_stores)
         storm = bench.drain("storm", ["hq-1", "hq-2"], args.storm_kiosks, args.storm_per_kiosk, kill="hq-1",
                             timeout=args.storm_timeout)
     finally:
@@ -285,6 +308,7 @@ def figures(args, bench: Bench, one: dict, two: dict, feed: dict, storm: dict) -
         "postgres_cpu_ms_per_record": round(1000 * one["postgres_cpu_s"] / max(1, one["confirmed"]), 2),
         "feed_served_per_ingested": round(total(feed["metrics"], "kiosk_hq_feed_records_served_total")
                                           / max(1, feed["confirmed"]), 2),
+        "feed_kiosks_per_store": round(args.feed_kiosks / args.feed_stores, 1),
         "storm_kiosks": args.storm_kiosks, "storm_per_kiosk": args.storm_per_kiosk,
         "storm_drain_s": round(storm["s"], 1) if drained else None,
         **({} if drained else {"storm_stopped_after_s": round(storm["s"]), "storm_unconfirmed_left": storm["left"],

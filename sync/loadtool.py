@@ -34,12 +34,14 @@ TICK = 1.0      # seconds between passes over every kiosk (the agents' resend ti
 
 
 class Swarm:
-    def __init__(self, folder: str | Path, *, kiosks: int, per_kiosk: int, store_id: str = "s1",
-                 prefix: str = "lt", pii_key: bytes | None = None):
-        """``pii_key``: the chain's personal-data key the kiosks are provisioned with (head office's)."""
-        self.folder, self.store_id, self.per_kiosk, self.pii_key = Path(folder), store_id, per_kiosk, pii_key
+    def __init__(self, folder: str | Path, *, kiosks: int, per_kiosk: int, stores: int = 1, prefix: str = "lt",
+                 pii_key: bytes | None = None):
+        """Kiosks spread over ``stores`` stores (s1, s2, ...: the feed is scoped to a store); ``pii_key``: the
+        chain's personal-data key the kiosks are provisioned with (head office's)."""
+        self.folder, self.per_kiosk, self.pii_key = Path(folder), per_kiosk, pii_key
         self.folder.mkdir(parents=True, exist_ok=True)
         self.ids = [f"{prefix}{n:05d}" for n in range(kiosks)]
+        self.store = {kiosk_id: f"s{n % stores + 1}" for n, kiosk_id in enumerate(self.ids)}
         self.agents: list[Agent] = []
         self.by_client: dict[mqtt.Client, Agent] = {}
         self.next_tick, self.pending = 0.0, False
@@ -52,7 +54,8 @@ class Swarm:
     def fill(self) -> int:
         """Each kiosk's ledger with one member and ``per_kiosk`` unsent transactions (made offline)."""
         for n, kiosk_id in enumerate(self.ids):
-            ledger = Ledger.create(self.path(kiosk_id), kiosk_id=kiosk_id, store_id=self.store_id, pii_key=self.pii_key)
+            ledger = Ledger.create(self.path(kiosk_id), kiosk_id=kiosk_id, store_id=self.store[kiosk_id],
+                                   pii_key=self.pii_key)
             ledger.conn.execute("PRAGMA synchronous=OFF")    # made-up backlog: no need to wait for the disk
             try:
                 card = f"{kiosk_id}-card"
@@ -69,7 +72,7 @@ class Swarm:
         try:
             sources = Sources(db)
             for kiosk_id in self.ids:
-                sources.enrol(kiosk_id, self.store_id)
+                sources.enrol(kiosk_id, self.store[kiosk_id])
         finally:
             db.close()
 
@@ -79,7 +82,7 @@ class Swarm:
         for kiosk_id in self.ids:
             own = Broker(broker.url, broker.ca, str(certs / f"{kiosk_id}.crt"), str(certs / f"{kiosk_id}.key")) \
                 if certs else broker
-            agent = Agent(str(self.path(kiosk_id)), kiosk_id=kiosk_id, store_id=self.store_id, broker=own,
+            agent = Agent(str(self.path(kiosk_id)), kiosk_id=kiosk_id, store_id=self.store[kiosk_id], broker=own,
                           hq_key=hq_key, follow_feed=follow_feed, **agent_options)
             self.agents.append(agent)
             self.by_client[agent.client] = agent
