@@ -78,7 +78,11 @@ class Swarm:
 
     def connect(self, broker: Broker, hq_key: str, *, certs: Path | None = None, follow_feed: bool = False,
                 **agent_options) -> None:
-        """Every kiosk connects at once, as after a regional outage (``certs``: ``<id>.crt``/``<id>.key``)."""
+        """Every kiosk connects at once, as after a regional outage (``certs``: ``<id>.crt``/``<id>.key``).
+
+        All agents are made first, then connected in one quick pass: opening a thousand ledgers takes a
+        minute or two on a busy machine, and a kiosk connected at its start would find its CONNACK unread
+        past the 60 s keepalive at the first turn, and drop the connection ("Keep alive timeout")."""
         for kiosk_id in self.ids:
             own = Broker(broker.url, broker.ca, str(certs / f"{kiosk_id}.crt"), str(certs / f"{kiosk_id}.key")) \
                 if certs else broker
@@ -86,6 +90,7 @@ class Swarm:
                           hq_key=hq_key, follow_feed=follow_feed, **agent_options)
             self.agents.append(agent)
             self.by_client[agent.client] = agent
+        for agent in self.agents:
             self._connect(agent)
 
     def _connect(self, agent: Agent) -> None:
