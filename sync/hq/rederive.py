@@ -51,6 +51,7 @@ REPLAYED = {"purchase": "purchase", "refund": "refund", "topup": "topup", "undo_
             "close_account": "close"}
 INPUTS_VERSION = 3
 CREDITS = ("points+", "principal", "bonus", "coupon+", "package+")   # what a member gains
+KNOWN_MAX = 100_000       # (member, store) pairs remembered as known before the memory starts again
 
 
 class Rejected(Exception):
@@ -116,6 +117,7 @@ class Verifier:
         self.rulebook = Rulebook(self.conn)
         self._columns: list[str] | None = None
         self._upgraded: set[str] = set()
+        self._known: set[tuple[str, str]] = set()        # (member, store) with business there: one query each
 
     def check(self, record: dict) -> dict | None:
         """Raise :class:`Rejected` unless the record's effects are what its inputs explain. Returns what
@@ -167,10 +169,17 @@ class Verifier:
         member_id = record["member_id"]
         if not member_id or not any(k[0] in CREDITS and k[1] == member_id and v > 0 for k, v in claimed.items()):
             return None
+        if (member_id, record["store_id"]) in self._known:
+            return None
         known = self.conn.execute(
             "SELECT 1 FROM journal j JOIN hq_sources s ON s.source_id = j.kiosk_id"
             " WHERE j.member_id = ? AND s.store_id = ? LIMIT 1", (member_id, record["store_id"])).fetchone()
-        return None if known else {"problem": f"a first credit to this member at store {record['store_id']}"}
+        if not known:
+            return {"problem": f"a first credit to this member at store {record['store_id']}"}
+        if len(self._known) >= KNOWN_MAX:
+            self._known.clear()
+        self._known.add((member_id, record["store_id"]))     # the journal is append-only: known stays known
+        return None
 
     def _derive(self, record: dict, rules, *, assume_seen: bool) -> dict | str:
         """The economics of the call made again (or why it was refused), nothing kept."""
