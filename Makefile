@@ -72,6 +72,10 @@ bench-hq: debs venv
 bench-hq-ingest: debs venv
 	$(PY) bench/bench_hq_ingest.py
 
+# SQL statements head office's ingest issues per record (each a round trip on PostgreSQL); a minute.
+bench-ingest-statements: venv
+	$(PY) bench/bench_ingest_statements.py
+
 # Each service's cold start to READY=1 and memory, bytes written per 1,000 transactions (SD wear).
 bench-device: debs venv
 	$(PY) bench/bench_device.py

@@ -3,8 +3,9 @@
 Each statement is a synchronous round trip to PostgreSQL, so statements per record bound ingest
 throughput. A kiosk (a real ledger) makes ``--members`` registrations, then purchases, top-ups and
 check-ins for them; the hub ingests the journal in batches of ``--batch`` records on SQLite and, when
-reachable, on PostgreSQL, counting every ``conn.execute``. Figures: ``fresh`` (first delivery),
-``resend`` (the same batches again: duplicates).
+reachable, on PostgreSQL, counting every ``conn.execute``, with head office's re-derivation of each
+record's effects and without it (``_without_rederive``, the shape issue 15 first measured). Figures: ``fresh``
+(first delivery), ``resend`` (the same batches again: duplicates). Run: ``make bench-ingest-statements``.
 """
 from __future__ import annotations
 
@@ -52,12 +53,14 @@ def journal(work: Path, members: int) -> tuple[Ledger, list[dict]]:
     return kiosk, kiosk.journal(limit=100000)
 
 
-def measure(url: str, kiosk: Ledger, records: list[dict], size: int) -> dict:
+def measure(url: str, kiosk: Ledger, records: list[dict], size: int, rederive: bool) -> dict:
     db = Db(url)
     Retained(db).set_rules(REFERENCE_RULES.read_text())
-    ingest = Ingest(db)
+    ingest = Ingest(db, rederive=rederive)
     counting = Counting(db.conn)
-    db.conn = ingest.conn = ingest.verifier.conn = counting
+    db.conn = ingest.conn = counting
+    if ingest.verifier:
+        ingest.verifier.conn = counting
     batches = [records[i:i + size] for i in range(0, len(records), size)]
     figures = {}
     for name, order in (("fresh", batches), ("resend", batches)):
@@ -79,16 +82,19 @@ def main() -> None:
         work = Path(tmp)
         os.environ.setdefault("KIOSK_HQ_KEY", str(work / "chain.key"))
         kiosk, records = journal(work, args.members)
-        out = {"records": len(records), "batch": args.batch,
-               "sqlite_statements_per_record": measure(f"sqlite:///{work / 'hq.db'}", kiosk, records, args.batch)}
-        pg_url, reason = pg_or_reason(args.pg)
-        if pg_url:
+        out = {"records": len(records), "batch": args.batch}
+        for rederive in (True, False):
+            tail = "" if rederive else "_without_rederive"
+            out[f"sqlite_statements_per_record{tail}"] = measure(f"sqlite:///{work / f'hq{tail}.db'}", kiosk, records,
+                                                                args.batch, rederive)
+            pg_url, reason = pg_or_reason(args.pg)
+            if not pg_url:
+                out["postgresql"] = reason
+                continue
             try:
-                out["postgresql_statements_per_record"] = measure(pg_url, kiosk, records, args.batch)
+                out[f"postgresql_statements_per_record{tail}"] = measure(pg_url, kiosk, records, args.batch, rederive)
             finally:
                 drop_pg(args.pg, pg_url)
-        else:
-            out["postgresql"] = reason
     print(json.dumps(out))
 
 
