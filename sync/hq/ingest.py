@@ -131,6 +131,14 @@ class Ingest:
         return out
 
     def _batch(self, store_id: str, source_id: str, channel: str, records: list[dict], keys: dict) -> Outcome:
+        try:
+            return self._batch_once(store_id, source_id, channel, records, keys)
+        except BaseException:
+            if self.verifier:       # what it remembered may have been rolled back with the batch
+                self.verifier.forget()
+            raise
+
+    def _batch_once(self, store_id: str, source_id: str, channel: str, records: list[dict], keys: dict) -> Outcome:
         out = Outcome(source_id)
         with self.db.transaction([f"source:{source_id}"]):
             source = self._source(store_id, source_id, channel)

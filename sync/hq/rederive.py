@@ -292,6 +292,11 @@ class Verifier:
             self.conn.execute("DELETE FROM hq_legacy_sources WHERE source_id = ?", (source_id,))
             self._upgraded.add(source_id)
 
+    def forget(self) -> None:
+        """The transaction these memories came from was rolled back (a lost deadlock is run again)."""
+        self._upgraded.clear()
+        self._known.clear()
+
     def columns(self) -> list[str]:
         if self._columns is None:
             cursor = self.conn.execute("SELECT * FROM members LIMIT 0")
