@@ -28,6 +28,7 @@ from kiosk.ledger.core import connect as sqlite_connect, create_private, write_t
 from kiosk.ledger.migrations import Migration, upgrade
 
 from . import feedlog
+from .feedscope import FEED_SCOPE_DDL
 from .holds import HOLDS_DDL
 from .opsdb import NOTIFY_CLAIMS_DDL, OPS_DDL
 from .sources import ENROLMENT_DDL
@@ -64,8 +65,10 @@ HUB_MIGRATIONS = (
     Migration(6, "re-derived effects: every published rules version by hash; records rejected with the reason",
               RULEBOOK_DDL + REDERIVE_DDL, lambda execute: _verification_step(execute)),
     Migration(7, "spend holds: what head office approved online until the transaction arrives", HOLDS_DDL),
-    Migration(8, "the feed's position is given after commit (hubs commit concurrently): hq_log keeps the"
-                 " insert order and the writing transaction", feedlog.FEEDLOG_DDL),
+    Migration(8, "feed scope: the members each store looked up (hq_store_members); indexes to find a"
+                 " member's home store and a record's other members", FEED_SCOPE_DDL),
+    Migration(9, "the feed's position is given after commit (hubs commit concurrently); hq_log keeps the"
+                 " insert order", feedlog.FEEDLOG_DDL),
 )
 
 
@@ -187,6 +190,11 @@ class Db:
                 log.info("transaction attempt %d lost a race with another writer (%s): again", attempt,
                          type(exc).__name__)
         return work()
+
+    @property
+    def key_file(self) -> str | Path | None:
+        """Where the chain's personal-data key lives (None: not configured)."""
+        return self._key_file
 
     @property
     def keyring(self) -> pii.Keyring:
