@@ -51,13 +51,19 @@ def scope(conn, store_id: str) -> tuple[str, tuple]:
     return sql, (store_id,) * 5
 
 
+def belongs(conn, store_id: str, member_id: str) -> bool:
+    """The member is ``store_id``'s: registered or imported there, or looked up from one of its kiosks."""
+    return conn.execute(f"SELECT {_belongs(conn, '?')}", (store_id, member_id, member_id, store_id)).fetchone()[0] \
+        in (1, True)
+
+
 def remember(db, store_id: str, member_id: str, source_id: str, at: str) -> None:
     """A member of another store was looked up from ``source_id`` (of ``store_id``): from now on their
     records go to that store's kiosks."""
     if db.conn.execute("SELECT 1 FROM hq_store_members WHERE store_id = ? AND member_id = ?",
                        (store_id, member_id)).fetchone():
         return
-    with db.transaction():
+    with db.transaction([f"member:{member_id}"]):      # not the whole ledger: a look-up never waits for it
         db.conn.execute("INSERT INTO hq_store_members (store_id, member_id, source_id, since) VALUES (?, ?, ?, ?)"
                         " ON CONFLICT (store_id, member_id) DO NOTHING", (store_id, member_id, source_id, at))
 
