@@ -137,14 +137,19 @@ def total(metrics: list[dict], name: str) -> float:
     return sum(m.get((name, ""), 0) for m in metrics)
 
 
-def p95(metrics: list[dict], name: str) -> float | None:
+def p95(metrics: list[dict], name: str) -> float | str | None:
+    """The upper bound of the histogram bucket holding the 95th percentile; past the largest bucket,
+    ">largest" (JSON has no infinity)."""
     buckets: dict[float, float] = {}
     for m in metrics:
         for (metric, le), value in m.items():
             if metric == f"{name}_bucket":
                 buckets[float(le)] = buckets.get(float(le), 0) + value
     count = buckets.get(float("inf"), 0)
-    return next((le for le, n in sorted(buckets.items()) if n >= 0.95 * count), None) if count else None
+    if not count:
+        return None
+    found = next(le for le, n in sorted(buckets.items()) if n >= 0.95 * count)
+    return found if found != float("inf") else f">{max(le for le in buckets if le != float('inf')):g}"
 
 
 class Bench:
