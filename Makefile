@@ -10,7 +10,7 @@ DEMO_STAMP := $(VENV)/.installed-app
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-noto-cjk fonts-wqy-microhei fonts-font-awesome mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
-.PHONY: all venv debs lock deb deb-test image image-test catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-hq-ingest bench-device bench-pins soak screenshots clean
+.PHONY: all venv debs lock deb deb-test image image-test catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-hq-ingest bench-feed bench-device bench-pins soak screenshots clean
 
 all: test
 
@@ -50,7 +50,7 @@ test: debs venv catalogues
 demo: debs $(DEMO_STAMP) catalogues
 	$(PY) -m kiosk.demo --var var
 
-bench: bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-device bench-pins
+bench: bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-feed bench-device bench-pins
 
 bench-ledger: venv
 	$(PY) bench/bench_ledger.py
@@ -71,6 +71,10 @@ bench-hq: debs venv
 # at once with a hub killed -9 mid-drain (sync/loadtool.py); PostgreSQL when reachable. 20-30 minutes on the shared VM.
 bench-hq-ingest: debs venv
 	$(PY) bench/bench_hq_ingest.py
+
+# Feed records served per record ingested, store-scoped against chain-wide (in-process, a few seconds).
+bench-feed: venv
+	$(PY) bench/bench_feed_scope.py
 
 # Each service's cold start to READY=1 and memory, bytes written per 1,000 transactions (SD wear).
 bench-device: debs venv

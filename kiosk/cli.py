@@ -23,6 +23,7 @@ from .ctl import backup, base as ctl_base, coupons as coupons_ctl, operator, pro
 from .ctl import technician
 from .ctl.base import EXIT_REFUSED, EXIT_USAGE, CtlError
 from .ledger import ADMIN, InvalidInput, Ledger, LedgerError, NotFound, Refused, parse_count, parse_fen, pii, verify
+from .ledger.prune import prune
 from .ledger.purchase import lines_from_amount
 from .ledger.rules import PackagePlan
 
@@ -188,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--since", type=int, default=0, help="after this sequence number")
     sp.add_argument("--limit", type=int, default=1000)
     sub(top, "verify", "check balances equal the journal, sequences and integrity", "verify")
+    sub(top, "prune", "delete other stores' members this kiosk does not hold (once, after upgrading to the"
+        " store-scoped feed)", "prune")
     sub(top, "gifts", "the gift catalogue with this store's stock", "gifts")
     sub(top, "summary", "today's figures for this kiosk", "summary")
     staff_ctl.add_parsers(top, sub)
@@ -353,6 +356,11 @@ def _verify(args, led):
     if checked["problems"]:
         raise LedgerError("; ".join(checked["problems"]), "inconsistent")
     return {"ok": True, "transactions": checked["transactions"], "integrity": checked["integrity"]}
+
+
+@command("prune")
+def _prune(args, led):
+    return prune(led.conn, led.kiosk_id, led.store_id)
 
 
 # -- output -------------------------------------------------------------------------------------

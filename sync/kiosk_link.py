@@ -16,7 +16,7 @@ import logging
 from datetime import datetime, timedelta
 
 from kiosk.config import Config
-from kiosk.ledger import Ledger
+from kiosk.ledger import Ledger, journal
 from kiosk.ledger.clock import Clock
 
 from .authorize import HeadOfficeGuard, guard_from_config
@@ -45,15 +45,20 @@ class KioskLink:
         return self.guard.requester
 
     def learn_member(self, card_id: str) -> bool:
-        """A member whose personal data this kiosk cannot read (another store's) taps here: ask head
-        office for their data key. True when the key came and was kept."""
+        """A member this kiosk does not hold, or cannot read (another store's), taps here: ask head office
+        who they are. Keeps what comes (:func:`keep_looked_up`); their later records then arrive with
+        the feed. True when the member was found."""
         if self.requester is None:
             return False
         answer = self.requester.ask("card.lookup", {"card_id": card_id}, self.guard.timeout)
-        keys = answer["result"].get("keys", {}) if answer and answer["result"].get("found") else {}
-        kept = bool(keys) and not self.ledger.accept_keys(keys)
-        log.info("card %s looked up at head office: %s", card_id, "key kept" if kept else "no key")
-        return kept
+        result = answer["result"] if answer else {}
+        if not result.get("found"):
+            log.info("card %s looked up at head office: %s", card_id, "not found" if answer else "no answer")
+            return False
+        refused = keep_looked_up(self.ledger, result)
+        log.info("card %s looked up at head office: member %s, %d records, %s", card_id,
+                 result["member_id"], len(result.get("records", [])), "key refused" if refused else "key kept")
+        return True
 
     def status(self, now: datetime | None = None) -> dict:
         now = now or self.ledger.clock.now()
@@ -71,3 +76,16 @@ class KioskLink:
     def close(self) -> None:
         self.guard.close()
         self.ledger.close()
+
+
+def keep_looked_up(ledger: Ledger, result: dict) -> list[str]:
+    """Keep a found ``card.lookup`` answer: the member's records (so their card, lots and stored value
+    are known here, offline too), their data key and head office's balance (shown per DESIGN rule 7).
+    Returns the members whose key the chain key did not open."""
+    member_id = result["member_id"]
+    for record in result.get("records", []):
+        concerns = record["member_id"] == member_id or member_id in journal.others(record)
+        if concerns and record["kiosk_id"] != ledger.kiosk_id:
+            ledger.ingest(record, strict=False)
+    ledger.keep_balances([result["balance"]])
+    return ledger.accept_keys(result.get("keys", {}))

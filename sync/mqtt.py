@@ -11,9 +11,12 @@ from __future__ import annotations
 import logging
 import ssl
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -54,7 +57,25 @@ class Broker:
         return self
 
 
+def certificate_identity(cert_file: str) -> str:
+    """The CN of a PEM certificate: the broker names the client by it (``use_identity_as_username``)."""
+    try:
+        cert = x509.load_pem_x509_certificate(Path(cert_file).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the client certificate {cert_file}: {exc}") from None
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else ""
+
+
 def make_client(broker: Broker, client_id: str, *, will: tuple[str, bytes] | None = None) -> mqtt.Client:
+    """A client whose id is the identity its certificate carries: the shipped broker replaces the id with
+    the certificate's CN, so a mismatch would silently take another client's place (and knock it off)."""
+    if broker.tls and broker.cert:
+        identity = certificate_identity(broker.cert)
+        if identity != client_id:
+            raise ValueError(f"the certificate {broker.cert} is for {identity!r}, not {client_id!r}: the broker"
+                             f" would connect this process as {identity!r} (use that id or a certificate for"
+                             f" {client_id!r})")
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     if broker.password:        # the broker's password file names each client by its client id
         client.username_pw_set(client_id, broker.password)

@@ -32,7 +32,7 @@ ACTIONS: dict[tuple[str, ...], str] = {
     ("staff", "add"): "staff_add", ("staff", "reset-pin"): "staff_pin_reset", ("staff", "unlock"): "staff_unlock",
     ("visit",): "benefits", ("points", "convert"): "convert", ("points", "transfer"): "transfer",
     ("config", "show"): "config_show", ("doctor",): "doctor", ("status",): "status", ("provision",): "provision",
-    ("logs",): "logs", ("backup",): "backup", ("restore",): "restore",
+    ("logs",): "logs", ("backup",): "backup", ("restore",): "restore", ("prune",): "prune",
 }
 
 

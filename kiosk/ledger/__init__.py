@@ -115,6 +115,7 @@ class Ledger(LedgerCore):
     unsent = Via("head_office")
     outbox_backlog = Via("head_office")
     confirm = Via("head_office")
+    keep_balances = Via("head_office")
     confirmed_balance = Via("head_office")
     shown_balance = Via("head_office")
     set_rules = Via("head_office")

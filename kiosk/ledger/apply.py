@@ -125,8 +125,8 @@ def _debt(conn, record, e, _):
 
 @handles("sv")
 def _stored_value(conn, record, e, shortfalls):
-    principal, bonus = conn.execute("SELECT principal_fen, bonus_fen FROM members WHERE member_id = ?",
-                                    (e["member_id"],)).fetchone()
+    row = conn.execute("SELECT principal_fen, bonus_fen FROM members WHERE member_id = ?", (e["member_id"],)).fetchone()
+    principal, bonus = row or (0, 0)        # a member this kiosk does not hold (docs/personal-data.md)
     if principal + e["principal"] < 0 or bonus + e["bonus"] < 0:
         shortfalls.append({"what": "stored_value", "member_id": e["member_id"],
                            "short": -min(0, principal + e["principal"]) - min(0, bonus + e["bonus"])})
@@ -157,7 +157,8 @@ def _package_add(conn, record, e, _):
 
 @handles("package.take")
 def _package_take(conn, record, e, shortfalls):
-    (have,) = conn.execute("SELECT remaining FROM packages WHERE package_id = ?", (e["package_id"],)).fetchone()
+    row = conn.execute("SELECT remaining FROM packages WHERE package_id = ?", (e["package_id"],)).fetchone()
+    have = row[0] if row else 0             # sold before this kiosk held the member
     taken = min(have, e["uses"])
     if taken < e["uses"]:
         shortfalls.append({"what": "package_uses", "package_id": e["package_id"], "short": e["uses"] - taken})
@@ -173,9 +174,9 @@ def _coupon_add(conn, record, e, _):
 
 @handles("coupon.use")
 def _coupon_use(conn, record, e, shortfalls):
-    (used,) = conn.execute("SELECT used_tx FROM coupons WHERE coupon_id = ?", (e["coupon_id"],)).fetchone()
-    if used is not None:
-        shortfalls.append({"what": "coupon", "coupon_id": e["coupon_id"], "used_by": used})
+    row = conn.execute("SELECT used_tx FROM coupons WHERE coupon_id = ?", (e["coupon_id"],)).fetchone()
+    if row is None or row[0] is not None:   # issued before this kiosk held the member, or used before
+        shortfalls.append({"what": "coupon", "coupon_id": e["coupon_id"], "used_by": row[0] if row else None})
         return
     conn.execute("UPDATE coupons SET used_tx = ? WHERE coupon_id = ?", (record["tx_id"], e["coupon_id"]))
 

@@ -30,9 +30,16 @@ class HeadOfficeService(Service):
     def confirm(self, hwm: int, balances: list[dict] = ()) -> int:
         """Head office has this kiosk's records up to ``hwm`` and reports these members' balances as of
         then. Returns the confirmed mark (never past what this kiosk sent)."""
+        with self._joined_write():
+            hwm = journal.confirm(self.conn, hwm, self.now_text())
+            self.keep_balances(balances)
+        return hwm
+
+    def keep_balances(self, balances: list[dict]) -> None:
+        """Head office's balances of these members (a confirmation's, or a card look-up's); an older
+        one never replaces a newer one."""
         now = self.now_text()
         with self._joined_write():
-            hwm = journal.confirm(self.conn, hwm, now)
             for b in balances:
                 self.conn.execute(
                     f"INSERT INTO confirmed_balances ({', '.join(BALANCE_FIELDS)}, received_at)"
@@ -42,7 +49,6 @@ class HeadOfficeService(Service):
                     " bonus_fen = excluded.bonus_fen, tier = excluded.tier, status = excluded.status,"
                     " received_at = excluded.received_at WHERE excluded.as_of >= confirmed_balances.as_of",
                     (*(b[f] for f in BALANCE_FIELDS), now))
-        return hwm
 
     def confirmed_balance(self, member_id: str) -> dict | None:
         """Head office's last confirmed balance of a member, or None before its first."""

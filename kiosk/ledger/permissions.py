@@ -37,7 +37,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "verify": frozenset({MANAGER, TECHNICIAN}),
     # the device: diagnostics anyone who can run kioskctl may read; the ledger file as a whole is root's
     **dict.fromkeys(("status", "doctor", "config_show", "provision"), frozenset({EVERYONE})),
-    **dict.fromkeys(("logs", "backup", "restore"), _ADMIN_ONLY),
+    **dict.fromkeys(("logs", "backup", "restore", "prune"), _ADMIN_ONLY),
 }
 
 

@@ -19,7 +19,7 @@ class HeadOffice(Protocol):
 
     def status(self) -> dict: ...                             # online, last_contact, backlog
 
-    def learn_member(self, card_id: str) -> bool: ...         # another store's member: ask for their key
+    def learn_member(self, card_id: str) -> bool: ...         # another store's member: ask head office who they are
 
     def corrections(self) -> list[dict]: ...
 

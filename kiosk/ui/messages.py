@@ -43,6 +43,8 @@ LEDGER = {
     "offline_limit_member_day": N_("Offline, this member has reached today's spending limit."),
     "offline_limit_kiosk_total": N_("Offline, this kiosk has reached its spending limit."),
     "spend_not_approved": N_("The balance changed while this was being approved. Please try again."),
+    "late": N_("Head office answered too late. Please try again."),
+    "invalid_request": N_("Head office could not read this request. Please see staff."),
     "source_refused": N_("Head office does not accept this kiosk (not enrolled or retired). Please see staff."),
     "already_claimed": N_("This receipt has already been claimed."),
     "nothing_to_do": N_("Nothing to do."),

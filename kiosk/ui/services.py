@@ -99,7 +99,12 @@ def read_card(led, card_id: str, *, at: str | None = None, counter: int | None =
         return {"kind": "staff", "card_id": card_id, **staff}
     led.card_read(card_id, counter)
     try:
-        led.visit(card_id, at=at)
+        try:
+            led.visit(card_id, at=at)
+        except NotFound:            # a member this kiosk does not hold (another store's): ask head office
+            if head_office is None or not head_office.learn_member(card_id):
+                raise
+            led.visit(card_id, at=at)
         view = member_snapshot(led, card_id, at=at)
         if view["unreadable"] and head_office is not None and head_office.learn_member(card_id):
             view = member_snapshot(led, card_id, at=at)          # another store's member: now with their name

@@ -1,9 +1,10 @@
 """Head office's answers to a source's questions: may this spend go ahead, whose card is this,
 and what happened in the chain since position N (the feed a kiosk catches up from).
 
-Minimisation: the feed carries every record (ids, cards, balances), but members' data keys only to
-kiosks of the member's home store; a kiosk where another store's member taps gets that member's key
-by looking the card up (``card.lookup``). Other stores' personal data stays unreadable on its card."""
+Minimisation: a store's feed carries the records of its members and of the members looked up there
+(:mod:`.feedscope`), and members' data keys only to kiosks of the member's home store; a kiosk where
+another store's member taps gets that member's key, records and balance by looking the card
+up (``card.lookup``)."""
 from __future__ import annotations
 
 import json
@@ -17,13 +18,14 @@ from kiosk.ledger.holdings import local_day, valid_coupon
 from kiosk.ledger.errors import InvalidInput
 from kiosk.ledger.guard import Spends
 
-from . import holds
+from . import feedscope, holds
 from .db import Db
 from .ingest import balances, feed_head
 from .opsdb import home_store
 
 FEED_PAGE_MAX = 1000
 FEED_PAGE_BYTES = 1024 * 1024     # a page of records stays far below the broker's and the agent's limits
+FEED_SCAN_MAX = 20_000            # feed positions one page looks through (other stores' records are skipped)
 
 
 class Authority:
@@ -106,29 +108,38 @@ class Authority:
                                  (campaign, int(serial))).fetchone() is None
 
     def card_lookup(self, args: dict) -> tuple[str, dict]:
+        """Whose card this is, head office's balance and the member's data key. Asked from a store that
+        is not the member's home: their records so far too, and their next ones follow in that
+        store's feed from now on (:mod:`.feedscope`)."""
         member_id, status, held = self._card(args["card_id"])
         if member_id is None:
             return "unknown_card", {"found": False}
         (balance,) = balances(self.conn, {member_id}, self.head(), self.today())
+        store, records = args.get("store_id", ""), []
+        if store and home_store(self.conn, member_id) != store:
+            feedscope.remember(self.db, store, member_id, args.get("source_id", ""), to_utc_text(self.clock.now()))
+            records = feedscope.member_records(self.conn, member_id, FEED_PAGE_BYTES)
         return "", {"found": True, "member_id": member_id, "card_status": status, "blocked": bool(held),
-                    "balance": balance, "keys": pii.wrapped_keys(self.conn, {member_id})}
+                    "balance": balance, "keys": pii.wrapped_keys(self.conn, {member_id}), "records": records}
 
     def feed(self, args: dict) -> tuple[str, dict]:
-        """A page of the feed after position ``after``, leaving out the asker's own transactions
-        (it has them) while still moving its position past them."""
+        """A page of the asking store's feed (:mod:`.feedscope`) after position ``after``, leaving out
+        the asker's own transactions (it has them). Its position moves past what is left out: up to
+        the last record served when the page is full, else to the end of the range looked through."""
+        store, limit = args.get("store_id", ""), min(args["limit"], FEED_PAGE_MAX)
+        upto = min(self.head(), args["after"] + FEED_SCAN_MAX)
+        in_scope, params = feedscope.scope(self.conn, store)
         rows = self.conn.execute(
-            "SELECT l.hq_seq, CASE WHEN j.kiosk_id = ? THEN NULL ELSE j.record END FROM hq_log l"
-            " JOIN journal j ON j.tx_id = l.tx_id WHERE l.hq_seq > ? ORDER BY l.hq_seq LIMIT ?",
-            (args.get("source_id", ""), args["after"], min(args["limit"], FEED_PAGE_MAX))).fetchall()
-        page, size, last = [], 0, args["after"]
+            "SELECT l.hq_seq, j.record FROM hq_log l JOIN journal j ON j.tx_id = l.tx_id"
+            f" WHERE l.hq_seq > ? AND l.hq_seq <= ? AND j.kiosk_id <> ? AND {in_scope} ORDER BY l.hq_seq LIMIT ?",
+            (args["after"], upto, args.get("source_id", ""), *params, limit)).fetchall()
+        page, size, last = [], 0, upto if len(rows) < limit else rows[-1][0]
         for position, record in rows:
-            size += len(record or "")
+            size += len(record)
             if page and size > FEED_PAGE_BYTES:
-                break                       # the rest comes with the next page
-            last = position
-            if record is not None:
-                page.append(json.loads(record))
-        store = args.get("store_id", "")
+                last = position - 1          # the rest comes with the next page
+                break
+            page.append(json.loads(record))
         keys = {m: k for m, k in pii.keys_for(self.conn, page).items() if home_store(self.conn, m) == store}
         return "", {"records": page, "keys": keys, "last": last, "head": self.head()}
 

@@ -17,6 +17,7 @@ from kiosk.ledger import pii, schema as ledger_schema
 from kiosk.ledger.core import connect as sqlite_connect, create_private, write_transaction
 from kiosk.ledger.migrations import Migration, upgrade
 
+from .feedscope import FEED_SCOPE_DDL
 from .holds import HOLDS_DDL
 from .opsdb import NOTIFY_CLAIMS_DDL, OPS_DDL
 from .sources import ENROLMENT_DDL
@@ -53,6 +54,8 @@ HUB_MIGRATIONS = (
     Migration(6, "re-derived effects: every published rules version by hash; records rejected with the reason",
               RULEBOOK_DDL + REDERIVE_DDL, lambda execute: _verification_step(execute)),
     Migration(7, "spend holds: what head office approved online until the transaction arrives", HOLDS_DDL),
+    Migration(8, "feed scope: the members each store looked up (hq_store_members); indexes to find a"
+                 " member's home store and a record's other members", FEED_SCOPE_DDL),
 )
 
 
@@ -121,6 +124,11 @@ class Db:
 
     def transaction(self):
         return write_transaction(self.conn, self._begin)
+
+    @property
+    def key_file(self) -> str | Path | None:
+        """Where the chain's personal-data key lives (None: not configured)."""
+        return self._key_file
 
     @property
     def keyring(self) -> pii.Keyring:

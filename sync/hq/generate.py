@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from kiosk.ledger import REFERENCE_RULES, journal, load_rules
+from kiosk.ledger import REFERENCE_RULES, journal, load_rules, pii
 from kiosk.ledger.apply import apply_effects
 from kiosk.ledger.dates import lot_expiry, to_utc_text
+from kiosk.ledger.phones import normalise_phone
 
 from .db import Db
 from .retained import Retained
@@ -151,10 +152,11 @@ def generate(db: Db, spec: ChainSpec) -> dict:
             kiosk = rng.choice(kiosks[store])
             operator = f"c{store[1:]}{rng.randrange(1, 4)}"
             if kind == 0:
+                profile = {"name": f"会员{n + 1}", "phone": normalise_phone(f"139{n + 1:08d}", "CN"),
+                           "birthday": date(1960 + n % 45, n % 12 + 1, n % 28 + 1).isoformat()}
                 writer.write(kiosk, store, "register", moment, operator, m.member_id, [
                     {"op": "member.add", "member_id": m.member_id, "tier": rules.tiers[0].id, "referrer_id": None,
-                     "name": f"会员{n + 1}", "phone": f"139{n + 1:08d}",
-                     "birthday": date(1960 + n % 45, n % 12 + 1, n % 28 + 1).isoformat()},
+                     **pii.seal_profile(db.conn, db.keyring, m.member_id, profile, new=True)},
                     {"op": "card.add", "card_id": m.card, "member_id": m.member_id}], {})
                 continue
             amount = int(rng.lognormvariate(math.log(12000), 0.8)) // 10 * 10 + 100
@@ -243,13 +245,14 @@ def _refund(writer, rules, m: _Member, kiosk, store, operator, moment: datetime,
                  ref_tx=purchase["tx_id"], reason="refund")
 
 
-COPIED = ("meta", "hq_versions", "hq_sources", "journal", "hq_log", "members", "cards", "lots", "qualifying",
-          "purchases", "topups", "sv_spends", "stock")
+COPIED = ("meta", "hq_versions", "hq_sources", "journal", "hq_log", "members", "member_keys", "cards", "lots",
+          "qualifying", "purchases", "topups", "sv_spends", "stock")
 
 
 def copy_to_postgres(sqlite_db: Db, pg_url: str) -> Db:
-    """The generated tables into an empty PostgreSQL hub database with COPY (the bulk path)."""
-    pg = Db(pg_url)
+    """The generated tables into an empty PostgreSQL hub database with COPY (the bulk path); the copy
+    opens members' data keys with the generating database's chain key (its key file)."""
+    pg = Db(pg_url, key_file=sqlite_db.key_file)
     with pg.transaction(), pg.conn.pg.cursor() as cur:
         for table in COPIED:
             # meta's schema versions stay PostgreSQL's own (SQLite keeps the ledger's in user_version)

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from kiosk.ledger import Approval, Ledger, Line, Spends
 from kiosk.ledger.clock import FixedClock
 
+from . import feedscope
 from .economics import differences, economics
 from .policy import Policy, policy_problem, role_of
 from .rulebook import Rulebook
@@ -143,7 +144,8 @@ class Verifier:
         claimed = {**economics(self.conn, record), ("record of", record["member_id"]): 1}
         first = self._derive(record, rules, assume_seen=False)
         if isinstance(first, dict) and self._same(record, rules, claimed, first):
-            return self._stranger(record, claimed)
+            self._refuse_stranger(record, claimed)
+            return None
         second = self._derive(record, rules, assume_seen=True)
         if not (isinstance(second, dict) and self._same(record, rules, claimed, second)):
             self._refuse(record, claimed, first, second)
@@ -152,7 +154,8 @@ class Verifier:
         others = sorted({k[1] for k in claimed if k[0] == "points+" and k[1] != record["member_id"]})
         if record["kind"] == "purchase" and others:
             return {"problem": "a second first purchase paid the referral again", "members": others}
-        return self._stranger(record, claimed)
+        self._refuse_stranger(record, claimed)
+        return None
 
     def _refuse(self, record: dict, claimed: dict, first, second) -> None:
         if isinstance(first, str):
@@ -161,16 +164,19 @@ class Verifier:
         raise Rejected(f"the effects differ from what the inputs give: {'; '.join(self._diff(claimed, first))[:400]}",
                        claimed=_jsonable(claimed), derived=_jsonable(first))
 
-    def _stranger(self, record: dict, claimed: dict) -> dict | None:
-        """A credit to a member with no business yet at this store (no record of theirs from it): alerted.
-        Not refused while every kiosk holds the whole chain's members (a member may shop anywhere)."""
+    def _refuse_stranger(self, record: dict, claimed: dict) -> None:
+        """A credit to a member the crediting store has no business with is refused: with the feed scoped
+        to the store, a kiosk holds only its store's members and those looked up there (feedscope.py), so
+        an honest kiosk cannot credit anyone else (nor, before scoping, anyone without a record there)."""
         member_id = record["member_id"]
         if not member_id or not any(k[0] in CREDITS and k[1] == member_id and v > 0 for k, v in claimed.items()):
-            return None
+            return
         known = self.conn.execute(
             "SELECT 1 FROM journal j JOIN hq_sources s ON s.source_id = j.kiosk_id"
             " WHERE j.member_id = ? AND s.store_id = ? LIMIT 1", (member_id, record["store_id"])).fetchone()
-        return None if known else {"problem": f"a first credit to this member at store {record['store_id']}"}
+        if not known and not feedscope.belongs(self.conn, record["store_id"], member_id):
+            raise Rejected(f"store {record['store_id']} credits member {member_id}, who is not its member and"
+                           " never tapped there")
 
     def _derive(self, record: dict, rules, *, assume_seen: bool) -> dict | str:
         """The economics of the call made again (or why it was refused), nothing kept."""

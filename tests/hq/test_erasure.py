@@ -31,7 +31,7 @@ def test_head_office_erasure_reaches_the_kiosk_and_keeps_balances(chain, capsys)
     assert balances(chain.db.conn, {member_id}, 0, "2026-11-24") == before
     assert chain.db.conn.execute("SELECT name, phone, birthday FROM members").fetchall() == [("", "", None)]
     assert verify(chain.db.conn) == []
-    page = Authority(chain.db).feed({"after": 0, "limit": 100, "source_id": "k1"})[1]
+    page = Authority(chain.db).feed({"after": 0, "limit": 100, "source_id": "k1", "store_id": "s1"})[1]
     assert page["keys"] == {}                                          # an erased member's key never travels
     for record in page["records"]:                                     # what the kiosk's agent does
         k.ingest(record, strict=False)

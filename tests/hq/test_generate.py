@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kiosk.ledger import pii
 from kiosk.ledger.verify import verify
 from sync.hq.db import Db
 from sync.hq.generate import ChainSpec, copy_to_postgres, generate
@@ -33,6 +34,17 @@ def test_generated_projections_equal_a_replay_of_the_journal(small_chain):
     assert kinds["register"] == 400 and kinds["purchase"] > 10 * kinds["refund"] > 0 and kinds["topup"] > 0
     tiers = dict(db.conn.execute("SELECT tier, COUNT(*) FROM members GROUP BY tier").fetchall())
     assert len(tiers) >= 2
+
+
+def test_generated_members_personal_data_is_sealed_and_readable_with_the_chain_key(small_chain):
+    db, _ = small_chain
+    with open(db.path, "rb") as raw:
+        assert b"13900000001" not in raw.read()            # member 1's phone: not in plain text anywhere
+    member_id, _card = pii.holder_by_phone(db.conn, db.keyring, "+8613900000001")     # found by its keyed hash
+    row = db.conn.execute("SELECT name, phone FROM members WHERE member_id = ?", (member_id,)).fetchone()
+    assert "会员" not in row[0]
+    assert pii.reveal_row(db.conn, db.keyring, member_id, {"name": row[0], "phone": row[1]}) == {
+        "name": "会员1", "phone": "+8613900000001"}
 
 
 def test_generated_purchases_follow_weekday_and_hour_patterns(small_chain):

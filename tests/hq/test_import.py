@@ -53,10 +53,12 @@ def test_members_balances_and_history_import_once_and_reach_the_feed(hub_db):
     owed = liability(hub_db.conn, NOW.date())
     assert owed["stores"]["s1"]["points"] == 1200 and owed["stores"]["s1"]["principal_fen"] == 30000
     assert owed["stores"]["s2"]["principal_fen"] == 8880
-    # the imported transactions are in the feed a kiosk catches up from
-    page = Authority(hub_db).feed({"after": 0, "limit": 100, "source_id": "k1"})[1]
-    kinds = [r["kind"] for r in page["records"]]
+    # the imported transactions are in the feed a kiosk catches up from: its own store's members only
+    pages = {s: Authority(hub_db).feed({"after": 0, "limit": 100, "source_id": "k1", "store_id": s})[1]["records"]
+             for s in ("s1", "s2")}
+    kinds = [r["kind"] for s in pages for r in pages[s]]
     assert kinds.count("import_member") == 3 and kinds.count("import_balance") == 2
+    assert {r["store_id"] for r in pages["s1"]} == {"s1"} and {r["store_id"] for r in pages["s2"]} == {"s2"}
     history = hub_db.conn.execute("SELECT at FROM journal WHERE kind = 'import_purchase' ORDER BY at").fetchall()
     assert history[0] == ("2025-11-02T04:30:00.000000Z",)
 

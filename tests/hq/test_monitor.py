@@ -10,6 +10,7 @@ from drivers.cards import CardVerifier, make_sun_message
 from kiosk.ledger import journal, lines_from_amount
 from kiosk.ledger.dates import to_utc_text
 from kiosk.ui import services
+from sync.hq import feedscope
 from sync.hq.cli import main
 from sync.hq.monitor import Monitor, list_alerts, load_monitor_rules, release
 from sync.hq.ops_cli import USAGE
@@ -127,8 +128,9 @@ def test_a_copied_sun_message_used_at_another_kiosk_is_caught_at_head_office(cha
     master, uid = bytes(range(16)), bytes.fromhex("04C24EDA926980")
     a, b = chain.kiosk("k1", "s1"), chain.kiosk("k2", "s2")
     card = uid.hex().upper()
-    a.register(name="Zhang San", phone="13800000001", card_id=card, operator="c1", at=at("09:00"))
+    member = a.register(name="Zhang San", phone="13800000001", card_id=card, operator="c1", at=at("09:00"))["member_id"]
     chain.sync()
+    feedscope.remember(chain.db, "s2", member, "k2", at("12:00"))  # the tap at k2 looked the member up online
     readers = {k: CardVerifier(accept_token=False, accept_sun=True, sun_master_key=master) for k in ("k1", "k2")}
 
     def tap_and_buy(kiosk, counter: int, when: str) -> None:

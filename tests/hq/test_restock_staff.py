@@ -22,7 +22,7 @@ def test_restock_is_journaled_fed_to_the_kiosk_and_republishes_the_catalogue(cha
     assert main(args + ["--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["stock"] == 15 and out["catalogue_version"] == 1
-    page = Authority(chain.db).feed({"after": 0, "limit": 100, "source_id": "k1"})[1]
+    page = Authority(chain.db).feed({"after": 0, "limit": 100, "source_id": "k1", "store_id": "s1"})[1]
     for record in page["records"]:                   # what the kiosk's agent does with the feed
         k.ingest(record, strict=False)
     assert k.conn.execute("SELECT stock FROM stock WHERE store_id = 's1' AND sku = 'GIFT-MUG'").fetchone() == (15,)

@@ -97,7 +97,7 @@ def test_oversized_records_are_refused_and_feed_pages_are_bounded_in_bytes(tmp_p
     Ingest(db, rederive=False).batch("s1", "k1", "kiosk", big)      # effectless notes: only their size matters
     authority, after, seen, pages = Authority(db), 0, [], 0
     while True:
-        _, page = authority.feed({"after": after, "limit": 1000, "source_id": "k2"})
+        _, page = authority.feed({"after": after, "limit": 1000, "source_id": "k2", "store_id": "s1"})
         if page["last"] == after:
             break
         pages += 1

@@ -13,6 +13,7 @@ import pytest
 
 from kiosk.ledger import Ledger, lines_from_amount, pii
 from kiosk.ledger.journal import seal
+from sync.hq import feedscope
 from sync.hq.db import Db
 from sync.hq.ingest import Ingest
 from sync.hq.policy import Policy, load_policy
@@ -373,20 +374,25 @@ def test_every_amount_of_every_honest_record_changed_by_one_is_rejected(hq, kios
     assert accepted == [] and tried > 50
 
 
-def test_a_first_credit_to_a_member_of_another_store_is_applied_and_alerted_once(hq, kiosk, tmp_path):
+def test_a_credit_to_another_stores_member_who_never_tapped_here_is_refused(hq, kiosk, tmp_path):
+    """The feed gives a kiosk only its store's members and those looked up there, so a top-up of a
+    member it could not hold is forged (or made by software that took the member from elsewhere)."""
     other = Ledger.create(tmp_path / "k9.db", kiosk_id="k9", store_id="s2", rules_text=FULL, at="2026-01-01T08:00",
                           pii_key=pii.load_or_make(os.environ["KIOSK_HQ_KEY"]))
-    other.register(name="Z", phone="13800000009", card_id="Z", operator="admin", at="2026-11-01T09:00")
+    member = other.register(name="Z", phone="13800000009", card_id="Z", operator="admin",
+                            at="2026-11-01T09:00")["member_id"]
     send(hq, other, other.journal(), "k9", "s2")
-    for record in other.journal():                 # the feed: every kiosk knows the chain's members
+    for record in other.journal():                 # what tampered software would have to do to hold Z
         kiosk.ingest(record)
     other.close()
     kiosk.topup("Z", 10_000, operator="admin", at=DAY)
-    kiosk.topup("Z", 10_000, operator="admin", at=LATER)
     out = send(hq, kiosk, kiosk.journal())
-    assert out.corrections == [] and out.applied == len(kiosk.journal())
-    assert [(a["kind"], a["detail"]["problem"]) for a in out.alerts] == [
-        ("suspect", "a first credit to this member at store s1")]
+    [correction] = out.corrections
+    assert correction["kind"] == "rejected" and "not its member and never tapped there" in correction["detail"]["reason"]
+    feedscope.remember(hq.db, "s1", member, "k1", DAY)      # Z taps at k1 and is looked up: now s1's too
+    kiosk.topup("Z", 10_000, operator="admin", at=LATER)
+    out = send(hq, kiosk, kiosk.journal()[-1:])
+    assert (out.applied, out.corrections, out.alerts) == (1, [], [])
 
 
 def test_a_record_is_re_derived_with_the_rules_it_was_priced_with(hq, kiosk):
