@@ -98,7 +98,6 @@ class Inbound:
     def _limits(self, body: dict) -> None:
         self._versioned("limits", body, lambda: self.ledger.set_offline_limits(body))
 
-
     def _picture(self, body: dict) -> None:
         """Cached beside the ledger (kiosk.ledger.pictures); a bad one is dropped and the old one stays."""
         try:

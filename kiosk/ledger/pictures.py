@@ -109,6 +109,9 @@ def _jpeg(data: bytes) -> tuple[int, int]:
     while True:
         if pos + 4 > len(data) or data[pos] != 0xFF:
             raise BadPicture("JPEG: broken marker structure")
+        if data[pos + 1] == 0xFF:     # a fill byte before a marker
+            pos += 1
+            continue
         marker, length = data[pos + 1], struct.unpack(">H", data[pos + 2:pos + 4])[0]
         if length < 2 or pos + 2 + length > len(data):
             raise BadPicture("JPEG: truncated segment")
