@@ -35,7 +35,9 @@ class Retained:
         self.clock = clock or from_env()
 
     def _bump(self, name: str, body: dict) -> int:
-        """Store ``body`` as the next version of ``name`` (call inside a transaction)."""
+        """Store ``body`` as the next version of ``name`` (call inside a transaction; the version's
+        name is locked, so two hubs bumping it at once give two versions, not one twice)."""
+        self.db.lock([f"version:{name}"])
         row = self.conn.execute("SELECT version FROM hq_versions WHERE name = ?", (name,)).fetchone()
         version = (row[0] if row else 0) + 1
         check(topic_and_type(name)[1], {**body, "version": version})
@@ -56,24 +58,24 @@ class Retained:
     # -- changes -------------------------------------------------------------------------------
     def set_rules(self, text: str) -> int:
         rules = load_rules(text)     # refuses invalid rules with the key's name
-        with self.db.transaction():
+        with self.db.transaction(["version:rules"]):
             self.conn.execute("INSERT INTO meta (key, value) VALUES ('rules', ?)"
                               " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (rules.source,))
             keep_rules(self.conn, rules, now_text(self.clock))
             return self._bump("rules", {"text": rules.source})
 
     def set_limits(self, limits: dict) -> int:
-        with self.db.transaction():
+        with self.db.transaction(["version:limits"]):
             return self._bump("limits", limits)
 
     def block(self, card_id: str, reason: str) -> int:
-        with self.db.transaction():
+        with self.db.transaction(["version:blocklist"]):
             self.conn.execute("INSERT INTO blocklist (card_id, reason, since) VALUES (?, ?, ?) ON CONFLICT (card_id)"
                               " DO UPDATE SET reason = excluded.reason", (card_id, reason, now_text(self.clock)))
             return self.republish_blocklist()
 
     def unblock(self, card_id: str) -> int:
-        with self.db.transaction():
+        with self.db.transaction(["version:blocklist"]):
             self.conn.execute("DELETE FROM blocklist WHERE card_id = ?", (card_id,))
             return self.republish_blocklist()
 
@@ -84,7 +86,7 @@ class Retained:
         return self._bump("blocklist", {"cards": cards})
 
     def add_staff(self, staff_id: str, name: str, role: str, pin: str, card_id: str | None = None) -> int:
-        with self.db.transaction():
+        with self.db.transaction(["version:staff"]):
             add_staff(self.conn, staff_id, name, role, pin, card_id)
             self.conn.execute("DELETE FROM hq_staff_disabled WHERE staff_id = ?", (staff_id,))  # added again: enabled
             return self.republish_staff()
@@ -98,7 +100,7 @@ class Retained:
 
     def set_catalogue(self, store_id: str) -> int:
         """The store's gift catalogue (from the rules) with head office's stock for it."""
-        with self.db.transaction():
+        with self.db.transaction([f"stock:{store_id}", f"version:catalogue/{store_id}"]):
             text = self.conn.execute("SELECT value FROM meta WHERE key = 'rules'").fetchone()
             gifts = load_rules(text[0]).gifts if text else ()
             stock = dict(self.conn.execute("SELECT sku, stock FROM stock WHERE store_id = ?", (store_id,)).fetchall())
