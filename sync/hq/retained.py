@@ -116,10 +116,11 @@ class Retained:
             fmt = pictures.sniff(data)
         except pictures.BadPicture as exc:
             raise pictures.BadPicture(f"picture {file}: {exc}") from None
-        with self.db.transaction():
+        name = f"picture/{pictures.check_sku(sku)}"
+        with self.db.transaction([f"version:{name}"]):
             text = self.conn.execute("SELECT value FROM meta WHERE key = 'rules'").fetchone()
             if not text or load_rules(text[0]).gift(sku) is None:
                 raise ValueError(f"gift {sku} is not in the catalogue of the published rules")
-            version = self._bump(f"picture/{pictures.check_sku(sku)}",
+            version = self._bump(name,
                                  {"sku": sku, "format": fmt, "data": base64.b64encode(data).decode()})
         return {"sku": sku, "format": fmt, "bytes": len(data), "version": version}
