@@ -1,4 +1,4 @@
-"""Head office's retained data (rules, block list, staff, offline limits, catalogues), versioned.
+"""Head office's retained data (rules, block list, staff, offline limits, catalogues, gift pictures), versioned.
 
 Every change bumps a version in ``hq_versions`` together with the change itself; the running
 hub publishes whatever has a newer version than it last published, retained and signed, so an
@@ -6,9 +6,10 @@ admin command needs no broker connection and a kiosk ignores anything older than
 """
 from __future__ import annotations
 
+import base64
 import json
 
-from kiosk.ledger import load_rules
+from kiosk.ledger import load_rules, pictures
 from kiosk.ledger.staff import add_staff
 
 from kiosk.ledger.clock import Clock, from_env, now_text
@@ -23,6 +24,8 @@ FIXED = {"rules": topics.RULES, "blocklist": topics.BLOCKLIST, "staff": topics.S
 def topic_and_type(name: str) -> tuple[str, str]:
     if name.startswith("catalogue/"):
         return topics.catalogue(name.split("/", 1)[1]), "catalogue"
+    if name.startswith("picture/"):
+        return topics.picture(name.split("/", 1)[1]), "picture"
     return FIXED[name], name
 
 
@@ -103,3 +106,21 @@ class Retained:
             stock = dict(self.conn.execute("SELECT sku, stock FROM stock WHERE store_id = ?", (store_id,)).fetchall())
             return self._bump(f"catalogue/{store_id}", {"store_id": store_id, "gifts": [
                 {"sku": g.sku, "name": g.name, "points": g.points, "stock": stock.get(g.sku, 0)} for g in gifts]})
+
+    def set_picture(self, sku: str, file: str) -> dict:
+        """A gift's picture (PNG or JPEG by content, at most 256 KiB) for every kiosk, retained on its
+        SKU's topic. The SKU must be a gift of the published rules, so a typo is not published."""
+        with open(file, "rb") as f:
+            data = f.read(pictures.MAX_BYTES + 1)       # enough to tell it is too large
+        try:
+            fmt = pictures.sniff(data)
+        except pictures.BadPicture as exc:
+            raise pictures.BadPicture(f"picture {file}: {exc}") from None
+        name = f"picture/{pictures.check_sku(sku)}"
+        with self.db.transaction([f"version:{name}"]):
+            text = self.conn.execute("SELECT value FROM meta WHERE key = 'rules'").fetchone()
+            if not text or load_rules(text[0]).gift(sku) is None:
+                raise ValueError(f"gift {sku} is not in the catalogue of the published rules")
+            version = self._bump(name,
+                                 {"sku": sku, "format": fmt, "data": base64.b64encode(data).decode()})
+        return {"sku": sku, "format": fmt, "bytes": len(data), "version": version}
