@@ -76,6 +76,10 @@ bench-hq-ingest: debs venv
 bench-feed: venv
 	$(PY) bench/bench_feed_scope.py
 
+# SQL statements head office's ingest issues per record (each a round trip on PostgreSQL); a minute.
+bench-ingest-statements: venv
+	$(PY) bench/bench_ingest_statements.py
+
 # Each service's cold start to READY=1 and memory, bytes written per 1,000 transactions (SD wear).
 bench-device: debs venv
 	$(PY) bench/bench_device.py

@@ -11,18 +11,24 @@ the load tool (sync/loadtool.py: real agents, real envelopes, signed confirmatio
   transaction into a bare table of the same database, same run; ``ratio`` = one hub / bare insert.
 - ``ack_delay_p95_s``, ``duplicate_share``: from the hubs' own Prometheus metrics (the p95 is the
   upper bound of its histogram bucket); duplicates = records received again / records received.
-- ``feed_served_per_ingested``: ``--feed-kiosks`` kiosks that follow the feed as every kiosk does
-  today, records served in feed pages / records ingested.
+- ``hub_cpu_ms_per_record``, ``postgres_cpu_ms_per_record``: CPU time of the one hub and of its
+  PostgreSQL backends per record (start-up excluded): what a core carries, however loaded the machine.
+- ``feed_served_per_ingested``: ``--feed-kiosks`` kiosks in ``--feed-stores`` stores that follow the
+  feed as every kiosk does, records served in feed pages (until every kiosk reached the head) /
+  records ingested; the feed is per store, so about kiosks per store - 1.
 - the storm: ``--storm-kiosks`` x ``--storm-per-kiosk`` reconnecting at once through two hubs, one
   killed -9 mid-drain and restarted; lost and applied-twice counted by the fault tests' checker.
 
-Run: ``make bench-hq-ingest`` (``--storm-kiosks 50 --storm-per-kiosk 20`` etc. for a quick look).
+A drain that runs out of time (``--timeout``, ``--storm-timeout``) still gives the line, with what was
+left; progress goes to stderr. Run: ``make bench-hq-ingest`` (``--storm-kiosks 50 --storm-per-kiosk
+20`` etc. for a quick look; the full storm takes tens of minutes on a small shared machine).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,7 +43,9 @@ sys.path.insert(0, str(REPO))
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from bench_hq import drop_pg, pg_or_reason  # noqa: E402
+from kiosk.ledger import pii  # noqa: E402
 from sync.hq.db import Db  # noqa: E402
+from sync.hq.ingest import feed_head  # noqa: E402
 from sync.loadtool import Swarm  # noqa: E402
 from sync.mqtt import Broker  # noqa: E402
 from sync.protocol import generate  # noqa: E402
@@ -64,9 +72,12 @@ class Hubs:
 
     def wait_ready(self) -> None:
         """Until every hub's probe came back: a batch sent before the subscription exists is lost (and resent)."""
-        for port in self.ports.values():
+        for name, port in self.ports.items():
             deadline = time.monotonic() + 60
             while True:
+                if self.procs[name].poll() is not None:
+                    log = (self.work / f"{name}.log").read_text().strip().splitlines()
+                    raise RuntimeError(f"hub {name} exited with {self.procs[name].returncode}: {log[-1:]}")
                 try:
                     if scrape(port).get(("kiosk_hq_shared_subscription_delivering", "")) == 1:
                         break
@@ -82,6 +93,10 @@ class Hubs:
         self.procs[name].wait(10)
         self.procs[name] = self._start(name)
 
+    def cpu_seconds(self) -> float:
+        """CPU time the running hubs have used (user + system)."""
+        return sum(cpu_seconds(proc.pid) for proc in self.procs.values())
+
     def metrics(self) -> list[dict]:
         return self.scraped + [scrape(port) for port in self.ports.values()]
 
@@ -89,6 +104,28 @@ class Hubs:
         for proc in self.procs.values():
             proc.terminate()
             proc.wait(30)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc), 0 when it is gone or unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds(db_url: str) -> float:
+    """CPU time of the PostgreSQL backends serving ``db_url`` (the hubs' connections), when on this machine."""
+    if not db_url.startswith("postgresql"):
+        return 0.0
+    db = Db(db_url)
+    try:
+        pids = [pid for (pid,) in db.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    finally:
+        db.close()
+    return sum(cpu_seconds(pid) for pid in pids)
 
 
 def scrape(port: int) -> dict:
@@ -100,20 +137,28 @@ def total(metrics: list[dict], name: str) -> float:
     return sum(m.get((name, ""), 0) for m in metrics)
 
 
-def p95(metrics: list[dict], name: str) -> float | None:
+def p95(metrics: list[dict], name: str) -> float | str | None:
+    """The upper bound of the histogram bucket holding the 95th percentile; past the largest bucket,
+    ">largest" (JSON has no infinity)."""
     buckets: dict[float, float] = {}
     for m in metrics:
         for (metric, le), value in m.items():
             if metric == f"{name}_bucket":
                 buckets[float(le)] = buckets.get(float(le), 0) + value
     count = buckets.get(float("inf"), 0)
-    return next((le for le, n in sorted(buckets.items()) if n >= 0.95 * count), None) if count else None
+    if not count:
+        return None
+    found = next(le for le, n in sorted(buckets.items()) if n >= 0.95 * count)
+    return found if found != float("inf") else f">{max(le for le in buckets if le != float('inf')):g}"
 
 
 class Bench:
     def __init__(self, work: Path, pg_admin: str):
         self.work, self.pg_admin = work, pg_admin
         generate(work / "hq.pem", work / "hq.pub")
+        # the chain's personal-data key: the hubs (children) and this process's Db read $KIOSK_HQ_KEY
+        os.environ["KIOSK_HQ_KEY"] = str(work / "chain.key")
+        self.chain_key = pii.load_or_make(work / "chain.key")
         self.broker = Mosquitto(work / "broker").start()       # default max_queued_messages: 1000
         self.dialect = "postgresql"
         self.postgres_skipped = ""
@@ -130,29 +175,48 @@ class Bench:
             drop_pg(self.pg_admin, url)
 
     def drain(self, name: str, hub_names: list[str], kiosks: int, per_kiosk: int, *, follow_feed: bool = False,
-              kill: str | None = None, timeout: float = 1800) -> dict:
+              kill: str | None = None, timeout: float = 1800, stores: int = 1) -> dict:
+        """Fill, connect, drain; on ``timeout`` the result says what was left (``left``) rather than no line."""
         db_url = self.database(name)
-        swarm = Swarm(self.work / name, kiosks=kiosks, per_kiosk=per_kiosk, prefix=name[:2])
+        started = time.monotonic()
+        swarm = Swarm(self.work / name, kiosks=kiosks, per_kiosk=per_kiosk, stores=stores, prefix=name[:2],
+                      pii_key=self.chain_key)
         records = swarm.fill()
         swarm.enrol(db_url)
+        progress(f"{name}: {kiosks} kiosks x {per_kiosk} filled in {time.monotonic() - started:.0f} s")
         # each run its own hub ids and group: Mosquitto keeps queueing to a stopped member of a group
-        hubs = Hubs(self.work, db_url, self.broker.url, str(self.work / "hq.pem"), [f"{name}-{hub}" for hub in hub_names],
-                    group=name)
+        hubs = Hubs(self.work, db_url, self.broker.url, str(self.work / "hq.pem"),
+                    [f"{name}-{hub}" for hub in hub_names], group=name)
         killed: list[int] = []
+        told = [time.monotonic()]
 
-        def kill_mid_drain(left: int) -> None:
+        def during(left: int) -> None:
             if kill and not killed and left < records * 0.7:
                 hubs.kill(f"{name}-{kill}")
                 killed.append(left)
+                progress(f"{name}: hub {kill} killed -9 and restarted, {left} unconfirmed")
+            if time.monotonic() - told[0] > 60:
+                progress(f"{name}: {left} of {records} unconfirmed")
+                told[0] = time.monotonic()
         try:
             hubs.wait_ready()
+            cpu_at_start = hubs.cpu_seconds(), postgres_cpu_seconds(db_url)      # not the hubs' start-up
             swarm.connect(Broker(self.broker.url), str(self.work / "hq.pub"), follow_feed=follow_feed)
-            seconds = swarm.drain(timeout, during=kill_mid_drain)
-            metrics = hubs.metrics()
-            result = {"records": records, "s": seconds, "metrics": metrics, "killed_at_backlog": killed}
-            print(f"{name}: {records} records in {seconds:.1f} s", file=sys.stderr)   # progress of a long run
+            drained = time.monotonic()
+            try:
+                seconds, left = swarm.drain(timeout, during=during), 0
+            except TimeoutError:
+                seconds, left = time.monotonic() - drained, swarm.backlog()
+            if follow_feed:
+                catch_up(swarm, db_url)
+            result = {"records": records, "confirmed": records - left, "left": left, "s": seconds,
+                      "metrics": hubs.metrics(), "killed_at_backlog": killed,
+                      "hub_cpu_s": hubs.cpu_seconds() - cpu_at_start[0],
+                      "postgres_cpu_s": postgres_cpu_seconds(db_url) - cpu_at_start[1]}
+            progress(f"{name}: {records - left} of {records} records confirmed in {seconds:.1f} s")
             if kill:
                 result["check"] = classify(db_url, swarm.ledgers())
+                progress(f"{name}: checked {dict(result['check'])}")
             if name == "one":
                 result["bare_s"] = bare_insert(db_url)
             return result
@@ -160,6 +224,24 @@ class Bench:
             swarm.close()
             hubs.stop()
             self.drop(db_url)
+
+
+def catch_up(swarm: Swarm, db_url: str, timeout: float = 120) -> None:
+    """Turn until every kiosk's feed position reached head office's head: the outboxes are confirmed
+    before the feed pages that carry the other kiosks' records have all been served."""
+    db = Db(db_url)
+    try:
+        head = feed_head(db.conn)
+    finally:
+        db.close()
+    deadline = time.monotonic() + timeout
+    while any(agent.state.get("feed", 0) < head for agent in swarm.agents) and time.monotonic() < deadline:
+        swarm.turn()
+
+
+def progress(line: str) -> None:
+    """A long run's progress, on stderr (the JSON line alone goes to stdout)."""
+    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
 
 
 def bare_insert(db_url: str) -> float:
@@ -187,39 +269,62 @@ def main() -> None:
     p.add_argument("--per-kiosk", type=int, default=2000)
     p.add_argument("--feed-kiosks", type=int, default=8)
     p.add_argument("--feed-per-kiosk", type=int, default=200)
+    p.add_argument("--feed-stores", type=int, default=4, help="the feed kiosks' stores (the feed is per store)")
     p.add_argument("--storm-kiosks", type=int, default=1000)
     p.add_argument("--storm-per-kiosk", type=int, default=100)
+    p.add_argument("--timeout", type=float, default=1800, help="seconds each drain may take")
+    p.add_argument("--storm-timeout", type=float, default=5400, help="seconds the storm's drain may take")
     p.add_argument("--pg", default="postgresql://postgres@localhost:5432/postgres")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-hq-ingest-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
+    load_before = os.getloadavg()
     bench = Bench(work, args.pg)
     try:
-        one = bench.drain("one", ["hq-1"], args.kiosks, args.per_kiosk)
-        two = bench.drain("two", ["hq-1", "hq-2"], args.kiosks, args.per_kiosk)
-        feed = bench.drain("feed", ["hq-1"], args.feed_kiosks, args.feed_per_kiosk, follow_feed=True)
-        storm = bench.drain("storm", ["hq-1", "hq-2"], args.storm_kiosks, args.storm_per_kiosk, kill="hq-1")
+        one = bench.drain("one", ["hq-1"], args.kiosks, args.per_kiosk, timeout=args.timeout)
+        two = bench.drain("two", ["hq-1", "hq-2"], args.kiosks, args.per_kiosk, timeout=args.timeout)
+        feed = bench.drain("feed", ["hq-1"], args.feed_kiosks, args.feed_per_kiosk, follow_feed=True,
+                           timeout=args.timeout, stores=args.feed_stores)
+        storm = bench.drain("storm", ["hq-1", "hq-2"], args.storm_kiosks, args.storm_per_kiosk, kill="hq-1",
+                            timeout=args.storm_timeout)
     finally:
         bench.broker.stop()
+    print(json.dumps(figures(args, bench, one, two, feed, storm) | {
+        "kiosks": args.kiosks, "per_kiosk": args.per_kiosk, "cpus": os.cpu_count(),
+        "load_average_1m_before_after": [round(load_before[0], 1), round(os.getloadavg()[0], 1)]}))
+    shutil.rmtree(work)         # kept when the run failed: the hubs' logs are there
+
+
+def figures(args, bench: Bench, one: dict, two: dict, feed: dict, storm: dict) -> dict:
+    """The JSON line's figures. A drain that ran out of time still gives its line: rates count what was
+    confirmed, and the storm says how much was left instead of a drain time."""
     measured = one["metrics"] + two["metrics"]
-    one_rate, bare_rate = one["records"] / one["s"], 1 / one["bare_s"]
-    print(json.dumps({
+    one_rate, bare_rate = one["confirmed"] / one["s"], 1 / one["bare_s"]
+    check, drained = storm["check"], not storm["left"]
+    return {
         "bench": "hq-ingest", "database": bench.dialect, **({"postgres_skipped": bench.postgres_skipped}
                                                             if bench.postgres_skipped else {}),
-        "one_hub_records_per_s": round(one_rate), "two_hubs_records_per_s": round(two["records"] / two["s"]),
-        "bare_insert_rows_per_s": round(bare_rate), "ratio_one_hub_to_bare_insert": round(one_rate / bare_rate, 3),
+        "one_hub_records_per_s": round(one_rate), "two_hubs_records_per_s": round(two["confirmed"] / two["s"]),
+        "bare_insert_rows_per_s": round(bare_rate), "ratio_one_hub_to_bare_insert": round(one_rate / bare_rate, 4),
         "ack_delay_p95_s": p95(measured, "kiosk_hq_ack_delay_seconds"),
         "duplicate_share": round(total(measured, "kiosk_hq_duplicates_total")
                                  / max(1, total(measured, "kiosk_hq_records_total")), 4),
+        # per record, in CPU time: what a dedicated core would carry, whatever else shared the machine
+        "hub_cpu_ms_per_record": round(1000 * one["hub_cpu_s"] / max(1, one["confirmed"]), 2),
+        "postgres_cpu_ms_per_record": round(1000 * one["postgres_cpu_s"] / max(1, one["confirmed"]), 2),
         "feed_served_per_ingested": round(total(feed["metrics"], "kiosk_hq_feed_records_served_total")
-                                          / feed["records"], 2),
+                                          / max(1, feed["confirmed"]), 2),
+        "feed_kiosks_per_store": round(args.feed_kiosks / args.feed_stores, 1),
         "storm_kiosks": args.storm_kiosks, "storm_per_kiosk": args.storm_per_kiosk,
-        "storm_drain_s": round(storm["s"], 1), "storm_lost": storm["check"]["lost"],
-        "storm_applied_twice": storm["check"]["twice"], "storm_inconsistent": storm["check"]["inconsistent"],
-        "storm_killed_hub_at_backlog": storm["killed_at_backlog"],
+        "storm_drain_s": round(storm["s"], 1) if drained else None,
+        **({} if drained else {"storm_stopped_after_s": round(storm["s"]), "storm_unconfirmed_left": storm["left"],
+                               "storm_not_at_hq_when_stopped": check["lost"]}),
+        "storm_lost": check["lost"] if drained else None, "storm_applied_twice": check["twice"],
+        "storm_inconsistent": check["inconsistent"], "storm_killed_hub_at_backlog": storm["killed_at_backlog"],
         "storm_duplicate_share": round(total(storm["metrics"], "kiosk_hq_duplicates_total")
                                        / max(1, total(storm["metrics"], "kiosk_hq_records_total")), 4),
-        "kiosks": args.kiosks, "per_kiosk": args.per_kiosk, "cpus": os.cpu_count(),
-        "shared_machine": "2 cores shared by 8 engineers while measured"}))
+        "unconfirmed_left": {name: run["left"] for name, run in (("one", one), ("two", two), ("feed", feed))
+                             if run["left"]},
+    }
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from kiosk.sdnotify import Watchdog
 from .sender import Sender
 
 log = logging.getLogger("sync.agent")
-DOWNLINK_TYPES = {"ack", "response", "feed.head", "rules", "blocklist", "staff", "limits"}
+DOWNLINK_TYPES = {"ack", "response", "feed.head", "rules", "blocklist", "staff", "limits", "picture"}
 
 
 class Agent:

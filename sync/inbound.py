@@ -1,6 +1,7 @@
 """What head office sends a kiosk, applied to its SQLite file: confirmations and corrections,
 the transaction feed (member directory, other kiosks' and head office's transactions), rules,
-block list, staff credentials and offline limits (the store's gift stock arrives through the feed).
+block list, staff credentials, offline limits and gift pictures (the store's gift stock arrives
+through the feed).
 
 Everything arrives already verified (signature, schema) by the codec; retained data carries a
 version and anything not newer than what the kiosk holds is ignored (a replay changes nothing).
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from kiosk.ledger import Ledger, RulesError
+from kiosk.ledger import Ledger, RulesError, pictures
 
 from .local import SyncState
 from .sender import Sender
@@ -97,3 +98,10 @@ class Inbound:
     def _limits(self, body: dict) -> None:
         self._versioned("limits", body, lambda: self.ledger.set_offline_limits(body))
 
+    def _picture(self, body: dict) -> None:
+        """Cached beside the ledger (kiosk.ledger.pictures); a bad one is dropped and the old one stays."""
+        try:
+            self._versioned(f"picture/{body['sku']}", body, lambda: pictures.store(
+                self.ledger.path, body["sku"], body["version"], body["format"], pictures.decode_base64(body["data"])))
+        except pictures.BadPicture as exc:      # nothing was written
+            log.error("refused picture of %s version %d: %s", body["sku"], body["version"], exc)

@@ -30,15 +30,21 @@ from .hq.sources import Sources
 from .mqtt import Broker, connect_properties
 
 log = logging.getLogger("sync.loadtool")
+TICK = 1.0      # seconds between passes over every kiosk (the agents' resend timeouts are 5 s and more)
 
 
 class Swarm:
-    def __init__(self, folder: str | Path, *, kiosks: int, per_kiosk: int, store_id: str = "s1",
-                 prefix: str = "lt"):
-        self.folder, self.store_id, self.per_kiosk = Path(folder), store_id, per_kiosk
+    def __init__(self, folder: str | Path, *, kiosks: int, per_kiosk: int, stores: int = 1, prefix: str = "lt",
+                 pii_key: bytes | None = None):
+        """Kiosks spread over ``stores`` stores (s1, s2, ...: the feed is scoped to a store); ``pii_key``: the
+        chain's personal-data key the kiosks are provisioned with (head office's)."""
+        self.folder, self.per_kiosk, self.pii_key = Path(folder), per_kiosk, pii_key
         self.folder.mkdir(parents=True, exist_ok=True)
         self.ids = [f"{prefix}{n:05d}" for n in range(kiosks)]
+        self.store = {kiosk_id: f"s{n % stores + 1}" for n, kiosk_id in enumerate(self.ids)}
         self.agents: list[Agent] = []
+        self.by_client: dict[mqtt.Client, Agent] = {}
+        self.next_tick, self.pending = 0.0, False
         self.retry_at: dict[str, float] = {}
         self.selector = selectors.DefaultSelector()
 
@@ -48,7 +54,8 @@ class Swarm:
     def fill(self) -> int:
         """Each kiosk's ledger with one member and ``per_kiosk`` unsent transactions (made offline)."""
         for n, kiosk_id in enumerate(self.ids):
-            ledger = Ledger.create(self.path(kiosk_id), kiosk_id=kiosk_id, store_id=self.store_id)
+            ledger = Ledger.create(self.path(kiosk_id), kiosk_id=kiosk_id, store_id=self.store[kiosk_id],
+                                   pii_key=self.pii_key)
             ledger.conn.execute("PRAGMA synchronous=OFF")    # made-up backlog: no need to wait for the disk
             try:
                 card = f"{kiosk_id}-card"
@@ -65,19 +72,25 @@ class Swarm:
         try:
             sources = Sources(db)
             for kiosk_id in self.ids:
-                sources.enrol(kiosk_id, self.store_id)
+                sources.enrol(kiosk_id, self.store[kiosk_id])
         finally:
             db.close()
 
     def connect(self, broker: Broker, hq_key: str, *, certs: Path | None = None, follow_feed: bool = False,
                 **agent_options) -> None:
-        """Every kiosk connects at once, as after a regional outage (``certs``: ``<id>.crt``/``<id>.key``)."""
+        """Every kiosk connects at once, as after a regional outage (``certs``: ``<id>.crt``/``<id>.key``).
+
+        All agents are made first, then connected in one quick pass: opening a thousand ledgers takes a
+        minute or two on a busy machine, and a kiosk connected at its start would find its CONNACK unread
+        past the 60 s keepalive at the first turn, and drop the connection ("Keep alive timeout")."""
         for kiosk_id in self.ids:
             own = Broker(broker.url, broker.ca, str(certs / f"{kiosk_id}.crt"), str(certs / f"{kiosk_id}.key")) \
                 if certs else broker
-            agent = Agent(str(self.path(kiosk_id)), kiosk_id=kiosk_id, store_id=self.store_id, broker=own,
+            agent = Agent(str(self.path(kiosk_id)), kiosk_id=kiosk_id, store_id=self.store[kiosk_id], broker=own,
                           hq_key=hq_key, follow_feed=follow_feed, **agent_options)
             self.agents.append(agent)
+            self.by_client[agent.client] = agent
+        for agent in self.agents:
             self._connect(agent)
 
     def _connect(self, agent: Agent) -> None:
@@ -95,28 +108,41 @@ class Swarm:
             self.retry_at[agent.topics.source] = time.monotonic() + 1
 
     def turn(self) -> None:
-        """One pass over every kiosk: network I/O, then its agent's step (confirmations, resends, outbox)."""
-        for key, _events in self.selector.select(timeout=0):
-            key.data.loop_read()
+        """Read what arrived and step the kiosks it arrived for (confirmations in, next batches out); once a
+        ``TICK`` every kiosk's keepalive, reconnect and step (resend timers, which count in seconds); then
+        write what any kiosk has queued. Stepping a thousand idle kiosks on every pass cost a whole core
+        (about 170 us each), which the hubs under test need on a small machine."""
+        wait = 0.01 if self.pending else max(0.0, min(TICK, self.next_tick - time.monotonic()))
+        ready = [key.data for key, _events in self.selector.select(timeout=wait)]
+        for client in ready:
+            client.loop_read()
         now = time.monotonic()
+        if now >= self.next_tick:
+            self.next_tick = now + TICK
+            for agent in self.agents:
+                lost = agent.client.loop_misc() in (mqtt.MQTT_ERR_NO_CONN, mqtt.MQTT_ERR_CONN_LOST)
+                if lost and now >= self.retry_at.get(agent.topics.source, 0):
+                    self.retry_at[agent.topics.source] = now + 1
+                    try:
+                        agent.client.reconnect()
+                    except OSError:
+                        pass
+                agent.step()
+        else:
+            for client in ready:
+                self.by_client[client].step()
+        self.pending = False        # a socket too full to take all: write again soon
         for agent in self.agents:
             if agent.client.want_write():
                 agent.client.loop_write()
-            lost = agent.client.loop_misc() in (mqtt.MQTT_ERR_NO_CONN, mqtt.MQTT_ERR_CONN_LOST)
-            if lost and now >= self.retry_at.get(agent.topics.source, 0):
-                self.retry_at[agent.topics.source] = now + 1
-                try:
-                    agent.client.reconnect()
-                except OSError:
-                    pass
-            agent.step()
+                self.pending = self.pending or agent.client.want_write()
 
     def backlog(self) -> int:
         return sum(agent.ledger.outbox_backlog() for agent in self.agents)
 
-    def drain(self, timeout: float, during: Callable[[int], None] | None = None) -> float:
+    def drain(self, timeout: float, during: Callable[[int], None] | None = None, every: float = 1.0) -> float:
         """Turn until every kiosk's outbox is confirmed; seconds taken. ``during(backlog left)`` runs at
-        each check (a hub is killed there). TimeoutError with the backlog left after ``timeout``."""
+        each check, ``every`` seconds (a hub is killed there). TimeoutError after ``timeout``."""
         started = time.monotonic()
         next_check = started
         while True:
@@ -130,7 +156,7 @@ class Swarm:
                     return now - started
                 if now - started > timeout:
                     raise TimeoutError(f"{left} transactions still unconfirmed after {timeout:.0f} s")
-                next_check = now + 0.5
+                next_check = now + every
 
     def ledgers(self) -> dict[str, Ledger]:
         """Each kiosk's ledger (the agents' own connections), for the fault tests' checker."""
@@ -143,3 +169,4 @@ class Swarm:
             agent.ledger.close()
         self.selector.close()
         self.agents.clear()
+        self.by_client.clear()

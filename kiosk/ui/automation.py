@@ -9,7 +9,8 @@ a finger takes). Commands:
 - ``{"cmd": "scan", "text": TEXT}`` scan a code
 - ``{"cmd": "press", "aid": ID}`` / ``{"cmd": "type", "aid": ID, "text": TEXT}`` touch a button, fill a field
 - ``{"cmd": "settle"}`` answer once the ledger worker is idle and a frame has been drawn
-- ``{"cmd": "state", "all_screens": BOOL}`` the screen, the texts on it, overflowing labels, small targets
+- ``{"cmd": "state", "all_screens": BOOL}`` the screen, the texts on it, overflowing, shortened, wrapped or
+  overlapping texts, small targets
 - ``{"cmd": "screenshot", "path": FILE}`` save what the display shows
 - ``{"cmd": "quit"}``
 """
@@ -133,6 +134,7 @@ class AutomationServer:
                  "overlay": len(roots) > 1, "overflow": [t for r in roots for t in widget_tree.overflowing(r)],
                  "shortened": [t for r in roots for t in widget_tree.shortened(r)],
                  "overlaps": [t for r in roots for t in widget_tree.overlapping(r)],
+                 "wrapped": [t for r in roots for t in widget_tree.wrapped(r)],
                  "small_targets": [t for r in roots for t in widget_tree.small_targets(r)],
                  "member": ctl.visit.member is not None,
                  "staff": ctl.visit.staff["staff_id"] if ctl.visit.staff else None,

@@ -41,7 +41,7 @@ def take_all(out: Path, layouts=tuple(LAYOUTS)) -> list[dict]:
 
 def problems(seen: list[dict]) -> list[str]:
     return [f"{s.get('layout', '')}/{s['stop']} ({s['language']}): {kind} {items}" for s in seen
-            for kind in ("overflow", "shortened", "overlaps", "small_targets") if (items := s[kind])]
+            for kind in ("overflow", "shortened", "wrapped", "overlaps", "small_targets") if (items := s[kind])]
 
 
 def main(argv: list[str] | None = None) -> int:

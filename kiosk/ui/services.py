@@ -10,7 +10,7 @@ from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
-from kiosk.ledger import NotFound, Refused
+from kiosk.ledger import NotFound, Refused, pictures
 from kiosk.ledger.pricing import multiplier_applies
 
 
@@ -55,13 +55,13 @@ def member_snapshot(led, card_id: str, history: int = 10, *, at: str | None = No
 
 
 def gift_catalogue(led) -> list[dict]:
-    """The gifts with each picture's path when the kiosk holds that file (``gift-pictures/`` beside
-    the ledger, where head office's pictures are cached), else "" and the screen shows an icon."""
-    folder = Path(led.path).parent / GIFT_PICTURES
+    """The gifts with each one's picture: head office's, as the sync agent cached it; else the file the
+    rules name in the local ``gift-pictures/`` beside the ledger; else "" and the screen shows an icon."""
+    folder, published = Path(led.path).parent / GIFT_PICTURES, pictures.cached(led.path)
     gifts = led.gifts()
     for gift in gifts:
-        path = folder / gift["picture"] if gift["picture"] else None
-        gift["picture"] = str(path) if path and path.is_file() else ""
+        local = folder / gift["picture"] if gift["picture"] else None
+        gift["picture"] = published.get(gift["sku"]) or (str(local) if local and local.is_file() else "")
     return gifts
 
 

@@ -11,6 +11,7 @@ from typing import Iterator
 
 from kivy.base import EventLoop
 from kivy.clock import Clock
+from kivy.core.text.text_layout import layout_text
 from kivy.input.motionevent import MotionEvent
 from kivy.uix.button import Button
 from kivy.uix.label import Label
@@ -80,6 +81,30 @@ def overflowing(root) -> list[str]:
 def shortened(root) -> list[str]:
     """Labels cut short with an ellipsis because their box is too narrow."""
     return [w.text for w in visible(root) if isinstance(w, Label) and w.shorten and w.is_shortened]
+
+
+def _one_line(label) -> bool:
+    """Buttons, and labels given one line (titles, amounts, list rows): text wrapped there reads as
+    two words, a word cut in two ("Delet / e") or a figure split from its unit."""
+    return isinstance(label, Button) or label.max_lines == 1
+
+
+def _lines_needed(label) -> int:
+    """How many lines the label's text takes at its width with no line limit, by Kivy's own layout
+    (a label that may show fewer lines stops there, so its texture cannot tell)."""
+    core = label._label
+    options = dict(core.options, max_lines=0, shorten=False, space_width=core.get_extents(" ")[0])
+    options["strip"] = strip = options["strip"] or options["halign"] == "justify"
+    lines: list = []
+    text = label.text.strip() if strip else label.text
+    layout_text(text, lines, (0, 0), (label.text_size[0], None), options, core.get_cached_extents(), True, True)
+    return len(lines)
+
+
+def wrapped(root) -> list[str]:
+    """One-line labels whose text wraps into more lines than it has: each explicit line must fit."""
+    return [w.text for w in visible(root) if isinstance(w, Label) and w.text.strip() and not w.markup
+            and w.text_size[0] is not None and _one_line(w) and _lines_needed(w) > len(w.text.strip().split("\n"))]
 
 
 def _text_box(label, part) -> tuple[float, float, float, float] | None:

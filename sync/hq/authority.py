@@ -61,7 +61,15 @@ class Authority:
         except (InvalidInput, TypeError):
             return "invalid_request", {"approved": False}
         store_id = args.get("store_id", "")
-        with self.db.transaction():       # serialised: a concurrent approval sees this one's hold
+        names = ({f"member:{member_id}"} | {f"printed:{p}" for p in spends.printed_coupons}
+                 | ({f"stock:{store_id}"} if spends.gifts else set()))
+        return self.db.retrying(lambda: self._approve(member_id, store_id, spends, args, names))
+
+    def _approve(self, member_id: str, store_id: str, spends: Spends, args: dict, names: set[str]) -> tuple[str, dict]:
+        """The check and the hold in one transaction that locks the member, the printed coupons and the
+        store's stock it reserves (ingest locks the same names), so a concurrent approval or a batch
+        spending the same balance waits for this one."""
+        with self.db.transaction(names):
             now = self.clock.now()
             if args.get("deadline") and to_utc_text(now) > args["deadline"]:
                 return "late", {"approved": False}     # the kiosk stopped waiting: hold nothing for it

@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
                            ("rules", "publish a rules file"), ("limits", "publish offline limits (JSON)"),
                            ("block", "hold a card chain-wide"), ("unblock", "release a held card"),
                            ("staff", "add or change a staff member"), ("catalogue", "publish a store's catalogue"),
+                           ("picture", "publish a gift's picture (PNG or JPEG, at most 256 KiB)"),
                            ("gaps", "list sources with missing sequence numbers"),
                            ("sources", "list sources: enrolled or retired, mark, chain tip, held or not"),
                            ("enrol", "enrol a source (kiosk, web shop, POS): only enrolled sources are heard"),
@@ -69,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
                                       help="read the PIN from stdin (else prompted without echo); never an argument")
     sub.choices["staff"].add_argument("--card")
     sub.choices["catalogue"].add_argument("store_id")
+    sub.choices["picture"].add_argument("sku", help="the gift's SKU in the published rules")
+    sub.choices["picture"].add_argument("file", help="the picture: PNG or JPEG (checked by content)")
     sub.choices["release"].add_argument("source_id")
     enrol = sub.choices["enrol"]
     enrol.add_argument("source_id", nargs="?", help="the source's id, also its certificate's CN")
@@ -148,6 +151,8 @@ def _run(args: argparse.Namespace) -> int:
         result = db.schema_versions()
     elif args.command in runs.RUNS:
         result = runs.run(args, db)
+    elif args.command == "picture":
+        result = retained.set_picture(args.sku, args.file)
     else:
         result = {"version": {
             "rules": lambda: retained.set_rules(Path(args.file).read_text()),

@@ -2,21 +2,32 @@
 
 The ledger's apply code only calls ``conn.execute(sql, params).fetchone()/fetchall()`` with
 ``?`` placeholders and portable SQL, so a wrapper that rewrites ``?`` to ``%s`` lets the very
-same rules/apply code run on PostgreSQL. Every write transaction at head office is serialised
-(SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: one advisory lock), which keeps the feed order
-(``hq_log.hq_seq``) equal to the commit order even with several hub processes.
+same rules/apply code run on PostgreSQL.
+
+Locking (docs/sync.md, "Ingest and locking"). SQLite has one writer (``BEGIN IMMEDIATE``). On
+PostgreSQL a write transaction names what it will read-then-write (``source:k1``, ``member:…``,
+``stock:s1``, ``printed:V20:7``, ``version:blocklist``): each name is a transaction-scoped advisory
+lock, taken in sorted order in one statement, so hubs ingesting different sources and members
+commit at the same time and two batches cannot deadlock on them. A transaction that names nothing
+(an administrator's command, a migration) takes the whole ledger: the exclusive side of a
+reader/writer lock whose shared side every named transaction holds.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterable, TypeVar
 from urllib.parse import urlsplit
 
 from kiosk.ledger import pii, schema as ledger_schema
 from kiosk.ledger.core import connect as sqlite_connect, create_private, write_transaction
 from kiosk.ledger.migrations import Migration, upgrade
 
+from . import feedlog
 from .feedscope import FEED_SCOPE_DDL
 from .holds import HOLDS_DDL
 from .opsdb import NOTIFY_CLAIMS_DDL, OPS_DDL
@@ -56,6 +67,8 @@ HUB_MIGRATIONS = (
     Migration(7, "spend holds: what head office approved online until the transaction arrives", HOLDS_DDL),
     Migration(8, "feed scope: the members each store looked up (hq_store_members); indexes to find a"
                  " member's home store and a record's other members", FEED_SCOPE_DDL),
+    Migration(9, "the feed's position is given after commit (hubs commit concurrently); hq_log keeps the"
+                 " insert order", feedlog.FEEDLOG_DDL),
 )
 
 
@@ -65,11 +78,27 @@ def _verification_step(execute) -> None:
     keep_legacy_sources(execute)
 
 
-_PG_LOCK = 7_316_001   # the one advisory lock all hub writers take
+log = logging.getLogger("sync.hq.db")
+WHOLE_LEDGER = 7_316_001    # advisory lock: shared by every named transaction, exclusive for the rest
+RETRIES = 5                 # attempts of a transaction that lost a deadlock or a unique-key race
+T = TypeVar("T")
+
+
+# one advisory lock per id of the array, in the array's (sorted) order
+_LOCK_EACH = "(SELECT COUNT(pg_advisory_xact_lock(k)) FROM unnest(?::bigint[]) AS k)"
+
+
+def lock_id(name: str) -> int:
+    """The 64-bit advisory lock id of a name (a collision only makes two names wait for each other)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def _ids(names: Iterable[str]) -> list[int]:
+    return sorted({lock_id(n) for n in names})
 
 
 class Db:
-    """A connection plus how this dialect begins a serialised write transaction."""
+    """A connection plus how this dialect begins a write transaction and locks what it touches."""
 
     def __init__(self, url: str, key_file: str | Path | None = None):
         """``key_file``: the chain's personal-data key (default ``$KIOSK_HQ_KEY``, or beside a SQLite
@@ -77,6 +106,7 @@ class Db:
         self.url = url
         parts = urlsplit(url)
         self._key_file, self._keyring = key_file or os.environ.get("KIOSK_HQ_KEY"), None
+        self.unsequenced = False        # feed rows written by the open transaction wait for a position
         if parts.scheme == "sqlite":
             self.dialect = "sqlite"
             self.path = parts.path if url.startswith("sqlite:///") else parts.netloc + parts.path
@@ -85,20 +115,23 @@ class Db:
                 create_private(self.path)
             self.conn = sqlite_connect(self.path)
             self.fatal = (sqlite3.OperationalError,)
-            self._begin = ["BEGIN IMMEDIATE"]
+            self.retryable = ()
         elif parts.scheme in ("postgresql", "postgres"):
             import psycopg
             self.dialect = "postgresql"
             self.conn = PgConnection(psycopg.connect(url, autocommit=True))
+            # A deadlock or serialisation failure (OperationalErrors, so they pass every savepoint's
+            # handler as fatal ones do) and a unique-key race lost to another hub: :meth:`retrying`.
             self.fatal = (psycopg.OperationalError, psycopg.InterfaceError)
-            self._begin = ["BEGIN", f"SELECT pg_advisory_xact_lock({_PG_LOCK})"]
+            self.retryable = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure,
+                              psycopg.errors.UniqueViolation)
         else:
             raise ValueError(f"--db {url!r} must be sqlite:///path or postgresql://...")
         self.migrate()
 
     def migrate(self) -> None:
-        """Bring the ledger's and the hub's tables to this release (under the write lock, so hubs
-        starting together migrate once). SQLite keeps the ledger's version in ``user_version`` as a
+        """Bring the ledger's and the hub's tables to this release (under the whole-ledger lock, so
+        hubs starting together migrate once). SQLite keeps the ledger's version in ``user_version`` as a
         kiosk file does; the hub's (and on PostgreSQL both) live in ``meta``."""
         with self.transaction():
             self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -130,8 +163,41 @@ class Db:
             lambda sql, params=(): self.conn.execute(pg_ddl(sql), params)
         upgrade(f"head office's database ({component} tables)", migrations, read, write, execute)
 
-    def transaction(self):
-        return write_transaction(self.conn, self._begin)
+    @contextmanager
+    def transaction(self, names: Iterable[str] | None = None):
+        """One write transaction. ``names``: what it will read-then-write, locked up front (in sorted
+        order); None: the whole ledger. On PostgreSQL the feed rows it wrote get their positions once
+        it has committed (:func:`feedlog.sequence`)."""
+        if self.dialect == "sqlite":
+            with write_transaction(self.conn):
+                yield self.conn
+            return
+        self.unsequenced = False
+        begin = ["BEGIN"] if names is not None else ["BEGIN", f"SELECT pg_advisory_xact_lock({WHOLE_LEDGER})"]
+        with write_transaction(self.conn, begin):
+            if names is not None:
+                self.conn.execute(f"SELECT pg_advisory_xact_lock_shared({WHOLE_LEDGER}), {_LOCK_EACH}", (_ids(names),))
+            yield self.conn
+        if self.unsequenced:
+            feedlog.sequence(self)
+
+    def lock(self, names: Iterable[str]) -> None:
+        """Lock more names inside a named transaction (after its own: a deadlock is then possible and
+        is retried, see :meth:`retrying`). SQLite has one writer: nothing to do."""
+        ids = _ids(names)
+        if self.dialect == "postgresql" and ids:
+            self.conn.execute(f"SELECT {_LOCK_EACH}", (ids,))
+
+    def retrying(self, work: Callable[[], T]) -> T:
+        """``work()`` (which runs one transaction), again when it lost a deadlock, a serialisation or a
+        unique-key race to another hub; after :data:`RETRIES` attempts the error goes up as before."""
+        for attempt in range(1, RETRIES):
+            try:
+                return work()
+            except self.retryable as exc:
+                log.info("transaction attempt %d lost a race with another writer (%s): again", attempt,
+                         type(exc).__name__)
+        return work()
 
     @property
     def key_file(self) -> str | Path | None:

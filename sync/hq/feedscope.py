@@ -63,7 +63,7 @@ def remember(db, store_id: str, member_id: str, source_id: str, at: str) -> None
     if db.conn.execute("SELECT 1 FROM hq_store_members WHERE store_id = ? AND member_id = ?",
                        (store_id, member_id)).fetchone():
         return
-    with db.transaction():
+    with db.transaction([f"member:{member_id}"]):      # not the whole ledger: a look-up never waits for it
         db.conn.execute("INSERT INTO hq_store_members (store_id, member_id, source_id, since) VALUES (?, ?, ?, ?)"
                         " ON CONFLICT (store_id, member_id) DO NOTHING", (store_id, member_id, source_id, at))
 

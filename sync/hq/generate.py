@@ -24,6 +24,7 @@ from kiosk.ledger.apply import apply_effects
 from kiosk.ledger.dates import lot_expiry, to_utc_text
 from kiosk.ledger.phones import normalise_phone
 
+from . import feedlog
 from .db import Db
 from .retained import Retained
 
@@ -89,7 +90,7 @@ class _Writer:
 
     def flush(self) -> None:
         journal.append_many(self.db.conn, self.rows)
-        self.db.conn.executemany("INSERT INTO hq_log (tx_id) VALUES (?)", [(r["tx_id"],) for r, _ in self.rows])
+        feedlog.bulk(self.db.conn, [r["tx_id"] for r, _ in self.rows])
         self.rows.clear()
 
 
@@ -262,5 +263,5 @@ def copy_to_postgres(sqlite_db: Db, pg_url: str) -> Db:
             with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in sqlite_db.conn.execute(f"SELECT {', '.join(columns)} FROM {table}{only}"):
                     copy.write_row(row)
-        cur.execute("SELECT setval(pg_get_serial_sequence('hq_log', 'hq_seq'), (SELECT MAX(hq_seq) FROM hq_log))")
+        cur.execute("SELECT setval(pg_get_serial_sequence('hq_log', 'hq_id'), (SELECT MAX(hq_id) FROM hq_log))")
     return pg

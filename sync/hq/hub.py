@@ -31,6 +31,7 @@ from kiosk.ledger.clock import Clock, from_env
 from ..protocol import Codec, Dropped, Signer, topics
 from kiosk.sdnotify import Watchdog
 from .authority import Authority
+from . import feedlog
 from .db import Db
 from .ingest import Ingest
 from .metrics import HubMetrics
@@ -232,6 +233,7 @@ class Hub:
                 self._to_sources(topic, self.codec.pack(type_, body), retain=True)
                 self.published[name] = version
                 log.info("published %s version %d", name, version)
+            feedlog.sequence(self.db)       # positions for rows another hub's commit left waiting
             head = self.ingest.head()
             if self.published.get("feed") != head:
                 self._to_sources(topics.FEED, self.codec.pack("feed.head", {"head": head}), retain=True)

@@ -6,6 +6,12 @@ rules/apply code in lenient mode, so a double spend between offline kiosks becom
 a correction and an alert instead of a refusal; a record beyond a gap is parked until the gap
 fills (the kiosk resends whatever stays unconfirmed). One batch is one database transaction.
 
+Hubs ingest at the same time (docs/sync.md, "Ingest and locking"): a batch locks its source first,
+then, in sorted order, every member its records (and the parked ones it may drain) touch or name,
+the store stock and printed coupons they use; a batch that loses a deadlock anyway is run again.
+What can be done per batch is: the chain's "journaled before?" check, the duplicates' check, the
+parked records, the feed log rows, the source's row.
+
 Each source's records form a hash chain (kiosk/ledger/journal.py). The next record must carry the
 chain's tip as its ``prev``, a hash that matches its contents, and a tx_id never journaled before;
 otherwise the source is held (nothing more applied, the mark stays put) and a ``chain_break``
@@ -25,7 +31,7 @@ from kiosk.ledger import journal, pii
 from kiosk.ledger.clock import Clock, from_env, now_text
 from kiosk.ledger.holdings import local_day, valid_lot
 
-from . import holds
+from . import feedlog, holds
 from .db import Db
 from .policy import Policy
 from .rederive import Rejected, Verifier, journal_rejected
@@ -47,8 +53,10 @@ class Outcome:
     alerts: list[dict] = field(default_factory=list)
     members: set[str] = field(default_factory=set)
     held_cards: list[str] = field(default_factory=list)
+    first_held: int | None = None
     balances: list[dict] = field(default_factory=list)
     head: int = 0
+    logged: list[str] = field(default_factory=list)     # tx_ids applied, in order: the feed log's rows
 
 
 @dataclass
@@ -64,6 +72,33 @@ class Source:
 
 def members_of(record: dict) -> set[str]:
     return set(journal.others(record)) | ({record["member_id"]} if record.get("member_id") else set())
+
+
+def lock_names(records: list[dict]) -> set[str]:
+    """What applying ``records`` reads and then writes besides their source: their members, the store
+    stock and the printed coupons they use (the names :meth:`Db.transaction` locks)."""
+    names = set()
+    for record in records:
+        names |= {f"member:{m}" for m in members_of(record)}
+        for e in record.get("effects", ()):
+            if e.get("op") == "stock":
+                names.add(f"stock:{e.get('store_id', record.get('store_id'))}")
+            elif e.get("op") == "coupon.claim":
+                names.add(f"printed:{e.get('campaign')}:{e.get('serial')}")
+    return names
+
+
+def named_cards(records: list[dict]) -> set[str]:
+    """The cards records' inputs name (the member's own, a transfer's receiver, a referrer)."""
+    cards = set()
+    for record in records:
+        inputs = record.get("inputs")
+        if not isinstance(inputs, dict):
+            continue
+        args = inputs.get("args") if isinstance(inputs.get("args"), dict) else {}
+        named = [inputs.get("card_id"), *(v for k, v in args.items() if k == "card_id" or k.endswith("_card"))]
+        cards |= {c for c in named if isinstance(c, str)}
+    return cards
 
 
 class Ingest:
@@ -87,44 +122,54 @@ class Ingest:
               keys: dict | None = None) -> Outcome:
         """Apply what is new in ``records`` (all from ``source_id``) in one transaction; ``keys``: the
         wrapped data keys of members whose personal data the records carry."""
+        out = self.db.retrying(lambda: self._batch(store_id, source_id, channel, records, keys or {}))
+        if out.held:
+            log.warning("gap source=%s confirmed_to=%d holding=%d from_seq=%d", source_id, out.hwm, out.held,
+                        out.first_held)
+        log.info("batch source=%s records=%d applied=%d duplicates=%d hwm=%d head=%d", source_id, len(records),
+                 out.applied, out.duplicates, out.hwm, out.head)
+        return out
+
+    def _batch(self, store_id: str, source_id: str, channel: str, records: list[dict], keys: dict) -> Outcome:
+        try:
+            return self._batch_once(store_id, source_id, channel, records, keys)
+        except BaseException:
+            if self.verifier:       # what it remembered may have been rolled back with the batch
+                self.verifier.forget()
+            raise
+
+    def _batch_once(self, store_id: str, source_id: str, channel: str, records: list[dict], keys: dict) -> Outcome:
         out = Outcome(source_id)
-        with self.db.transaction():
+        with self.db.transaction([f"source:{source_id}"]):
             source = self._source(store_id, source_id, channel)
-            keys = keys or {}
-            profiles = set().union(*(pii.profile_members(r) for r in records))   # keys only for these
-            refused = pii.accept_keys(self.conn, self.db.keyring, {m: k for m, k in keys.items() if m in profiles})
-            refused += sorted(set(keys) - profiles)
-            if refused:
-                log.warning("source %s sent data keys that were refused (not its records' members, or not"
-                            " opened by the chain key), for %s", source_id, refused)
-            for record in sorted(records, key=lambda r: r["seq"]):
+            parked = self._parked(source_id)
+            self._lock_members(records + list(parked.values()))
+            ordered = sorted(records, key=lambda r: r["seq"])
+            self._accept_keys(source, ordered, keys)
+            placed = self._placed(source_id, [r["seq"] for r in ordered if r["seq"] <= source.hwm])
+            seen = self._journaled([r for r in ordered if r["seq"] > source.hwm] + list(parked.values()))
+            gaps = []
+            for record in ordered:
                 if source.held:
                     log.info("source %s is held (%s): seq %d not applied", source_id, source.held, record["seq"])
                     break
                 if record["seq"] <= source.hwm:
-                    self._duplicate(record, out)
+                    self._duplicate(record, placed, out)
                 elif record["seq"] == source.hwm + 1:
-                    self._next(source, record, out)
+                    self._next(source, record, seen, placed, out)
                 else:
-                    self.conn.execute("INSERT INTO hq_parked (source_id, seq, record) VALUES (?, ?, ?)"
-                                      " ON CONFLICT (source_id, seq) DO NOTHING",
-                                      (source_id, record["seq"], json.dumps(record, separators=(",", ":"))))
-            self._drain_parked(source, out)
+                    gaps.append(record)
+            self._drain_parked(source, {**{r["seq"]: r for r in gaps}, **parked}, seen, placed, out)
+            self._park(source, parked, gaps, out)
+            feedlog.append(self.db, out.logged)
             out.hwm = source.hwm
             self.conn.execute("UPDATE hq_sources SET hwm = ?, tip = ?, sealed = ?, held = ? WHERE source_id = ?",
                               (source.hwm, source.tip, int(source.sealed), source.held, source_id))
-            out.held, first_held = self.conn.execute(
-                "SELECT COUNT(*), MIN(seq) FROM hq_parked WHERE source_id = ?", (source_id,)).fetchone()
             out.corrections += self._stored_corrections(source_id, [r["seq"] for r in records], out)
             if out.held_cards:
                 Retained(self.db, self.clock).republish_blocklist()
             out.head = self.head()
             out.balances = balances(self.conn, out.members, out.head, self.today())
-        if out.held:
-            log.warning("gap source=%s confirmed_to=%d holding=%d from_seq=%d", source_id, out.hwm, out.held,
-                        first_held)
-        log.info("batch source=%s records=%d applied=%d duplicates=%d hwm=%d head=%d", source_id, len(records),
-                 out.applied, out.duplicates, out.hwm, out.head)
         return out
 
     def originate(self, kind: str, effects: list[dict] | Callable[[str], list[dict]], *, store_id: str,
@@ -133,14 +178,19 @@ class Ingest:
         """A transaction made by head office itself (restock, manual correction, a benefit run):
         journaled and fed out. ``effects`` may be a function of the new transaction's id, called inside
         the write transaction so what it reads cannot change underneath; when it gives no effects,
-        nothing is journaled (None). ``at``: the moment (UTC text) a dated run acts for."""
-        with self.db.transaction():
-            tx_id = self.new_tx_id()
-            effects = effects(tx_id) if callable(effects) else effects
-            if not effects:
-                return None
-            return self.originate_within(kind, effects, store_id=store_id, operator=operator, member_id=member_id,
-                                         reason=reason, data=data, at=at, tx_id=tx_id)
+        nothing is journaled (None). ``at``: the moment (UTC text) a dated run acts for. Locks head
+        office's source, the member and the store's stock first, then whatever else the effects touch."""
+        def once() -> dict | None:
+            names = {"source:hq", f"stock:{store_id}"} | ({f"member:{member_id}"} if member_id else set())
+            with self.db.transaction(names):
+                tx_id = self.new_tx_id()
+                made = effects(tx_id) if callable(effects) else effects
+                if not made:
+                    return None
+                self.db.lock(lock_names([{"effects": made, "store_id": store_id, "member_id": member_id}]) - names)
+                return self.originate_within(kind, made, store_id=store_id, operator=operator, member_id=member_id,
+                                             reason=reason, data=data, at=at, tx_id=tx_id)
+        return self.db.retrying(once)
 
     def originate_within(self, kind: str, effects: list[dict], *, store_id: str, operator: str = "hq",
                          member_id: str | None = None, reason: str = "", data: dict | None = None,
@@ -155,9 +205,9 @@ class Ingest:
                                       at=at or self.now(), operator=operator, member_id=member_id, reason=reason,
                                       data=data, effects=effects, tx_id=tx_id)
         journal.seal(record, source.tip or journal.GENESIS)
-        self._apply(record, out, record["hash"], verify=False)
-        if out.corrections and out.corrections[-1]["tx_id"] == record["tx_id"]:
+        if not self._apply(record, out, record["hash"], verify=False):
             raise ValueError(f"head office's own {kind} was refused: {out.corrections[-1]['detail']}")
+        feedlog.append(self.db, [record["tx_id"]])
         self.conn.execute("UPDATE hq_sources SET hwm = ?, tip = ?, sealed = 1 WHERE source_id = 'hq'",
                           (record["seq"], record["hash"]))
         return record
@@ -172,18 +222,65 @@ class Ingest:
 
     # -- steps ---------------------------------------------------------------------------------
     def _source(self, store_id: str, source_id: str, channel: str) -> Source:
-        self.conn.execute("INSERT INTO hq_sources (source_id, store_id, channel, hwm, last_seen) VALUES (?, ?, ?, 0, ?)"
-                          " ON CONFLICT (source_id) DO UPDATE SET last_seen = excluded.last_seen",
-                          (source_id, store_id, channel, self.now()))
         hwm, known_store, tip, sealed, held = self.conn.execute(
-            "SELECT hwm, store_id, tip, sealed, held FROM hq_sources WHERE source_id = ?", (source_id,)).fetchone()
+            "INSERT INTO hq_sources (source_id, store_id, channel, hwm, last_seen) VALUES (?, ?, ?, 0, ?)"
+            " ON CONFLICT (source_id) DO UPDATE SET last_seen = excluded.last_seen"
+            " RETURNING hwm, store_id, tip, sealed, held", (source_id, store_id, channel, self.now())).fetchone()
         if known_store != store_id:
             raise ValueError(f"source {source_id} belongs to store {known_store}, not {store_id}")
         return Source(source_id, hwm, tip, bool(sealed), held)
 
-    def _next(self, source: Source, record: dict, out: Outcome) -> bool:
+    def _accept_keys(self, source: Source, records: list[dict], keys: dict) -> None:
+        """Keep the data keys of members whose profile the new records set (a resend's were kept the
+        first time); keys for anyone else are refused."""
+        fresh = set().union(*(pii.profile_members(r) for r in records if r["seq"] > source.hwm))
+        profiles = set().union(*(pii.profile_members(r) for r in records))
+        refused = pii.accept_keys(self.conn, self.db.keyring, {m: k for m, k in keys.items() if m in fresh})
+        refused += sorted(set(keys) - profiles)
+        if refused:
+            log.warning("source %s sent data keys that were refused (not its records' members, or not"
+                        " opened by the chain key), for %s", source.source_id, refused)
+
+    def _parked(self, source_id: str) -> dict[int, dict]:
+        """The source's records waiting beyond a gap, by seq."""
+        return {seq: json.loads(text) for seq, text in self.conn.execute(
+            "SELECT seq, record FROM hq_parked WHERE source_id = ?", (source_id,)).fetchall()}
+
+    def _lock_members(self, records: list[dict]) -> None:
+        """Lock every member, stock and printed coupon the records may touch, the members their inputs'
+        cards belong to included, before anything is read (sorted: batches never wait in a circle).
+        SQLite has one writer: nothing to lock."""
+        if self.db.dialect == "sqlite":
+            return
+        cards = sorted(named_cards(records))
+        owners = set()
+        if cards:
+            owners = {m for (m,) in self.conn.execute(
+                f"SELECT DISTINCT member_id FROM cards WHERE card_id IN ({', '.join('?' * len(cards))})", cards)}
+        self.db.lock(lock_names(records) | {f"member:{m}" for m in owners})
+
+    def _journaled(self, records: list[dict]) -> dict[str, tuple[str, int]]:
+        """Which of these tx_ids are journaled already, and as which source's seq (one query)."""
+        tx_ids = sorted({r["tx_id"] for r in records})
+        if not tx_ids:
+            return {}
+        return {t: (k, q) for t, k, q in self.conn.execute(
+            f"SELECT tx_id, kiosk_id, seq FROM journal WHERE tx_id IN ({', '.join('?' * len(tx_ids))})", tx_ids)}
+
+    def _placed(self, source_id: str, seqs: list[int]) -> dict[int, str]:
+        """The tx_id head office holds at each of these seqs of the source (journaled, else rejected)."""
+        if not seqs:
+            return {}
+        rows = self.conn.execute(
+            "SELECT seq, tx_id, 0 FROM journal WHERE kiosk_id = ? AND seq BETWEEN ? AND ? UNION ALL"
+            " SELECT seq, tx_id, 1 FROM hq_corrections WHERE source_id = ? AND seq BETWEEN ? AND ?"
+            " AND kind = 'rejected' ORDER BY 3 DESC", (source_id, min(seqs), max(seqs), source_id, min(seqs),
+                                                      max(seqs))).fetchall()
+        return {seq: tx_id for seq, tx_id, _ in rows}      # a journaled row wins over a rejection
+
+    def _next(self, source: Source, record: dict, seen: dict, placed: dict, out: Outcome) -> bool:
         """Apply (or reject) the source's next record if it continues the chain; else hold the source."""
-        problem = self._chain_problem(source, record)
+        problem = self._chain_problem(source, record, seen)
         if problem:
             source.held = f"seq {record['seq']}: {problem}"
             self._alert("chain_break", record, {"seq": record["seq"], "problem": problem}, out)
@@ -191,14 +288,17 @@ class Ingest:
             return False
         sealed = "hash" in record
         link = record["hash"] if sealed else journal.link_hash(source.tip or journal.GENESIS, record)
-        self._apply(record, out, link)
+        if self._apply(record, out, link):
+            seen[record["tx_id"]] = (record["kiosk_id"], record["seq"])
+            out.logged.append(record["tx_id"])
+        placed[record["seq"]] = record["tx_id"]
         source.hwm, source.tip, source.sealed = record["seq"], link, source.sealed or sealed
         return True
 
-    def _chain_problem(self, source: Source, record: dict) -> str | None:
-        seen = self.conn.execute("SELECT kiosk_id, seq FROM journal WHERE tx_id = ?", (record["tx_id"],)).fetchone()
-        if seen:
-            return f"tx_id {record['tx_id']} is already journaled as {seen[0]} seq {seen[1]}"
+    def _chain_problem(self, source: Source, record: dict, seen: dict) -> str | None:
+        if record["tx_id"] in seen:
+            kiosk_id, seq = seen[record["tx_id"]]
+            return f"tx_id {record['tx_id']} is already journaled as {kiosk_id} seq {seq}"
         if "hash" not in record:
             return "an unsealed record after sealed ones" if source.sealed else None
         if record["hash"] != journal.link_hash(record["prev"], record):
@@ -207,13 +307,13 @@ class Ingest:
             return f"prev {record['prev'][:12]}… is not the chain's tip {str(source.tip)[:12]}…"
         return None
 
-    def _apply(self, record: dict, out: Outcome, link: str, *, verify: bool = True) -> None:
+    def _apply(self, record: dict, out: Outcome, link: str, *, verify: bool = True) -> bool:
+        """Apply ``record`` (True), or refuse it with a correction and an alert (False)."""
         self.conn.execute("SAVEPOINT sp_record")
         try:
             doubt = self.verifier.check(record) if verify and self.verifier else None   # rederive.py
             shortfalls = journal.apply(self.conn, record, link, strict=False)
             pii.index_record(self.conn, self.db.keyring, record)
-            self.conn.execute("INSERT INTO hq_log (tx_id) VALUES (?)", (record["tx_id"],))
             holds.release(self.conn, record)
         except self.db.fatal:
             raise
@@ -223,7 +323,7 @@ class Ingest:
             detail = exc.detail if isinstance(exc, Rejected) else {"error": f"{type(exc).__name__}: {exc}"[:300]}
             journal_rejected(self.conn, record, detail, self.now())
             self._correct(record, "rejected", detail, out)
-            return
+            return False
         self.conn.execute("RELEASE SAVEPOINT sp_record")
         out.applied += 1
         out.members |= members_of(record)
@@ -236,24 +336,32 @@ class Ingest:
             void = [s["card_id"] for s in shortfalls if s["what"] == "card"]
             if void:   # a second replacement card: refused chain-wide, the member keeps the first
                 self._block(void, "a second replacement of the same card", out)
+        return True
 
-    def _duplicate(self, record: dict, out: Outcome) -> None:
+    def _duplicate(self, record: dict, placed: dict, out: Outcome) -> None:
         out.duplicates += 1
-        row = self.conn.execute(
-            "SELECT tx_id FROM journal WHERE kiosk_id = ? AND seq = ?"
-            " UNION ALL SELECT tx_id FROM hq_corrections WHERE source_id = ? AND seq = ? AND kind = 'rejected'",
-            (record["kiosk_id"], record["seq"], record["kiosk_id"], record["seq"])).fetchone()
-        if row and row[0] != record["tx_id"]:
-            self._alert("conflict", record, {"seq": record["seq"], "journaled": row[0]}, out)
+        held = placed.get(record["seq"])
+        if held and held != record["tx_id"]:
+            self._alert("conflict", record, {"seq": record["seq"], "journaled": held}, out)
 
-    def _drain_parked(self, source: Source, out: Outcome) -> None:
-        self.conn.execute("DELETE FROM hq_parked WHERE source_id = ? AND seq <= ?", (source.source_id, source.hwm))
-        while not source.held:
-            row = self.conn.execute("SELECT record FROM hq_parked WHERE source_id = ? AND seq = ?",
-                                    (source.source_id, source.hwm + 1)).fetchone()
-            if row is None or not self._next(source, json.loads(row[0]), out):
+    def _drain_parked(self, source: Source, parked: dict, seen: dict, placed: dict, out: Outcome) -> None:
+        """Apply the parked records that now follow the mark, in order, until a gap or a hold."""
+        while not source.held and source.hwm + 1 in parked:
+            if not self._next(source, parked[source.hwm + 1], seen, placed, out):
                 return
-            self.conn.execute("DELETE FROM hq_parked WHERE source_id = ? AND seq = ?", (source.source_id, source.hwm))
+
+    def _park(self, source: Source, parked: dict, gaps: list[dict], out: Outcome) -> None:
+        """Keep the records beyond the gap (one statement); forget the parked ones now below the mark."""
+        if any(seq <= source.hwm for seq in parked):
+            self.conn.execute("DELETE FROM hq_parked WHERE source_id = ? AND seq <= ?", (source.source_id, source.hwm))
+        new = {r["seq"]: r for r in gaps if r["seq"] > source.hwm and r["seq"] not in parked}
+        if new:
+            rows = [v for seq, r in sorted(new.items())
+                    for v in (source.source_id, seq, json.dumps(r, separators=(",", ":")))]
+            self.conn.execute(f"INSERT INTO hq_parked (source_id, seq, record) VALUES"
+                              f" {', '.join(['(?, ?, ?)'] * len(new))} ON CONFLICT (source_id, seq) DO NOTHING", rows)
+        waiting = {seq for seq in parked if seq > source.hwm} | set(new)
+        out.held, out.first_held = len(waiting), min(waiting, default=None)
 
     def _correct(self, record: dict, kind: str, detail: dict, out: Outcome) -> None:
         correction = {"tx_id": record["tx_id"], "seq": record["seq"], "kind": kind, "detail": detail}

@@ -107,7 +107,7 @@ class Monitor:
     def scan(self, now: datetime, limit: int = 20_000) -> list[dict]:
         """Check what was applied since the last scan; store (and hold for) every hit. Returns the alerts."""
         alerts: list[dict] = []
-        with self.db.transaction():
+        with self.db.transaction(["monitor"]):       # one scan at a time; batches go on meanwhile
             after = int(state_get(self.conn, "monitor.hq_seq", "0"))
             rows = self.conn.execute(
                 "SELECT l.hq_seq, j.record FROM hq_log l JOIN journal j ON j.tx_id = l.tx_id"

@@ -60,7 +60,7 @@ class OpsLoop:
         if state_get(self.db.conn, "reminders.day") != day:
             done["reminders"] = remind(self.db, now, horizons=self.horizons, tz=self.tz)["queued"]
             done["runs"] = self._dated_runs(now)
-            with self.db.transaction():
+            with self.db.transaction(["state:reminders.day"]):
                 state_set(self.db.conn, "reminders.day", day)
         done["sent"] = self._send(now)
         return done
@@ -87,7 +87,7 @@ class OpsLoop:
             except Dropped as exc:
                 log.warning("dropped gateway answer: %s", exc)
                 continue
-            with self.db.transaction():
+            with self.db.transaction(["notify"]):
                 known = confirm(self.db.conn, body["notification_id"], body["status"], now, body.get("error", ""))
             log.info("notification %s: %s%s", body["notification_id"], body["status"], "" if known else " (ignored)")
             count += known
@@ -104,14 +104,14 @@ class OpsLoop:
                 body["tx_id"] = tx_id
             self.client.publish(topics.ALERTS, self.codec.pack("alert", body), qos=1)
         if rows:
-            with self.db.transaction():
+            with self.db.transaction(["state:alerts.published"]):
                 state_set(self.db.conn, "alerts.published", str(rows[-1][0]))
         return len(rows)
 
     def _send(self, now: datetime) -> int:
         """Claim the due attempts in one committed transaction, then publish them (never the reverse:
         a process killed after publishing would otherwise publish the same attempt again)."""
-        with self.db.transaction():
+        with self.db.transaction(["notify"]):
             claimed = claim(self.db.conn, now, self.client_id)
             bodies = [self.codec.pack("notify", message(self.db, item, self.sealer)) for item in claimed]
         for body in bodies:

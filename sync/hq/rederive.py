@@ -52,6 +52,7 @@ REPLAYED = {"purchase": "purchase", "refund": "refund", "topup": "topup", "undo_
             "close_account": "close"}
 INPUTS_VERSION = 3
 CREDITS = ("points+", "principal", "bonus", "coupon+", "package+")   # what a member gains
+KNOWN_MAX = 100_000       # (member, store) pairs remembered as known before the memory starts again
 
 
 class Rejected(Exception):
@@ -117,6 +118,7 @@ class Verifier:
         self.rulebook = Rulebook(self.conn)
         self._columns: list[str] | None = None
         self._upgraded: set[str] = set()
+        self._known: set[tuple[str, str]] = set()        # (member, store) with business there: one query each
 
     def check(self, record: dict) -> dict | None:
         """Raise :class:`Rejected` unless the record's effects are what its inputs explain. Returns what
@@ -171,12 +173,17 @@ class Verifier:
         member_id = record["member_id"]
         if not member_id or not any(k[0] in CREDITS and k[1] == member_id and v > 0 for k, v in claimed.items()):
             return
+        if (member_id, record["store_id"]) in self._known:
+            return
         known = self.conn.execute(
             "SELECT 1 FROM journal j JOIN hq_sources s ON s.source_id = j.kiosk_id"
             " WHERE j.member_id = ? AND s.store_id = ? LIMIT 1", (member_id, record["store_id"])).fetchone()
         if not known and not feedscope.belongs(self.conn, record["store_id"], member_id):
             raise Rejected(f"store {record['store_id']} credits member {member_id}, who is not its member and"
                            " never tapped there")
+        if len(self._known) >= KNOWN_MAX:
+            self._known.clear()
+        self._known.add((member_id, record["store_id"]))     # business at a store, once had, stays
 
     def _derive(self, record: dict, rules, *, assume_seen: bool) -> dict | str:
         """The economics of the call made again (or why it was refused), nothing kept."""
@@ -288,6 +295,11 @@ class Verifier:
         if source_id not in self._upgraded:
             self.conn.execute("DELETE FROM hq_legacy_sources WHERE source_id = ?", (source_id,))
             self._upgraded.add(source_id)
+
+    def forget(self) -> None:
+        """The transaction these memories came from was rolled back (a lost deadlock is run again)."""
+        self._upgraded.clear()
+        self._known.clear()
 
     def columns(self) -> list[str]:
         if self._columns is None:

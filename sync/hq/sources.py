@@ -73,7 +73,7 @@ class Sources:
         source_id = topics.split_identity(identity)[0]      # the hub parsed the topic before it refused
         detail = {"reason": reason, "topic": topic[:200]}
         since = to_utc_text(self.clock.now() - ALERT_EVERY)
-        with self.db.transaction():
+        with self.db.transaction([f"refused:{source_id}"]):
             recent = self.conn.execute(
                 "SELECT detail FROM hq_alerts WHERE kind = 'source_refused' AND source_id = ? AND at > ?",
                 (source_id, since)).fetchall()

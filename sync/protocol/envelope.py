@@ -28,8 +28,8 @@ MAX_DEPTH = 32            # our deepest message (a batch's record's effect's fie
 MAX_INT_DIGITS = 19       # fits a signed 64-bit integer, as PostgreSQL's BIGINT does
 _STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 # Head office's messages that change money, rules, blocks or credentials: always signed.
-SIGNED = frozenset({"ack", "response", "feed.head", "rules", "blocklist", "staff", "limits", "catalogue", "alert",
-                    "notify"})
+SIGNED = frozenset({"ack", "response", "feed.head", "rules", "blocklist", "staff", "limits", "catalogue", "picture",
+                    "alert", "notify"})
 
 
 class Dropped(ValueError):

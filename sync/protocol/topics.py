@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from kiosk.ledger.pictures import check_sku
+
 ROOT = "kiosk/v1"
 HQ = f"{ROOT}/hq"
 OPS = f"{ROOT}/ops"
@@ -24,6 +26,7 @@ BLOCKLIST = f"{HQ}/blocklist"
 STAFF = f"{HQ}/staff"
 LIMITS = f"{HQ}/limits"
 FEED = f"{HQ}/feed"
+PICTURES = f"{HQ}/picture/+"        # one retained gift picture per SKU: picture(sku)
 ALERTS = f"{OPS}/alerts"
 NOTIFY = f"{OPS}/notify"            # head office -> SMS / app-push gateway
 NOTIFY_ACK = f"{OPS}/notify/ack"    # gateway -> head office: delivered / failed / retry
@@ -68,6 +71,11 @@ def catalogue(store: str) -> str:
     return f"{HQ}/catalogue/{check_id(store, 'store id')}"
 
 
+def picture(sku: str) -> str:
+    """A gift's picture: the SKU is a topic level, so it is one (no ``/``, ``+`` or ``#``)."""
+    return f"{HQ}/picture/{check_sku(sku)}"
+
+
 def hub_status(hub_id: str) -> str:
     return f"{OPS}/hub/{hub_id}"
 
@@ -92,7 +100,7 @@ class SourceTopics:
 
     def downlinks(self) -> list[str]:
         """What a source subscribes to: its own replies and head office's retained data."""
-        return [self.ack, self.resp, RULES, BLOCKLIST, STAFF, LIMITS, FEED]
+        return [self.ack, self.resp, RULES, BLOCKLIST, STAFF, LIMITS, FEED, PICTURES]
 
 
 # What the hub subscribes to (a shared subscription spreads these over several hubs).

@@ -220,3 +220,24 @@ def test_a_kiosk_cannot_publish_on_another_kiosks_topics(world, make_kiosk):
     assert world.count("SELECT COUNT(*) FROM journal") == 0
     spy.loop_stop()
     spy.disconnect()
+
+
+def test_head_office_pictures_reach_a_kiosk_and_no_kiosk_can_publish_one(world, make_kiosk, start_agent):
+    from kiosk.demo_data import DEMO_PICTURES
+    from kiosk.ledger import REFERENCE_RULES, pictures
+    from sync.hq.retained import Retained
+
+    db = Db(world.db_url)
+    Retained(db).set_rules(REFERENCE_RULES.read_text())
+    Retained(db).set_picture("GIFT-MUG", str(DEMO_PICTURES / "coffee-beans.png"))
+    db.close()
+    k1 = make_kiosk("k1")
+    start_agent(k1, world.broker.url, tls=world.ca.issue("k1"))
+    wait_for(lambda: pictures.cached(k1.path).get("GIFT-MUG"), what="the picture through the shipped broker")
+    spy = world.source("k2")
+    forged = spy.publish(topics.picture("GIFT-MUG"), b"{}", qos=1, retain=True)
+    forged.wait_for_publish(5)
+    wait_for(lambda: forged.mid in spy.acked, what="the broker's answer")
+    assert spy.acked[forged.mid] == 0x87                    # not authorised: head office's topic
+    spy.loop_stop()
+    spy.disconnect()

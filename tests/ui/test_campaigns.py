@@ -41,15 +41,22 @@ def test_gift_pictures_and_english_package_names_reach_the_screen_data(tmp_path)
     from kiosk.ledger import RulesError, load_rules
     from kiosk.ui.presenter import present_gifts, present_member
     from kiosk.ui.services import gift_catalogue, member_snapshot
+    from kiosk.ledger import pictures
     demo.seed(tmp_path / "ledger.db")
     led = Ledger(tmp_path / "ledger.db", kiosk_id="kiosk-01", store_id="store-01")
     try:
         gifts, view = gift_catalogue(led), member_snapshot(led, demo.ZHANG.card_id)
+        beans = (demo.DEMO_PICTURES / "coffee-beans.png").read_bytes()
+        pictures.store(led.path, "GIFT-MUG", 3, "png", beans)       # as the sync agent caches head office's
+        published = gift_catalogue(led)
     finally:
         led.close()
     rows = {r["arg"]: r for r in present_gifts(gifts, 0, lambda s: s, lambda s, p, n: p, "en", False)}
     assert rows[demo.BEANS_GTIN]["picture"] == str(tmp_path / "gift-pictures" / "coffee-beans.png")
     assert rows["GIFT-MUG"]["picture"] == "" and rows["GIFT-MUG"]["pictured"]      # the screen shows an icon
+    pictured = {g["sku"]: g["picture"] for g in published}      # head office's first, then the local folder
+    assert pictured == {demo.BEANS_GTIN: str(tmp_path / "gift-pictures" / "coffee-beans.png"),
+                        "GIFT-MUG": str(tmp_path / "gift-pictures-hq" / "GIFT-MUG.v3.png"), "GIFT-BAG": ""}
     home = {lang: present_member(view, lambda s: s, lang, ZoneInfo("Asia/Shanghai")) for lang in ("en", "zh_CN")}
     assert [p["text"] for p in home["en"]["packages"]] == ["Coffee, 10 cups"]
     assert [p["text"] for p in home["zh_CN"]["packages"]] == ["咖啡十次卡"]

@@ -1,6 +1,6 @@
 """Every screen at every supported size, turned or not, in both languages: no text spills out
-of its box, is cut short or covers another text, every button is big enough for a finger, and no English is left in
-the Chinese UI."""
+of its box, is cut short, wraps where it is meant to be one line (a button, an amount, a title) or covers
+another text, every button is big enough for a finger, and no English is left in the Chinese UI."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +16,8 @@ ROOT = Path(__file__).parents[2]
 
 
 @pytest.mark.parametrize("lang, size, rotation", [("zh_CN", "800x480", 0), ("en", "800x480", 0),
-                                                   ("zh_CN", "1280x800", 0), ("en", "800x480", 90)])
+                                                   ("zh_CN", "1280x800", 0), ("en", "800x480", 90),
+                                                   ("zh_CN", "800x480", 90)])
 def test_every_screen_fits(start, tmp_path, lang, size, rotation):
     kiosk = start("--language", lang, "--size", size, "--rotation", str(rotation))
     seen = tour(kiosk)
@@ -26,6 +27,7 @@ def test_every_screen_fits(start, tmp_path, lang, size, rotation):
         assert state["size"] == ([width, height] if rotation in (0, 180) else [height, width])
         assert state["overflow"] == [], f"text spills out on {state['stop']}"
         assert state["shortened"] == [], f"text cut short on {state['stop']}"
+        assert state["wrapped"] == [], f"one-line text wraps on {state['stop']}"
         assert state["overlaps"] == [], f"texts overlap on {state['stop']}"
         assert state["small_targets"] == [], f"targets under 48 px on {state['stop']}"
     screens = {s["stop"]: s["screen"] for s in seen}     # the presses reached every screen

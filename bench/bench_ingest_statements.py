@@ -1,0 +1,102 @@
+"""SQL statements head office's ingest issues per record (issue 15), printed as ONE JSON line.
+
+Each statement is a synchronous round trip to PostgreSQL, so statements per record bound ingest
+throughput. A kiosk (a real ledger) makes ``--members`` registrations, then purchases, top-ups and
+check-ins for them; the hub ingests the journal in batches of ``--batch`` records on SQLite and, when
+reachable, on PostgreSQL, counting every ``conn.execute``, with head office's re-derivation of each
+record's effects and without it (``_without_rederive``, the shape issue 15 first measured). Figures: ``fresh``
+(first delivery), ``resend`` (the same batches again: duplicates). Run: ``make bench-ingest-statements``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from kiosk.ledger import REFERENCE_RULES, Ledger, lines_from_amount, pii  # noqa: E402
+from sync.hq.db import Db  # noqa: E402
+from sync.hq.ingest import Ingest  # noqa: E402
+from sync.hq.retained import Retained  # noqa: E402
+
+from bench_hq import drop_pg, pg_or_reason  # noqa: E402
+
+
+class Counting:
+    """The connection with a count of the statements sent through it."""
+
+    def __init__(self, conn):
+        self.conn, self.count = conn, 0
+
+    def execute(self, sql, params=()):
+        self.count += 1
+        return self.conn.execute(sql, params)
+
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+
+
+def journal(work: Path, members: int) -> tuple[Ledger, list[dict]]:
+    kiosk = Ledger.create(work / "k1.db", kiosk_id="k1", store_id="s1", rules_text=REFERENCE_RULES.read_text(),
+                          at="2026-01-01T08:00", pii_key=pii.load_or_make(os.environ["KIOSK_HQ_KEY"]))
+    for i in range(members):
+        card = f"C{i}"
+        kiosk.register(name=f"M{i}", phone=f"138{i:08d}", card_id=card, operator="admin", at="2026-11-01T09:00")
+        kiosk.topup(card, 20000, operator="admin", at="2026-11-01T09:10")
+        kiosk.purchase(card, lines_from_amount(3000 + i), operator="admin", at="2026-11-01T10:00")
+        kiosk.checkin(card, at="2026-11-01T11:00")
+    return kiosk, kiosk.journal(limit=100000)
+
+
+def measure(url: str, kiosk: Ledger, records: list[dict], size: int, rederive: bool) -> dict:
+    db = Db(url)
+    Retained(db).set_rules(REFERENCE_RULES.read_text())
+    ingest = Ingest(db, rederive=rederive)
+    counting = Counting(db.conn)
+    db.conn = ingest.conn = counting
+    if ingest.verifier:
+        ingest.verifier.conn = counting
+    batches = [records[i:i + size] for i in range(0, len(records), size)]
+    figures = {}
+    for name, order in (("fresh", batches), ("resend", batches)):
+        counting.count = 0
+        for batch in order:
+            ingest.batch("s1", "k1", "kiosk", batch, pii.keys_for(kiosk.conn, batch))
+        figures[name] = round(counting.count / len(records), 2)
+    db.close()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--pg", default="postgresql://postgres@localhost/postgres")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        os.environ.setdefault("KIOSK_HQ_KEY", str(work / "chain.key"))
+        kiosk, records = journal(work, args.members)
+        out = {"records": len(records), "batch": args.batch}
+        for rederive in (True, False):
+            tail = "" if rederive else "_without_rederive"
+            out[f"sqlite_statements_per_record{tail}"] = measure(f"sqlite:///{work / f'hq{tail}.db'}", kiosk, records,
+                                                                args.batch, rederive)
+            pg_url, reason = pg_or_reason(args.pg)
+            if not pg_url:
+                out["postgresql"] = reason
+                continue
+            try:
+                out[f"postgresql_statements_per_record{tail}"] = measure(pg_url, kiosk, records, args.batch, rederive)
+            finally:
+                drop_pg(args.pg, pg_url)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

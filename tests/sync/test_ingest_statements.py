@@ -1,0 +1,68 @@
+"""What ingest can do per batch it does per batch (issue 15): each statement is a round trip to
+PostgreSQL. Counted, never timed."""
+from __future__ import annotations
+
+from collections import Counter
+
+from kiosk.ledger import REFERENCE_RULES, Ledger, lines_from_amount, pii
+from sync.hq.db import Db
+from sync.hq.ingest import Ingest
+from sync.hq.retained import Retained
+
+
+class Counting:
+    """The hub's connection, counting the statements sent through it."""
+
+    def __init__(self, conn):
+        self.conn, self.sent = conn, Counter()
+
+    def execute(self, sql, params=()):
+        self.sent[sql] += 1
+        return self.conn.execute(sql, params)
+
+    def starting(self, words: str) -> int:
+        return sum(n for sql, n in self.sent.items() if sql.startswith(words))
+
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+
+
+def hub_and_journal(tmp_path, chain_key_file, members: int):
+    kiosk = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", rules_text=REFERENCE_RULES.read_text(),
+                          at="2026-01-01T08:00", pii_key=pii.load_or_make(chain_key_file))
+    for i in range(members):
+        kiosk.register(name=f"M{i}", phone=f"1380000{i:04d}", card_id=f"C{i}", operator="admin", at="2026-11-01T09:00")
+        kiosk.purchase(f"C{i}", lines_from_amount(3000), operator="admin", at="2026-11-01T10:00")
+    db = Db(f"sqlite:///{tmp_path / 'hq.db'}")
+    Retained(db).set_rules(REFERENCE_RULES.read_text())
+    ingest = Ingest(db)
+    counting = db.conn = ingest.conn = ingest.verifier.conn = Counting(db.conn)
+    return ingest, counting, kiosk.journal(), kiosk
+
+
+def test_a_resend_costs_the_same_statements_whatever_its_size(tmp_path, chain_key_file):
+    ingest, counting, records, kiosk = hub_and_journal(tmp_path, chain_key_file, 10)
+    ingest.batch("s1", "k1", "kiosk", records, pii.keys_for(kiosk.conn, records))
+    sent = []
+    for size in (2, len(records)):
+        counting.sent.clear()
+        out = ingest.batch("s1", "k1", "kiosk", records[:size], pii.keys_for(kiosk.conn, records[:size]))
+        assert out.duplicates == size and out.alerts == []
+        sent.append(sum(counting.sent.values()))
+    assert sent[0] == sent[1]
+    ingest.db.close()
+
+
+def test_a_batch_checks_the_chain_and_logs_the_feed_once_not_once_a_record(tmp_path, chain_key_file):
+    ingest, counting, records, kiosk = hub_and_journal(tmp_path, chain_key_file, 5)
+    late, early = records[4:], records[:4]
+    assert ingest.batch("s1", "k1", "kiosk", late, pii.keys_for(kiosk.conn, late)).held == len(late)  # beyond a gap
+    counting.sent.clear()
+    out = ingest.batch("s1", "k1", "kiosk", early, pii.keys_for(kiosk.conn, early))        # fills it
+    assert out.applied == len(records) and out.held == 0
+    assert counting.starting("SELECT tx_id, kiosk_id, seq FROM journal") == 1     # "journaled before?"
+    assert counting.starting("INSERT INTO hq_log") == 1
+    assert counting.starting("SELECT seq, record FROM hq_parked") == 1          # read once
+    assert counting.starting("DELETE FROM hq_parked") == 1
+    assert ingest.conn.execute("SELECT COUNT(*) FROM hq_log WHERE hq_seq IS NOT NULL").fetchone()[0] == len(records)
+    ingest.db.close()
