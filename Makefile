@@ -10,7 +10,7 @@ DEMO_STAMP := $(VENV)/.installed-app
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-noto-cjk fonts-wqy-microhei fonts-font-awesome mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
-.PHONY: all venv debs lock deb deb-test image image-test catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-hq-ingest bench-feed bench-device bench-pins soak screenshots clean
+.PHONY: all venv debs lock deb deb-cross deb-test image image-test image-test-arm64 catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-hq-ingest bench-feed bench-device bench-pins soak screenshots clean
 
 all: test
 
@@ -121,20 +121,47 @@ deb-test: deb
 	image/deb/test-deb build/deb/store-kiosk-hq_*_$$(dpkg --print-architecture).deb bookworm
 	image/deb/build-in-chroot kiosk trixie build/deb-trixie
 	image/deb/test-deb build/deb-trixie/store-kiosk_*_$$(dpkg --print-architecture).deb trixie
+	image/deb/build-in-chroot hq trixie build/deb-trixie
+	image/deb/test-deb build/deb-trixie/store-kiosk-hq_*_$$(dpkg --print-architecture).deb trixie
 
 # The SD image (image/build-image, docs/image.md): ARCH=arm64 for a Raspberry Pi 4/5 needs a
 # store-kiosk package built for arm64; amd64 is the same system for QEMU. image-test builds the
 # amd64 variant with a reporting unit, provisions it and boots it under KVM (outside make test).
-ARCH ?= $(shell dpkg --print-architecture)
+# ARCH=arm64 on an amd64 machine builds the arm64 package first, in an arm64 chroot under
+# qemu-user-static (deb-cross: slow, docs/image.md says how slow).
+HOST_ARCH := $(shell dpkg --print-architecture)
+ARCH ?= $(HOST_ARCH)
 IMAGE_DEBS := mmdebstrap fdisk e2fsprogs dosfstools mtools openssl qemu-system-x86
-image: deb
-	@scripts/ensure-debs $(IMAGE_DEBS)
-	image/build-image $(ARCH) build/deb/store-kiosk_*_$(ARCH).deb build/kiosk-$(ARCH).img
+CROSS_DEBS := qemu-user-static arch-test
+ifeq ($(ARCH),$(HOST_ARCH))
+IMAGE_PKG := deb
+IMAGE_PKG_DIR := build/deb
+else
+IMAGE_PKG := deb-cross
+IMAGE_PKG_DIR := build/deb-$(ARCH)
+endif
+image: $(IMAGE_PKG)
+	@scripts/ensure-debs $(IMAGE_DEBS) $(if $(filter-out $(HOST_ARCH),$(ARCH)),$(CROSS_DEBS))
+	scripts/ensure-binfmt $(ARCH)
+	KEEP_ROOT=build/root-$(ARCH) image/build-image $(ARCH) $(IMAGE_PKG_DIR)/store-kiosk_*_$(ARCH).deb build/kiosk-$(ARCH).img
+
+deb-cross:
+	@scripts/ensure-debs $(DEB_DEBS) $(CROSS_DEBS)
+	scripts/ensure-binfmt $(ARCH)
+	rm -f build/deb-$(ARCH)/store-kiosk_*_$(ARCH).deb
+	image/deb/build-in-chroot kiosk bookworm build/deb-$(ARCH) $(ARCH)
 
 image-test: deb venv
 	@scripts/ensure-debs $(IMAGE_DEBS)
 	IMAGE_TEST=1 image/build-image amd64 build/deb/store-kiosk_*_amd64.deb build/kiosk-amd64-test.img
 	image/test/boot-test build/kiosk-amd64-test.img $(VENV)/bin/kioskctl
+
+# The Pi image's own root (kept by `make image ARCH=arm64`) with the reporting unit, booted with its
+# own kernel on QEMU's generic arm64 board under TCG: slow (docs/image.md), optional.
+image-test-arm64: venv
+	@scripts/ensure-debs $(IMAGE_DEBS) qemu-system-arm
+	IMAGE_TEST=1 REUSE_ROOT=build/root-arm64 image/build-image arm64 build/deb-arm64/store-kiosk_*_arm64.deb build/kiosk-arm64-test.img
+	ARCH=arm64 BOOT_TIMEOUT=$${BOOT_TIMEOUT:-3600} image/test/boot-test build/kiosk-arm64-test.img $(VENV)/bin/kioskctl
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

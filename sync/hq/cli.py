@@ -11,6 +11,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from kiosk import version
 from kiosk.cli_output import EXIT_USAGE, OneLineParser, guarded, read_pin
 from kiosk.ledger import LedgerError
 
@@ -27,6 +28,7 @@ from .sources import CHANNELS, Sources
 
 def _parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="kiosk-hq", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a hub process")
     run.add_argument("--db", required=True, help="sqlite:///path or postgresql://...")
@@ -45,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="refuse records without inputs (version < 3) once every kiosk is upgraded")
     keygen = sub.add_parser("keygen", help="make head office's signing key pair")
     keygen.add_argument("--out", required=True, help="folder for hq-signing.pem and hq-signing.pub")
-    for name, helptext in (("rules", "publish a rules file"), ("limits", "publish offline limits (JSON)"),
+    for name, helptext in (("migrate", "bring the database's tables to this release (an upgrade's first step)"),
+                           ("rules", "publish a rules file"), ("limits", "publish offline limits (JSON)"),
                            ("block", "hold a card chain-wide"), ("unblock", "release a held card"),
                            ("staff", "add or change a staff member"), ("catalogue", "publish a store's catalogue"),
                            ("picture", "publish a gift's picture (PNG or JPEG, at most 256 KiB)"),
@@ -144,6 +147,8 @@ def _run(args: argparse.Namespace) -> int:
             held = db.conn.execute("SELECT held FROM hq_sources WHERE source_id = ?", (args.source_id,)).fetchone()
             db.conn.execute("UPDATE hq_sources SET held = NULL WHERE source_id = ?", (args.source_id,))
         result = {"source_id": args.source_id, "was_held": held[0] if held else None}
+    elif args.command == "migrate":     # Db() has migrated: say to which versions
+        result = db.schema_versions()
     elif args.command in runs.RUNS:
         result = runs.run(args, db)
     elif args.command == "picture":

@@ -141,6 +141,14 @@ class Db:
                 self._upgrade("ledger", ledger_schema.MIGRATIONS)
             self._upgrade("hub", HUB_MIGRATIONS)
 
+    def schema_versions(self) -> dict[str, int]:
+        """The ledger's and the hub's table versions, as ``migrate`` left them (``kiosk-hq migrate``)."""
+        rows = dict(self.conn.execute("SELECT key, value FROM meta WHERE key LIKE 'schema_version:%'").fetchall())
+        found = {key.removeprefix("schema_version:"): int(value) for key, value in rows.items()}
+        if self.dialect == "sqlite":
+            found["ledger"] = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        return found
+
     def _upgrade(self, component: str, migrations) -> None:
         key = f"schema_version:{component}"
 

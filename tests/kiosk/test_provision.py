@@ -112,8 +112,9 @@ def test_firstboot_installs_wipes_initialises_and_never_runs_twice(capsys, pki, 
     assert provision(capsys, pki, "--boot", str(boot), extra=("--wifi-ssid", "Store 3", "--wifi-psk", "counter-wifi-1",
                                                               "--ui-cert", pki["ui"]["cert"], "--ui-key", pki["ui"]["key"]))[0] == 0
     me = pwd.getpwuid(os.getuid()).pw_name
+    wifi_conf = tmp_path / "data/etc/wpa_supplicant/wpa_supplicant-wlan0.conf"   # the image's: not made yet
     argv = ["--boot", str(boot), "--etc", str(etc), "--state", str(state), "--user", me,
-            "--wifi-conf", str(tmp_path / "wpa.conf")]
+            "--wifi-conf", str(wifi_conf)]
     assert firstboot.main(argv) == 0
 
     assert sorted(p.name for p in boot.iterdir()) == ["config.txt"]        # every secret gone from FAT
@@ -122,7 +123,7 @@ def test_firstboot_installs_wipes_initialises_and_never_runs_twice(capsys, pki, 
     assert (etc / "kiosk.key").read_bytes() == open(pki["key"], "rb").read()
     assert (etc / "kiosk-ui.key").read_bytes() == open(pki["ui"]["key"], "rb").read()
     assert 'ui_cert = "/etc/kiosk/kiosk-ui.pem"' in (etc / "kiosk.toml").read_text()
-    assert b"counter-wifi-1" in (tmp_path / "wpa.conf").read_bytes()
+    assert b'psk="counter-wifi-1"' in wifi_conf.read_bytes() and wifi_conf.stat().st_mode & 0o777 == 0o600
     conn = sqlite3.connect(state / "ledger.db")
     assert conn.execute("SELECT DISTINCT kiosk_id FROM journal").fetchall() == [("kiosk-07",)]
     ledger_before = (state / "ledger.db").read_bytes()

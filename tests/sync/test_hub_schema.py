@@ -1,5 +1,6 @@
 """Head office's database upgrades in place from the first release, on SQLite and PostgreSQL,
 and refuses a database from a newer release."""
+import json
 import sqlite3
 
 import pytest
@@ -48,3 +49,20 @@ def test_a_first_release_postgresql_hub_database_upgrades_in_place(pg_url):
                             "schema_version:hub": str(HUB_MIGRATIONS[-1].version)}
     assert db.conn.execute("SELECT hwm FROM hq_sources WHERE source_id = 'k1'").fetchone() == (7,)
     db.close()
+
+
+def test_kiosk_hq_migrate_brings_a_new_database_to_this_release_and_says_to_which(tmp_path, capsys):
+    from sync.hq import cli
+    url = f"sqlite:///{tmp_path / 'hq.db'}"
+    assert cli.main(["migrate", "--db", url]) == 0
+    assert json.loads(capsys.readouterr().out) == {"ledger": schema.SCHEMA_VERSION, "hub": HUB_MIGRATIONS[-1].version}
+    assert cli.main(["migrate", "--db", url]) == 0                   # again: nothing to do, same answer
+    assert json.loads(capsys.readouterr().out) == {"ledger": schema.SCHEMA_VERSION, "hub": HUB_MIGRATIONS[-1].version}
+
+
+def test_kiosk_hq_version_names_the_release(capsys):
+    from sync.hq import cli
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("kiosk-hq ")
