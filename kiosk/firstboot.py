@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import config as config_mod
 from .ctl.base import CtlError
-from .ctl.provision import BOOT_DIR, CA, CERT, CONFIG, HQ_KEY, KEY, UI_CERT, UI_KEY, WIFI, check_credentials
+from .ctl.provision import BOOT_DIR, CA, CERT, CONFIG, HQ_KEY, KEY, ROLES, WIFI, check_credentials
 from .ledger import Ledger, schema
 
 log = logging.getLogger("kiosk.firstboot")
@@ -90,10 +90,12 @@ def run(args: argparse.Namespace) -> str:
     finally:
         staged.unlink()
     check_credentials(files[CA], files[CERT], files[KEY], cfg.get("kiosk", "id"), at=None)
-    if UI_CERT in files:
-        check_credentials(files[CA], files[UI_CERT], files.get(UI_KEY, b""), f'{cfg.get("kiosk", "id")}.ui', at=None)
+    for role, (cert_name, key_name) in ROLES.items():
+        if cert_name in files:
+            check_credentials(files[CA], files[cert_name], files.get(key_name, b""), f'{cfg.get("kiosk", "id")}.{role}',
+                              at=None)
     user = pwd.getpwnam(args.user)
-    for name in (CONFIG, CA, CERT, KEY, UI_CERT, UI_KEY, HQ_KEY):
+    for name in (CONFIG, CA, CERT, KEY, *(name for pair in ROLES.values() for name in pair), HQ_KEY):
         if name in files:
             _install(files[name], etc / name, user.pw_uid, user.pw_gid)
     if WIFI in files:

@@ -31,8 +31,9 @@ from .base import EXIT_USAGE, CtlError, standalone
 BOOT_DIR = "kiosk"                     # on the FAT partition
 ETC = Path("/etc/kiosk")               # where kiosk-firstboot puts them, and what kiosk.toml names
 CA, CERT, KEY, HQ_KEY, CONFIG, WIFI = "ca.pem", "kiosk.pem", "kiosk.key", "hq-signing.pub", "kiosk.toml", "wifi.conf"
-UI_CERT, UI_KEY = "kiosk-ui.pem", "kiosk-ui.key"        # the UI's own identity: CN <kiosk id>.ui
-SECRETS = (KEY, UI_KEY, WIFI)
+# the identities a kiosk's other processes ask head office with (sync/authorize.py): CN <kiosk id>.<role>
+ROLES = {"ui": ("kiosk-ui.pem", "kiosk-ui.key"), "ctl": ("kiosk-ctl.pem", "kiosk-ctl.key")}
+SECRETS = (KEY, *(key for _, key in ROLES.values()), WIFI)
 FAT_TYPES = {0x01, 0x04, 0x06, 0x0B, 0x0C, 0x0E}
 SECTOR = 512
 
@@ -51,6 +52,8 @@ def add_parsers(top, sub) -> None:
     sp.add_argument("--key", required=True, help="this kiosk's private key (PEM, unencrypted)")
     sp.add_argument("--ui-cert", help="the UI's client certificate (PEM); its CN is <kiosk id>.ui (online authorization)")
     sp.add_argument("--ui-key", help="the UI's private key (PEM, unencrypted)")
+    sp.add_argument("--ctl-cert", help="kioskctl's client certificate (PEM); its CN is <kiosk id>.ctl (online authorization)")
+    sp.add_argument("--ctl-key", help="kioskctl's private key (PEM, unencrypted)")
     sp.add_argument("--hq-public-key", help="head office's Ed25519 signing key (PEM public key)")
     sp.add_argument("--wifi-ssid")
     sp.add_argument("--wifi-psk", help="WPA2 passphrase, 8-63 characters")
@@ -130,12 +133,14 @@ def build_bundle(args, at: datetime | None) -> Bundle:
     config = (f'# written by kioskctl provision; kiosk-firstboot moved it here\n[kiosk]\nid = "{kiosk}"\n'
               f'store_id = "{store}"\n\n[sync]\nbroker = "{broker}"\nca = "{ETC / CA}"\ncert = "{ETC / CERT}"\n'
               f'key = "{ETC / KEY}"\n')
-    if bool(args.ui_cert) != bool(args.ui_key):
-        raise CtlError("--ui-cert and --ui-key go together", "bad_credentials", EXIT_USAGE)
-    if args.ui_cert:
-        files[UI_CERT], files[UI_KEY] = _read(args.ui_cert, "--ui-cert"), _read(args.ui_key, "--ui-key")
-        check_credentials(files[CA], files[UI_CERT], files[UI_KEY], f"{kiosk}.ui", at)
-        config += f'ui_cert = "{ETC / UI_CERT}"\nui_key = "{ETC / UI_KEY}"\n'
+    for role, (cert_name, key_name) in ROLES.items():
+        cert, key = getattr(args, f"{role}_cert", None), getattr(args, f"{role}_key", None)
+        if bool(cert) != bool(key):
+            raise CtlError(f"--{role}-cert and --{role}-key go together", "bad_credentials", EXIT_USAGE)
+        if cert:
+            files[cert_name], files[key_name] = _read(cert, f"--{role}-cert"), _read(key, f"--{role}-key")
+            check_credentials(files[CA], files[cert_name], files[key_name], f"{kiosk}.{role}", at)
+            config += f'{role}_cert = "{ETC / cert_name}"\n{role}_key = "{ETC / key_name}"\n'
     if args.hq_public_key:
         files[HQ_KEY] = _read(args.hq_public_key, "--hq-public-key")
         try:

@@ -27,6 +27,7 @@ def pki(tmp_path):
     files["expired_at"] = (cert.not_valid_after_utc + datetime.timedelta(days=1)).isoformat()
     files["other"] = ca.issue("kiosk-08")
     files["ui"] = ca.issue("kiosk-07.ui")
+    files["ctl"] = ca.issue("kiosk-07.ctl")
     files["foreign"] = CA(tmp_path / "other-pki", "Someone Else's CA").issue("kiosk-07")
     return files
 
@@ -87,6 +88,7 @@ def test_provision_writes_config_and_credentials_into_the_fat_partition(capsys, 
     ("short wifi passphrase", "bad_wifi", 2),
     ("the agent's certificate as the UI's", "wrong_identity", 3),
     ("a UI certificate without its key", "bad_credentials", 2),
+    ("the UI's certificate as kioskctl's", "wrong_identity", 3),
 ])
 def test_provision_validates_everything_before_writing_anything(capsys, pki, image, case, code, status):
     before = image.read_bytes()
@@ -99,6 +101,8 @@ def test_provision_validates_everything_before_writing_anything(capsys, pki, ima
           "short wifi passphrase": dict(extra=("--wifi-ssid", "Store 3", "--wifi-psk", "short")),
           "the agent's certificate as the UI's": dict(extra=("--ui-cert", pki["cert"], "--ui-key", pki["key"])),
           "a UI certificate without its key": dict(extra=("--ui-cert", pki["ui"]["cert"])),
+          "the UI's certificate as kioskctl's": dict(extra=("--ctl-cert", pki["ui"]["cert"], "--ctl-key",
+                                                           pki["ui"]["key"])),
           }[case]
     got_status, error = provision(capsys, pki, "--image", str(image), **kw)
     assert (got_status, error["code"]) == (status, code) and error["error"]
@@ -110,7 +114,9 @@ def test_firstboot_installs_wipes_initialises_and_never_runs_twice(capsys, pki, 
     boot.mkdir()
     (boot / "config.txt").write_text("arm_64bit=1\n")
     assert provision(capsys, pki, "--boot", str(boot), extra=("--wifi-ssid", "Store 3", "--wifi-psk", "counter-wifi-1",
-                                                              "--ui-cert", pki["ui"]["cert"], "--ui-key", pki["ui"]["key"]))[0] == 0
+                                                              "--ui-cert", pki["ui"]["cert"], "--ui-key", pki["ui"]["key"],
+                                                              "--ctl-cert", pki["ctl"]["cert"],
+                                                              "--ctl-key", pki["ctl"]["key"]))[0] == 0
     me = pwd.getpwuid(os.getuid()).pw_name
     wifi_conf = tmp_path / "data/etc/wpa_supplicant/wpa_supplicant-wlan0.conf"   # the image's: not made yet
     argv = ["--boot", str(boot), "--etc", str(etc), "--state", str(state), "--user", me,
@@ -118,11 +124,13 @@ def test_firstboot_installs_wipes_initialises_and_never_runs_twice(capsys, pki, 
     assert firstboot.main(argv) == 0
 
     assert sorted(p.name for p in boot.iterdir()) == ["config.txt"]        # every secret gone from FAT
-    for name in ("kiosk.toml", "kiosk.key", "kiosk.pem", "ca.pem", "kiosk-ui.pem", "kiosk-ui.key"):
+    for name in ("kiosk.toml", "kiosk.key", "kiosk.pem", "ca.pem", "kiosk-ui.pem", "kiosk-ui.key", "kiosk-ctl.pem",
+                 "kiosk-ctl.key"):
         assert (etc / name).stat().st_mode & 0o777 == 0o600
     assert (etc / "kiosk.key").read_bytes() == open(pki["key"], "rb").read()
     assert (etc / "kiosk-ui.key").read_bytes() == open(pki["ui"]["key"], "rb").read()
     assert 'ui_cert = "/etc/kiosk/kiosk-ui.pem"' in (etc / "kiosk.toml").read_text()
+    assert 'ctl_key = "/etc/kiosk/kiosk-ctl.key"' in (etc / "kiosk.toml").read_text()
     assert b'psk="counter-wifi-1"' in wifi_conf.read_bytes() and wifi_conf.stat().st_mode & 0o777 == 0o600
     conn = sqlite3.connect(state / "ledger.db")
     assert conn.execute("SELECT DISTINCT kiosk_id FROM journal").fetchall() == [("kiosk-07",)]
