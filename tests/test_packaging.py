@@ -10,8 +10,9 @@ ROOT = Path(__file__).parents[1]
 
 def test_wheel_builds_without_setuptools_banners_and_carries_the_data_files(tmp_path):
     source = tmp_path / "src"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", "var", ".git", "__pycache__", "*.egg-info",
-                                                                "build", "tests", "bench", "docs"))
+    shutil.copytree(ROOT, source, symlinks=True,      # image/rootfs links point into the image's own root
+                    ignore=shutil.ignore_patterns(".venv", "var", ".git", "__pycache__", "*.egg-info", "build", "tests",
+                                                  "bench", "docs"))
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
                            str(source)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
