@@ -15,9 +15,10 @@ from kiosk.ui.tour import STOPS, tour
 ROOT = Path(__file__).parents[2]
 
 
+# 1280x800 (more room, the same layouts scaled) is checked by `make screenshots`, which fails on the same
+# findings: it is left out here to keep `make test` short.
 @pytest.mark.parametrize("lang, size, rotation", [("zh_CN", "800x480", 0), ("en", "800x480", 0),
-                                                   ("zh_CN", "1280x800", 0), ("en", "800x480", 90),
-                                                   ("zh_CN", "800x480", 90)])
+                                                   ("en", "800x480", 90), ("zh_CN", "800x480", 90)])
 def test_every_screen_fits(start, tmp_path, lang, size, rotation):
     kiosk = start("--language", lang, "--size", size, "--rotation", str(rotation))
     seen = tour(kiosk)
