@@ -98,7 +98,14 @@ class Hubs:
         return sum(cpu_seconds(proc.pid) for proc in self.procs.values())
 
     def metrics(self) -> list[dict]:
-        return self.scraped + [scrape(port) for port in self.ports.values()]
+        """Every hub's metrics; a hub that is no longer running is reported on stderr, not fatal."""
+        found = list(self.scraped)
+        for name, port in self.ports.items():
+            try:
+                found.append(scrape(port))
+            except OSError as exc:
+                progress(f"hub {name} did not answer its metrics ({exc}); exit code {self.procs[name].poll()}")
+        return found
 
     def stop(self) -> None:
         for proc in self.procs.values():
