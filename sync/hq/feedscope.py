@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 
+from .opsdb import HOME_KINDS
+
 FEED_SCOPE_DDL = """
 CREATE TABLE IF NOT EXISTS hq_store_members (
     store_id TEXT NOT NULL, member_id TEXT NOT NULL, source_id TEXT NOT NULL, since TEXT NOT NULL,
@@ -24,7 +26,6 @@ CREATE TABLE IF NOT EXISTS hq_store_members (
 CREATE INDEX IF NOT EXISTS hq_journal_homes ON journal (member_id) WHERE kind IN ('register', 'import_member');
 CREATE INDEX IF NOT EXISTS hq_journal_others_tx ON journal_others (tx_id);
 """
-HOME_KINDS = "('register', 'import_member')"
 # The records that say who a member is: what a kiosk needs to recognise their card and show their name
 # (sent alone when a member's records are too many for one answer).
 IDENTITY_KINDS = ("register", "import_member", "profile", "card_lost", "card_replace", "tier", "close", "erase")

@@ -52,8 +52,11 @@ def mark_done(conn, kind: str, key: str, tx_id: str, at: str) -> None:
     conn.execute("INSERT INTO hq_once (kind, once_key, tx_id, at) VALUES (?, ?, ?, ?)", (kind, key, tx_id, at))
 
 
+HOME_KINDS = "('register', 'import_member')"      # the records that make a store a member's home
+
+
 def home_store(conn, member_id: str) -> str:
     """The store a member registered at (or was imported into); "hq" when the journal has no such record."""
-    row = conn.execute("SELECT record FROM journal WHERE member_id = ? AND kind IN ('register', 'import_member')"
+    row = conn.execute(f"SELECT record FROM journal WHERE member_id = ? AND kind IN {HOME_KINDS}"
                        " ORDER BY at LIMIT 1", (member_id,)).fetchone()
     return json.loads(row[0])["store_id"] if row else "hq"
