@@ -4,7 +4,9 @@ credits the points once, whatever is resent; a forged or foreign token, a blocke
 tries to move anything at the kiosk is rejected with nothing credited."""
 from __future__ import annotations
 
+import json
 import os
+from datetime import datetime
 
 import ndef
 import pytest
@@ -171,3 +173,23 @@ def test_a_hub_without_the_token_key_credits_nothing(tmp_path, away, home):
     out = send(bare, away, away.journal(), "k2", "s2")
     rejected(bare, out, away.tx_record(made["tx_id"]), "no member-token key")
     bare.db.close()
+
+
+def test_head_office_issues_version_2_tokens_for_active_cards_only(hq, home, tmp_path, capsys):
+    from cryptography.hazmat.primitives import serialization
+
+    from drivers.cards import CardVerifier
+    from sync.hq.cli import main
+    pem = tmp_path / "token.pem"
+    pem.write_bytes(TOKEN_KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()))
+    argv = ["card-token", "A", "--db", hq.db.url, "--key", str(pem), "--uid", UID.hex(), "--json",
+            "--now", "2026-11-20T10:00+08:00"]
+    assert main(argv) == 0
+    made = json.loads(capsys.readouterr().out)
+    public = TOKEN_KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    card = CardVerifier(token_public_key=public).check(UID, bytes.fromhex(made["ndef"]))
+    assert (card.card_id, card.member_id, card.issued_at) == ("A", home.ids["A"], int(datetime.fromisoformat("2026-11-20T10:00+08:00").timestamp()))
+    home.report_lost("A", operator="admin", at="2026-11-19T10:00")
+    send(hq, home, home.journal())
+    assert main(argv) == 3 and json.loads(capsys.readouterr().out)["code"] == "card_blocked"
