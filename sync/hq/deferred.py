@@ -13,6 +13,8 @@ never credit twice. The member's home-store kiosks get the credit through the fe
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from fractions import Fraction
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -26,6 +28,13 @@ _CREDITS = uuid.UUID("6f1d2c1e-8a53-4f7a-9d0c-5b2f0e7a4c11")    # the namespace 
 def credit_tx_id(deferred_tx: str) -> str:
     """The one id head office's credit for a deferred purchase can have."""
     return str(uuid.uuid5(_CREDITS, deferred_tx))
+
+
+def paid_in_full(rules):
+    """The rules a deferred purchase is priced with: the member's tier gives no discount (the kiosk could
+    not know it, so the member paid the full amount at the till), everything else as it is (the tier's
+    and the day's points multipliers, bands, the birthday month)."""
+    return replace(rules, tiers=tuple(replace(t, discount_percent=Fraction(0)) for t in rules.tiers))
 
 
 def public_key(text: str | None) -> Ed25519PublicKey | None:

@@ -276,9 +276,9 @@ class Verifier:
 
     def credit(self, record: dict, tx_id: str) -> dict:
         """The purchase head office makes for a deferred one that :meth:`check` passed: the kiosk's lines
-        priced with the member's own state and the rules the kiosk had at the record's moment, named
-        ``tx_id``. Nothing is kept here: the caller journals what it returns."""
-        rules = self.rulebook.get(record["inputs"]["rules"])
+        priced with the member's own state and the rules the kiosk had at the record's moment (paid in
+        full: no tier discount), named ``tx_id``. Nothing is kept here: the caller journals what it returns."""
+        rules = deferred.paid_in_full(self.rulebook.get(record["inputs"]["rules"]))
         args = record["inputs"]["args"]
         lines = _arguments("purchase", {"lines": args["lines"]}, rules)["lines"]
         self.conn.execute("SAVEPOINT sp_credit")

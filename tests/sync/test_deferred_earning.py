@@ -193,3 +193,16 @@ def test_head_office_issues_version_2_tokens_for_active_cards_only(hq, home, tmp
     home.report_lost("A", operator="admin", at="2026-11-19T10:00")
     send(hq, home, home.journal())
     assert main(argv) == 3 and json.loads(capsys.readouterr().out)["code"] == "card_blocked"
+
+
+def test_the_credit_is_priced_as_paid_in_full_at_the_till(hq, away, home):
+    home.purchase("B", lines_from_amount(100_000), operator="admin", at="2026-11-10T10:00")     # B: a 5 % tier
+    send(hq, home, home.journal())
+    assert hq.conn.execute("SELECT tier FROM members WHERE member_id = ?", (home.ids["B"],)).fetchone() == ("normal",)
+    made = buy(away, home, card="B")
+    send(hq, away, away.journal(), "k2", "s2")
+    (text,) = hq.conn.execute("SELECT record FROM journal WHERE ref_tx = ?", (made["tx_id"],)).fetchone()
+    credit = json.loads(text)
+    paid = next(e for e in credit["effects"] if e["op"] == "purchase")
+    assert (paid["payable_fen"], credit["data"]["tier_discount_fen"], credit["data"]["tier_id"]) == (10_000, 0, "normal")
+    assert paid["points_earned"] > 0 and credit["data"]["deferred"]["kiosk_id"] == "k2"
