@@ -136,12 +136,18 @@ def test_a_token_head_office_did_not_make_for_this_card_and_member_credits_nothi
     assert (points(hq, a), points(hq, b)) == before
 
 
-def test_a_lost_card_credits_nothing(hq, away, home):
-    home.report_lost("A", operator="admin", at="2026-11-19T10:00")
-    send(hq, home, home.journal())
+@pytest.mark.parametrize("how, reason", [("lost", "card A is lost"), ("held", "card A is held: fraud")])
+def test_a_lost_or_held_card_credits_nothing(hq, away, home, how, reason):
+    if how == "lost":
+        home.report_lost("A", operator="admin", at="2026-11-19T10:00")
+        send(hq, home, home.journal())
+    else:
+        Retained(hq.db).block("A", "fraud")
+    before = points(hq, home.ids["A"])
     made = buy(away, home)
     out = send(hq, away, away.journal(), "k2", "s2")
-    rejected(hq, out, away.tx_record(made["tx_id"]), "card A is lost")
+    rejected(hq, out, away.tx_record(made["tx_id"]), reason)
+    assert points(hq, home.ids["A"]) == before
 
 
 def test_a_deferred_purchase_that_moves_stored_value_at_the_kiosk_is_rejected(hq, away, home):
