@@ -52,7 +52,7 @@ class SaleFlow:
                 {"text": tr._("Points earned"), "detail": tr._("credited by head office"), "strong": False}]
         return {"amount": typed_money(self.amount), "points": "0", "field": "amount", "coupons": [],
                 "pay": "external", "quote": rows if amount else [], "payable": money(amount), "problem": self.problem,
-                "ready": amount > 0, "available": tr._(messages.DEFERRED_NOTE), "balance": ""}
+                "ready": amount > 0, "available": tr._(messages.DEFERRED_NOTE), "balance": "", "deferred": True}
 
     def render(self) -> dict:
         if self.deferred is not None:

@@ -45,3 +45,18 @@ def test_the_member_alone_is_told_to_ask_staff(desk):
 def test_a_card_this_kiosk_holds_is_served_as_usual_even_with_a_token_naming_a_member(desk):
     desk.run_card(services.read_card(desk.ledger, demo.ALICE.card_id, proof=("M-ANY", "00")))
     assert desk.screen == "member"
+
+
+def test_in_the_real_window(kiosk, ledger):
+    """The same, tapped on the simulated reader of the running app (offline: no head office to ask)."""
+    from types import SimpleNamespace
+    card = SimpleNamespace(uid=UID, ndef=make_member_token(demo.TOKEN_KEY, "C-OTHER-1", 1_790_000_000, UID,
+                                                           member_id="M-OTHER-STORE"))
+    kiosk.sign_in(demo.CASHIER, "1234")
+    kiosk.tap(card)
+    assert "其他门店会员：在收银台付款，积分由总部补记。" in kiosk.text()
+    kiosk.keys("88")
+    kiosk.press("pay-stored-value", "confirm")            # stored value is disabled for this member
+    assert "已付 ¥88.00。积分将由总部补记。" in kiosk.text()
+    record = next(r for r in reversed(ledger.journal()) if r["kind"] == "purchase_deferred")
+    assert (record["member_id"], record["effects"], record["data"]["amount_fen"]) == ("M-OTHER-STORE", [], 8800)
