@@ -131,7 +131,7 @@ deb-test: deb
 # qemu-user-static (deb-cross: slow, docs/image.md says how slow).
 HOST_ARCH := $(shell dpkg --print-architecture)
 ARCH ?= $(HOST_ARCH)
-IMAGE_DEBS := mmdebstrap fdisk e2fsprogs dosfstools mtools openssl qemu-system-x86
+IMAGE_DEBS := mmdebstrap fdisk e2fsprogs dosfstools mtools openssl qemu-system-x86 mosquitto
 CROSS_DEBS := qemu-user-static arch-test
 ifeq ($(ARCH),$(HOST_ARCH))
 IMAGE_PKG := deb
