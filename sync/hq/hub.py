@@ -31,7 +31,7 @@ from kiosk.ledger.clock import Clock, from_env
 from ..protocol import Codec, Dropped, Signer, topics
 from kiosk.sdnotify import Watchdog
 from .authority import Authority
-from . import feedlog
+from . import feedlog, resends
 from .db import Db
 from .feedheads import FeedHeads
 from .ingest import Ingest
@@ -178,6 +178,8 @@ class Hub:
 
     def _batch(self, store: str, source: str, payload: bytes) -> None:
         started = time.monotonic()
+        if self._resent(store, source, payload, started):
+            return
         env = self.codec.unpack(payload, {"tx.batch"})
         self.sources.admit(store, source, env["channel"], records=True)
         body = env["body"]
@@ -203,6 +205,21 @@ class Hub:
         self.metrics.batch(len(body["records"]), out.applied, out.duplicates, time.monotonic() - started)
         if out.held_cards:          # the new block list version was committed with the batch
             self.publish_changes()
+
+    def _resent(self, store: str, source: str, payload: bytes, started: float) -> bool:
+        """A batch head office already holds as sent (:mod:`.resends`): acknowledged without applying it."""
+        resend = resends.pure_resend(payload, store, source)
+        if resend is None:
+            return False
+        channel, records = resend
+        self.sources.admit(store, source, channel, records=True)
+        ack = resends.answer(self.db.conn, source, records)
+        if ack is None:
+            return False
+        self._to_sources(topics.SourceTopics(store, source).ack, self.codec.pack("ack", ack))
+        self.stats.update(batches=1, skipped=1, records=len(records), duplicates=len(records))
+        self.metrics.batch(len(records), 0, len(records), time.monotonic() - started, skipped=True)
+        return True
 
     def _request(self, store: str, identity: str, payload: bytes) -> None:
         env = self.codec.unpack(payload, {"request"})
