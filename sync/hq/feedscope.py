@@ -1,7 +1,8 @@
 """Which feed records a store's kiosks receive, so serving the feed grows with a store, not with the chain
 (issue 15, "Feed"), and an SD card holds its own store's members, not the chain's (issue 10, "Minimisation").
 
-A record goes to the kiosks of store S when
+A record goes to the kiosks of store S when, at the moment it gets its feed position (:func:`index`
+records its stores in ``hq_store_log``, so a page reads only its store's rows),
 
 - it concerns S itself: its ``store_id`` is S (every transaction made at S's kiosks, head office's
   restocks of S's gift stock, S's staff records), or
@@ -9,9 +10,9 @@ A record goes to the kiosks of store S when
   belongs to S: registered or imported at S (the home store), or looked up from one of S's kiosks
   when they tapped there (``card.lookup``, kept in ``hq_store_members`` from then on).
 
-Everything else is left out of the page; the kiosk's position still moves past it. A member looked
-up from S gets, with the look-up's answer, that member's records so far (:func:`member_records`) and
-head office's balance (docs/personal-data.md).
+Everything else is left out of the page (never read); the kiosk's position still moves past it. A
+member looked up from S gets, with the look-up's answer, that member's records so far
+(:func:`member_records`) and head office's balance (docs/personal-data.md).
 """
 from __future__ import annotations
 
