@@ -50,7 +50,9 @@ def _belongs(conn, member: str) -> str:
             f" AND {store_of(conn, 'r')} = ?))")
 
 
+# Rebuilt whole when the migration runs (its data step fills it from hq_log): running it again changes nothing.
 STORE_LOG_DDL = """
+DROP TABLE IF EXISTS hq_store_log;
 CREATE TABLE hq_store_log (
     store_id TEXT NOT NULL, hq_seq INTEGER NOT NULL, tx_id TEXT NOT NULL, PRIMARY KEY (store_id, hq_seq));
 """
