@@ -51,10 +51,12 @@ def _belongs(conn, member: str) -> str:
 
 
 # Rebuilt whole when the migration runs (its data step fills it from hq_log): running it again changes nothing.
+# The key serves a store's pages; the index on hq_seq, the stores whose feed moved (feedheads.py).
 STORE_LOG_DDL = """
 DROP TABLE IF EXISTS hq_store_log;
 CREATE TABLE hq_store_log (
     store_id TEXT NOT NULL, hq_seq INTEGER NOT NULL, tx_id TEXT NOT NULL, PRIMARY KEY (store_id, hq_seq));
+CREATE INDEX hq_store_log_seq ON hq_store_log (hq_seq);
 """
 
 
