@@ -128,6 +128,8 @@ class LedgerCore:
     recorded at ``init``; None takes the recorded ones. Anything else is refused untouched.
     ``guard`` decides every spend (:mod:`kiosk.ledger.guard`); by default the offline limits."""
 
+    made_tx_id: str | None = None     # the id of the next transaction (head office's replay names it); None: new
+
     def __init__(self, path: str | Path, *, kiosk_id: str | None = None, store_id: str | None = None,
                  timezone: str = "Asia/Shanghai", phone_region: str = "CN", clock: Clock | None = None,
                  guard: SpendGuard | None = None, pii_key: bytes | None = None):
@@ -267,7 +269,7 @@ class LedgerCore:
                 record = journal.Record.build(source_id=self.kiosk_id, store_id=self.store_id, channel="kiosk",
                                               seq=seq, kind=kind, at=to_utc_text(moment), operator=operator,
                                               member_id=member_id, ref_tx=ref_tx, reason=reason, data=data,
-                                              inputs=self._inputs(card, member, moment))
+                                              inputs=self._inputs(card, member, moment), tx_id=self.made_tx_id)
                 yield TxBuilder(conn, record, moment, moment.astimezone(self.tz), member)
                 if not record["effects"] and not record_only:
                     raise Refused("nothing to do", "nothing_to_do")

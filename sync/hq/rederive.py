@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from kiosk.ledger import Approval, Ledger, Line, Spends
 from kiosk.ledger.clock import FixedClock
 
-from . import feedscope
+from . import deferred, feedscope
 from .economics import differences, economics
 from .policy import Policy, policy_problem, role_of
 from .rulebook import Rulebook
@@ -112,8 +112,10 @@ class Replay(Ledger):
 
 
 class Verifier:
-    def __init__(self, db, *, timezone: ZoneInfo, policy: Policy | None = None, accept_legacy: bool = True):
+    def __init__(self, db, *, timezone: ZoneInfo, policy: Policy | None = None, accept_legacy: bool = True,
+                 token_key=None):
         self.db, self.conn, self.tz, self.fatal, self.policy = db, db.conn, timezone, db.fatal, policy or Policy()
+        self.token_key = token_key      # member tokens' public key: proves a deferred purchase's card was there
         self.accept_legacy = accept_legacy
         self.rulebook = Rulebook(self.conn)
         self._columns: list[str] | None = None
@@ -125,6 +127,9 @@ class Verifier:
         to alert about a record explained only by the kiosk's view (a second first purchase paying a
         referral again), else None."""
         inputs = record.get("inputs")
+        if record["kind"] == deferred.KIND and (record["v"] < INPUTS_VERSION or not isinstance(inputs, dict)
+                                                or inputs.get("call") != deferred.KIND):
+            raise Rejected("a deferred purchase must state its call (card, member, token, lines)")
         if record["v"] < INPUTS_VERSION or inputs is None:
             return self._legacy(record)
         self._upgraded_source(record["kiosk_id"])
@@ -135,6 +140,11 @@ class Verifier:
         if replaced:
             raise Rejected(f"rules {rules.digest} were replaced on {replaced}, longer than a kiosk may stay offline")
         call = inputs.get("call")
+        if record["kind"] == deferred.KIND:
+            why = deferred.problem(self.conn, record, self.token_key)
+            if why:
+                raise Rejected(f"deferred purchase not credited: {why}")
+            return None
         if call in REPLAYED:
             if REPLAYED[call] != record["kind"]:
                 raise Rejected(f"a {record['kind']} record cannot come from {call}")
@@ -263,6 +273,23 @@ class Verifier:
             elif e["op"] == "benefit":
                 self.conn.execute("DELETE FROM benefits WHERE member_id = ? AND kind = ? AND period = ?",
                                   (e["member_id"], e["kind"], e["period"]))
+
+    def credit(self, record: dict, tx_id: str) -> dict:
+        """The purchase head office makes for a deferred one that :meth:`check` passed: the kiosk's lines
+        priced with the member's own state and the rules the kiosk had at the record's moment (paid in
+        full: no tier discount), named ``tx_id``. Nothing is kept here: the caller journals what it returns."""
+        rules = deferred.paid_in_full(self.rulebook.get(record["inputs"]["rules"]))
+        args = record["inputs"]["args"]
+        lines = _arguments("purchase", {"lines": args["lines"]}, rules)["lines"]
+        self.conn.execute("SAVEPOINT sp_credit")
+        try:
+            replay = Replay(self.conn, rules, record, tz=self.tz, columns=self.columns(), keyring=self.db.keyring)
+            replay.made_tx_id = tx_id
+            replay.purchase(args["card_id"], lines, operator=record["operator"], at=record["at"])
+            return replay.made
+        finally:
+            self.conn.execute("ROLLBACK TO SAVEPOINT sp_credit")
+            self.conn.execute("RELEASE SAVEPOINT sp_credit")
 
     # -- bounded kinds and old records -----------------------------------------------------------
     def _bounded(self, record: dict, rules) -> None:
