@@ -10,7 +10,7 @@ DEMO_STAMP := $(VENV)/.installed-app
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-noto-cjk fonts-wqy-microhei fonts-font-awesome mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
-.PHONY: all venv debs lock deb deb-cross deb-test image image-test image-test-arm64 catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-hq-ingest bench-feed bench-device bench-pins soak screenshots clean
+.PHONY: all venv debs lock deb deb-cross deb-test image image-test image-test-arm64 catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-hq-ingest bench-feed bench-feed-heads bench-device bench-pins soak screenshots clean
 
 all: test
 
@@ -75,6 +75,10 @@ bench-hq-ingest: debs venv
 # Feed records served per record ingested, store-scoped against chain-wide (in-process, a few seconds).
 bench-feed: venv
 	$(PY) bench/bench_feed_scope.py
+
+# Feed-head messages per second and resends during a small storm (50 kiosks x 20, two hubs); a minute or two.
+bench-feed-heads: debs venv
+	$(PY) bench/bench_feed_heads.py
 
 # SQL statements head office's ingest issues per record (each a round trip on PostgreSQL); a minute.
 bench-ingest-statements: venv
