@@ -22,7 +22,7 @@ from pathlib import Path
 from . import config as config_mod
 from .ctl.base import CtlError
 from .ctl.provision import BOOT_DIR, CA, CERT, CONFIG, HQ_KEY, KEY, ROLES, WIFI, check_credentials
-from .ledger import Ledger, schema
+from .ledger import Ledger, pii, schema
 
 log = logging.getLogger("kiosk.firstboot")
 MARKER = ".firstboot-done"
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> str:
     if not schema.is_ledger_file(db):
         Ledger.create(db, kiosk_id=cfg.get("kiosk", "id"), store_id=cfg.get("kiosk", "store_id"),
                       timezone=cfg.get("kiosk", "timezone"), phone_region=cfg.get("kiosk", "phone_region")).close()
-    for path in (db, *(db.with_name(db.name + s) for s in ("-wal", "-shm"))):
+    for path in (db, *(db.with_name(db.name + s) for s in ("-wal", "-shm")), pii.key_file_for(db)):
         if path.exists():
             os.chown(path, user.pw_uid, user.pw_gid)
     _wipe(source)

@@ -147,6 +147,19 @@ def test_firstboot_installs_wipes_initialises_and_never_runs_twice(capsys, pki, 
     assert (boot / "kiosk").is_dir() and (state / "ledger.db").read_bytes() == ledger_before
 
 
+@pytest.mark.skipif(os.getuid() != 0, reason="firstboot hands files to another user: needs root")
+def test_firstboot_hands_the_ledger_and_its_key_file_to_the_services_user(capsys, pki, tmp_path):
+    """kiosk-sync runs as that user: a key file left to root stopped it at every start (seen booting the image)."""
+    boot, state = tmp_path / "boot", tmp_path / "state"
+    boot.mkdir()
+    assert provision(capsys, pki, "--boot", str(boot))[0] == 0
+    assert firstboot.main(["--boot", str(boot), "--etc", str(tmp_path / "etc"), "--state", str(state),
+                           "--user", "nobody", "--wifi-conf", str(tmp_path / "wifi.conf")]) == 0
+    nobody = pwd.getpwnam("nobody").pw_uid
+    assert {p.name: p.stat().st_uid for p in state.iterdir() if p.name.startswith("ledger")} == \
+        {"ledger.db": nobody, "ledger.db.key": nobody}
+
+
 def test_firstboot_without_provisioning_fails_and_leaves_no_marker(tmp_path):
     me = pwd.getpwuid(os.getuid()).pw_name
     (tmp_path / "boot").mkdir()
