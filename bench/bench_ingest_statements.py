@@ -60,7 +60,7 @@ def measure(url: str, kiosk: Ledger, records: list[dict], size: int, rederive: b
     counting = Counting(db.conn)
     db.conn = ingest.conn = counting
     if ingest.verifier:
-        ingest.verifier.conn = counting
+        ingest.verifier.conn = ingest.verifier.rulebook.conn = counting
     batches = [records[i:i + size] for i in range(0, len(records), size)]
     figures = {}
     for name, order in (("fresh", batches), ("resend", batches)):
