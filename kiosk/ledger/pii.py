@@ -210,11 +210,12 @@ def seal_profile(conn, keyring: Keyring, member_id: str, fields: dict, *, new: b
     return {k: seal_field(key, member_id, k, v) if k in FIELDS else v for k, v in fields.items()}
 
 
-def reveal(conn, keyring: Keyring, member: dict) -> dict:
+def reveal(conn, keyring: Keyring, member: dict, keys: tuple | None = None) -> dict:
     """A member row with its personal fields decrypted. ``erased``: the member's key was destroyed; a
-    member whose key never reached this device (or another chain's) reads as empty without being erased."""
-    row = conn.execute("SELECT data_key, erased FROM member_keys WHERE member_id = ?",
-                       (member["member_id"],)).fetchone()
+    member whose key never reached this device (or another chain's) reads as empty without being erased.
+    ``keys``: the member's (data_key, erased) when the caller read them with the row (NULLs: none)."""
+    row = keys if keys is not None else conn.execute("SELECT data_key, erased FROM member_keys WHERE member_id = ?",
+                                                     (member["member_id"],)).fetchone()
     key = keyring.unwrap(member["member_id"], row[0]) if row else None
     out = dict(member)
     for field in FIELDS:
