@@ -34,7 +34,7 @@ from kiosk.ledger.holdings import local_day, valid_lot
 from . import feedlog, holds
 from .db import Db
 from .policy import Policy
-from .rederive import Rejected, Verifier, journal_rejected
+from .rederive import Rejected, Verdict, Verifier, journal_rejected
 from .retained import Retained
 
 log = logging.getLogger("sync.hq.ingest")
@@ -141,6 +141,8 @@ class Ingest:
     def _batch_once(self, store_id: str, source_id: str, channel: str, records: list[dict], keys: dict) -> Outcome:
         out = Outcome(source_id)
         with self.db.transaction([f"source:{source_id}"]):
+            if self.verifier:
+                self.verifier.new_batch()
             source = self._source(store_id, source_id, channel)
             parked = self._parked(source_id)
             self._lock_members(records + list(parked.values()))
@@ -311,8 +313,12 @@ class Ingest:
         """Apply ``record`` (True), or refuse it with a correction and an alert (False)."""
         self.conn.execute("SAVEPOINT sp_record")
         try:
-            doubt = self.verifier.check(record) if verify and self.verifier else None   # rederive.py
-            shortfalls = journal.apply(self.conn, record, link, strict=False)
+            verdict = self.verifier.check(record, "sp_record") if verify and self.verifier else Verdict()
+            if verdict.applied:     # re-derived to the very same effects, which the replay left in place
+                shortfalls = []
+                journal.append(self.conn, record, link)
+            else:
+                shortfalls = journal.apply(self.conn, record, link, strict=False)
             pii.index_record(self.conn, self.db.keyring, record)
             holds.release(self.conn, record)
         except self.db.fatal:
@@ -327,8 +333,8 @@ class Ingest:
         self.conn.execute("RELEASE SAVEPOINT sp_record")
         out.applied += 1
         out.members |= members_of(record)
-        if doubt:
-            self._alert("suspect", record, doubt, out)
+        if verdict.doubt:
+            self._alert("suspect", record, verdict.doubt, out)
         if shortfalls:
             self._correct(record, "overdraft", {"shortfalls": shortfalls}, out)
             if self.hold_on_overdraft and record.get("member_id"):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import contextmanager
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from kiosk.ledger import Approval, Ledger, Line, Spends
@@ -72,13 +73,15 @@ class Replayed:
 
 
 class Replay(Ledger):
-    """The kiosk's ledger operations over head office's tables. The caller holds a savepoint and rolls
-    it back; the record the operation would journal is kept in ``made``. Role and card status
-    are not checked here: head office's view of them may be newer than the kiosk's was (roles are the
-    policy's business, blocked cards the authorisation's)."""
+    """The kiosk's ledger operations over head office's tables. The record the operation makes (with the
+    checked record's tx_id and seq) is kept in ``made``, not journaled; its effects are applied, and the
+    caller holds a savepoint to roll them back. Role and card status are not checked here: head office's
+    view of them may be newer than the kiosk's was (roles are the policy's business, blocked cards the
+    authorisation's)."""
 
     def __init__(self, conn, rules, record: dict, *, tz: ZoneInfo, columns: list[str], keyring):
         self.conn, self.kiosk_id, self.store_id, self.tz = conn, record["kiosk_id"], record["store_id"], tz
+        self._checked = record
         self.keyring = keyring      # head office's personal-data keys: a birthday month changes what is earned
         self.clock, self.phone_region, self._fixed = FixedClock(record["at"]), "CN", rules
         self._in_transaction, self._member_columns, self._card_read = False, columns, None
@@ -104,11 +107,25 @@ class Replay(Ledger):
     def _inputs(self, card, member, moment) -> dict:
         return {}        # what the record being checked states already
 
+    def _place(self, conn) -> dict:
+        return {"seq": self._checked["seq"], "tx_id": self._checked["tx_id"]}
+
+    def _journal(self, conn, record: dict) -> None:
+        pass        # the checked record is journaled by ingest, if at all
+
     def _committed(self, record: dict) -> None:
-        self.made = record      # journaled inside the caller's savepoint, which is rolled back
+        self.made = record
 
     def member_for_card(self, card_id: str, *, active: bool = True) -> dict:
         return super().member_for_card(card_id, active=False)
+
+
+@dataclass
+class Verdict:
+    """What :meth:`Verifier.check` found in a record it did not reject."""
+
+    doubt: dict | None = None   # what to alert about: a record explained only by the kiosk's view
+    applied: bool = False       # the replay made exactly the record's effects and left them applied
 
 
 class Verifier:
@@ -120,14 +137,19 @@ class Verifier:
         self._upgraded: set[str] = set()
         self._known: set[tuple[str, str]] = set()        # (member, store) with business there: one query each
 
-    def check(self, record: dict) -> dict | None:
-        """Raise :class:`Rejected` unless the record's effects are what its inputs explain. Returns what
-        to alert about a record explained only by the kiosk's view (a second first purchase paying a
-        referral again), else None."""
+    def new_batch(self) -> None:
+        """A batch begins: what other hubs publish meanwhile is read again."""
+        self.rulebook.forget()
+
+    def check(self, record: dict, savepoint: str) -> Verdict:
+        """Raise :class:`Rejected` unless the record's effects are what its inputs explain. ``savepoint``:
+        the caller's, taken just before; what a replay wrote is rolled back to it, unless the replay made
+        exactly the record's effects (``applied``: they are in place, the caller only journals the record)."""
         inputs = record.get("inputs")
         if record["v"] < INPUTS_VERSION or inputs is None:
-            return self._legacy(record)
-        self._upgraded_source(record["kiosk_id"])
+            self._legacy(record)
+            return Verdict()
+        upgrading = self._upgrading(record["kiosk_id"])
         rules = self.rulebook.get(inputs.get("rules", ""))
         if rules is None:
             raise Rejected(f"rules {inputs.get('rules')} were never published by head office")
@@ -138,26 +160,40 @@ class Verifier:
         if call in REPLAYED:
             if REPLAYED[call] != record["kind"]:
                 raise Rejected(f"a {record['kind']} record cannot come from {call}")
-            return self._rederive(record, rules)
-        return self._bounded(record, rules)
+            verdict = self._rederive(record, rules, savepoint)
+        else:
+            self._bounded(record, rules)
+            verdict = Verdict()
+        if upgrading:       # after the replays: rolling one back must not undo it
+            self.conn.execute("DELETE FROM hq_legacy_sources WHERE source_id = ?", (record["kiosk_id"],))
+        return verdict
 
     # -- re-derivation ---------------------------------------------------------------------------
-    def _rederive(self, record: dict, rules) -> dict | None:
+    def _rederive(self, record: dict, rules, savepoint: str) -> Verdict:
         claimed = {**economics(self.conn, record), ("record of", record["member_id"]): 1}
-        first = self._derive(record, rules, assume_seen=False)
+        first, made = self._derive(record, rules, assume_seen=False)
+        if made is not None and first == claimed and _made_alike(made, record) \
+                and self._same(record, rules, claimed, first):   # equal summaries: no state read decides
+            self._refuse_stranger(record, claimed)
+            return Verdict(applied=True)
+        self._rollback(savepoint)
         if isinstance(first, dict) and self._same(record, rules, claimed, first):
             self._refuse_stranger(record, claimed)
-            return None
-        second = self._derive(record, rules, assume_seen=True)
+            return Verdict()
+        second, _ = self._derive(record, rules, assume_seen=True)
+        self._rollback(savepoint)
         if not (isinstance(second, dict) and self._same(record, rules, claimed, second)):
             self._refuse(record, claimed, first, second)
         log.info("tx %s of %s explained by the kiosk's view of the member (an offline spend elsewhere)",
                  record["tx_id"], record["kiosk_id"])
         others = sorted({k[1] for k in claimed if k[0] == "points+" and k[1] != record["member_id"]})
         if record["kind"] == "purchase" and others:
-            return {"problem": "a second first purchase paid the referral again", "members": others}
+            return Verdict(doubt={"problem": "a second first purchase paid the referral again", "members": others})
         self._refuse_stranger(record, claimed)
-        return None
+        return Verdict()
+
+    def _rollback(self, savepoint: str) -> None:
+        self.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
 
     def _refuse(self, record: dict, claimed: dict, first, second) -> None:
         if isinstance(first, str):
@@ -185,9 +221,9 @@ class Verifier:
             self._known.clear()
         self._known.add((member_id, record["store_id"]))     # business at a store, once had, stays
 
-    def _derive(self, record: dict, rules, *, assume_seen: bool) -> dict | str:
-        """The economics of the call made again (or why it was refused), nothing kept."""
-        self.conn.execute("SAVEPOINT sp_rederive")
+    def _derive(self, record: dict, rules, *, assume_seen: bool) -> tuple[dict | str, dict | None]:
+        """The economics of the call made again (or why it was refused), and the record it made. What
+        it wrote stays until the caller rolls back (after a refusal, before any other statement)."""
         try:
             if assume_seen:
                 self._assume_seen(record, rules)
@@ -196,15 +232,12 @@ class Verifier:
             args = _arguments(inputs["call"], inputs.get("args") or {}, rules)
             getattr(replay, inputs["call"])(**args, operator=record["operator"], at=record["at"])
             if replay.made is None:
-                return "nothing_to_do: it gives nothing"
-            return {**economics(self.conn, replay.made), ("record of", replay.made["member_id"]): 1}
+                return "nothing_to_do: it gives nothing", None
+            return {**economics(self.conn, replay.made), ("record of", replay.made["member_id"]): 1}, replay.made
         except Exception as exc:    # the ledger refusing, or inputs it cannot take: not derivable
             if isinstance(exc, self.fatal):
                 raise
-            return f"{getattr(exc, 'code', '') or type(exc).__name__}: {exc}"[:300]
-        finally:
-            self.conn.execute("ROLLBACK TO SAVEPOINT sp_rederive")
-            self.conn.execute("RELEASE SAVEPOINT sp_rederive")
+            return f"{getattr(exc, 'code', '') or type(exc).__name__}: {exc}"[:300], None
 
     def _same(self, record: dict, rules, claimed: dict, derived: dict) -> bool:
         """Equal accounts; a tier change may be lower than head office's (it may know more spend)."""
@@ -290,11 +323,12 @@ class Verifier:
             raise Rejected("a record without inputs from a source that already sent records with inputs"
                            " or was enrolled after records had inputs")
 
-    def _upgraded_source(self, source_id: str) -> None:
-        """A source's first record with inputs ends its records without."""
-        if source_id not in self._upgraded:
-            self.conn.execute("DELETE FROM hq_legacy_sources WHERE source_id = ?", (source_id,))
-            self._upgraded.add(source_id)
+    def _upgrading(self, source_id: str) -> bool:
+        """A source's first record with inputs ends its records without (True: this is it)."""
+        if source_id in self._upgraded:
+            return False
+        self._upgraded.add(source_id)
+        return True
 
     def forget(self) -> None:
         """The transaction these memories came from was rolled back (a lost deadlock is run again)."""
@@ -314,6 +348,16 @@ def journal_rejected(conn, record: dict, detail: dict, at: str) -> None:
                  " ON CONFLICT (tx_id) DO NOTHING", (record["tx_id"], record["kiosk_id"], record["seq"], at,
                                                      detail.get("reason") or detail.get("error", ""),
                                                      json.dumps(record, separators=(",", ":"), ensure_ascii=False)))
+
+
+def _made_alike(made: dict, record: dict) -> bool:
+    """The replay made the record's very effects at its moment (type for type: ``true`` is not ``1``), so
+    applying the record would write exactly what the replay wrote (tx_id and store are the record's)."""
+    return made["at"] == record["at"] and _exact(made["effects"]) == _exact(record["effects"])
+
+
+def _exact(value) -> str:
+    return json.dumps(value, sort_keys=True, default=repr)
 
 
 def _arguments(call: str, args: dict, rules) -> dict:

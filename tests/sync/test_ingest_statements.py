@@ -36,7 +36,7 @@ def hub_and_journal(tmp_path, chain_key_file, members: int):
     db = Db(f"sqlite:///{tmp_path / 'hq.db'}")
     Retained(db).set_rules(REFERENCE_RULES.read_text())
     ingest = Ingest(db)
-    counting = db.conn = ingest.conn = ingest.verifier.conn = Counting(db.conn)
+    counting = db.conn = ingest.conn = ingest.verifier.conn = ingest.verifier.rulebook.conn = Counting(db.conn)
     return ingest, counting, kiosk.journal(), kiosk
 
 
@@ -65,4 +65,19 @@ def test_a_batch_checks_the_chain_and_logs_the_feed_once_not_once_a_record(tmp_p
     assert counting.starting("SELECT seq, record FROM hq_parked") == 1          # read once
     assert counting.starting("DELETE FROM hq_parked") == 1
     assert ingest.conn.execute("SELECT COUNT(*) FROM hq_log WHERE hq_seq IS NOT NULL").fetchone()[0] == len(records)
+    ingest.db.close()
+
+
+def test_a_record_re_derived_to_its_very_effects_writes_them_once(tmp_path, chain_key_file):
+    """The replay's writes are kept when they are the record's (rederive.py): nothing is rolled back and
+    written again, the replay journals nothing, the rules' publication is read once a batch and a card's
+    member comes with their data key in one read."""
+    ingest, counting, records, kiosk = hub_and_journal(tmp_path, chain_key_file, 5)
+    out = ingest.batch("s1", "k1", "kiosk", records, pii.keys_for(kiosk.conn, records))
+    assert out.applied == len(records) and out.corrections == []
+    assert counting.starting("INSERT INTO purchases") == sum(r["kind"] == "purchase" for r in records) == 5
+    assert counting.starting("INSERT INTO journal ") == len(records)
+    assert counting.starting("INSERT INTO outbox") == counting.starting("ROLLBACK TO SAVEPOINT") == 0
+    assert counting.starting("SELECT published_at FROM hq_rules") == 1
+    assert counting.starting("SELECT data_key, erased FROM member_keys") == 0
     ingest.db.close()
