@@ -34,7 +34,7 @@ from kiosk.ledger.holdings import local_day, valid_lot
 from . import feedlog, holds
 from .db import Db
 from .policy import Policy
-from .rederive import Rejected, Verdict, Verifier, journal_rejected
+from .rederive import NeedsSavepoint, Rejected, Verdict, Verifier, journal_rejected
 from .retained import Retained
 
 log = logging.getLogger("sync.hq.ingest")
@@ -110,6 +110,7 @@ class Ingest:
         self.clock, self.tz = clock or from_env(), ZoneInfo(timezone)
         # re-derived effects (rederive.py); off only to measure what verification costs (bench/bench_sync.py)
         self.verifier = Verifier(db, timezone=self.tz, policy=policy, accept_legacy=accept_legacy) if rederive else None
+        self._savepoints = True     # one per record; a batch first goes without (:meth:`_batch`)
 
     def now(self) -> str:
         return now_text(self.clock)
@@ -131,14 +132,32 @@ class Ingest:
         return out
 
     def _batch(self, store_id: str, source_id: str, channel: str, records: list[dict], keys: dict) -> Outcome:
+        """The batch without a savepoint per record; when a record needs one (it is refused, or its replay
+        must be rolled back), the whole batch again with them."""
         try:
-            return self._batch_once(store_id, source_id, channel, records, keys)
+            try:
+                return self._batch_once(store_id, source_id, channel, records, keys, savepoints=False)
+            except NeedsSavepoint as why:
+                log.info("batch source=%s again with a savepoint per record: %s", source_id, why)
+                self._forget()
+                return self._batch_once(store_id, source_id, channel, records, keys, savepoints=True)
         except BaseException:
-            if self.verifier:       # what it remembered may have been rolled back with the batch
-                self.verifier.forget()
+            self._forget()
             raise
 
-    def _batch_once(self, store_id: str, source_id: str, channel: str, records: list[dict], keys: dict) -> Outcome:
+    def _forget(self) -> None:
+        if self.verifier:       # what it remembered may have been rolled back with the batch
+            self.verifier.forget()
+
+    def _batch_once(self, store_id: str, source_id: str, channel: str, records: list[dict], keys: dict, *,
+                    savepoints: bool) -> Outcome:
+        self._savepoints = savepoints
+        try:
+            return self._batch_in(store_id, source_id, channel, records, keys)
+        finally:
+            self._savepoints = True
+
+    def _batch_in(self, store_id: str, source_id: str, channel: str, records: list[dict], keys: dict) -> Outcome:
         out = Outcome(source_id)
         with self.db.transaction([f"source:{source_id}"]):
             if self.verifier:
@@ -310,27 +329,29 @@ class Ingest:
         return None
 
     def _apply(self, record: dict, out: Outcome, link: str, *, verify: bool = True) -> bool:
-        """Apply ``record`` (True), or refuse it with a correction and an alert (False)."""
-        self.conn.execute("SAVEPOINT sp_record")
-        try:
-            verdict = self.verifier.check(record, "sp_record") if verify and self.verifier else Verdict()
-            if verdict.applied:     # re-derived to the very same effects, which the replay left in place
-                shortfalls = []
-                journal.append(self.conn, record, link)
-            else:
-                shortfalls = journal.apply(self.conn, record, link, strict=False)
-            pii.index_record(self.conn, self.db.keyring, record)
-            holds.release(self.conn, record)
-        except self.db.fatal:
-            raise
-        except Exception as exc:  # a record the ledger cannot apply, or a forged one: refuse it, never silently
-            self.conn.execute("ROLLBACK TO SAVEPOINT sp_record")
+        """Apply ``record`` (True), or refuse it with a correction and an alert (False). Without savepoints
+        (:meth:`_batch`) a record that cannot simply be applied raises :class:`NeedsSavepoint` instead."""
+        if not self._savepoints:
+            try:
+                verdict, shortfalls = self._applied(record, link, verify, None)
+            except (NeedsSavepoint, *self.db.fatal):
+                raise
+            except Exception as exc:
+                raise NeedsSavepoint(f"seq {record['seq']}: {type(exc).__name__}") from exc
+        else:
+            self.conn.execute("SAVEPOINT sp_record")
+            try:
+                verdict, shortfalls = self._applied(record, link, verify, "sp_record")
+            except self.db.fatal:
+                raise
+            except Exception as exc:  # a record the ledger cannot apply, or a forged one: refuse it, never silently
+                self.conn.execute("ROLLBACK TO SAVEPOINT sp_record")
+                self.conn.execute("RELEASE SAVEPOINT sp_record")
+                detail = exc.detail if isinstance(exc, Rejected) else {"error": f"{type(exc).__name__}: {exc}"[:300]}
+                journal_rejected(self.conn, record, detail, self.now())
+                self._correct(record, "rejected", detail, out)
+                return False
             self.conn.execute("RELEASE SAVEPOINT sp_record")
-            detail = exc.detail if isinstance(exc, Rejected) else {"error": f"{type(exc).__name__}: {exc}"[:300]}
-            journal_rejected(self.conn, record, detail, self.now())
-            self._correct(record, "rejected", detail, out)
-            return False
-        self.conn.execute("RELEASE SAVEPOINT sp_record")
         out.applied += 1
         out.members |= members_of(record)
         if verdict.doubt:
@@ -343,6 +364,18 @@ class Ingest:
             if void:   # a second replacement card: refused chain-wide, the member keeps the first
                 self._block(void, "a second replacement of the same card", out)
         return True
+
+    def _applied(self, record: dict, link: str, verify: bool, savepoint: str | None) -> tuple[Verdict, list[dict]]:
+        """Verify, apply and journal ``record``: (the verdict, the shortfalls); raises what refuses it."""
+        verdict = self.verifier.check(record, savepoint) if verify and self.verifier else Verdict()
+        if verdict.applied:     # re-derived to the very same effects, which the replay left in place
+            shortfalls = []
+            journal.append(self.conn, record, link)
+        else:
+            shortfalls = journal.apply(self.conn, record, link, strict=False)
+        pii.index_record(self.conn, self.db.keyring, record)
+        holds.release(self.conn, record)
+        return verdict, shortfalls
 
     def _duplicate(self, record: dict, placed: dict, out: Outcome) -> None:
         out.duplicates += 1

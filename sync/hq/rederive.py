@@ -64,6 +64,10 @@ class Rejected(Exception):
         self.detail = {"reason": reason, **detail}
 
 
+class NeedsSavepoint(Exception):
+    """A record must be rolled back (a replay to undo, a refusal) and its caller took no savepoint."""
+
+
 class Replayed:
     """The spend guard of a replay: the kiosk's spend was decided when it was made (head office's hold
     or the kiosk's offline limits); re-deriving it spends nothing and asks no one."""
@@ -141,10 +145,11 @@ class Verifier:
         """A batch begins: what other hubs publish meanwhile is read again."""
         self.rulebook.forget()
 
-    def check(self, record: dict, savepoint: str) -> Verdict:
+    def check(self, record: dict, savepoint: str | None) -> Verdict:
         """Raise :class:`Rejected` unless the record's effects are what its inputs explain. ``savepoint``:
         the caller's, taken just before; what a replay wrote is rolled back to it, unless the replay made
-        exactly the record's effects (``applied``: they are in place, the caller only journals the record)."""
+        exactly the record's effects (``applied``: they are in place, the caller only journals the record).
+        None: the caller took none, and a replay to roll back raises :class:`NeedsSavepoint`."""
         inputs = record.get("inputs")
         if record["v"] < INPUTS_VERSION or inputs is None:
             self._legacy(record)
@@ -169,7 +174,7 @@ class Verifier:
         return verdict
 
     # -- re-derivation ---------------------------------------------------------------------------
-    def _rederive(self, record: dict, rules, savepoint: str) -> Verdict:
+    def _rederive(self, record: dict, rules, savepoint: str | None) -> Verdict:
         claimed = {**economics(self.conn, record), ("record of", record["member_id"]): 1}
         first, made = self._derive(record, rules, assume_seen=False)
         if made is not None and first == claimed and _made_alike(made, record) \
@@ -192,7 +197,9 @@ class Verifier:
         self._refuse_stranger(record, claimed)
         return Verdict()
 
-    def _rollback(self, savepoint: str) -> None:
+    def _rollback(self, savepoint: str | None) -> None:
+        if savepoint is None:
+            raise NeedsSavepoint("a replay to roll back")
         self.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
 
     def _refuse(self, record: dict, claimed: dict, first, second) -> None:
