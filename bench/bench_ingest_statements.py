@@ -57,10 +57,12 @@ def measure(url: str, kiosk: Ledger, records: list[dict], size: int, rederive: b
     db = Db(url)
     Retained(db).set_rules(REFERENCE_RULES.read_text())
     ingest = Ingest(db, rederive=rederive)
-    counting = Counting(db.conn)
-    db.conn = ingest.conn = counting
-    if ingest.verifier:
-        ingest.verifier.conn = ingest.verifier.rulebook.conn = counting
+    if db.dialect == "postgresql":      # what goes to the server (rows held for one INSERT are not sent alone)
+        counting = db.conn.pg = Counting(db.conn.pg)
+    else:
+        counting = db.conn = ingest.conn = Counting(db.conn)
+        if ingest.verifier:
+            ingest.verifier.conn = ingest.verifier.rulebook.conn = counting
     batches = [records[i:i + size] for i in range(0, len(records), size)]
     figures = {}
     for name, order in (("fresh", batches), ("resend", batches)):

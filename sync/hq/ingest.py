@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -61,9 +62,10 @@ class Outcome:
 
 @dataclass
 class Source:
-    """A source's position: the mark, the chain tip, whether it seals its records, why it is held."""
+    """A source's store and position: the mark, the chain tip, whether it seals its records, why it is held."""
 
     source_id: str
+    store_id: str
     hwm: int
     tip: str | None
     sealed: bool
@@ -169,18 +171,9 @@ class Ingest:
             self._accept_keys(source, ordered, keys)
             placed = self._placed(source_id, [r["seq"] for r in ordered if r["seq"] <= source.hwm])
             seen = self._journaled([r for r in ordered if r["seq"] > source.hwm] + list(parked.values()))
-            gaps = []
-            for record in ordered:
-                if source.held:
-                    log.info("source %s is held (%s): seq %d not applied", source_id, source.held, record["seq"])
-                    break
-                if record["seq"] <= source.hwm:
-                    self._duplicate(record, placed, out)
-                elif record["seq"] == source.hwm + 1:
-                    self._next(source, record, seen, placed, out)
-                else:
-                    gaps.append(record)
-            self._drain_parked(source, {**{r["seq"]: r for r in gaps}, **parked}, seen, placed, out)
+            with self._journal_held():
+                gaps = self._walk(source, ordered, seen, placed, out)
+                self._drain_parked(source, {**{r["seq"]: r for r in gaps}, **parked}, seen, placed, out)
             self._park(source, parked, gaps, out)
             feedlog.append(self.db, out.logged)
             out.hwm = source.hwm
@@ -192,6 +185,36 @@ class Ingest:
             out.head = self.head()
             out.balances = balances(self.conn, out.members, out.head, self.today())
         return out
+
+    def _walk(self, source: Source, ordered: list[dict], seen: dict, placed: dict, out: Outcome) -> list[dict]:
+        """Each record in seq order: a duplicate, the next one (applied), or beyond a gap (returned)."""
+        gaps = []
+        for record in ordered:
+            if source.held:
+                log.info("source %s is held (%s): seq %d not applied", source.source_id, source.held, record["seq"])
+                break
+            if record["seq"] <= source.hwm:
+                self._duplicate(record, placed, out)
+            elif record["seq"] == source.hwm + 1:
+                self._next(source, record, seen, placed, out)
+            else:
+                gaps.append(record)
+        return gaps
+
+    @contextmanager
+    def _journal_held(self):
+        """Without savepoints the batch's journal rows go to PostgreSQL together (before anything reads
+        the journal, and at the end); a row it refuses runs the batch again with savepoints."""
+        if self._savepoints:
+            yield
+            return
+        try:
+            with self.db.held(journal.INSERT, ("journal", "outbox")):     # outbox: refers to journal rows
+                yield
+        except (NeedsSavepoint, *self.db.fatal):
+            raise
+        except Exception as exc:
+            raise NeedsSavepoint(f"journal rows: {type(exc).__name__}") from exc
 
     def originate(self, kind: str, effects: list[dict] | Callable[[str], list[dict]], *, store_id: str,
                   operator: str = "hq", member_id: str | None = None, reason: str = "", data: dict | None = None,
@@ -249,7 +272,7 @@ class Ingest:
             " RETURNING hwm, store_id, tip, sealed, held", (source_id, store_id, channel, self.now())).fetchone()
         if known_store != store_id:
             raise ValueError(f"source {source_id} belongs to store {known_store}, not {store_id}")
-        return Source(source_id, hwm, tip, bool(sealed), held)
+        return Source(source_id, store_id, hwm, tip, bool(sealed), held)
 
     def _accept_keys(self, source: Source, records: list[dict], keys: dict) -> None:
         """Keep the data keys of members whose profile the new records set (a resend's were kept the
@@ -312,6 +335,8 @@ class Ingest:
         if self._apply(record, out, link):
             seen[record["tx_id"]] = (record["kiosk_id"], record["seq"])
             out.logged.append(record["tx_id"])
+            if self.verifier and record.get("member_id") and record["kiosk_id"] == source.source_id:
+                self.verifier.journaled(record["member_id"], source.store_id)     # its stranger check needs no query
         placed[record["seq"]] = record["tx_id"]
         source.hwm, source.tip, source.sealed = record["seq"], link, source.sealed or sealed
         return True

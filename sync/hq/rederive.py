@@ -224,9 +224,14 @@ class Verifier:
         if not known and not feedscope.belongs(self.conn, record["store_id"], member_id):
             raise Rejected(f"store {record['store_id']} credits member {member_id}, who is not its member and"
                            " never tapped there")
+        self.journaled(member_id, record["store_id"])
+
+    def journaled(self, member_id: str, store_id: str) -> None:
+        """A record of the member from a source of the store is journaled: they have business there (once
+        had, it stays; what the transaction wrote is forgotten if it rolls back, :meth:`forget`)."""
         if len(self._known) >= KNOWN_MAX:
             self._known.clear()
-        self._known.add((member_id, record["store_id"]))     # business at a store, once had, stays
+        self._known.add((member_id, store_id))
 
     def _derive(self, record: dict, rules, *, assume_seen: bool) -> tuple[dict | str, dict | None]:
         """The economics of the call made again (or why it was refused), and the record it made. What
