@@ -3,9 +3,11 @@
 A record (version 3) states the call that made it (``inputs``: the operation, its arguments, the card,
 the hash of the rules it priced with, the member's balances as the kiosk saw them). Head office makes
 the very same call with the kiosk's own ledger code (:class:`Replay`, a ``Ledger`` whose tables are
-head office's) at the record's moment, in the chain's time zone, with the rules that hash names,
-inside a savepoint it rolls back, and compares what the two sets of effects do to the accounts
-(economics.py). Equal: the record is applied. Equal only once the kiosk's view of the member's
+head office's) at the record's moment, in the chain's time zone, with the rules that hash names, and
+compares what the two sets of effects do to the accounts (economics.py). Equal: the record is applied.
+When the replay made exactly the record's effects (the common case: the kiosk and head office agree),
+what it wrote is what applying the record writes, so it is kept (:class:`Verdict` ``applied``);
+otherwise it is rolled back to the caller's savepoint. Equal only once the kiosk's view of the member's
 balances is assumed: another kiosk spent the same balance offline, so the record is applied and the
 shortfall becomes a debt with an alert (ingest's lenient apply). Anything else is rejected: journaled
 in ``hq_rejected`` with the reason, a ``rejected`` correction to the kiosk, an alert.
@@ -91,6 +93,7 @@ class Replay(Ledger):
         self._in_transaction, self._member_columns, self._card_read = False, columns, None
         self._call = {}      # not None: the operation's call is not recorded again (states_inputs)
         self.made: dict | None = None
+        self.transactions = 0       # an operation making more than one: its writes are never kept
         self.guard = Replayed()
         self._compose()
 
@@ -118,7 +121,7 @@ class Replay(Ledger):
         pass        # the checked record is journaled by ingest, if at all
 
     def _committed(self, record: dict) -> None:
-        self.made = record
+        self.made, self.transactions = record, self.transactions + 1
 
     def member_for_card(self, card_id: str, *, active: bool = True) -> dict:
         return super().member_for_card(card_id, active=False)
@@ -234,8 +237,9 @@ class Verifier:
         self._known.add((member_id, store_id))
 
     def _derive(self, record: dict, rules, *, assume_seen: bool) -> tuple[dict | str, dict | None]:
-        """The economics of the call made again (or why it was refused), and the record it made. What
-        it wrote stays until the caller rolls back (after a refusal, before any other statement)."""
+        """The economics of the call made again (or why it was refused), and the record it made (None
+        when it made several). What it wrote stays until the caller rolls back (after a refusal, before
+        any other statement)."""
         try:
             if assume_seen:
                 self._assume_seen(record, rules)
@@ -245,7 +249,8 @@ class Verifier:
             getattr(replay, inputs["call"])(**args, operator=record["operator"], at=record["at"])
             if replay.made is None:
                 return "nothing_to_do: it gives nothing", None
-            return {**economics(self.conn, replay.made), ("record of", replay.made["member_id"]): 1}, replay.made
+            summary = {**economics(self.conn, replay.made), ("record of", replay.made["member_id"]): 1}
+            return summary, replay.made if replay.transactions == 1 else None
         except Exception as exc:    # the ledger refusing, or inputs it cannot take: not derivable
             if isinstance(exc, self.fatal):
                 raise
