@@ -10,7 +10,9 @@ Hubs ingest at the same time (docs/sync.md, "Ingest and locking"): a batch locks
 then, in sorted order, every member its records (and the parked ones it may drain) touch or name,
 the store stock and printed coupons they use; a batch that loses a deadlock anyway is run again.
 What can be done per batch is: the chain's "journaled before?" check, the duplicates' check, the
-parked records, the feed log rows, the source's row.
+parked records, the feed log rows, the source's row. A batch first runs without a savepoint per
+record, its journal rows sent to PostgreSQL together; a record that needs a savepoint (refused, or
+whose re-derivation must be rolled back) runs the batch again with one per record: the same outcomes.
 
 Each source's records form a hash chain (kiosk/ledger/journal.py). The next record must carry the
 chain's tip as its ``prev``, a hash that matches its contents, and a tx_id never journaled before;
