@@ -29,6 +29,8 @@ class MemberCard:
     secure: bool
     issued_at: int | None = None  # token: when head office issued it (unix seconds)
     counter: int | None = None    # sun: the card's read counter for this tap
+    member_id: str | None = None  # token version 2: the member head office issued the card to
+    token: str | None = None      # token version 2: its payload (hex), the proof a deferred purchase journals
 
 
 @dataclass(frozen=True)

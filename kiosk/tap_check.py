@@ -33,7 +33,8 @@ def card_meaning(cards: dict, db: str | Path, open_ledger: Callable[[], Ledger])
             return {"meaning": REFUSED.get(verdict.reason, "unknown"), "ok": False, "why": verdict.detail}
         try:
             with open_ledger() as led:
-                found = services.read_card(led, verdict.card_id, counter=verdict.counter)
+                proof = (verdict.member_id, verdict.token) if verdict.member_id else None
+                found = services.read_card(led, verdict.card_id, counter=verdict.counter, proof=proof)
         except LedgerError as exc:
             return {"meaning": f"{verdict.kind} card verified; not looked up", "ok": False, "why": str(exc)}
         kind = found["kind"]
@@ -41,6 +42,9 @@ def card_meaning(cards: dict, db: str | Path, open_ledger: Callable[[], Ledger])
             return {"meaning": "staff card", "ok": True, "why": f"{found['staff_id']} ({found['role']})"}
         if kind == "member":
             return {"meaning": "member card ok", "ok": True, "why": f"{verdict.kind} card {verdict.card_id}"}
+        if kind == "deferred":
+            return {"meaning": "another store's member", "ok": True,
+                    "why": f"card {verdict.card_id} of member {verdict.member_id}: head office credits their purchases"}
         if kind == "refused":
             return {"meaning": "blocked", "ok": False, "why": found["code"]}
         return {"meaning": "unknown", "ok": False, "why": f"card {verdict.card_id} is not registered here"}

@@ -99,6 +99,7 @@ class Ledger(LedgerCore):
     # purchases
     preview_purchase = Via("purchases")
     purchase = Via("purchases")
+    purchase_deferred = Via("purchases")
     refund = Via("purchases")
     preview_refund = Via("purchases")
     # tier benefits paid on a visit

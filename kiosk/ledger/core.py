@@ -128,6 +128,8 @@ class LedgerCore:
     recorded at ``init``; None takes the recorded ones. Anything else is refused untouched.
     ``guard`` decides every spend (:mod:`kiosk.ledger.guard`); by default the offline limits."""
 
+    made_tx_id: str | None = None     # the id of the next transaction (head office's replay names it); None: new
+
     def __init__(self, path: str | Path, *, kiosk_id: str | None = None, store_id: str | None = None,
                  timezone: str = "Asia/Shanghai", phone_region: str = "CN", clock: Clock | None = None,
                  guard: SpendGuard | None = None, pii_key: bytes | None = None):
@@ -278,8 +280,8 @@ class LedgerCore:
         self._committed(record)
 
     def _place(self, conn) -> dict:
-        """Where a new record goes: the next seq of this kiosk's journal (its tx_id is made new)."""
-        return {"seq": journal.next_seq(conn, self.kiosk_id)}
+        """Where a new record goes: the next seq of this kiosk's journal, and its tx_id (None: made new)."""
+        return {"seq": journal.next_seq(conn, self.kiosk_id), "tx_id": self.made_tx_id}
 
     def _journal(self, conn, record: dict) -> None:
         """Seal a new record onto this kiosk's chain; journal it with its outbox row."""

@@ -12,7 +12,8 @@ _TAKEN = {"redeem": "points_redeemed", "cash": "points_redeemed", "refund": "poi
 # kind -> the count it adds to
 _COUNTED = {"purchase": "purchases", "refund": "refunds", "topup": "topups", "topup_undo": "topup_undos",
             "package_sell": "package_sales", "package_use": "package_uses", "close": "closes", "redeem": "gifts",
-            "checkin": "checkins", "receipt_claim": "receipt_claims", "adjust": "adjustments"}
+            "purchase_deferred": "deferred_purchases", "checkin": "checkins", "receipt_claim": "receipt_claims",
+            "adjust": "adjustments"}
 
 
 def _money(kind: str, data: dict) -> dict[str, int]:
@@ -20,6 +21,8 @@ def _money(kind: str, data: dict) -> dict[str, int]:
     if kind == "purchase":
         return {"sales_fen": data["payable_fen"], "coupon_discount_fen": data["coupon_discount_fen"],
                 "cash_in_fen": data["payable_fen"] - data["sv_principal_fen"] - data["sv_bonus_fen"]}
+    if kind == "purchase_deferred":     # paid outside stored value; head office credits the points
+        return {"sales_fen": data["amount_fen"], "cash_in_fen": data["amount_fen"]}
     if kind == "refund":
         return {"refund_fen": data["amount_fen"], "cash_out_fen": data["external_fen"]}
     if kind == "topup":

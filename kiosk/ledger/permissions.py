@@ -26,8 +26,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # a member at the kiosk, or staff at the counter for them
     **dict.fromkeys(("checkin", "receipt_claim", "benefits", "convert", "transfer"), _MEMBER),
     # counter work
-    **dict.fromkeys(("register", "profile", "card_lost", "card_replace", "purchase", "refund", "topup",
-                     "package_sell", "package_use", "coupon_issue", "redeem", "expire", "view"), _COUNTER),
+    **dict.fromkeys(("register", "profile", "card_lost", "card_replace", "purchase", "purchase_deferred", "refund",
+                     "topup", "package_sell", "package_use", "coupon_issue", "redeem", "expire", "view"), _COUNTER),
     # a manager's decisions, and the staff list
     **dict.fromkeys(("close", "erase", "topup_undo", "adjust", "tier", "stock", "rules_replaced", "staff_add",
                      "staff_pin_reset", "staff_unlock", "journal", "audit"), _MANAGER),

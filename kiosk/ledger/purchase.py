@@ -128,6 +128,29 @@ class PurchaseService(Service):
         tier = next((e["tier"] for e in t.record["effects"] if e["op"] == "tier"), member["tier"])
         return {"tx_id": t.tx_id, **quoted, "tier": tier, "referral_points": referral}
 
+    @states_inputs
+    def purchase_deferred(self, card_id: str, member_id: str, token: str, lines: list[Line], *, operator: str,
+                          at: str | None = None) -> dict:
+        """A purchase by a member this kiosk does not hold (another store's, never looked up here), shown
+        present by their card's version-2 token (``token``: its payload, hex; verified by the card reader
+        and again by head office). The kiosk cannot price it with the member's tier, birthday or coupons, so
+        it journals the sale with no effects at all: nothing spent (the member pays in cash or otherwise),
+        nothing earned here. Head office checks the token, prices the purchase with the member's own state
+        and credits the points (docs/sync.md, "Deferred earning")."""
+        if not lines or any(line.amount_fen <= 0 for line in lines):
+            raise InvalidInput("a purchase needs a positive amount")
+        if not (isinstance(token, str) and token and isinstance(member_id, str) and member_id):
+            raise InvalidInput("a deferred purchase needs the member id and token the card carries")
+        if self.conn.execute("SELECT 1 FROM cards WHERE card_id = ?", (card_id,)).fetchone():
+            raise Refused(f"card {card_id} is known here: record an ordinary purchase", "card_known")
+        if self.conn.execute("SELECT 1 FROM blocklist WHERE card_id = ?", (card_id,)).fetchone():
+            raise Refused(f"card {card_id} is held by head office", "card_blocked")
+        amount = sum(line.amount_fen for line in lines)
+        with self.transaction("purchase_deferred", operator=operator, at=at, member_id=member_id,
+                              data={"amount_fen": amount, "card_id": card_id}, record_only=True) as t:
+            pass
+        return {"tx_id": t.tx_id, "amount_fen": amount}
+
     def _first_purchase(self, t: TxBuilder, member: dict) -> int:
         """Mark the first purchase; reward both member and referrer when there is one."""
         if member["first_purchase_tx"]:

@@ -120,6 +120,11 @@ class Desk(ABC):
             else:
                 self.members.open(found["view"])
                 self.member_shown(started)
+        elif found["kind"] == "deferred":       # another store's member this kiosk cannot look up
+            if self.visit.staff:
+                self.sale.deferred_start(found)
+            else:
+                self.notice(tr._(messages.DEFERRED_MEMBER), "info")
         elif found["kind"] == "unknown":
             self.notice(tr._(messages.LEDGER["unknown_card"]), "error")
         else:

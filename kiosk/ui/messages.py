@@ -31,6 +31,7 @@ LEDGER = {
     "phone_in_use": N_("This phone number is already registered to another member."),
     "unknown_phone": N_("No member has this phone number."),
     "card_in_use": N_("This card is already in use. Please tap a blank card."),
+    "card_known": N_("This member is known here: record an ordinary purchase."),
     "card_not_current": N_("This card was already replaced. Only the member's current card can be replaced."),
     "forbidden": N_("Your role cannot do this. Please ask a manager."),
     "unknown_staff": N_("This is not a staff card."),
@@ -65,6 +66,11 @@ CODES = {
     "replayed": N_("This code was already used. Please refresh it on your phone."),
     "busy": N_("The kiosk is busy. Please try again in a moment."),
 }
+
+# A version-2 card of a member this kiosk does not hold (ledger ``purchase_deferred``).
+DEFERRED_MEMBER = N_("Your card is from another store. Staff can record your purchase here;"
+                     " head office adds the points.")
+DEFERRED_NOTE = N_("Member of another store: paid at the till, points credited by head office.")
 
 _TRIES_LEFT = re.compile(r"\((\d+) tries left\)")
 

@@ -30,13 +30,33 @@ class SaleFlow:
         self.problem = ""
         self._asked = 0
         self.refund_tx: str | None = None
+        self.deferred: dict | None = None     # another store's member, by their card's token (no snapshot)
 
     # -- purchase -----------------------------------------------------------------------------
     def start(self) -> None:
         self.clear()
         self.desk.show("purchase", self.render)
 
+    def deferred_start(self, found: dict) -> None:
+        """A purchase by a member this kiosk does not hold, shown by their card's token: paid at the till,
+        no coupons, points or stored value; head office prices it and credits the points."""
+        self.clear()
+        self.visit.member = None          # the member served before is not this one
+        self.deferred = found
+        self.desk.show("purchase", self.render)
+
+    def _render_deferred(self) -> dict:
+        request = self._request()
+        amount = request[0] if request else 0
+        rows = [{"text": tr._("Amount"), "detail": money(amount), "strong": True},
+                {"text": tr._("Points earned"), "detail": tr._("credited by head office"), "strong": False}]
+        return {"amount": typed_money(self.amount), "points": "0", "field": "amount", "coupons": [],
+                "pay": "external", "quote": rows if amount else [], "payable": money(amount), "problem": self.problem,
+                "ready": amount > 0, "available": tr._(messages.DEFERRED_NOTE), "balance": "", "deferred": True}
+
     def render(self) -> dict:
+        if self.deferred is not None:
+            return self._render_deferred()
         member = self.visit.member
         if member is None:
             return {}
@@ -61,7 +81,7 @@ class SaleFlow:
         self.preview()
 
     def choose(self, field: str) -> None:
-        self.field = field
+        self.field = "amount" if self.deferred else field
         self.desk.refresh()
 
     def toggle_coupon(self, code: str) -> None:
@@ -71,7 +91,7 @@ class SaleFlow:
         self.preview()
 
     def payment(self, pay: str) -> None:
-        self.pay = pay
+        self.pay = "external" if self.deferred else pay
         self.preview()
 
     def _request(self) -> tuple | None:
@@ -87,7 +107,7 @@ class SaleFlow:
         self.quote, self.problem = None, ""
         request = self._request()
         self.desk.refresh()
-        if request is None:
+        if request is None or self.deferred is not None:
             return
         self._asked += 1
         asked, card, coupons, pay = self._asked, self.visit.card_id, [self.coupon] if self.coupon else [], self.pay
@@ -107,6 +127,9 @@ class SaleFlow:
                        got, refused)
 
     def confirm(self) -> None:
+        if self.deferred is not None:
+            self._confirm_deferred()
+            return
         amount, points = self._request()
         card, operator = self.visit.card_id, self.visit.operator
         coupons, pay = [self.coupon] if self.coupon else [], self.pay
@@ -121,6 +144,17 @@ class SaleFlow:
                 amount=money(result["payable_fen"]), n=count(result["points_earned"])), "ok")
             self.visit.reload_member(self.desk.home)
         self.visit.write(purchase, done)
+
+    def _confirm_deferred(self) -> None:
+        found, amount, operator = self.deferred, self._request()[0], self.visit.operator
+
+        def done(result):
+            self.deferred = None
+            self.desk.home()
+            self.desk.notice(tr._("Paid {amount}. Head office will credit the points.").format(
+                amount=money(result["amount_fen"])), "ok")
+        self.visit.write(lambda led: led.purchase_deferred(found["card_id"], found["member_id"], found["token"],
+                                                           lines_from_amount(amount), operator=operator), done)
 
     def scanned_coupon(self, code) -> None:
         """A printed coupon scanned on the purchase screen is used on this purchase (whoever brings

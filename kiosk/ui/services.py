@@ -85,14 +85,16 @@ def topup_offer(led, amount_fen: int) -> dict:
 
 
 def read_card(led, card_id: str, *, at: str | None = None, counter: int | None = None,
-              head_office=None) -> dict:
-    """What a tapped card is here: staff, member (with the snapshot), unknown (blank) or refused.
+              head_office=None, proof: tuple[str, str] | None = None) -> dict:
+    """What a tapped card is here: staff, member (with the snapshot), unknown (blank), deferred or refused.
 
     A member's tap is a visit: what is due to them (their tier's birthday coupon, top-up bonus
     instalments) is paid out first, so the snapshot already shows it. Never raises for an expected
     answer, so the UI can decide what the tap means (a blank card is welcome when issuing one, and a
     plain message otherwise). ``counter`` is an NTAG 424 DNA card's read counter for this tap: the
-    member's transactions carry it to head office.
+    member's transactions carry it to head office. ``proof``: (member id, token) of a version-2 card
+    token; a card this kiosk does not hold (nor head office could tell it about) is then ``deferred``:
+    a member whose purchase head office credits (ledger ``purchase_deferred``).
     """
     staff = led.staff_for_card(card_id)
     if staff:
@@ -110,6 +112,8 @@ def read_card(led, card_id: str, *, at: str | None = None, counter: int | None =
             view = member_snapshot(led, card_id, at=at)          # another store's member: now with their name
         return {"kind": "member", "card_id": card_id, "view": view}
     except NotFound:
+        if proof is not None:
+            return {"kind": "deferred", "card_id": card_id, "member_id": proof[0], "token": proof[1]}
         return {"kind": "unknown", "card_id": card_id}
     except Refused as exc:
         return {"kind": "refused", "card_id": card_id, "code": exc.code}

@@ -22,7 +22,7 @@ from ..protocol.limits import DEFAULT_LIMITS
 from . import runs
 from .policy import load_policy
 from .retained import Retained
-from . import ops_cli, pki
+from . import deferred, ops_cli, pki
 from .sources import CHANNELS, Sources
 
 
@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--policy", help="TOML bounds on records head office cannot re-derive (docs/head-office.md)")
     run.add_argument("--refuse-unverified", action="store_true",
                      help="refuse records without inputs (version < 3) once every kiosk is upgraded")
+    run.add_argument("--token-public-key", default="",
+                     help="the member cards' token key (hex, as kiosks' [cards] token_public_key): credits deferred"
+                          " purchases (docs/sync.md, Deferred earning)")
     keygen = sub.add_parser("keygen", help="make head office's signing key pair")
     keygen.add_argument("--out", required=True, help="folder for hq-signing.pem and hq-signing.pub")
     for name, helptext in (("migrate", "bring the database's tables to this release (an upgrade's first step)"),
@@ -117,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
         hub = Hub(args.db, broker_from(args), Signer.load(args.signing_key), hub_id=args.hub_id, group=args.group,
                   mount=args.mount, hold_on_overdraft=args.hold_on_overdraft, timezone=args.timezone, policy=policy,
                   accept_legacy=not args.refuse_unverified, metrics_port=args.metrics_port,
-                  metrics_address=args.metrics_address)
+                  metrics_address=args.metrics_address, token_key=deferred.public_key(args.token_public_key))
         hub.run(stop_on_signals())
         return 0
     if args.command == "keygen":

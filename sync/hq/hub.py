@@ -50,12 +50,12 @@ class Hub:
                  mount: str = "", hold_on_overdraft: bool = False, clock: Clock | None = None,
                  timezone: str = "Asia/Shanghai", probe_timeout: float = PROBE_TIMEOUT, key_file: str | None = None,
                  policy: Policy | None = None, accept_legacy: bool = True,
-                 metrics_port: int | None = None, metrics_address: str = "127.0.0.1"):
+                 metrics_port: int | None = None, metrics_address: str = "127.0.0.1", token_key=None):
         clock = clock or from_env()
         self.db = Db(db_url, key_file)
         self.db.keyring         # a missing, open or wrong key file stops the hub at start, not at a batch
         self.ingest = Ingest(self.db, hold_on_overdraft=hold_on_overdraft, clock=clock, timezone=timezone,
-                             policy=policy, accept_legacy=accept_legacy)
+                             policy=policy, accept_legacy=accept_legacy, token_key=token_key)
         self.answer_db = Db(db_url, key_file)        # requests are answered on their own connection, beside ingest
         self.authority = Authority(self.answer_db, clock, timezone)
         self.retained = Retained(self.db, clock)

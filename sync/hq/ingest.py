@@ -34,8 +34,9 @@ from kiosk.ledger import journal, pii
 from kiosk.ledger.clock import Clock, from_env, now_text
 from kiosk.ledger.holdings import local_day, valid_lot
 
-from . import feedlog, holds
+from . import deferred, feedlog, holds
 from .db import Db
+from .opsdb import home_store
 from .policy import Policy
 from .rederive import NeedsSavepoint, Rejected, Verdict, Verifier, journal_rejected
 from .retained import Retained
@@ -108,12 +109,14 @@ def named_cards(records: list[dict]) -> set[str]:
 class Ingest:
     def __init__(self, db: Db, *, hold_on_overdraft: bool = False, clock: Clock | None = None,
                  timezone: str = "Asia/Shanghai", rederive: bool = True, policy: Policy | None = None,
-                 accept_legacy: bool = True):
+                 accept_legacy: bool = True, token_key=None):
+        """``token_key``: the member tokens' public key, to credit deferred purchases (:mod:`.deferred`)."""
         self.db, self.conn = db, db.conn
         self.hold_on_overdraft = hold_on_overdraft
         self.clock, self.tz = clock or from_env(), ZoneInfo(timezone)
         # re-derived effects (rederive.py); off only to measure what verification costs (bench/bench_sync.py)
-        self.verifier = Verifier(db, timezone=self.tz, policy=policy, accept_legacy=accept_legacy) if rederive else None
+        self.verifier = Verifier(db, timezone=self.tz, policy=policy, accept_legacy=accept_legacy,
+                                 token_key=token_key) if rederive else None
         self._savepoints = True     # one per record; a batch first goes without (:meth:`_batch`)
 
     def now(self) -> str:
@@ -240,7 +243,8 @@ class Ingest:
 
     def originate_within(self, kind: str, effects: list[dict], *, store_id: str, operator: str = "hq",
                          member_id: str | None = None, reason: str = "", data: dict | None = None,
-                         at: str | None = None, out: Outcome | None = None, tx_id: str | None = None) -> dict:
+                         at: str | None = None, out: Outcome | None = None, tx_id: str | None = None,
+                         ref_tx: str | None = None) -> dict:
         """:meth:`originate` inside a transaction the caller holds (several records commit together).
 
         Head office's own source ``hq`` serves every store: the record names the store it concerns.
@@ -249,7 +253,7 @@ class Ingest:
         source = self._source("hq", "hq", "hq")
         record = journal.Record.build(source_id="hq", store_id=store_id, channel="hq", seq=source.hwm + 1, kind=kind,
                                       at=at or self.now(), operator=operator, member_id=member_id, reason=reason,
-                                      data=data, effects=effects, tx_id=tx_id)
+                                      data=data, effects=effects, tx_id=tx_id, ref_tx=ref_tx)
         journal.seal(record, source.tip or journal.GENESIS)
         if not self._apply(record, out, record["hash"], verify=False):
             raise ValueError(f"head office's own {kind} was refused: {out.corrections[-1]['detail']}")
@@ -360,7 +364,7 @@ class Ingest:
         (:meth:`_batch`) a record that cannot simply be applied raises :class:`NeedsSavepoint` instead."""
         if not self._savepoints:
             try:
-                verdict, shortfalls = self._applied(record, link, verify, None)
+                verdict, shortfalls = self._applied(record, out, link, verify, None)
             except (NeedsSavepoint, *self.db.fatal):
                 raise
             except Exception as exc:
@@ -368,7 +372,7 @@ class Ingest:
         else:
             self.conn.execute("SAVEPOINT sp_record")
             try:
-                verdict, shortfalls = self._applied(record, link, verify, "sp_record")
+                verdict, shortfalls = self._applied(record, out, link, verify, "sp_record")
             except self.db.fatal:
                 raise
             except Exception as exc:  # a record the ledger cannot apply, or a forged one: refuse it, never silently
@@ -392,7 +396,8 @@ class Ingest:
                 self._block(void, "a second replacement of the same card", out)
         return True
 
-    def _applied(self, record: dict, link: str, verify: bool, savepoint: str | None) -> tuple[Verdict, list[dict]]:
+    def _applied(self, record: dict, out: Outcome, link: str, verify: bool,
+                 savepoint: str | None) -> tuple[Verdict, list[dict]]:
         """Verify, apply and journal ``record``: (the verdict, the shortfalls); raises what refuses it."""
         verdict = self.verifier.check(record, savepoint) if verify and self.verifier else Verdict()
         if verdict.applied:     # re-derived to the very same effects, which the replay left in place
@@ -402,7 +407,22 @@ class Ingest:
             shortfalls = journal.apply(self.conn, record, link, strict=False)
         pii.index_record(self.conn, self.db.keyring, record)
         holds.release(self.conn, record)
+        if verify and record["kind"] == deferred.KIND:
+            self._credit(record, out)
         return verdict, shortfalls
+
+    def _credit(self, record: dict, out: Outcome) -> None:
+        """Head office's purchase for a deferred one the verifier passed, in the same transaction: the kiosk's
+        record and its credit commit together or not at all, once (the credit's id is the record's)."""
+        if self.verifier is None:
+            raise Rejected("this hub does not re-derive records, so it cannot price a deferred purchase")
+        tx_id = deferred.credit_tx_id(record["tx_id"])
+        made = self.verifier.credit(record, tx_id)
+        self.db.lock(lock_names([made]))
+        where = {k: record[k] for k in ("tx_id", "kiosk_id", "store_id", "operator")}
+        self.originate_within("purchase", made["effects"], store_id=home_store(self.conn, record["member_id"]),
+                              member_id=record["member_id"], data={**made["data"], "deferred": where},
+                              at=record["at"], out=out, tx_id=tx_id, ref_tx=record["tx_id"])
 
     def _duplicate(self, record: dict, placed: dict, out: Outcome) -> None:
         out.duplicates += 1

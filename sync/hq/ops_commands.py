@@ -398,3 +398,23 @@ def _generate(db, args):
             copy_to_postgres(scratch, db.url).close()
             scratch.close()
     return made, [table_from_dicts("Generated", [{k: v for k, v in made.items() if k != "kiosks"}])]
+
+
+# -- member card tokens ------------------------------------------------------------------------
+def _card_token_args(p):
+    common(p)
+    p.add_argument("card_id")
+    p.add_argument("--key", required=True, help="the member-token private key (Ed25519 PEM)")
+    p.add_argument("--uid", default="", help="the chip's UID (hex) to bind the token to; empty: any chip")
+    _now_arg(p)
+
+
+@command("card-token", "sign a version-2 member token (NDEF, hex) for a card: docs/hardware.md", _card_token_args)
+def _card_token(db, args):
+    from .card_tokens import card_token, load_key
+    try:
+        uid = bytes.fromhex(args.uid)
+    except ValueError:
+        raise ValueError(f"--uid {args.uid!r} is not hex") from None
+    made = card_token(db.conn, load_key(args.key), args.card_id, uid=uid, issued_at=int(now_of(args).timestamp()))
+    return made, [table_from_dicts("Member token", [made])]

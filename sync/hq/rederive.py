@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from kiosk.ledger import Approval, Ledger, Line, Spends
 from kiosk.ledger.clock import FixedClock
 
-from . import feedscope
+from . import deferred, feedscope
 from .economics import differences, economics
 from .policy import Policy, policy_problem, role_of
 from .rulebook import Rulebook
@@ -87,7 +87,7 @@ class Replay(Ledger):
 
     def __init__(self, conn, rules, record: dict, *, tz: ZoneInfo, columns: list[str], keyring):
         self.conn, self.kiosk_id, self.store_id, self.tz = conn, record["kiosk_id"], record["store_id"], tz
-        self._checked = record
+        self._checked, self.made_tx_id = record, record["tx_id"]     # a credit names its own (:meth:`Verifier.credit`)
         self.keyring = keyring      # head office's personal-data keys: a birthday month changes what is earned
         self.clock, self.phone_region, self._fixed = FixedClock(record["at"]), "CN", rules
         self._in_transaction, self._member_columns, self._card_read = False, columns, None
@@ -115,7 +115,7 @@ class Replay(Ledger):
         return {}        # what the record being checked states already
 
     def _place(self, conn) -> dict:
-        return {"seq": self._checked["seq"], "tx_id": self._checked["tx_id"]}
+        return {"seq": self._checked["seq"], "tx_id": self.made_tx_id}
 
     def _journal(self, conn, record: dict) -> None:
         pass        # the checked record is journaled by ingest, if at all
@@ -136,8 +136,10 @@ class Verdict:
 
 
 class Verifier:
-    def __init__(self, db, *, timezone: ZoneInfo, policy: Policy | None = None, accept_legacy: bool = True):
+    def __init__(self, db, *, timezone: ZoneInfo, policy: Policy | None = None, accept_legacy: bool = True,
+                 token_key=None):
         self.db, self.conn, self.tz, self.fatal, self.policy = db, db.conn, timezone, db.fatal, policy or Policy()
+        self.token_key = token_key      # member tokens' public key: proves a deferred purchase's card was there
         self.accept_legacy = accept_legacy
         self.rulebook = Rulebook(self.conn)
         self._columns: list[str] | None = None
@@ -154,6 +156,9 @@ class Verifier:
         exactly the record's effects (``applied``: they are in place, the caller only journals the record).
         None: the caller took none, and a replay to roll back raises :class:`NeedsSavepoint`."""
         inputs = record.get("inputs")
+        if record["kind"] == deferred.KIND and (record["v"] < INPUTS_VERSION or not isinstance(inputs, dict)
+                                                or inputs.get("call") != deferred.KIND):
+            raise Rejected("a deferred purchase must state its call (card, member, token, lines)")
         if record["v"] < INPUTS_VERSION or inputs is None:
             self._legacy(record)
             return Verdict()
@@ -165,7 +170,12 @@ class Verifier:
         if replaced:
             raise Rejected(f"rules {rules.digest} were replaced on {replaced}, longer than a kiosk may stay offline")
         call = inputs.get("call")
-        if call in REPLAYED:
+        if record["kind"] == deferred.KIND:
+            why = deferred.problem(self.conn, record, self.token_key)
+            if why:
+                raise Rejected(f"deferred purchase not credited: {why}")
+            verdict = Verdict()
+        elif call in REPLAYED:
             if REPLAYED[call] != record["kind"]:
                 raise Rejected(f"a {record['kind']} record cannot come from {call}")
             verdict = self._rederive(record, rules, savepoint)
@@ -313,6 +323,23 @@ class Verifier:
             elif e["op"] == "benefit":
                 self.conn.execute("DELETE FROM benefits WHERE member_id = ? AND kind = ? AND period = ?",
                                   (e["member_id"], e["kind"], e["period"]))
+
+    def credit(self, record: dict, tx_id: str) -> dict:
+        """The purchase head office makes for a deferred one that :meth:`check` passed: the kiosk's lines
+        priced with the member's own state and the rules the kiosk had at the record's moment (paid in
+        full: no tier discount), named ``tx_id``. Nothing is kept here: the caller journals what it returns."""
+        rules = deferred.paid_in_full(self.rulebook.get(record["inputs"]["rules"]))
+        args = record["inputs"]["args"]
+        lines = _arguments("purchase", {"lines": args["lines"]}, rules)["lines"]
+        self.conn.execute("SAVEPOINT sp_credit")
+        try:
+            replay = Replay(self.conn, rules, record, tz=self.tz, columns=self.columns(), keyring=self.db.keyring)
+            replay.made_tx_id = tx_id
+            replay.purchase(args["card_id"], lines, operator=record["operator"], at=record["at"])
+            return replay.made
+        finally:
+            self.conn.execute("ROLLBACK TO SAVEPOINT sp_credit")
+            self.conn.execute("RELEASE SAVEPOINT sp_credit")
 
     # -- bounded kinds and old records -----------------------------------------------------------
     def _bounded(self, record: dict, rules) -> None:

@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from drivers.cards import CardVerifier
-from drivers.tokens import make_member_token
+from drivers.tokens import DOMAINS, SIGNATURE_LEN, find_token, make_member_token
 from drivers.verdict import BAD_SIGNATURE, MALFORMED, NO_KEY, NOT_ACCEPTED, MemberCard, Refused
 
 HEAD_OFFICE = Ed25519PrivateKey.generate()
@@ -85,3 +85,36 @@ def test_the_issuing_side_rejects_what_could_not_be_verified():
         make_member_token(HEAD_OFFICE, "has space", NOW)
     with pytest.raises(ValueError):
         make_member_token(HEAD_OFFICE, "C-1", NOW, uid=bytes(11))
+
+
+def _payload(message: bytes) -> bytes:
+    return find_token(list(ndef.message_decoder(message)))
+
+
+def test_a_version_2_token_names_the_member_and_carries_itself_as_proof(verifier):
+    message = make_member_token(HEAD_OFFICE, "C-1001", NOW, uid=UID, member_id="M42")
+    result = verifier.check(UID, message)
+    assert (result.card_id, result.member_id, result.kind, result.secure) == ("C-1001", "M42", "token", True)
+    assert result.token == _payload(message).hex()
+    assert verifier.check(UID, make_member_token(HEAD_OFFICE, "C-1001", NOW, uid=UID)).member_id is None
+
+
+def test_a_version_2_token_copied_forged_or_signed_for_version_1_is_refused(verifier):
+    genuine = make_member_token(HEAD_OFFICE, "C-1001", NOW, uid=UID, member_id="M42")
+    assert verifier.check(bytes.fromhex("04000000000000"), genuine).reason == BAD_SIGNATURE
+    forged = make_member_token(Ed25519PrivateKey.generate(), "C-1001", NOW, uid=UID, member_id="M42")
+    assert verifier.check(UID, forged).reason == BAD_SIGNATURE
+    body = _payload(genuine)[:-SIGNATURE_LEN]       # the same fields signed under version 1's domain
+    wrong_domain = body + HEAD_OFFICE.sign(DOMAINS[1] + body)
+    message = b"".join(ndef.message_encoder([ndef.Record("urn:nfc:ext:loyalty.kiosk:member", "", wrong_domain)]))
+    assert verifier.check(UID, message).reason == BAD_SIGNATURE
+
+
+@pytest.mark.parametrize("damage", ["member id missing", "trailing byte", "bad member id", "unknown version"])
+def test_a_malformed_version_2_token_is_refused_as_malformed(verifier, damage):
+    body = _payload(make_member_token(HEAD_OFFICE, "C-1", NOW, uid=UID, member_id="M42"))[:-SIGNATURE_LEN]
+    body = {"member id missing": body[:-4], "trailing byte": body + b"x",
+            "bad member id": body[:-3] + b"M 2", "unknown version": b"\x03" + body[1:]}[damage]
+    payload = body + HEAD_OFFICE.sign(DOMAINS.get(body[0], DOMAINS[2]) + body)
+    message = b"".join(ndef.message_encoder([ndef.Record("urn:nfc:ext:loyalty.kiosk:member", "", payload)]))
+    assert verifier.check(UID, message).reason == MALFORMED

@@ -43,6 +43,18 @@ def test_a_tap_reads_uid_and_ndef_once_while_the_card_stays(reader, udp_port, ex
     assert result == MemberCard(card_id="C-000042", kind="token", secure=True, issued_at=result.issued_at)
 
 
+def test_a_version_2_token_read_over_nfcpy_names_its_member(reader, udp_port, expect):
+    token = make_member_token(HEAD_OFFICE, "C-000043", int(time.time()), uid=bytes.fromhex(IDM), member_id="M000043")
+    with UdpCard(udp_port, token, idm=IDM) as card:
+        card.present()
+        tap = expect(CardPresented, timeout=10)
+        card.remove()
+    result = CardVerifier(token_public_key=PUBLIC).check(tap.uid, tap.ndef)
+    assert (result.card_id, result.member_id, result.secure) == ("C-000043", "M000043", True)
+    assert CardVerifier(token_public_key=PUBLIC).check(bytes.fromhex("03FEFFE000000000"), tap.ndef).reason \
+        == "bad-signature"
+
+
 def test_each_tap_is_reported_again(reader, udp_port, expect):
     text = b"".join(ndef.message_encoder([ndef.TextRecord("hello")]))
     for _ in range(2):

@@ -9,7 +9,7 @@ from drivers.cards import CardVerifier, make_sun_message
 from drivers.codes import CodeVerifier, CouponCode, MemberQR, ProductCode, ReceiptCode, make_coupon_code
 from drivers.codes import make_member_qr, make_receipt_code
 from drivers.serial_scanner import LineFramer
-from drivers.tokens import make_member_token, verify_member_token
+from drivers.tokens import Token, make_member_token, read_member_token, verify_member_token
 from drivers.verdict import MemberCard, Refused
 
 fuzz = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -65,12 +65,14 @@ def test_any_uri_on_a_card_gives_a_member_card_or_a_refusal(iri):
 def test_a_damaged_sun_or_token_card_is_refused_never_taken_for_another_card(position, value):
     uid = b"\x04" * 7
     for genuine, card_id in ((make_sun_message(MASTER, uid, 1), uid.hex().upper()),
-                             (make_member_token(KEY, "C-1", 1, uid=uid), "C-1")):
+                             (make_member_token(KEY, "C-1", 1, uid=uid), "C-1"),
+                             (make_member_token(KEY, "C-1", 1, uid=uid, member_id="M1"), "C-1")):
         damaged = mutate(genuine, position, bytes([value]))
         result = CardVerifier(accept_uid=False, accept_sun=True, token_public_key=PUBLIC,
                               sun_master_key=MASTER).check(uid, damaged)
         # Damage outside the signed fields (say, the URL's host) may leave the same card readable.
         assert isinstance(result, Refused) or (result.card_id, result.secure) == (card_id, True)
+        assert isinstance(result, Refused) or result.member_id in (None, "M1")
 
 
 @fuzz
@@ -95,3 +97,9 @@ def test_any_device_path_opens_a_driver_or_names_the_problem(text):
         open_device(text, queue.Queue())
     except DeviceUrlError as error:
         assert str(error)
+
+
+@fuzz
+@given(st.one_of(st.binary(max_size=200), st.binary(max_size=200).map(lambda b: b"\x02" + b)))
+def test_any_bytes_read_as_a_token_give_its_fields_or_a_refusal(payload):
+    assert isinstance(read_member_token(payload, KEY.public_key()), (Token, Refused))

@@ -55,3 +55,18 @@ def test_token_cards_without_a_public_key_are_a_configuration_error(tmp_path):
     proc = kioskctl(tmp_path, "doctor", cards="accept_token = true\n", nfc="sim:reader")
     assert proc.returncode == 1 and "all ok" not in proc.stdout
     assert "token_public_key" in proc.stdout and "problems found" in proc.stdout
+
+
+def test_doctor_names_another_stores_member_by_their_version_2_token(tmp_path):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from drivers.tokens import make_member_token
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    kioskctl(tmp_path, "init")
+    cards = f'accept_token = true\ntoken_public_key = "{public}"\n'
+    proc = kioskctl(tmp_path, "doctor", "--wait-card", "--timeout", "5", "--json", cards=cards,
+                    nfc=f"sim:reader?card={UID.hex()}&ndef={make_member_token(key, 'C-9', 1, UID, 'M9').hex()}")
+    card = json.loads(proc.stdout)["devices"][0]["card"]
+    assert (card["meaning"], card["ok"]) == ("another store's member", True) and "M9" in card["why"]
