@@ -280,21 +280,29 @@ def wrapped_keys(conn, member_ids: set[str]) -> dict[str, str]:
         wanted)}
 
 
+KEYS_AT_ONCE = 400      # data keys stored by one statement (two parameters each)
+
+
 def accept_keys(conn, keyring: Keyring, keys: dict) -> list[str]:
     """Store data keys that arrived with records (caller's transaction). Only keys this chain key opens
     are kept, and never over a key already held or an erasure's tombstone. Returns those refused."""
-    refused = []
+    refused, kept = [], []
     for member_id, wrapped in sorted(keys.items()):
         if not (isinstance(member_id, str) and _MEMBER.fullmatch(member_id)
                 and keyring.unwrap(member_id, wrapped) is not None):
             refused.append(member_id)
-            continue
-        conn.execute("INSERT INTO member_keys (member_id, data_key) VALUES (?, ?) ON CONFLICT (member_id)"
-                     " DO UPDATE SET data_key = excluded.data_key"
-                     " WHERE member_keys.data_key IS NULL AND member_keys.erased = 0", (member_id, wrapped))
-        row = conn.execute("SELECT phone FROM members WHERE member_id = ?", (member_id,)).fetchone()
-        if row:          # a key that comes after the member's records (a look-up): their phone can be found now
-            index_record(conn, keyring, {"effects": [{"op": "member.add", "member_id": member_id, "phone": row[0]}]})
+        else:
+            kept.append((member_id, wrapped))
+    for i in range(0, len(kept), KEYS_AT_ONCE):       # a statement for many keys, not one a key
+        chunk = kept[i:i + KEYS_AT_ONCE]
+        conn.execute(f"INSERT INTO member_keys (member_id, data_key) VALUES {', '.join(['(?, ?)'] * len(chunk))}"
+                     " ON CONFLICT (member_id) DO UPDATE SET data_key = excluded.data_key"
+                     " WHERE member_keys.data_key IS NULL AND member_keys.erased = 0",
+                     [value for row in chunk for value in row])
+        known = conn.execute(f"SELECT member_id, phone FROM members WHERE member_id IN ({', '.join('?' * len(chunk))})"
+                             " ORDER BY member_id", [m for m, _ in chunk]).fetchall()
+        for member_id, phone in known:     # a key after the member's records (a look-up): their phone can be found now
+            index_record(conn, keyring, {"effects": [{"op": "member.add", "member_id": member_id, "phone": phone}]})
     return refused
 
 

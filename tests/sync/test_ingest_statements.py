@@ -141,3 +141,16 @@ def test_a_clean_batch_journals_its_records_in_one_statement_on_postgresql(pg_ur
     assert sent.starting("INSERT INTO journal ") == 1 and sent.starting("SAVEPOINT") == 0
     assert [t for (t,) in db.conn.execute("SELECT tx_id FROM journal ORDER BY seq")] == [r["tx_id"] for r in records]
     db.close()
+
+
+def test_a_batchs_data_keys_are_stored_with_one_statement(tmp_path, chain_key_file):
+    ingest, counting, records, kiosk = hub_and_journal(tmp_path, chain_key_file, 5)
+    keys = pii.keys_for(kiosk.conn, records)
+    assert len(keys) == 5
+    out = ingest.batch("s1", "k1", "kiosk", records, keys)
+    assert out.applied == len(records)
+    assert counting.starting("INSERT INTO member_keys (member_id, data_key)") == 1
+    assert counting.starting("SELECT member_id, phone FROM members WHERE member_id IN") == 1
+    held = {m: k for m, k in ingest.conn.execute("SELECT member_id, data_key FROM member_keys")}
+    assert {m: held[m] for m in keys} == keys
+    ingest.db.close()
