@@ -145,10 +145,12 @@ class Verifier:
         self._columns: list[str] | None = None
         self._upgraded: set[str] = set()
         self._known: set[tuple[str, str]] = set()        # (member, store) with business there: one query each
+        self._learnt: set[tuple[str, str]] = set()       # of those, what this batch's transaction showed
 
     def new_batch(self) -> None:
         """A batch begins: what other hubs publish meanwhile is read again."""
         self.rulebook.forget()
+        self._learnt.clear()
 
     def check(self, record: dict, savepoint: str | None) -> Verdict:
         """Raise :class:`Rejected` unless the record's effects are what its inputs explain. ``savepoint``:
@@ -242,9 +244,12 @@ class Verifier:
     def journaled(self, member_id: str, store_id: str) -> None:
         """A record of the member from a source of the store is journaled: they have business there (once
         had, it stays; what the transaction wrote is forgotten if it rolls back, :meth:`forget`)."""
+        if (member_id, store_id) in self._known:
+            return
         if len(self._known) >= KNOWN_MAX:
             self._known.clear()
         self._known.add((member_id, store_id))
+        self._learnt.add((member_id, store_id))
 
     def _derive(self, record: dict, rules, *, assume_seen: bool) -> tuple[dict | str, dict | None]:
         """The economics of the call made again (or why it was refused), and the record it made (None
@@ -375,9 +380,11 @@ class Verifier:
         return True
 
     def forget(self) -> None:
-        """The transaction these memories came from was rolled back (a lost deadlock is run again)."""
+        """The batch's transaction was rolled back (a lost deadlock, a batch run again with savepoints):
+        what it showed is forgotten; what committed batches showed stays."""
         self._upgraded.clear()
-        self._known.clear()
+        self._known -= self._learnt
+        self._learnt.clear()
 
     def columns(self) -> list[str]:
         if self._columns is None:
