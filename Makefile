@@ -10,7 +10,7 @@ DEMO_STAMP := $(VENV)/.installed-app
 DEBS   := python3-venv python3-dev gcc linux-libc-dev xvfb xauth mosquitto fonts-noto-cjk fonts-wqy-microhei fonts-font-awesome mtools dosfstools libgl1 libgl1-mesa-dri libegl1 libusb-1.0-0 systemd
 export KIVY_NO_ARGS := 1
 
-.PHONY: all venv debs lock deb deb-cross deb-test image image-test image-test-arm64 catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-hq-ingest bench-feed bench-device bench-pins soak screenshots clean
+.PHONY: all venv debs lock deb deb-cross deb-test image image-test image-test-arm64 catalogues translations test demo bench bench-ledger bench-drivers bench-ui bench-sync bench-hq bench-hq-ingest bench-feed bench-feed-heads bench-device bench-pins soak screenshots clean
 
 all: test
 
@@ -76,6 +76,10 @@ bench-hq-ingest: debs venv
 bench-feed: venv
 	$(PY) bench/bench_feed_scope.py
 
+# Feed-head messages per second and resends during a small storm (50 kiosks x 20, two hubs); a minute or two.
+bench-feed-heads: debs venv
+	$(PY) bench/bench_feed_heads.py
+
 # SQL statements head office's ingest issues per record (each a round trip on PostgreSQL); a minute.
 bench-ingest-statements: venv
 	$(PY) bench/bench_ingest_statements.py
@@ -131,7 +135,7 @@ deb-test: deb
 # qemu-user-static (deb-cross: slow, docs/image.md says how slow).
 HOST_ARCH := $(shell dpkg --print-architecture)
 ARCH ?= $(HOST_ARCH)
-IMAGE_DEBS := mmdebstrap fdisk e2fsprogs dosfstools mtools openssl qemu-system-x86
+IMAGE_DEBS := mmdebstrap fdisk e2fsprogs dosfstools mtools openssl qemu-system-x86 mosquitto
 CROSS_DEBS := qemu-user-static arch-test
 ifeq ($(ARCH),$(HOST_ARCH))
 IMAGE_PKG := deb

@@ -10,6 +10,9 @@ into a SQLite head office the way the hub ingests it, then every kiosk follows t
 - ``chain_wide_served_per_ingested``: the same for the chain-wide feed before it: every kiosk was sent
   every record but its own (counted, not served).
 - ``looked_up_records``: records sent with the look-ups' answers (a member's records so far).
+- ``rows_scanned_per_served``: rows a page reads per record it serves: the store's rows in the page's range
+  (``hq_store_log``, this release); ``chain_rows_scanned_per_served``: every feed position in the same
+  ranges, what a page read before the per-store rows (other stores' rows, filtered out one by one).
 
 Run: ``make bench-feed`` (``--stores 10`` etc. to see how the two grow).
 """
@@ -85,12 +88,17 @@ def run(work: Path, args) -> dict:
             there.purchase(card, lines_from_amount(5000), operator="admin", at=DAY.format(20, 0))
         push(there)
     ingested = authority.head()
-    served = 0
+    served = scanned = chain_scanned = 0
     for k in (k for s in stores for k in kiosks[s]):
         position = 0
         while position < ingested:
             _, page = authority.feed({"after": position, "limit": 500, "source_id": k.kiosk_id, "store_id": k.store_id})
             served += len(page["records"])
+            span = (position, page["last"])
+            scanned += db.conn.execute("SELECT COUNT(*) FROM hq_store_log WHERE store_id = ? AND hq_seq > ?"
+                                       " AND hq_seq <= ?", (k.store_id, *span)).fetchone()[0]
+            chain_scanned += db.conn.execute("SELECT COUNT(*) FROM hq_log WHERE hq_seq > ? AND hq_seq <= ?",
+                                             span).fetchone()[0]
             position = page["last"]
     own = sum(sent.values())
     chain_wide = ingested * len(sent) - own
@@ -98,7 +106,9 @@ def run(work: Path, args) -> dict:
     return {"stores": args.stores, "kiosks_per_store": args.kiosks, "members_per_store": args.members,
             "records_ingested": ingested, "records_served": served, "looked_up_records": looked_up,
             "served_per_ingested": round(served / ingested, 3),
-            "chain_wide_served_per_ingested": round(chain_wide / ingested, 3)}
+            "chain_wide_served_per_ingested": round(chain_wide / ingested, 3),
+            "rows_scanned_per_served": round(scanned / served, 2),
+            "chain_rows_scanned_per_served": round(chain_scanned / served, 2)}
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ the load tool (sync/loadtool.py: real agents, real envelopes, signed confirmatio
 - ``bare_insert_rows_per_s``: the same journal rows inserted with one ``executemany`` in one
   transaction into a bare table of the same database, same run; ``ratio`` = one hub / bare insert.
 - ``ack_delay_p95_s``, ``duplicate_share``: from the hubs' own Prometheus metrics (the p95 is the
-  upper bound of its histogram bucket); duplicates = records received again / records received.
+  upper bound of its histogram bucket); duplicates = records received again / records received;
+  ``storm_database_duplicate_share``: the same among the records that went through the database (a
+  batch head office already held as sent is answered without, sync/hq/resends.py).
 - ``hub_cpu_ms_per_record``, ``postgres_cpu_ms_per_record``: CPU time of the one hub and of its
   PostgreSQL backends per record (start-up excluded): what a core carries, however loaded the machine.
 - ``feed_served_per_ingested``: ``--feed-kiosks`` kiosks in ``--feed-stores`` stores that follow the
@@ -307,6 +309,7 @@ def figures(args, bench: Bench, one: dict, two: dict, feed: dict, storm: dict) -
     measured = one["metrics"] + two["metrics"]
     one_rate, bare_rate = one["confirmed"] / one["s"], 1 / one["bare_s"]
     check, drained = storm["check"], not storm["left"]
+    skipped = total(storm["metrics"], "kiosk_hq_records_skipped_total")      # resends answered without the database
     return {
         "bench": "hq-ingest", "database": bench.dialect, **({"postgres_skipped": bench.postgres_skipped}
                                                             if bench.postgres_skipped else {}),
@@ -329,6 +332,9 @@ def figures(args, bench: Bench, one: dict, two: dict, feed: dict, storm: dict) -
         "storm_inconsistent": check["inconsistent"], "storm_killed_hub_at_backlog": storm["killed_at_backlog"],
         "storm_duplicate_share": round(total(storm["metrics"], "kiosk_hq_duplicates_total")
                                        / max(1, total(storm["metrics"], "kiosk_hq_records_total")), 4),
+        "storm_database_duplicate_share": round(
+            (total(storm["metrics"], "kiosk_hq_duplicates_total") - skipped)
+            / max(1, total(storm["metrics"], "kiosk_hq_records_total") - skipped), 4),
         "unconfirmed_left": {name: run["left"] for name, run in (("one", one), ("two", two), ("feed", feed))
                              if run["left"]},
     }

@@ -55,6 +55,8 @@ def add_parsers(top, sub) -> None:
     sp.add_argument("--ctl-cert", help="kioskctl's client certificate (PEM); its CN is <kiosk id>.ctl (online authorization)")
     sp.add_argument("--ctl-key", help="kioskctl's private key (PEM, unencrypted)")
     sp.add_argument("--hq-public-key", help="head office's Ed25519 signing key (PEM public key)")
+    sp.add_argument("--token-public-key", metavar="HEX",
+                    help="the member cards' token key, 64 hex digits ([cards] token_public_key; docs/hardware.md)")
     sp.add_argument("--wifi-ssid")
     sp.add_argument("--wifi-psk", help="WPA2 passphrase, 8-63 characters")
 
@@ -115,6 +117,17 @@ def check_credentials(ca_pem: bytes, cert_pem: bytes, key_pem: bytes, kiosk_id: 
                            f"{c.not_valid_after_utc:%Y-%m-%d %H:%M} UTC, not at {at:%Y-%m-%d %H:%M}", "expired")
 
 
+def _token_key(text: str) -> str:
+    """The member-token public key as the kiosk's configuration holds it (checked: a kiosk with a bad
+    one would refuse every member card)."""
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
+    except ValueError:
+        raise CtlError("--token-public-key: 64 hex digits of an Ed25519 public key expected", "bad_token_key",
+                       EXIT_USAGE) from None
+    return text.lower()
+
+
 def _wifi(ssid: str | None, psk: str | None) -> bytes | None:
     if ssid is None and psk is None:
         return None
@@ -149,6 +162,8 @@ def build_bundle(args, at: datetime | None) -> Bundle:
         except ValueError as exc:
             raise CtlError(f"--hq-public-key: {exc}", "bad_hq_key", EXIT_USAGE) from None
         config += f'hq_public_key = "{ETC / HQ_KEY}"\n'
+    if args.token_public_key:
+        config += f'\n[cards]\ntoken_public_key = "{_token_key(args.token_public_key)}"\n'
     wifi = _wifi(args.wifi_ssid, args.wifi_psk)
     if wifi:
         files[WIFI] = wifi

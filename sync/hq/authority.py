@@ -25,7 +25,6 @@ from .opsdb import home_store
 
 FEED_PAGE_MAX = 1000
 FEED_PAGE_BYTES = 1024 * 1024     # a page of records stays far below the broker's and the agent's limits
-FEED_SCAN_MAX = 20_000            # feed positions one page looks through (other stores' records are skipped)
 
 
 class Authority:
@@ -133,14 +132,13 @@ class Authority:
     def feed(self, args: dict) -> tuple[str, dict]:
         """A page of the asking store's feed (:mod:`.feedscope`) after position ``after``, leaving out
         the asker's own transactions (it has them). Its position moves past what is left out: up to
-        the last record served when the page is full, else to the end of the range looked through."""
-        store, limit = args.get("store_id", ""), min(args["limit"], FEED_PAGE_MAX)
-        upto = min(self.head(), args["after"] + FEED_SCAN_MAX)
-        in_scope, params = feedscope.scope(self.conn, store)
+        the last record served when the page is full, else to the head. Only the store's rows are read
+        (``hq_store_log``); the head is read first, so every row up to it is there."""
+        store, limit, upto = args.get("store_id", ""), min(args["limit"], FEED_PAGE_MAX), self.head()
         rows = self.conn.execute(
-            "SELECT l.hq_seq, j.record FROM hq_log l JOIN journal j ON j.tx_id = l.tx_id"
-            f" WHERE l.hq_seq > ? AND l.hq_seq <= ? AND j.kiosk_id <> ? AND {in_scope} ORDER BY l.hq_seq LIMIT ?",
-            (args["after"], upto, args.get("source_id", ""), *params, limit)).fetchall()
+            "SELECT s.hq_seq, j.record FROM hq_store_log s JOIN journal j ON j.tx_id = s.tx_id"
+            " WHERE s.store_id = ? AND s.hq_seq > ? AND s.hq_seq <= ? AND j.kiosk_id <> ? ORDER BY s.hq_seq LIMIT ?",
+            (store, args["after"], upto, args.get("source_id", ""), limit)).fetchall()
         page, size, last = [], 0, upto if len(rows) < limit else rows[-1][0]
         for position, record in rows:
             size += len(record)

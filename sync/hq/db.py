@@ -28,7 +28,7 @@ from kiosk.ledger import pii, schema as ledger_schema
 from kiosk.ledger.core import connect as sqlite_connect, create_private, write_transaction
 from kiosk.ledger.migrations import Migration, upgrade
 
-from . import feedlog
+from . import feedlog, feedscope
 from .feedscope import FEED_SCOPE_DDL
 from .holds import HOLDS_DDL
 from .opsdb import NOTIFY_CLAIMS_DDL, OPS_DDL
@@ -70,6 +70,9 @@ HUB_MIGRATIONS = (
                  " member's home store and a record's other members", FEED_SCOPE_DDL),
     Migration(9, "the feed's position is given after commit (hubs commit concurrently); hq_log keeps the"
                  " insert order", feedlog.FEEDLOG_DDL),
+    Migration(10, "the stores each feed row belongs in (hq_store_log), recorded when it is numbered: a page"
+                  " of a store's feed reads only that store's rows", feedscope.STORE_LOG_DDL,
+              lambda execute: feedscope.index(execute, execute.dialect, 0)),
 )
 
 
@@ -160,8 +163,9 @@ class Db:
         def write(version: int) -> None:
             self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key)"
                               " DO UPDATE SET value = excluded.value", (key, str(version)))
-        execute = self.conn.execute if self.dialect == "sqlite" else \
-            lambda sql, params=(): self.conn.execute(pg_ddl(sql), params)
+        def execute(sql: str, params=()):
+            return self.conn.execute(sql if self.dialect == "sqlite" else pg_ddl(sql), params)
+        execute.dialect = self.dialect      # for a data step whose SQL differs (feedscope.index)
         upgrade(f"head office's database ({component} tables)", migrations, read, write, execute)
 
     @contextmanager

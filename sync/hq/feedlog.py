@@ -20,6 +20,10 @@ SQLite has one writer: its rows get their positions in the transaction that writ
 """
 from __future__ import annotations
 
+from kiosk.ledger.core import write_transaction
+
+from . import feedscope
+
 FEEDLOG_DDL = """
 CREATE TABLE hq_feed (hq_id INTEGER PRIMARY KEY AUTOINCREMENT, tx_id TEXT NOT NULL UNIQUE, hq_seq INTEGER UNIQUE);
 INSERT INTO hq_feed (tx_id, hq_seq) SELECT tx_id, hq_seq FROM hq_log ORDER BY hq_seq;
@@ -40,9 +44,17 @@ def append(db, tx_ids: list[str]) -> None:
         return
     db.conn.execute(f"INSERT INTO hq_log (tx_id) VALUES {', '.join(['(?)'] * len(tx_ids))}", tx_ids)
     if db.dialect == "sqlite":
-        db.conn.execute(_NUMBER)
+        _number(db.conn, db.dialect)
     else:
         db.unsequenced = True
+
+
+def _number(conn, dialect: str) -> None:
+    """Number the rows without a position and record the stores each belongs to (:func:`feedscope.index`),
+    in the caller's transaction."""
+    (before,) = conn.execute("SELECT COALESCE(MAX(hq_seq), 0) FROM hq_log").fetchone()
+    conn.execute(_NUMBER)
+    feedscope.index(conn.execute, dialect, before)
 
 
 def sequence(db) -> None:
@@ -55,7 +67,9 @@ def sequence(db) -> None:
     if not mine:
         return
     try:
-        conn.execute(_NUMBER)     # its own statement and commit: its snapshot is taken after the lock
+        # its own transaction, begun after the lock: its statements see every row committed before it
+        with write_transaction(conn, ["BEGIN"]):
+            _number(conn, db.dialect)
     finally:
         conn.execute(f"SELECT pg_advisory_unlock({SEQUENCER})")
 
@@ -63,4 +77,4 @@ def sequence(db) -> None:
 def bulk(conn, tx_ids: list[str]) -> None:
     """Log a generated chain's transactions (SQLite, one writer): positions in the order given."""
     conn.executemany("INSERT INTO hq_log (tx_id) VALUES (?)", [(t,) for t in tx_ids])
-    conn.execute(_NUMBER)
+    _number(conn, "sqlite")

@@ -1,7 +1,8 @@
 """Which feed records a store's kiosks receive, so serving the feed grows with a store, not with the chain
 (issue 15, "Feed"), and an SD card holds its own store's members, not the chain's (issue 10, "Minimisation").
 
-A record goes to the kiosks of store S when
+A record goes to the kiosks of store S when, at the moment it gets its feed position (:func:`index`
+records its stores in ``hq_store_log``, so a page reads only its store's rows),
 
 - it concerns S itself: its ``store_id`` is S (every transaction made at S's kiosks, head office's
   restocks of S's gift stock, S's staff records), or
@@ -9,9 +10,9 @@ A record goes to the kiosks of store S when
   belongs to S: registered or imported at S (the home store), or looked up from one of S's kiosks
   when they tapped there (``card.lookup``, kept in ``hq_store_members`` from then on).
 
-Everything else is left out of the page; the kiosk's position still moves past it. A member looked
-up from S gets, with the look-up's answer, that member's records so far (:func:`member_records`) and
-head office's balance (docs/personal-data.md).
+Everything else is left out of the page (never read); the kiosk's position still moves past it. A
+member looked up from S gets, with the look-up's answer, that member's records so far
+(:func:`member_records`) and head office's balance (docs/personal-data.md).
 """
 from __future__ import annotations
 
@@ -33,7 +34,11 @@ IDENTITY_KINDS = ("register", "import_member", "profile", "card_lost", "card_rep
 
 def store_of(conn, alias: str) -> str:
     """SQL for the ``store_id`` inside journal row ``alias``'s record (the row keeps it only there)."""
-    if getattr(conn, "dialect", "sqlite") == "postgresql":
+    return _store_of(getattr(conn, "dialect", "sqlite"), alias)
+
+
+def _store_of(dialect: str, alias: str) -> str:
+    if dialect == "postgresql":
         return f"({alias}.record::json ->> 'store_id')"
     return f"json_extract({alias}.record, '$.store_id')"
 
@@ -45,11 +50,34 @@ def _belongs(conn, member: str) -> str:
             f" AND {store_of(conn, 'r')} = ?))")
 
 
-def scope(conn, store_id: str) -> tuple[str, tuple]:
-    """(SQL condition on journal row ``j``, its parameters): the record belongs in ``store_id``'s feed."""
-    sql = (f"({store_of(conn, 'j')} = ? OR {_belongs(conn, 'j.member_id')}"
-           f" OR EXISTS (SELECT 1 FROM journal_others o WHERE o.tx_id = j.tx_id AND {_belongs(conn, 'o.member_id')}))")
-    return sql, (store_id,) * 5
+# Rebuilt whole when the migration runs (its data step fills it from hq_log): running it again changes nothing.
+# The key serves a store's pages; the index on hq_seq, the stores whose feed moved (feedheads.py).
+STORE_LOG_DDL = """
+DROP TABLE IF EXISTS hq_store_log;
+CREATE TABLE hq_store_log (
+    store_id TEXT NOT NULL, hq_seq INTEGER NOT NULL, tx_id TEXT NOT NULL, PRIMARY KEY (store_id, hq_seq));
+CREATE INDEX hq_store_log_seq ON hq_store_log (hq_seq);
+"""
+
+
+def index(execute, dialect: str, after: int) -> None:
+    """Record, for every feed row numbered above ``after``, each store whose feed it belongs in (rows of
+    ``hq_store_log``), in the transaction that numbers them: a page of a store's feed is then a range of
+    that table's key, and no reader sees a position whose store rows are not there yet. Membership is
+    judged when the row is numbered: a member looked up later gets their earlier records with the
+    look-up's answer (:func:`member_records`), not through the feed."""
+    execute(
+        "WITH n AS (SELECT hq_seq, tx_id FROM hq_log WHERE hq_seq > ?),"
+        " m AS (SELECT n.hq_seq, n.tx_id, j.member_id FROM n JOIN journal j ON j.tx_id = n.tx_id"
+        " WHERE j.member_id IS NOT NULL"
+        " UNION SELECT n.hq_seq, n.tx_id, o.member_id FROM n JOIN journal_others o ON o.tx_id = n.tx_id),"
+        f" x AS (SELECT {_store_of(dialect, 'j')} AS store_id, n.hq_seq, n.tx_id"
+        " FROM n JOIN journal j ON j.tx_id = n.tx_id"
+        " UNION SELECT s.store_id, m.hq_seq, m.tx_id FROM m JOIN hq_store_members s ON s.member_id = m.member_id"
+        f" UNION SELECT {_store_of(dialect, 'r')}, m.hq_seq, m.tx_id FROM m JOIN journal r ON r.member_id = m.member_id"
+        f" AND r.kind IN {HOME_KINDS})"
+        " INSERT INTO hq_store_log (store_id, hq_seq, tx_id) SELECT store_id, hq_seq, tx_id FROM x"
+        " WHERE store_id IS NOT NULL", (after,))
 
 
 def belongs(conn, store_id: str, member_id: str) -> bool:

@@ -246,8 +246,8 @@ def _refund(writer, rules, m: _Member, kiosk, store, operator, moment: datetime,
                  ref_tx=purchase["tx_id"], reason="refund")
 
 
-COPIED = ("meta", "hq_versions", "hq_sources", "journal", "hq_log", "members", "member_keys", "cards", "lots",
-          "qualifying", "purchases", "topups", "sv_spends", "stock")
+COPIED = ("meta", "hq_versions", "hq_sources", "journal", "hq_log", "hq_store_log", "members", "member_keys", "cards",
+          "lots", "qualifying", "purchases", "topups", "sv_spends", "stock")
 
 
 def copy_to_postgres(sqlite_db: Db, pg_url: str) -> Db:

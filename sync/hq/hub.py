@@ -31,8 +31,9 @@ from kiosk.ledger.clock import Clock, from_env
 from ..protocol import Codec, Dropped, Signer, topics
 from kiosk.sdnotify import Watchdog
 from .authority import Authority
-from . import feedlog
+from . import feedlog, resends
 from .db import Db
+from .feedheads import FeedHeads
 from .ingest import Ingest
 from .metrics import HubMetrics
 from .policy import Policy
@@ -66,6 +67,7 @@ class Hub:
         self.stats: Counter = Counter()     # batches, records (received, applied, duplicates), requests answered
         self.hub_id, self.group, self.broker, self.mount = hub_id, group, broker, topics.check_mount(mount)
         self.published: dict[str, int] = {}
+        self.heads = FeedHeads(self.db)
         self.metrics = HubMetrics(db_url)
         self.metrics_at = (metrics_port, metrics_address) if metrics_port else None
         self.lock = threading.RLock()      # one user of self.db at a time
@@ -98,6 +100,7 @@ class Hub:
         # Republish retained data (the broker may have lost it) from run() within a poll: reading the
         # database here would hold paho's network thread behind a batch that has the lock.
         self.published = {}
+        self.heads.restart()
 
     def _on_publish(self, client, userdata, mid, reason, properties) -> None:
         if reason.is_failure:        # e.g. 0x87: this hub id has no user block in the ACL, or --mount is wrong
@@ -175,6 +178,8 @@ class Hub:
 
     def _batch(self, store: str, source: str, payload: bytes) -> None:
         started = time.monotonic()
+        if self._resent(store, source, payload, started):
+            return
         env = self.codec.unpack(payload, {"tx.batch"})
         self.sources.admit(store, source, env["channel"], records=True)
         body = env["body"]
@@ -191,15 +196,30 @@ class Hub:
         self._to_sources(st.ack, self.codec.pack("ack", {
             "source_id": source, "hwm": out.hwm, "held": out.held, "corrections": out.corrections,
             "balances": out.balances}))
-        # The feed head goes out from run() at most once a second, not per batch: every kiosk subscribes
-        # to it, and a head per batch during a thousand kiosks' reconnect filled each kiosk's broker
-        # queue until Mosquitto dropped the kiosk's acks behind it (bench-hq-ingest's storm).
+        # Feed heads go out from run() at most once a second, not per batch, and only for the stores whose
+        # feed moved (feedheads.py): a head per batch during a thousand kiosks' reconnect filled each kiosk's
+        # broker queue until Mosquitto dropped the kiosk's acks behind it (bench-hq-ingest's storm).
         for alert in out.alerts:
             self.metrics.alert(alert["kind"])
             self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
         self.metrics.batch(len(body["records"]), out.applied, out.duplicates, time.monotonic() - started)
         if out.held_cards:          # the new block list version was committed with the batch
             self.publish_changes()
+
+    def _resent(self, store: str, source: str, payload: bytes, started: float) -> bool:
+        """A batch head office already holds as sent (:mod:`.resends`): acknowledged without applying it."""
+        resend = resends.pure_resend(payload, store, source)
+        if resend is None:
+            return False
+        channel, records = resend
+        self.sources.admit(store, source, channel, records=True)
+        ack = resends.answer(self.db.conn, source, records)
+        if ack is None:
+            return False
+        self._to_sources(topics.SourceTopics(store, source).ack, self.codec.pack("ack", ack))
+        self.stats.update(batches=1, skipped=1, records=len(records), duplicates=len(records))
+        self.metrics.batch(len(records), 0, len(records), time.monotonic() - started, skipped=True)
+        return True
 
     def _request(self, store: str, identity: str, payload: bytes) -> None:
         env = self.codec.unpack(payload, {"request"})
@@ -241,10 +261,18 @@ class Hub:
                 self.published[name] = version
                 log.info("published %s version %d", name, version)
             feedlog.sequence(self.db)       # positions for rows another hub's commit left waiting
-            head = self.ingest.head()
-            if self.published.get("feed") != head:
-                self._to_sources(topics.FEED, self.codec.pack("feed.head", {"head": head}), retain=True)
-                self.published["feed"] = head
+            if not self.heads.claim():
+                return
+            moved, chain_wide = self.heads.due()
+            for store, head in sorted(moved.items()):
+                self._to_sources(topics.feed_head(store), self.codec.pack("feed.head", {"head": head}), retain=True)
+            if chain_wide is not None:      # kiosks of earlier releases
+                self._to_sources(topics.FEED, self.codec.pack("feed.head", {"head": chain_wide}), retain=True)
+
+    def lost_broker(self) -> None:
+        """Not connected: another hub publishes the feed heads meanwhile."""
+        with self.lock:
+            self.heads.release()
 
     # -- lifecycle -----------------------------------------------------------------------------
     def run(self, stop_event: threading.Event, poll: float = 1.0) -> None:
@@ -268,6 +296,8 @@ class Hub:
                     raise RuntimeError(f"the broker does not deliver through {self.probe_topic}")
                 if self.client.is_connected():
                     self.publish_changes()
+                else:
+                    self.lost_broker()
                 watchdog.tick()
         finally:
             self.client.publish(topics.hub_status(self.hub_id), self._status("offline"), qos=1, retain=True)

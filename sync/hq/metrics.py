@@ -32,6 +32,8 @@ class HubMetrics:
                                registry=self.registry)
         self.duplicates = Counter("kiosk_hq_duplicates", "records received again (a resend) and ignored",
                                   registry=self.registry)
+        self.skipped = Counter("kiosk_hq_records_skipped", "records of batches head office already held as sent,"
+                               " acknowledged without applying them (resends.py)", registry=self.registry)
         self.batch_seconds = Histogram("kiosk_hq_batch_seconds", "time to apply and answer one batch",
                                        buckets=LATENCY_BUCKETS, registry=self.registry)
         self.ack_delay = Histogram("kiosk_hq_ack_delay_seconds", "message arrival at the hub to its acknowledgement",
@@ -49,7 +51,8 @@ class HubMetrics:
         self.registry.register(_FromDatabase(self))
         self.server = None
 
-    def batch(self, records: int, applied: int, duplicates: int, seconds: float) -> None:
+    def batch(self, records: int, applied: int, duplicates: int, seconds: float, skipped: bool = False) -> None:
+        self.skipped.inc(records if skipped else 0)
         self.records.inc(records)
         self.applied.inc(applied)
         self.duplicates.inc(duplicates)

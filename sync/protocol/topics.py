@@ -25,7 +25,7 @@ RULES = f"{HQ}/rules"
 BLOCKLIST = f"{HQ}/blocklist"
 STAFF = f"{HQ}/staff"
 LIMITS = f"{HQ}/limits"
-FEED = f"{HQ}/feed"
+FEED = f"{HQ}/feed"                 # the chain-wide head: kiosks of earlier releases (every 60 s at most)
 PICTURES = f"{HQ}/picture/+"        # one retained gift picture per SKU: picture(sku)
 ALERTS = f"{OPS}/alerts"
 NOTIFY = f"{OPS}/notify"            # head office -> SMS / app-push gateway
@@ -71,6 +71,11 @@ def catalogue(store: str) -> str:
     return f"{HQ}/catalogue/{check_id(store, 'store id')}"
 
 
+def feed_head(store: str) -> str:
+    """The head of a store's feed: retained, published when that store's feed moved."""
+    return f"{FEED}/{check_id(store, 'store id')}"
+
+
 def picture(sku: str) -> str:
     """A gift's picture: the SKU is a topic level, so it is one (no ``/``, ``+`` or ``#``)."""
     return f"{HQ}/picture/{check_sku(sku)}"
@@ -100,7 +105,7 @@ class SourceTopics:
 
     def downlinks(self) -> list[str]:
         """What a source subscribes to: its own replies and head office's retained data."""
-        return [self.ack, self.resp, RULES, BLOCKLIST, STAFF, LIMITS, FEED, PICTURES]
+        return [self.ack, self.resp, RULES, BLOCKLIST, STAFF, LIMITS, feed_head(self.store), PICTURES]
 
 
 # What the hub subscribes to (a shared subscription spreads these over several hubs).

@@ -6,6 +6,7 @@ import pwd
 import sqlite3
 import struct
 import subprocess
+import tomllib
 
 import pytest
 from cryptography import x509
@@ -68,10 +69,13 @@ def fat_listing(image):
 
 
 def test_provision_writes_config_and_credentials_into_the_fat_partition(capsys, pki, image):
+    token_key = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
     status, result = provision(capsys, pki, "--image", str(image),
-                               extra=("--wifi-ssid", "Store 3", "--wifi-psk", "counter-wifi-1"))
+                               extra=("--wifi-ssid", "Store 3", "--wifi-psk", "counter-wifi-1",
+                                      "--token-public-key", token_key.upper()))
     assert status == 0, result
     config = fat_read(image, "::/kiosk/kiosk.toml").decode()
+    assert tomllib.loads(config)["cards"]["token_public_key"] == token_key
     assert 'id = "kiosk-07"' in config and 'store_id = "store-03"' in config and "mqtts://broker.example.cn:8883" in config
     assert fat_read(image, "::/kiosk/kiosk.key") == open(pki["key"], "rb").read()
     assert b'ssid="Store 3"' in fat_read(image, "::/kiosk/wifi.conf")
@@ -86,6 +90,7 @@ def test_provision_writes_config_and_credentials_into_the_fat_partition(capsys, 
     ("expired", "expired", 3),
     ("plain mqtt broker", "bad_broker", 2),
     ("short wifi passphrase", "bad_wifi", 2),
+    ("token key too short", "bad_token_key", 2),
     ("the agent's certificate as the UI's", "wrong_identity", 3),
     ("a UI certificate without its key", "bad_credentials", 2),
     ("the UI's certificate as kioskctl's", "wrong_identity", 3),
@@ -99,6 +104,7 @@ def test_provision_validates_everything_before_writing_anything(capsys, pki, ima
           "expired": dict(at=pki["expired_at"]),
           "plain mqtt broker": dict(extra=("--broker", "mqtt://broker.example.cn:1883")),
           "short wifi passphrase": dict(extra=("--wifi-ssid", "Store 3", "--wifi-psk", "short")),
+          "token key too short": dict(extra=("--token-public-key", "3d4017c3e843895a")),
           "the agent's certificate as the UI's": dict(extra=("--ui-cert", pki["cert"], "--ui-key", pki["key"])),
           "a UI certificate without its key": dict(extra=("--ui-cert", pki["ui"]["cert"])),
           "the UI's certificate as kioskctl's": dict(extra=("--ctl-cert", pki["ui"]["cert"], "--ctl-key",

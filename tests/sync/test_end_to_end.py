@@ -30,8 +30,8 @@ def hq_balance(db_path, member_id):
 def test_two_kiosks_converge_on_head_office_balances(tmp_path, broker, start_hub, make_kiosk, start_agent):
     a, b = make_kiosk("k1"), make_kiosk("k2")
     start_hub(broker.url)
-    start_agent(a, broker.url)
-    start_agent(b, broker.url)
+    start_agent(a, broker.url, feed_poll=3600)      # the feed heads alone bring each the other's records
+    start_agent(b, broker.url, feed_poll=3600)
     member = a.register(name="Li Lei", phone="13800001111", card_id="CARD-A", operator="admin")
     a.topup("CARD-A", 10000, operator="admin")
     a.purchase("CARD-A", lines_from_amount(5000), operator="admin", pay="stored-value")

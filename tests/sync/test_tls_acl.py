@@ -50,8 +50,8 @@ def test_a_kiosk_cannot_touch_another_kiosks_topics(tmp_path, tls_world, make_ki
     spy.connect("127.0.0.1", mosq.port)
     spy.loop_start()
     st1 = topics.SourceTopics("s1", "k1")
-    spy.subscribe([(st1.ack, 1), (topics.FEED, 1)])
-    wait_for(lambda: topics.FEED in seen, what="the spy receives what it may read")
+    spy.subscribe([(st1.ack, 1), (topics.FEED, 1), (topics.feed_head("s1"), 1)])
+    wait_for(lambda: {topics.FEED, topics.feed_head("s1")} <= set(seen), what="the spy receives what it may read")
     k1.topup("CARD-U", 100, operator="admin")
     wait_for(lambda: confirmed_all(k1), what="k1 topup confirmed (an ack went to k1)")
 
