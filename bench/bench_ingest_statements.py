@@ -3,9 +3,13 @@
 Each statement is a synchronous round trip to PostgreSQL, so statements per record bound ingest
 throughput. A kiosk (a real ledger) makes ``--members`` registrations, then purchases, top-ups and
 check-ins for them; the hub ingests the journal in batches of ``--batch`` records on SQLite and, when
-reachable, on PostgreSQL, counting every ``conn.execute``, with head office's re-derivation of each
+reachable, on PostgreSQL, counting every statement sent (on PostgreSQL at the driver: journal rows held for
+one INSERT count once), with head office's re-derivation of each
 record's effects and without it (``_without_rederive``, the shape issue 15 first measured). Figures: ``fresh``
-(first delivery), ``resend`` (the same batches again: duplicates). Run: ``make bench-ingest-statements``.
+(first delivery), ``resend`` (the same batches again: duplicates); with the first delivery's CPU per record:
+the hub's (this process: ``time.process_time``, not wall time) and, when PostgreSQL runs on this machine,
+its backend's (``/proc``). CPU figures need a few hundred members to settle (``--members 300``); the
+counts do not. Run: ``make bench-ingest-statements``.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,23 +58,49 @@ def journal(work: Path, members: int) -> tuple[Ledger, list[dict]]:
     return kiosk, kiosk.journal(limit=100000)
 
 
-def measure(url: str, kiosk: Ledger, records: list[dict], size: int, rederive: bool) -> dict:
+def measure(url: str, kiosk: Ledger, records: list[dict], size: int, rederive: bool) -> tuple[dict, dict]:
+    """Statements per record (fresh, resend) and the first delivery's CPU ms per record (hub, server)."""
     db = Db(url)
     Retained(db).set_rules(REFERENCE_RULES.read_text())
     ingest = Ingest(db, rederive=rederive)
-    counting = Counting(db.conn)
-    db.conn = ingest.conn = counting
-    if ingest.verifier:
-        ingest.verifier.conn = counting
+    if db.dialect == "postgresql":      # what goes to the server (rows held for one INSERT are not sent alone)
+        counting = db.conn.pg = Counting(db.conn.pg)
+    else:
+        counting = db.conn = ingest.conn = Counting(db.conn)
+        if ingest.verifier:
+            ingest.verifier.conn = ingest.verifier.rulebook.conn = counting
     batches = [records[i:i + size] for i in range(0, len(records), size)]
-    figures = {}
-    for name, order in (("fresh", batches), ("resend", batches)):
+    keys = [pii.keys_for(kiosk.conn, batch) for batch in batches]
+    server = server_cpu(db)
+    statements, cpu = {}, {}
+    for name in ("fresh", "resend"):
         counting.count = 0
-        for batch in order:
-            ingest.batch("s1", "k1", "kiosk", batch, pii.keys_for(kiosk.conn, batch))
-        figures[name] = round(counting.count / len(records), 2)
+        hub, backend = time.process_time(), server()
+        for batch, batch_keys in zip(batches, keys):
+            ingest.batch("s1", "k1", "kiosk", batch, batch_keys)
+        statements[name] = round(counting.count / len(records), 2)
+        if name == "fresh":
+            cpu["hub"] = round((time.process_time() - hub) * 1000 / len(records), 3)
+            if backend is not None:
+                cpu["server"] = round((server() - backend) * 1000 / len(records), 3)
     db.close()
-    return figures
+    return statements, cpu
+
+
+def server_cpu(db: Db):
+    """A reader of the CPU seconds the PostgreSQL backend serving ``db`` has used (None when it is not a
+    process of this machine, or SQLite: in the hub's own CPU)."""
+    if db.dialect != "postgresql":
+        return lambda: None
+    stat = Path(f"/proc/{db.conn.pg.info.backend_pid}/stat")
+
+    def read():
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")     # utime + stime
+    return read
 
 
 def main() -> None:
@@ -85,14 +116,15 @@ def main() -> None:
         out = {"records": len(records), "batch": args.batch}
         for rederive in (True, False):
             tail = "" if rederive else "_without_rederive"
-            out[f"sqlite_statements_per_record{tail}"] = measure(f"sqlite:///{work / f'hq{tail}.db'}", kiosk, records,
-                                                                args.batch, rederive)
+            sqlite = measure(f"sqlite:///{work / f'hq{tail}.db'}", kiosk, records, args.batch, rederive)
+            out[f"sqlite_statements_per_record{tail}"], out[f"sqlite_cpu_ms_per_record{tail}"] = sqlite
             pg_url, reason = pg_or_reason(args.pg)
             if not pg_url:
                 out["postgresql"] = reason
                 continue
             try:
-                out[f"postgresql_statements_per_record{tail}"] = measure(pg_url, kiosk, records, args.batch, rederive)
+                pg = measure(pg_url, kiosk, records, args.batch, rederive)
+                out[f"postgresql_statements_per_record{tail}"], out[f"postgresql_cpu_ms_per_record{tail}"] = pg
             finally:
                 drop_pg(args.pg, pg_url)
     print(json.dumps(out))

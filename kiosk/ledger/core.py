@@ -265,21 +265,28 @@ class LedgerCore:
                 member = self.member_for_card(card, active=card_active) if card else None
                 member_id = member["member_id"] if member else member_id
                 self._not_before_what_it_refers_to(moment, member, ref_tx)
-                seq = journal.next_seq(conn, self.kiosk_id)
-                record = journal.Record.build(source_id=self.kiosk_id, store_id=self.store_id, channel="kiosk",
-                                              seq=seq, kind=kind, at=to_utc_text(moment), operator=operator,
+                record = journal.Record.build(**self._place(conn), source_id=self.kiosk_id, store_id=self.store_id,
+                                              channel="kiosk", kind=kind, at=to_utc_text(moment), operator=operator,
                                               member_id=member_id, ref_tx=ref_tx, reason=reason, data=data,
-                                              inputs=self._inputs(card, member, moment), tx_id=self.made_tx_id)
+                                              inputs=self._inputs(card, member, moment))
                 yield TxBuilder(conn, record, moment, moment.astimezone(self.tz), member)
                 if not record["effects"] and not record_only:
                     raise Refused("nothing to do", "nothing_to_do")
                 if card is not None and self._card_read and self._card_read[0] == card:
                     record["data"]["card_counter"] = {"uid": card, "counter": self._card_read[1]}
-                journal.seal(record, journal.last_hash(conn, self.kiosk_id))
-                journal.append(conn, record, record["hash"], outbox=True)
+                self._journal(conn, record)
             finally:
                 self._in_transaction = False
         self._committed(record)
+
+    def _place(self, conn) -> dict:
+        """Where a new record goes: the next seq of this kiosk's journal, and its tx_id (None: made new)."""
+        return {"seq": journal.next_seq(conn, self.kiosk_id), "tx_id": self.made_tx_id}
+
+    def _journal(self, conn, record: dict) -> None:
+        """Seal a new record onto this kiosk's chain; journal it with its outbox row."""
+        journal.seal(record, journal.last_hash(conn, self.kiosk_id))
+        journal.append(conn, record, record["hash"], outbox=True)
 
     def _committed(self, record: dict) -> None:
         log.info("tx %s seq=%d kind=%s member=%s operator=%s", record["tx_id"], record["seq"], record["kind"],
@@ -342,11 +349,11 @@ class LedgerCore:
     def member_for_card(self, card_id: str, *, active: bool = True) -> dict:
         """The member a card belongs to; a lost, replaced or closed card is refused."""
         row = self.conn.execute(
-            "SELECT c.status, m.* FROM cards c JOIN members m ON m.member_id = c.member_id WHERE c.card_id = ?",
-            (card_id,)).fetchone()
+            "SELECT c.status, m.*, k.data_key, k.erased FROM cards c JOIN members m ON m.member_id = c.member_id"
+            " LEFT JOIN member_keys k ON k.member_id = m.member_id WHERE c.card_id = ?", (card_id,)).fetchone()
         if row is None:
             raise NotFound(f"card {card_id} is not known", "unknown_card")
-        member = pii.reveal(self.conn, self.keyring, dict(zip(self._member_columns, row)))
+        member = pii.reveal(self.conn, self.keyring, dict(zip(self._member_columns, row[:-2])), keys=row[-2:])
         if active and member["card_status"] != "active":
             raise Refused(f"card {card_id} is {member['card_status']}", "card_blocked")
         held = active and self.conn.execute("SELECT reason FROM blocklist WHERE card_id = ?", (card_id,)).fetchone()

@@ -22,7 +22,7 @@ import hashlib
 import json
 import sqlite3
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .apply import apply_effects
@@ -58,16 +58,16 @@ class Record:
     def build(cls, *, source_id: str, store_id: str, channel: str, seq: int, kind: str, at: str, operator: str,
               member_id: str | None = None, ref_tx: str | None = None, reason: str = "", data: dict | None = None,
               effects: list | None = None, tx_id: str | None = None, inputs: dict | None = None) -> dict:
-        """A new record as the dict that is sealed, journaled and sent (``data`` and ``effects`` are
-        the caller's own objects, filled while the transaction is built)."""
+        """A new record as the dict that is sealed, journaled and sent (``data``, ``effects`` and
+        ``inputs`` are the caller's own objects; the first two are filled while the transaction is built)."""
         return cls(tx_id or str(uuid.uuid4()), source_id, store_id, channel, seq, kind, at, operator, member_id,
                    ref_tx, reason, data if data is not None else {}, effects if effects is not None else [],
                    inputs).wire()
 
     def wire(self) -> dict:
-        """The record's wire form (the same keys a first-release kiosk wrote, plus ``v``)."""
-        wire = asdict(self)
-        wire["data"], wire["effects"] = self.data, self.effects      # shared, not copied: still being filled
+        """The record's wire form (the same keys a first-release kiosk wrote, plus ``v``): its fields,
+        shared, not copied (``data`` and ``effects`` are still being filled)."""
+        wire = dict(vars(self))
         if wire["inputs"] is None:
             del wire["inputs"]
         return {"v": wire.pop("v"), **wire}
@@ -117,7 +117,7 @@ def next_seq(conn, source_id: str) -> int:
     return seq
 
 
-_INSERT = ("INSERT INTO journal (tx_id, kiosk_id, seq, kind, at, operator, member_id, ref_tx, reason, record, hash)"
+INSERT = ("INSERT INTO journal (tx_id, kiosk_id, seq, kind, at, operator, member_id, ref_tx, reason, record, hash)"
            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
@@ -130,7 +130,7 @@ def append(conn, record: dict, link: str, *, outbox: bool = False) -> None:
     """The one INSERT of a journal row, on a kiosk (SQLite) and at head office (SQLite or PostgreSQL),
     indexed under every other member it touches (a member's history). ``outbox``: a kiosk's own
     record, to be sent to head office (queued in the same commit)."""
-    conn.execute(_INSERT, _row(record, link))
+    conn.execute(INSERT, _row(record, link))
     _index_others(conn.execute, record)
     if outbox:
         conn.execute("INSERT INTO outbox (seq, tx_id) VALUES (?, ?)", (record["seq"], record["tx_id"]))
@@ -138,7 +138,7 @@ def append(conn, record: dict, link: str, *, outbox: bool = False) -> None:
 
 def append_many(conn: sqlite3.Connection, sealed: list[tuple[dict, str]]) -> None:
     """:func:`append` for a bulk load into SQLite: each (record, link hash), in order."""
-    conn.executemany(_INSERT, [_row(record, link) for record, link in sealed])
+    conn.executemany(INSERT, [_row(record, link) for record, link in sealed])
     for record, _ in sealed:
         _index_others(conn.execute, record)
 

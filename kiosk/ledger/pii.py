@@ -210,11 +210,12 @@ def seal_profile(conn, keyring: Keyring, member_id: str, fields: dict, *, new: b
     return {k: seal_field(key, member_id, k, v) if k in FIELDS else v for k, v in fields.items()}
 
 
-def reveal(conn, keyring: Keyring, member: dict) -> dict:
+def reveal(conn, keyring: Keyring, member: dict, keys: tuple | None = None) -> dict:
     """A member row with its personal fields decrypted. ``erased``: the member's key was destroyed; a
-    member whose key never reached this device (or another chain's) reads as empty without being erased."""
-    row = conn.execute("SELECT data_key, erased FROM member_keys WHERE member_id = ?",
-                       (member["member_id"],)).fetchone()
+    member whose key never reached this device (or another chain's) reads as empty without being erased.
+    ``keys``: the member's (data_key, erased) when the caller read them with the row (NULLs: none)."""
+    row = keys if keys is not None else conn.execute("SELECT data_key, erased FROM member_keys WHERE member_id = ?",
+                                                     (member["member_id"],)).fetchone()
     key = keyring.unwrap(member["member_id"], row[0]) if row else None
     out = dict(member)
     for field in FIELDS:
@@ -279,21 +280,29 @@ def wrapped_keys(conn, member_ids: set[str]) -> dict[str, str]:
         wanted)}
 
 
+KEYS_AT_ONCE = 400      # data keys stored by one statement (two parameters each)
+
+
 def accept_keys(conn, keyring: Keyring, keys: dict) -> list[str]:
     """Store data keys that arrived with records (caller's transaction). Only keys this chain key opens
     are kept, and never over a key already held or an erasure's tombstone. Returns those refused."""
-    refused = []
+    refused, kept = [], []
     for member_id, wrapped in sorted(keys.items()):
         if not (isinstance(member_id, str) and _MEMBER.fullmatch(member_id)
                 and keyring.unwrap(member_id, wrapped) is not None):
             refused.append(member_id)
-            continue
-        conn.execute("INSERT INTO member_keys (member_id, data_key) VALUES (?, ?) ON CONFLICT (member_id)"
-                     " DO UPDATE SET data_key = excluded.data_key"
-                     " WHERE member_keys.data_key IS NULL AND member_keys.erased = 0", (member_id, wrapped))
-        row = conn.execute("SELECT phone FROM members WHERE member_id = ?", (member_id,)).fetchone()
-        if row:          # a key that comes after the member's records (a look-up): their phone can be found now
-            index_record(conn, keyring, {"effects": [{"op": "member.add", "member_id": member_id, "phone": row[0]}]})
+        else:
+            kept.append((member_id, wrapped))
+    for i in range(0, len(kept), KEYS_AT_ONCE):       # a statement for many keys, not one a key
+        chunk = kept[i:i + KEYS_AT_ONCE]
+        conn.execute(f"INSERT INTO member_keys (member_id, data_key) VALUES {', '.join(['(?, ?)'] * len(chunk))}"
+                     " ON CONFLICT (member_id) DO UPDATE SET data_key = excluded.data_key"
+                     " WHERE member_keys.data_key IS NULL AND member_keys.erased = 0",
+                     [value for row in chunk for value in row])
+        known = conn.execute(f"SELECT member_id, phone FROM members WHERE member_id IN ({', '.join('?' * len(chunk))})"
+                             " ORDER BY member_id", [m for m, _ in chunk]).fetchall()
+        for member_id, phone in known:     # a key after the member's records (a look-up): their phone can be found now
+            index_record(conn, keyring, {"effects": [{"op": "member.add", "member_id": member_id, "phone": phone}]})
     return refused
 
 

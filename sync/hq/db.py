@@ -18,7 +18,8 @@ import hashlib
 import logging
 import os
 import sqlite3
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 from urllib.parse import urlsplit
@@ -185,6 +186,11 @@ class Db:
         if self.unsequenced:
             feedlog.sequence(self)
 
+    def held(self, insert: str, names: tuple[str, ...]):
+        """A block in which ``insert``'s rows go to PostgreSQL together (:meth:`PgConnection.holding`): one
+        round trip instead of one a row. SQLite has no round trips to save: sent as they come."""
+        return self.conn.holding(insert, names) if self.dialect == "postgresql" else nullcontext()
+
     def lock(self, names: Iterable[str]) -> None:
         """Lock more names inside a named transaction (after its own: a deadlock is then possible and
         is retried, see :meth:`retrying`). SQLite has one writer: nothing to do."""
@@ -230,6 +236,16 @@ def pg_ddl(sqlite_ddl: str) -> str:
             .replace("INTEGER", "BIGINT").replace(") WITHOUT ROWID;", ");").replace(") STRICT;", ");"))
 
 
+HELD_ROWS = 500        # rows of a held INSERT sent in one statement (PostgreSQL takes 65,535 parameters)
+
+
+@dataclass
+class _Held:
+    insert: str                 # a one-row INSERT ... VALUES (?, ...)
+    names: tuple[str, ...]      # statements naming any of these are sent after the held rows
+    rows: list = field(default_factory=list)
+
+
 class PgConnection:
     """Just enough of sqlite3.Connection for the ledger's apply code: ``?`` -> ``%s``."""
     dialect = "postgresql"      # for the few queries that differ (sqlite3.Connection has no such attribute)
@@ -237,12 +253,43 @@ class PgConnection:
     def __init__(self, pg):
         self.pg = pg
         self._sql: dict[str, str] = {}
+        self._held: _Held | None = None
 
     def execute(self, sql: str, params=()):
+        held = self._held
+        if held is not None:
+            if sql == held.insert:
+                held.rows.append(params)
+                return None
+            if any(name in sql for name in held.names):
+                self._send_held()
+        return self.pg.execute(self._translated(sql), params)
+
+    def _translated(self, sql: str) -> str:
         translated = self._sql.get(sql)
         if translated is None:
             translated = self._sql[sql] = sql.replace("%", "%%").replace("?", "%s")
-        return self.pg.execute(translated, params)
+        return translated
+
+    @contextmanager
+    def holding(self, insert: str, names: tuple[str, ...]):
+        """Hold the rows of ``insert`` (a one-row INSERT whose result nobody reads) and send them as one
+        multi-row statement before the next statement that names any of ``names`` (the table and what
+        refers to it) and when the block ends; dropped when it raises."""
+        self._held = _Held(insert, names)
+        try:
+            yield
+            self._send_held()
+        finally:
+            self._held = None
+
+    def _send_held(self) -> None:
+        rows, self._held.rows = self._held.rows, []
+        head, one = self._held.insert.split(" VALUES ")
+        for i in range(0, len(rows), HELD_ROWS):
+            chunk = rows[i:i + HELD_ROWS]
+            self.pg.execute(self._translated(f"{head} VALUES {', '.join([one] * len(chunk))}"),
+                            [value for row in chunk for value in row])
 
     def close(self) -> None:
         self.pg.close()

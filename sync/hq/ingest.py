@@ -10,7 +10,9 @@ Hubs ingest at the same time (docs/sync.md, "Ingest and locking"): a batch locks
 then, in sorted order, every member its records (and the parked ones it may drain) touch or name,
 the store stock and printed coupons they use; a batch that loses a deadlock anyway is run again.
 What can be done per batch is: the chain's "journaled before?" check, the duplicates' check, the
-parked records, the feed log rows, the source's row.
+parked records, the feed log rows, the source's row. A batch first runs without a savepoint per
+record, its journal rows sent to PostgreSQL together; a record that needs a savepoint (refused, or
+whose re-derivation must be rolled back) runs the batch again with one per record: the same outcomes.
 
 Each source's records form a hash chain (kiosk/ledger/journal.py). The next record must carry the
 chain's tip as its ``prev``, a hash that matches its contents, and a tx_id never journaled before;
@@ -23,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -35,7 +38,7 @@ from . import deferred, feedlog, holds
 from .db import Db
 from .opsdb import home_store
 from .policy import Policy
-from .rederive import Rejected, Verifier, journal_rejected
+from .rederive import NeedsSavepoint, Rejected, Verdict, Verifier, journal_rejected
 from .retained import Retained
 
 log = logging.getLogger("sync.hq.ingest")
@@ -62,9 +65,10 @@ class Outcome:
 
 @dataclass
 class Source:
-    """A source's position: the mark, the chain tip, whether it seals its records, why it is held."""
+    """A source's store and position: the mark, the chain tip, whether it seals its records, why it is held."""
 
     source_id: str
+    store_id: str
     hwm: int
     tip: str | None
     sealed: bool
@@ -113,6 +117,7 @@ class Ingest:
         # re-derived effects (rederive.py); off only to measure what verification costs (bench/bench_sync.py)
         self.verifier = Verifier(db, timezone=self.tz, policy=policy, accept_legacy=accept_legacy,
                                  token_key=token_key) if rederive else None
+        self._savepoints = True     # one per record; a batch first goes without (:meth:`_batch`)
 
     def now(self) -> str:
         return now_text(self.clock)
@@ -134,16 +139,36 @@ class Ingest:
         return out
 
     def _batch(self, store_id: str, source_id: str, channel: str, records: list[dict], keys: dict) -> Outcome:
+        """The batch without a savepoint per record; when a record needs one (it is refused, or its replay
+        must be rolled back), the whole batch again with them."""
         try:
-            return self._batch_once(store_id, source_id, channel, records, keys)
+            try:
+                return self._batch_once(store_id, source_id, channel, records, keys, savepoints=False)
+            except NeedsSavepoint as why:
+                log.info("batch source=%s again with a savepoint per record: %s", source_id, why)
+                self._forget()
+                return self._batch_once(store_id, source_id, channel, records, keys, savepoints=True)
         except BaseException:
-            if self.verifier:       # what it remembered may have been rolled back with the batch
-                self.verifier.forget()
+            self._forget()
             raise
 
-    def _batch_once(self, store_id: str, source_id: str, channel: str, records: list[dict], keys: dict) -> Outcome:
+    def _forget(self) -> None:
+        if self.verifier:       # what it remembered may have been rolled back with the batch
+            self.verifier.forget()
+
+    def _batch_once(self, store_id: str, source_id: str, channel: str, records: list[dict], keys: dict, *,
+                    savepoints: bool) -> Outcome:
+        self._savepoints = savepoints
+        try:
+            return self._batch_in(store_id, source_id, channel, records, keys)
+        finally:
+            self._savepoints = True
+
+    def _batch_in(self, store_id: str, source_id: str, channel: str, records: list[dict], keys: dict) -> Outcome:
         out = Outcome(source_id)
         with self.db.transaction([f"source:{source_id}"]):
+            if self.verifier:
+                self.verifier.new_batch()
             source = self._source(store_id, source_id, channel)
             parked = self._parked(source_id)
             self._lock_members(records + list(parked.values()))
@@ -151,18 +176,9 @@ class Ingest:
             self._accept_keys(source, ordered, keys)
             placed = self._placed(source_id, [r["seq"] for r in ordered if r["seq"] <= source.hwm])
             seen = self._journaled([r for r in ordered if r["seq"] > source.hwm] + list(parked.values()))
-            gaps = []
-            for record in ordered:
-                if source.held:
-                    log.info("source %s is held (%s): seq %d not applied", source_id, source.held, record["seq"])
-                    break
-                if record["seq"] <= source.hwm:
-                    self._duplicate(record, placed, out)
-                elif record["seq"] == source.hwm + 1:
-                    self._next(source, record, seen, placed, out)
-                else:
-                    gaps.append(record)
-            self._drain_parked(source, {**{r["seq"]: r for r in gaps}, **parked}, seen, placed, out)
+            with self._journal_held():
+                gaps = self._walk(source, ordered, seen, placed, out)
+                self._drain_parked(source, {**{r["seq"]: r for r in gaps}, **parked}, seen, placed, out)
             self._park(source, parked, gaps, out)
             feedlog.append(self.db, out.logged)
             out.hwm = source.hwm
@@ -174,6 +190,36 @@ class Ingest:
             out.head = self.head()
             out.balances = balances(self.conn, out.members, out.head, self.today())
         return out
+
+    def _walk(self, source: Source, ordered: list[dict], seen: dict, placed: dict, out: Outcome) -> list[dict]:
+        """Each record in seq order: a duplicate, the next one (applied), or beyond a gap (returned)."""
+        gaps = []
+        for record in ordered:
+            if source.held:
+                log.info("source %s is held (%s): seq %d not applied", source.source_id, source.held, record["seq"])
+                break
+            if record["seq"] <= source.hwm:
+                self._duplicate(record, placed, out)
+            elif record["seq"] == source.hwm + 1:
+                self._next(source, record, seen, placed, out)
+            else:
+                gaps.append(record)
+        return gaps
+
+    @contextmanager
+    def _journal_held(self):
+        """Without savepoints the batch's journal rows go to PostgreSQL together (before anything reads
+        the journal, and at the end); a row it refuses runs the batch again with savepoints."""
+        if self._savepoints:
+            yield
+            return
+        try:
+            with self.db.held(journal.INSERT, ("journal", "outbox")):     # outbox: refers to journal rows
+                yield
+        except (NeedsSavepoint, *self.db.fatal):
+            raise
+        except Exception as exc:
+            raise NeedsSavepoint(f"journal rows: {type(exc).__name__}") from exc
 
     def originate(self, kind: str, effects: list[dict] | Callable[[str], list[dict]], *, store_id: str,
                   operator: str = "hq", member_id: str | None = None, reason: str = "", data: dict | None = None,
@@ -232,7 +278,7 @@ class Ingest:
             " RETURNING hwm, store_id, tip, sealed, held", (source_id, store_id, channel, self.now())).fetchone()
         if known_store != store_id:
             raise ValueError(f"source {source_id} belongs to store {known_store}, not {store_id}")
-        return Source(source_id, hwm, tip, bool(sealed), held)
+        return Source(source_id, store_id, hwm, tip, bool(sealed), held)
 
     def _accept_keys(self, source: Source, records: list[dict], keys: dict) -> None:
         """Keep the data keys of members whose profile the new records set (a resend's were kept the
@@ -295,6 +341,8 @@ class Ingest:
         if self._apply(record, out, link):
             seen[record["tx_id"]] = (record["kiosk_id"], record["seq"])
             out.logged.append(record["tx_id"])
+            if self.verifier and record.get("member_id") and record["kiosk_id"] == source.source_id:
+                self.verifier.journaled(record["member_id"], source.store_id)     # its stranger check needs no query
         placed[record["seq"]] = record["tx_id"]
         source.hwm, source.tip, source.sealed = record["seq"], link, source.sealed or sealed
         return True
@@ -312,29 +360,33 @@ class Ingest:
         return None
 
     def _apply(self, record: dict, out: Outcome, link: str, *, verify: bool = True) -> bool:
-        """Apply ``record`` (True), or refuse it with a correction and an alert (False)."""
-        self.conn.execute("SAVEPOINT sp_record")
-        try:
-            doubt = self.verifier.check(record) if verify and self.verifier else None   # rederive.py
-            shortfalls = journal.apply(self.conn, record, link, strict=False)
-            pii.index_record(self.conn, self.db.keyring, record)
-            holds.release(self.conn, record)
-            if verify and record["kind"] == deferred.KIND:
-                self._credit(record, out)
-        except self.db.fatal:
-            raise
-        except Exception as exc:  # a record the ledger cannot apply, or a forged one: refuse it, never silently
-            self.conn.execute("ROLLBACK TO SAVEPOINT sp_record")
+        """Apply ``record`` (True), or refuse it with a correction and an alert (False). Without savepoints
+        (:meth:`_batch`) a record that cannot simply be applied raises :class:`NeedsSavepoint` instead."""
+        if not self._savepoints:
+            try:
+                verdict, shortfalls = self._applied(record, out, link, verify, None)
+            except (NeedsSavepoint, *self.db.fatal):
+                raise
+            except Exception as exc:
+                raise NeedsSavepoint(f"seq {record['seq']}: {type(exc).__name__}") from exc
+        else:
+            self.conn.execute("SAVEPOINT sp_record")
+            try:
+                verdict, shortfalls = self._applied(record, out, link, verify, "sp_record")
+            except self.db.fatal:
+                raise
+            except Exception as exc:  # a record the ledger cannot apply, or a forged one: refuse it, never silently
+                self.conn.execute("ROLLBACK TO SAVEPOINT sp_record")
+                self.conn.execute("RELEASE SAVEPOINT sp_record")
+                detail = exc.detail if isinstance(exc, Rejected) else {"error": f"{type(exc).__name__}: {exc}"[:300]}
+                journal_rejected(self.conn, record, detail, self.now())
+                self._correct(record, "rejected", detail, out)
+                return False
             self.conn.execute("RELEASE SAVEPOINT sp_record")
-            detail = exc.detail if isinstance(exc, Rejected) else {"error": f"{type(exc).__name__}: {exc}"[:300]}
-            journal_rejected(self.conn, record, detail, self.now())
-            self._correct(record, "rejected", detail, out)
-            return False
-        self.conn.execute("RELEASE SAVEPOINT sp_record")
         out.applied += 1
         out.members |= members_of(record)
-        if doubt:
-            self._alert("suspect", record, doubt, out)
+        if verdict.doubt:
+            self._alert("suspect", record, verdict.doubt, out)
         if shortfalls:
             self._correct(record, "overdraft", {"shortfalls": shortfalls}, out)
             if self.hold_on_overdraft and record.get("member_id"):
@@ -343,6 +395,21 @@ class Ingest:
             if void:   # a second replacement card: refused chain-wide, the member keeps the first
                 self._block(void, "a second replacement of the same card", out)
         return True
+
+    def _applied(self, record: dict, out: Outcome, link: str, verify: bool,
+                 savepoint: str | None) -> tuple[Verdict, list[dict]]:
+        """Verify, apply and journal ``record``: (the verdict, the shortfalls); raises what refuses it."""
+        verdict = self.verifier.check(record, savepoint) if verify and self.verifier else Verdict()
+        if verdict.applied:     # re-derived to the very same effects, which the replay left in place
+            shortfalls = []
+            journal.append(self.conn, record, link)
+        else:
+            shortfalls = journal.apply(self.conn, record, link, strict=False)
+        pii.index_record(self.conn, self.db.keyring, record)
+        holds.release(self.conn, record)
+        if verify and record["kind"] == deferred.KIND:
+            self._credit(record, out)
+        return verdict, shortfalls
 
     def _credit(self, record: dict, out: Outcome) -> None:
         """Head office's purchase for a deferred one the verifier passed, in the same transaction: the kiosk's

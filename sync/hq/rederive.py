@@ -3,9 +3,11 @@
 A record (version 3) states the call that made it (``inputs``: the operation, its arguments, the card,
 the hash of the rules it priced with, the member's balances as the kiosk saw them). Head office makes
 the very same call with the kiosk's own ledger code (:class:`Replay`, a ``Ledger`` whose tables are
-head office's) at the record's moment, in the chain's time zone, with the rules that hash names,
-inside a savepoint it rolls back, and compares what the two sets of effects do to the accounts
-(economics.py). Equal: the record is applied. Equal only once the kiosk's view of the member's
+head office's) at the record's moment, in the chain's time zone, with the rules that hash names, and
+compares what the two sets of effects do to the accounts (economics.py). Equal: the record is applied.
+When the replay made exactly the record's effects (the common case: the kiosk and head office agree),
+what it wrote is what applying the record writes, so it is kept (:class:`Verdict` ``applied``);
+otherwise it is rolled back to the caller's savepoint. Equal only once the kiosk's view of the member's
 balances is assumed: another kiosk spent the same balance offline, so the record is applied and the
 shortfall becomes a debt with an alert (ingest's lenient apply). Anything else is rejected: journaled
 in ``hq_rejected`` with the reason, a ``rejected`` correction to the kiosk, an alert.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import contextmanager
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from kiosk.ledger import Approval, Ledger, Line, Spends
@@ -63,6 +66,10 @@ class Rejected(Exception):
         self.detail = {"reason": reason, **detail}
 
 
+class NeedsSavepoint(Exception):
+    """A record must be rolled back (a replay to undo, a refusal) and its caller took no savepoint."""
+
+
 class Replayed:
     """The spend guard of a replay: the kiosk's spend was decided when it was made (head office's hold
     or the kiosk's offline limits); re-deriving it spends nothing and asks no one."""
@@ -72,18 +79,21 @@ class Replayed:
 
 
 class Replay(Ledger):
-    """The kiosk's ledger operations over head office's tables. The caller holds a savepoint and rolls
-    it back; the record the operation would journal is kept in ``made``. Role and card status
-    are not checked here: head office's view of them may be newer than the kiosk's was (roles are the
-    policy's business, blocked cards the authorisation's)."""
+    """The kiosk's ledger operations over head office's tables. The record the operation makes (with the
+    checked record's tx_id and seq) is kept in ``made``, not journaled; its effects are applied, and the
+    caller holds a savepoint to roll them back. Role and card status are not checked here: head office's
+    view of them may be newer than the kiosk's was (roles are the policy's business, blocked cards the
+    authorisation's)."""
 
     def __init__(self, conn, rules, record: dict, *, tz: ZoneInfo, columns: list[str], keyring):
         self.conn, self.kiosk_id, self.store_id, self.tz = conn, record["kiosk_id"], record["store_id"], tz
+        self._checked, self.made_tx_id = record, record["tx_id"]     # a credit names its own (:meth:`Verifier.credit`)
         self.keyring = keyring      # head office's personal-data keys: a birthday month changes what is earned
         self.clock, self.phone_region, self._fixed = FixedClock(record["at"]), "CN", rules
         self._in_transaction, self._member_columns, self._card_read = False, columns, None
         self._call = {}      # not None: the operation's call is not recorded again (states_inputs)
         self.made: dict | None = None
+        self.transactions = 0       # an operation making more than one: its writes are never kept
         self.guard = Replayed()
         self._compose()
 
@@ -104,11 +114,25 @@ class Replay(Ledger):
     def _inputs(self, card, member, moment) -> dict:
         return {}        # what the record being checked states already
 
+    def _place(self, conn) -> dict:
+        return {"seq": self._checked["seq"], "tx_id": self.made_tx_id}
+
+    def _journal(self, conn, record: dict) -> None:
+        pass        # the checked record is journaled by ingest, if at all
+
     def _committed(self, record: dict) -> None:
-        self.made = record      # journaled inside the caller's savepoint, which is rolled back
+        self.made, self.transactions = record, self.transactions + 1
 
     def member_for_card(self, card_id: str, *, active: bool = True) -> dict:
         return super().member_for_card(card_id, active=False)
+
+
+@dataclass
+class Verdict:
+    """What :meth:`Verifier.check` found in a record it did not reject."""
+
+    doubt: dict | None = None   # what to alert about: a record explained only by the kiosk's view
+    applied: bool = False       # the replay made exactly the record's effects and left them applied
 
 
 class Verifier:
@@ -121,18 +145,26 @@ class Verifier:
         self._columns: list[str] | None = None
         self._upgraded: set[str] = set()
         self._known: set[tuple[str, str]] = set()        # (member, store) with business there: one query each
+        self._learnt: set[tuple[str, str]] = set()       # of those, what this batch's transaction showed
 
-    def check(self, record: dict) -> dict | None:
-        """Raise :class:`Rejected` unless the record's effects are what its inputs explain. Returns what
-        to alert about a record explained only by the kiosk's view (a second first purchase paying a
-        referral again), else None."""
+    def new_batch(self) -> None:
+        """A batch begins: what other hubs publish meanwhile is read again."""
+        self.rulebook.forget()
+        self._learnt.clear()
+
+    def check(self, record: dict, savepoint: str | None) -> Verdict:
+        """Raise :class:`Rejected` unless the record's effects are what its inputs explain. ``savepoint``:
+        the caller's, taken just before; what a replay wrote is rolled back to it, unless the replay made
+        exactly the record's effects (``applied``: they are in place, the caller only journals the record).
+        None: the caller took none, and a replay to roll back raises :class:`NeedsSavepoint`."""
         inputs = record.get("inputs")
         if record["kind"] == deferred.KIND and (record["v"] < INPUTS_VERSION or not isinstance(inputs, dict)
                                                 or inputs.get("call") != deferred.KIND):
             raise Rejected("a deferred purchase must state its call (card, member, token, lines)")
         if record["v"] < INPUTS_VERSION or inputs is None:
-            return self._legacy(record)
-        self._upgraded_source(record["kiosk_id"])
+            self._legacy(record)
+            return Verdict()
+        upgrading = self._upgrading(record["kiosk_id"])
         rules = self.rulebook.get(inputs.get("rules", ""))
         if rules is None:
             raise Rejected(f"rules {inputs.get('rules')} were never published by head office")
@@ -144,30 +176,46 @@ class Verifier:
             why = deferred.problem(self.conn, record, self.token_key)
             if why:
                 raise Rejected(f"deferred purchase not credited: {why}")
-            return None
-        if call in REPLAYED:
+            verdict = Verdict()
+        elif call in REPLAYED:
             if REPLAYED[call] != record["kind"]:
                 raise Rejected(f"a {record['kind']} record cannot come from {call}")
-            return self._rederive(record, rules)
-        return self._bounded(record, rules)
+            verdict = self._rederive(record, rules, savepoint)
+        else:
+            self._bounded(record, rules)
+            verdict = Verdict()
+        if upgrading:       # after the replays: rolling one back must not undo it
+            self.conn.execute("DELETE FROM hq_legacy_sources WHERE source_id = ?", (record["kiosk_id"],))
+        return verdict
 
     # -- re-derivation ---------------------------------------------------------------------------
-    def _rederive(self, record: dict, rules) -> dict | None:
+    def _rederive(self, record: dict, rules, savepoint: str | None) -> Verdict:
         claimed = {**economics(self.conn, record), ("record of", record["member_id"]): 1}
-        first = self._derive(record, rules, assume_seen=False)
+        first, made = self._derive(record, rules, assume_seen=False)
+        if made is not None and first == claimed and _made_alike(made, record) \
+                and self._same(record, rules, claimed, first):   # equal summaries: no state read decides
+            self._refuse_stranger(record, claimed)
+            return Verdict(applied=True)
+        self._rollback(savepoint)
         if isinstance(first, dict) and self._same(record, rules, claimed, first):
             self._refuse_stranger(record, claimed)
-            return None
-        second = self._derive(record, rules, assume_seen=True)
+            return Verdict()
+        second, _ = self._derive(record, rules, assume_seen=True)
+        self._rollback(savepoint)
         if not (isinstance(second, dict) and self._same(record, rules, claimed, second)):
             self._refuse(record, claimed, first, second)
         log.info("tx %s of %s explained by the kiosk's view of the member (an offline spend elsewhere)",
                  record["tx_id"], record["kiosk_id"])
         others = sorted({k[1] for k in claimed if k[0] == "points+" and k[1] != record["member_id"]})
         if record["kind"] == "purchase" and others:
-            return {"problem": "a second first purchase paid the referral again", "members": others}
+            return Verdict(doubt={"problem": "a second first purchase paid the referral again", "members": others})
         self._refuse_stranger(record, claimed)
-        return None
+        return Verdict()
+
+    def _rollback(self, savepoint: str | None) -> None:
+        if savepoint is None:
+            raise NeedsSavepoint("a replay to roll back")
+        self.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
 
     def _refuse(self, record: dict, claimed: dict, first, second) -> None:
         if isinstance(first, str):
@@ -191,13 +239,22 @@ class Verifier:
         if not known and not feedscope.belongs(self.conn, record["store_id"], member_id):
             raise Rejected(f"store {record['store_id']} credits member {member_id}, who is not its member and"
                            " never tapped there")
+        self.journaled(member_id, record["store_id"])
+
+    def journaled(self, member_id: str, store_id: str) -> None:
+        """A record of the member from a source of the store is journaled: they have business there (once
+        had, it stays; what the transaction wrote is forgotten if it rolls back, :meth:`forget`)."""
+        if (member_id, store_id) in self._known:
+            return
         if len(self._known) >= KNOWN_MAX:
             self._known.clear()
-        self._known.add((member_id, record["store_id"]))     # business at a store, once had, stays
+        self._known.add((member_id, store_id))
+        self._learnt.add((member_id, store_id))
 
-    def _derive(self, record: dict, rules, *, assume_seen: bool) -> dict | str:
-        """The economics of the call made again (or why it was refused), nothing kept."""
-        self.conn.execute("SAVEPOINT sp_rederive")
+    def _derive(self, record: dict, rules, *, assume_seen: bool) -> tuple[dict | str, dict | None]:
+        """The economics of the call made again (or why it was refused), and the record it made (None
+        when it made several). What it wrote stays until the caller rolls back (after a refusal, before
+        any other statement)."""
         try:
             if assume_seen:
                 self._assume_seen(record, rules)
@@ -206,15 +263,13 @@ class Verifier:
             args = _arguments(inputs["call"], inputs.get("args") or {}, rules)
             getattr(replay, inputs["call"])(**args, operator=record["operator"], at=record["at"])
             if replay.made is None:
-                return "nothing_to_do: it gives nothing"
-            return {**economics(self.conn, replay.made), ("record of", replay.made["member_id"]): 1}
+                return "nothing_to_do: it gives nothing", None
+            summary = {**economics(self.conn, replay.made), ("record of", replay.made["member_id"]): 1}
+            return summary, replay.made if replay.transactions == 1 else None
         except Exception as exc:    # the ledger refusing, or inputs it cannot take: not derivable
             if isinstance(exc, self.fatal):
                 raise
-            return f"{getattr(exc, 'code', '') or type(exc).__name__}: {exc}"[:300]
-        finally:
-            self.conn.execute("ROLLBACK TO SAVEPOINT sp_rederive")
-            self.conn.execute("RELEASE SAVEPOINT sp_rederive")
+            return f"{getattr(exc, 'code', '') or type(exc).__name__}: {exc}"[:300], None
 
     def _same(self, record: dict, rules, claimed: dict, derived: dict) -> bool:
         """Equal accounts; a tier change may be lower than head office's (it may know more spend)."""
@@ -317,16 +372,19 @@ class Verifier:
             raise Rejected("a record without inputs from a source that already sent records with inputs"
                            " or was enrolled after records had inputs")
 
-    def _upgraded_source(self, source_id: str) -> None:
-        """A source's first record with inputs ends its records without."""
-        if source_id not in self._upgraded:
-            self.conn.execute("DELETE FROM hq_legacy_sources WHERE source_id = ?", (source_id,))
-            self._upgraded.add(source_id)
+    def _upgrading(self, source_id: str) -> bool:
+        """A source's first record with inputs ends its records without (True: this is it)."""
+        if source_id in self._upgraded:
+            return False
+        self._upgraded.add(source_id)
+        return True
 
     def forget(self) -> None:
-        """The transaction these memories came from was rolled back (a lost deadlock is run again)."""
+        """The batch's transaction was rolled back (a lost deadlock, a batch run again with savepoints):
+        what it showed is forgotten; what committed batches showed stays."""
         self._upgraded.clear()
-        self._known.clear()
+        self._known -= self._learnt
+        self._learnt.clear()
 
     def columns(self) -> list[str]:
         if self._columns is None:
@@ -341,6 +399,16 @@ def journal_rejected(conn, record: dict, detail: dict, at: str) -> None:
                  " ON CONFLICT (tx_id) DO NOTHING", (record["tx_id"], record["kiosk_id"], record["seq"], at,
                                                      detail.get("reason") or detail.get("error", ""),
                                                      json.dumps(record, separators=(",", ":"), ensure_ascii=False)))
+
+
+def _made_alike(made: dict, record: dict) -> bool:
+    """The replay made the record's very effects at its moment (type for type: ``true`` is not ``1``), so
+    applying the record would write exactly what the replay wrote (tx_id and store are the record's)."""
+    return made["at"] == record["at"] and _exact(made["effects"]) == _exact(record["effects"])
+
+
+def _exact(value) -> str:
+    return json.dumps(value, sort_keys=True, default=repr)
 
 
 def _arguments(call: str, args: dict, rules) -> dict:

@@ -5,7 +5,7 @@ moment is refused (a source cannot keep pricing with an old, more generous campa
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from kiosk.ledger import REFERENCE_RULES, Rules, load_rules
 from kiosk.ledger.dates import from_utc_text
@@ -39,9 +39,21 @@ class Rulebook:
         self.conn = conn
         reference = load_rules(REFERENCE_RULES.read_text())
         self._loaded: dict[str, Rules] = {reference.digest: reference}
+        self._replaced: dict[str, tuple[str, datetime] | None] = {}     # this batch's reading, by digest
+
+    def forget(self) -> None:
+        """A new batch: publications and the offline window are read again (once per digest)."""
+        self._replaced.clear()
 
     def stale(self, digest: str, at: str) -> str | None:
         """When ``digest`` was replaced, if that was more than the offline window before ``at``."""
+        if digest not in self._replaced:
+            self._replaced[digest] = self._replacement(digest)
+        replaced = self._replaced[digest]
+        return replaced[0] if replaced and from_utc_text(at) > replaced[1] else None
+
+    def _replacement(self, digest: str) -> tuple[str, datetime] | None:
+        """When ``digest`` was replaced, and the last moment a record may still be priced with it."""
         row = self.conn.execute("SELECT published_at FROM hq_rules WHERE digest = ?", (digest,)).fetchone()
         (replaced,) = self.conn.execute("SELECT MIN(published_at) FROM hq_rules WHERE published_at > ?",
                                         (row[0] if row else "",)).fetchone()
@@ -49,7 +61,7 @@ class Rulebook:
             return None
         limits = self.conn.execute("SELECT body FROM hq_versions WHERE name = 'limits'").fetchone()
         hours = json.loads(limits[0])["window_hours"] if limits else DEFAULT_LIMITS["window_hours"]
-        return replaced if from_utc_text(at) > from_utc_text(replaced) + timedelta(hours=hours) else None
+        return replaced, from_utc_text(replaced) + timedelta(hours=hours)
 
     def get(self, digest: str) -> Rules | None:
         rules = self._loaded.get(digest)

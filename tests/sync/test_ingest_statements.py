@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from kiosk.ledger import REFERENCE_RULES, Ledger, lines_from_amount, pii
+from kiosk.ledger.journal import seal
 from sync.hq.db import Db
 from sync.hq.ingest import Ingest
 from sync.hq.retained import Retained
@@ -36,7 +39,7 @@ def hub_and_journal(tmp_path, chain_key_file, members: int):
     db = Db(f"sqlite:///{tmp_path / 'hq.db'}")
     Retained(db).set_rules(REFERENCE_RULES.read_text())
     ingest = Ingest(db)
-    counting = db.conn = ingest.conn = ingest.verifier.conn = Counting(db.conn)
+    counting = db.conn = ingest.conn = ingest.verifier.conn = ingest.verifier.rulebook.conn = Counting(db.conn)
     return ingest, counting, kiosk.journal(), kiosk
 
 
@@ -65,4 +68,89 @@ def test_a_batch_checks_the_chain_and_logs_the_feed_once_not_once_a_record(tmp_p
     assert counting.starting("SELECT seq, record FROM hq_parked") == 1          # read once
     assert counting.starting("DELETE FROM hq_parked") == 1
     assert ingest.conn.execute("SELECT COUNT(*) FROM hq_log WHERE hq_seq IS NOT NULL").fetchone()[0] == len(records)
+    ingest.db.close()
+
+
+def test_a_record_re_derived_to_its_very_effects_writes_them_once(tmp_path, chain_key_file):
+    """The replay's writes are kept when they are the record's (rederive.py): nothing is rolled back and
+    written again, the replay journals nothing, the rules' publication is read once a batch and a card's
+    member comes with their data key in one read."""
+    ingest, counting, records, kiosk = hub_and_journal(tmp_path, chain_key_file, 5)
+    out = ingest.batch("s1", "k1", "kiosk", records, pii.keys_for(kiosk.conn, records))
+    assert out.applied == len(records) and out.corrections == []
+    assert counting.starting("INSERT INTO purchases") == sum(r["kind"] == "purchase" for r in records) == 5
+    assert counting.starting("INSERT INTO journal ") == len(records)
+    assert counting.starting("INSERT INTO outbox") == counting.starting("SAVEPOINT") == 0    # nothing to roll back
+    assert counting.starting("SELECT published_at FROM hq_rules") == 1
+    assert counting.starting("SELECT data_key, erased FROM member_keys") == 0
+    ingest.db.close()
+
+
+def test_held_rows_go_in_one_statement_before_anything_reads_their_table(pg_url):
+    db = Db(pg_url)
+    db.conn.execute("CREATE TABLE t (n BIGINT NOT NULL)")
+    insert = "INSERT INTO t (n) VALUES (?)"
+    sent = db.conn.pg = Counting(db.conn.pg)
+    with db.held(insert, ("t",)):
+        for n in range(3):
+            db.conn.execute(insert, (n,))
+        assert sum(sent.sent.values()) == 0
+        assert db.conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 3     # sent first, together
+        db.conn.execute(insert, (3,))
+    assert db.conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 4         # and at the end
+    assert sent.starting("INSERT INTO t") == 2
+    with pytest.raises(ZeroDivisionError), db.held(insert, ("t",)):
+        db.conn.execute(insert, (4,))
+        raise ZeroDivisionError
+    assert db.conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 4         # dropped with the block
+    db.close()
+
+
+def test_a_journal_row_postgresql_refuses_is_refused_alone(pg_url, tmp_path, chain_key_file):
+    """The batch's journal rows go in one INSERT; when PostgreSQL refuses it (here a NUL in a reason, which
+    its text cannot hold), the batch runs again with a savepoint per record and only that record is
+    refused, as when each row went alone."""
+    ingest, _, records, kiosk = hub_and_journal(tmp_path, chain_key_file, 3)
+    ingest.db.close()
+    db = Db(pg_url)
+    Retained(db).set_rules(REFERENCE_RULES.read_text())
+    ingest = Ingest(db)
+    bad = [i for i, r in enumerate(records) if r["kind"] == "purchase"][1]     # records of others follow
+    records[bad]["reason"] = "\x00"
+    for i in range(bad, len(records)):
+        seal(records[i], records[i - 1]["hash"])
+    sent = db.conn.pg = Counting(db.conn.pg)
+    out = ingest.batch("s1", "k1", "kiosk", records, pii.keys_for(kiosk.conn, records))
+    assert [(c["seq"], c["kind"]) for c in out.corrections] == [(records[bad]["seq"], "rejected")]
+    assert "NUL" in out.corrections[0]["detail"]["error"]
+    assert out.applied == len(records) - 1 and out.hwm == records[-1]["seq"]
+    assert sent.starting("SAVEPOINT") == len(records)        # the second run
+    clean = ingest.batch("s1", "k1", "kiosk", records, {})
+    assert clean.duplicates == len(records)
+    db.close()
+
+
+def test_a_clean_batch_journals_its_records_in_one_statement_on_postgresql(pg_url, tmp_path, chain_key_file):
+    ingest, _, records, kiosk = hub_and_journal(tmp_path, chain_key_file, 3)
+    ingest.db.close()
+    db = Db(pg_url)
+    Retained(db).set_rules(REFERENCE_RULES.read_text())
+    sent = db.conn.pg = Counting(db.conn.pg)
+    out = Ingest(db).batch("s1", "k1", "kiosk", records, pii.keys_for(kiosk.conn, records))
+    assert out.applied == len(records) and out.corrections == []
+    assert sent.starting("INSERT INTO journal ") == 1 and sent.starting("SAVEPOINT") == 0
+    assert [t for (t,) in db.conn.execute("SELECT tx_id FROM journal ORDER BY seq")] == [r["tx_id"] for r in records]
+    db.close()
+
+
+def test_a_batchs_data_keys_are_stored_with_one_statement(tmp_path, chain_key_file):
+    ingest, counting, records, kiosk = hub_and_journal(tmp_path, chain_key_file, 5)
+    keys = pii.keys_for(kiosk.conn, records)
+    assert len(keys) == 5
+    out = ingest.batch("s1", "k1", "kiosk", records, keys)
+    assert out.applied == len(records)
+    assert counting.starting("INSERT INTO member_keys (member_id, data_key)") == 1
+    assert counting.starting("SELECT member_id, phone FROM members WHERE member_id IN") == 1
+    held = {m: k for m, k in ingest.conn.execute("SELECT member_id, data_key FROM member_keys")}
+    assert {m: held[m] for m in keys} == keys
     ingest.db.close()

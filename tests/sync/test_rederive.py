@@ -363,8 +363,9 @@ def test_every_amount_of_every_honest_record_changed_by_one_is_rejected(hq, kios
                 forged = copy.deepcopy(record)
                 forged["effects"][i][field] += 1
                 hq.conn.execute("BEGIN")
+                hq.conn.execute("SAVEPOINT sp_record")
                 try:
-                    hq.verifier.check(forged)
+                    hq.verifier.check(forged, "sp_record")
                     accepted.append(f"{record['kind']}: {field} of {effect}")
                 except Rejected:
                     tried += 1
