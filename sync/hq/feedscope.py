@@ -10,7 +10,8 @@ records its stores in ``hq_store_log``, so a page reads only its store's rows),
   belongs to S: registered or imported at S (the home store), or looked up from one of S's kiosks
   when they tapped there (``card.lookup``, kept in ``hq_store_members`` from then on).
 
-Everything else is left out of the page (never read); the kiosk's position still moves past it. A
+Head office's own records for no store (``store_id`` "hq": an erasure, a chain-wide run) reach the
+stores of the members they touch, no store by their own ``store_id``. Everything else is left out of the page (never read); the kiosk's position still moves past it. A
 member looked up from S gets, with the look-up's answer, that member's records so far
 (:func:`member_records`) and head office's balance (docs/personal-data.md).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 
+from ..protocol import topics
 from .opsdb import HOME_KINDS
 
 FEED_SCOPE_DDL = """
@@ -77,7 +79,7 @@ def index(execute, dialect: str, after: int) -> None:
         f" UNION SELECT {_store_of(dialect, 'r')}, m.hq_seq, m.tx_id FROM m JOIN journal r ON r.member_id = m.member_id"
         f" AND r.kind IN {HOME_KINDS})"
         " INSERT INTO hq_store_log (store_id, hq_seq, tx_id) SELECT store_id, hq_seq, tx_id FROM x"
-        " WHERE store_id IS NOT NULL", (after,))
+        f" WHERE store_id IS NOT NULL AND store_id NOT IN {tuple(sorted(topics.RESERVED))}", (after,))
 
 
 def belongs(conn, store_id: str, member_id: str) -> bool:

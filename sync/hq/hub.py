@@ -265,7 +265,12 @@ class Hub:
                 return
             moved, chain_wide = self.heads.due()
             for store, head in sorted(moved.items()):
-                self._to_sources(topics.feed_head(store), self.codec.pack("feed.head", {"head": head}), retain=True)
+                try:
+                    topic = topics.feed_head(store)
+                except ValueError as exc:   # never a reason to stop the hub (feedscope.index keeps them out)
+                    log.error("feed head not published: %s", exc)
+                    continue
+                self._to_sources(topic, self.codec.pack("feed.head", {"head": head}), retain=True)
             if chain_wide is not None:      # kiosks of earlier releases
                 self._to_sources(topics.FEED, self.codec.pack("feed.head", {"head": chain_wide}), retain=True)
 

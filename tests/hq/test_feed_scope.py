@@ -230,3 +230,16 @@ def test_the_upgrade_to_hub_migration_10_records_the_stores_of_the_rows_logged_b
                               .fetchone()[0])["member_id"] == b}
     assert len(earlier) == 3 and backfilled == set(recorded) | earlier
     upgraded.close()
+
+
+def test_head_offices_own_record_for_no_store_reaches_its_members_stores_only(stores):
+    """An erasure is made by head office for no store (store_id "hq"): it goes to the member's home store
+    and the stores that looked them up, and never makes a feed for a store called "hq" (a hub publishing
+    that store's head crashed: "hq" is not a store id a topic may carry)."""
+    chain, authority, (k1, k1b, k2), a, b = stores
+    authority.card_lookup({"card_id": "CARD-B", "store_id": "s1", "source_id": "k1"})
+    erased = chain.ingest.originate("erase", [{"op": "member.erase", "member_id": b}], store_id="hq",
+                                    operator="m1", member_id=b, reason="asked to")
+    stores_of = {s for (s,) in chain.db.conn.execute("SELECT store_id FROM hq_store_log WHERE tx_id = ?",
+                                                     (erased["tx_id"],))}
+    assert stores_of == {"s1", "s2"}
