@@ -29,6 +29,7 @@ MAX_INT_DIGITS = 19       # fits a signed 64-bit integer, as PostgreSQL's BIGINT
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')     # a JSON string, escapes included
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 _INNERMOST = re.compile(rb"[\[{][\]}]")              # a bracket opened and closed with nothing between
+_LONG_DIGITS = re.compile(rb"[0-9]{%d,}" % (MAX_INT_DIGITS + 1))
 # Head office's messages that change money, rules, blocks or credentials: always signed.
 SIGNED = frozenset({"ack", "response", "feed.head", "rules", "blocklist", "staff", "limits", "catalogue", "picture",
                     "alert", "notify"})
@@ -77,10 +78,15 @@ def _integer(text: str) -> int:
 
 
 def nesting(payload: bytes) -> int:
-    """The deepest nesting of arrays and objects in JSON text, skipping over strings: the brackets alone,
-    then the innermost pairs taken away a level at a time (each pass one scan in C: a Python loop over
-    every token cost a hub more CPU than parsing the batch it guarded)."""
-    brackets = _outside_strings(payload).translate(None, _NOT_BRACKET)
+    """The deepest nesting of arrays and objects in JSON text, skipping over strings."""
+    return _depth(_outside_strings(payload))
+
+
+def _depth(outside: bytes) -> int:
+    """:func:`nesting` of text without its strings: the brackets alone, then the innermost pairs taken away
+    a level at a time (each pass one scan in C: a Python loop over every token cost a hub more CPU than
+    parsing the batch it guarded)."""
+    brackets = outside.translate(None, _NOT_BRACKET)
     depth = 0
     while brackets and depth <= MAX_DEPTH:
         inner = _INNERMOST.sub(b"", brackets)
@@ -102,10 +108,13 @@ def parse(payload: bytes):
     """JSON from the network, or Dropped: never RecursionError, a huge-integer ValueError or a float."""
     if len(payload) > MAX_PAYLOAD:
         raise Dropped(f"payload of {len(payload)} bytes is too large")
-    if nesting(payload) > MAX_DEPTH:
+    outside = _outside_strings(payload)
+    if _depth(outside) > MAX_DEPTH:
         raise Dropped(f"nested deeper than {MAX_DEPTH}")
+    # each integer is looked at only when the text has a run of digits that long outside its strings
+    ints = {"parse_int": _integer} if _LONG_DIGITS.search(outside) else {}
     try:
-        return json.loads(payload, parse_float=_no_floats, parse_constant=_no_floats, parse_int=_integer)
+        return json.loads(payload, parse_float=_no_floats, parse_constant=_no_floats, **ints)
     except Dropped:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:     # JSONDecodeError is a ValueError

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from kiosk.ledger import lines_from_amount
 from sync.protocol import Codec, Dropped, Signer, Verifier, check, generate, topics
-from sync.protocol.envelope import MAX_DEPTH, nesting, validator
+from sync.protocol.envelope import MAX_DEPTH, nesting, parse, validator
 
 
 @pytest.fixture
@@ -148,3 +148,20 @@ def test_too_deep_is_dropped_before_parsing(codecs):
         codecs[1].unpack(b'{"a":' * 33 + b"1" + b"}" * 33, {"ack"})
     with pytest.raises(Dropped, match="envelope"):         # 32 levels: parsed, then refused by the schema
         codecs[1].unpack(b'{"a":' * 32 + b"1" + b"}" * 32, {"ack"})
+
+
+@pytest.mark.parametrize("payload, parsed", [
+    (b'{"v":9999999999999999999}', {"v": 9999999999999999999}),         # 19 digits: BIGINT's width
+    (b'{"v":-9999999999999999999}', {"v": -9999999999999999999}),
+    (b'{"v":"123456789012345678901234"}', {"v": "123456789012345678901234"}),      # digits in a string
+    (b'{"a\\"1":"\\"","v":[1,2,3]}', {'a"1': '"', "v": [1, 2, 3]}),
+])
+def test_integers_up_to_nineteen_digits_parse(payload, parsed):
+    assert parse(payload) == parsed
+
+
+@pytest.mark.parametrize("payload", [b'{"v":12345678901234567890}', b'{"v":-12345678901234567890}',
+                                     b'{"s":"\\"","v":[1,12345678901234567890]}', b'["x",' + b"7" * 5000 + b"]"])
+def test_longer_integers_are_dropped_wherever_they_are(payload):
+    with pytest.raises(Dropped, match="integer of"):
+        parse(payload)
