@@ -113,6 +113,8 @@ class Db:
         parts = urlsplit(url)
         self._key_file, self._keyring = key_file or os.environ.get("KIOSK_HQ_KEY"), None
         self.unsequenced = False        # feed rows written by the open transaction wait for a position
+        # a hub turns this off: its loop numbers them every second, before it publishes the feed heads
+        self.sequence_on_commit = True
         if parts.scheme == "sqlite":
             self.dialect = "sqlite"
             self.path = parts.path if url.startswith("sqlite:///") else parts.netloc + parts.path
@@ -176,7 +178,7 @@ class Db:
     def transaction(self, names: Iterable[str] | None = None):
         """One write transaction. ``names``: what it will read-then-write, locked up front (in sorted
         order); None: the whole ledger. On PostgreSQL the feed rows it wrote get their positions once
-        it has committed (:func:`feedlog.sequence`)."""
+        it has committed (:func:`feedlog.sequence`), unless ``sequence_on_commit`` is off."""
         if self.dialect == "sqlite":
             with write_transaction(self.conn):
                 yield self.conn
@@ -187,7 +189,7 @@ class Db:
             if names is not None:
                 self.conn.execute(f"SELECT pg_advisory_xact_lock_shared({WHOLE_LEDGER}), {_LOCK_EACH}", (_ids(names),))
             yield self.conn
-        if self.unsequenced:
+        if self.unsequenced and self.sequence_on_commit:
             feedlog.sequence(self)
 
     def held(self, insert: str, names: tuple[str, ...]):
