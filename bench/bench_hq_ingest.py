@@ -20,6 +20,8 @@ the load tool (sync/loadtool.py: real agents, real envelopes, signed confirmatio
   records ingested; the feed is per store, so about kiosks per store - 1.
 - the storm: ``--storm-kiosks`` x ``--storm-per-kiosk`` reconnecting at once through two hubs, one
   killed -9 mid-drain and restarted; lost and applied-twice counted by the fault tests' checker.
+- ``--one-hub-only RUNS``: only the one-hub drain, repeated; its own line with the hub's and PostgreSQL's CPU per
+  record (median and each run): the quick look at the hub's cost per record.
 
 A drain that runs out of time (``--timeout``, ``--storm-timeout``) still gives the line, with what was
 left; progress goes to stderr. Run: ``make bench-hq-ingest`` (``--storm-kiosks 50 --storm-per-kiosk
@@ -32,6 +34,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -265,8 +268,8 @@ def bare_insert(db_url: str) -> float:
         with db.transaction():
             if db.dialect == "sqlite":
                 db.conn.executemany("INSERT INTO bench_bare VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            else:       # psycopg's executemany pipelines the rows: the fastest plain INSERT it has
-                db.conn.pg.cursor().executemany("INSERT INTO bench_bare VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
+            else:       # psycopg's executemany pipelines the rows: the fastest plain INSERT it has (raw cursor: $n)
+                db.conn.pg.cursor().executemany("INSERT INTO bench_bare VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", rows)
         return (time.perf_counter() - start) / len(rows)
     finally:
         db.close()
@@ -284,10 +287,24 @@ def main() -> None:
     p.add_argument("--timeout", type=float, default=1800, help="seconds each drain may take")
     p.add_argument("--storm-timeout", type=float, default=5400, help="seconds the storm's drain may take")
     p.add_argument("--pg", default="postgresql://postgres@localhost:5432/postgres")
+    p.add_argument("--one-hub-only", type=int, metavar="RUNS",
+                   help="only the one-hub drain, RUNS times: the hub's and PostgreSQL's CPU per record (median and"
+                        " each run); a quick look at the hub's own cost (--kiosks 20 --per-kiosk 200: seconds a run)")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-hq-ingest-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
     load_before = os.getloadavg()
     bench = Bench(work, args.pg)
+    if args.one_hub_only:
+        try:
+            runs = [bench.drain(f"hub{n}", ["hq-1"], args.kiosks, args.per_kiosk, timeout=args.timeout)
+                    for n in range(args.one_hub_only)]
+        finally:
+            bench.broker.stop()
+        print(json.dumps(cpu_figures(bench, runs) | {"kiosks": args.kiosks, "per_kiosk": args.per_kiosk, "cpus": os.cpu_count(),
+                                              "load_average_1m_before_after": [round(load_before[0], 1),
+                                                                               round(os.getloadavg()[0], 1)]}))
+        shutil.rmtree(work)
+        return
     try:
         one = bench.drain("one", ["hq-1"], args.kiosks, args.per_kiosk, timeout=args.timeout)
         two = bench.drain("two", ["hq-1", "hq-2"], args.kiosks, args.per_kiosk, timeout=args.timeout)
@@ -301,6 +318,16 @@ def main() -> None:
         "kiosks": args.kiosks, "per_kiosk": args.per_kiosk, "cpus": os.cpu_count(),
         "load_average_1m_before_after": [round(load_before[0], 1), round(os.getloadavg()[0], 1)]}))
     shutil.rmtree(work)         # kept when the run failed: the hubs' logs are there
+
+
+def cpu_figures(bench: Bench, runs: list[dict]) -> dict:
+    """CPU per record of the one hub and of its PostgreSQL backends over repeated drains: median and each run."""
+    found = {}
+    for figure, key in (("hub_cpu_ms_per_record", "hub_cpu_s"), ("postgres_cpu_ms_per_record", "postgres_cpu_s")):
+        each = [round(1000 * run[key] / max(1, run["confirmed"]), 3) for run in runs]
+        found |= {figure: statistics.median(each), f"{figure}_runs": each}
+    return {"bench": "hq-ingest-one-hub-cpu", "database": bench.dialect, **found,
+            "unconfirmed_left": sum(run["left"] for run in runs)}
 
 
 def figures(args, bench: Bench, one: dict, two: dict, feed: dict, storm: dict) -> dict:

@@ -1,7 +1,7 @@
 """Head office's database: SQLite by default, PostgreSQL for a chain, behind one tiny interface.
 
 The ledger's apply code only calls ``conn.execute(sql, params).fetchone()/fetchall()`` with
-``?`` placeholders and portable SQL, so a wrapper that rewrites ``?`` to ``%s`` lets the very
+``?`` placeholders and portable SQL, so a wrapper that numbers them (``$1``, ``$2``, ...) lets the very
 same rules/apply code run on PostgreSQL.
 
 Locking (docs/sync.md, "Ingest and locking"). SQLite has one writer (``BEGIN IMMEDIATE``). On
@@ -15,8 +15,10 @@ reader/writer lock whose shared side every named transaction holds.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
+import re
 import sqlite3
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -111,6 +113,8 @@ class Db:
         parts = urlsplit(url)
         self._key_file, self._keyring = key_file or os.environ.get("KIOSK_HQ_KEY"), None
         self.unsequenced = False        # feed rows written by the open transaction wait for a position
+        # a hub turns this off: its loop numbers them every second, before it publishes the feed heads
+        self.sequence_on_commit = True
         if parts.scheme == "sqlite":
             self.dialect = "sqlite"
             self.path = parts.path if url.startswith("sqlite:///") else parts.netloc + parts.path
@@ -123,7 +127,9 @@ class Db:
         elif parts.scheme in ("postgresql", "postgres"):
             import psycopg
             self.dialect = "postgresql"
-            self.conn = PgConnection(psycopg.connect(url, autocommit=True))
+            # raw queries ($1, $2, ...; PgConnection translates ``?`` once per text): psycopg would parse every
+            # statement of more than 50 parameters (a batch's held rows, its IN lists) again at each execute
+            self.conn = PgConnection(psycopg.connect(url, autocommit=True, cursor_factory=psycopg.RawCursor))
             # A deadlock or serialisation failure (OperationalErrors, so they pass every savepoint's
             # handler as fatal ones do) and a unique-key race lost to another hub: :meth:`retrying`.
             self.fatal = (psycopg.OperationalError, psycopg.InterfaceError)
@@ -172,7 +178,7 @@ class Db:
     def transaction(self, names: Iterable[str] | None = None):
         """One write transaction. ``names``: what it will read-then-write, locked up front (in sorted
         order); None: the whole ledger. On PostgreSQL the feed rows it wrote get their positions once
-        it has committed (:func:`feedlog.sequence`)."""
+        it has committed (:func:`feedlog.sequence`), unless ``sequence_on_commit`` is off."""
         if self.dialect == "sqlite":
             with write_transaction(self.conn):
                 yield self.conn
@@ -183,7 +189,7 @@ class Db:
             if names is not None:
                 self.conn.execute(f"SELECT pg_advisory_xact_lock_shared({WHOLE_LEDGER}), {_LOCK_EACH}", (_ids(names),))
             yield self.conn
-        if self.unsequenced:
+        if self.unsequenced and self.sequence_on_commit:
             feedlog.sequence(self)
 
     def held(self, insert: str, names: tuple[str, ...]):
@@ -246,8 +252,12 @@ class _Held:
     rows: list = field(default_factory=list)
 
 
+_PLACEHOLDER = re.compile(r"\?")
+
+
 class PgConnection:
-    """Just enough of sqlite3.Connection for the ledger's apply code: ``?`` -> ``%s``."""
+    """Just enough of sqlite3.Connection for the ledger's apply code: ``?`` -> ``$1``, ``$2``, ... (the
+    connection's cursors are raw: psycopg sends the text as it is)."""
     dialect = "postgresql"      # for the few queries that differ (sqlite3.Connection has no such attribute)
 
     def __init__(self, pg):
@@ -268,7 +278,8 @@ class PgConnection:
     def _translated(self, sql: str) -> str:
         translated = self._sql.get(sql)
         if translated is None:
-            translated = self._sql[sql] = sql.replace("%", "%%").replace("?", "%s")
+            numbers = itertools.count(1)
+            translated = self._sql[sql] = _PLACEHOLDER.sub(lambda _: f"${next(numbers)}", sql)
         return translated
 
     @contextmanager

@@ -59,7 +59,8 @@ def _number(conn, dialect: str) -> None:
 
 def sequence(db) -> None:
     """Give positions to the committed rows that have none (PostgreSQL; outside a transaction). Runs
-    after each commit that logged rows and in each hub's loop."""
+    after each commit that logged rows (not a hub's: ``Db.sequence_on_commit``) and in each hub's loop,
+    before it publishes the feed heads."""
     if db.dialect != "postgresql":
         return
     conn = db.conn

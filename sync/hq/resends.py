@@ -8,18 +8,19 @@ number, with the same ``tx_id``, below the source's mark, is answered from what 
 mark, and the corrections made for those records (a kiosk whose first ack was lost must hear them) in
 three reads, with no lock, no write and no schema validation, since nothing of it is applied.
 Anything else (a new record, a different ``tx_id`` at a known sequence number: a conflict that must
-raise its alert, a held source, a body that does not parse) takes the full path.
+raise its alert, a held source, a body that does not fit) takes the full path. A payload is parsed once, by the protocol's
+guarded parser (depth, size, integers), for this check and the full path's validation.
 """
 from __future__ import annotations
 
 import json
 
 
-def pure_resend(payload: bytes, store_id: str, source_id: str) -> tuple[str, list[tuple[int, str]]] | None:
-    """(channel, [(seq, tx_id), ...]) of a record batch from ``source_id`` of ``store_id``, read without
-    validating it; None when it is not plainly one (the full path then says why)."""
+def pure_resend(env, store_id: str, source_id: str) -> tuple[str, list[tuple[int, str]]] | None:
+    """(channel, [(seq, tx_id), ...]) of a record batch from ``source_id`` of ``store_id``, read from the
+    parsed payload (``envelope.parse``) without validating it; None when it is not plainly one (the full
+    path then says why)."""
     try:
-        env = json.loads(payload)
         body = env["body"]
         records = [(r["seq"], r["tx_id"]) for r in body["records"]
                    if r["kiosk_id"] == source_id and r["store_id"] == store_id]

@@ -6,9 +6,11 @@ from kiosk.ledger import REFERENCE_RULES
 from sync.hq import feedlog
 from sync.hq.db import Db
 from sync.hq.feedheads import LEGACY_EVERY, FeedHeads
-from sync.hq.ingest import Ingest
+from sync.hq.hub import Hub
+from sync.hq.ingest import Ingest, feed_head
 from sync.hq.retained import Retained
-from sync.protocol import topics
+from sync.mqtt import Broker
+from sync.protocol import generate, topics
 
 
 class Clock:
@@ -60,6 +62,23 @@ def test_one_hub_at_a_time_publishes_heads_and_the_next_one_sends_them_all(pg_ur
     assert second.due()[0] == {"s1": 1, "s2": 2}
     a.close()
     b.close()
+
+
+def test_a_hubs_commits_leave_the_numbering_to_its_loop_before_the_heads(pg_url, tmp_path):
+    """Numbering after each commit was 7 of a one-record batch's 30 statements: a hub's loop numbers what its
+    commits logged, every poll, before it publishes the heads that tell kiosks about them."""
+    hub = Hub(pg_url, Broker("mqtt://127.0.0.1:1"), generate(tmp_path / "hq.pem", tmp_path / "hq.pub"),
+              key_file=str(tmp_path / "chain.key"))
+    try:
+        Retained(hub.db).set_rules(REFERENCE_RULES.read_text())
+        restock(hub.ingest, "s1")
+        waiting = "SELECT COUNT(*) FROM hq_log WHERE hq_seq IS NULL"
+        assert hub.db.conn.execute(waiting).fetchone()[0] == 1 and feed_head(hub.db.conn) == 0
+        hub.publish_changes()
+        assert hub.db.conn.execute(waiting).fetchone()[0] == 0 and feed_head(hub.db.conn) == 1
+    finally:
+        hub.db.close()
+        hub.answer_db.close()
 
 
 def test_a_kiosk_subscribes_to_its_stores_head_not_the_chain_wide_one():

@@ -154,3 +154,18 @@ def test_a_batchs_data_keys_are_stored_with_one_statement(tmp_path, chain_key_fi
     held = {m: k for m, k in ingest.conn.execute("SELECT member_id, data_key FROM member_keys")}
     assert {m: held[m] for m in keys} == keys
     ingest.db.close()
+
+
+def test_placeholders_are_numbered_once_and_sent_as_they_are(pg_url):
+    """psycopg parsed again, at every execute, each statement of more than 50 parameters (a batch's held
+    rows, its IN lists); the hub numbers a text's ``?`` once and its cursors send it raw."""
+    db = Db(pg_url)
+    try:
+        assert db.conn._translated("SELECT ?, '%', ?") == "SELECT $1, '%', $2"
+        wanted = list(range(0, 240, 2))
+        (found,) = db.conn.execute(f"SELECT COUNT(*) FROM generate_series(0, 300) AS g WHERE g IN"
+                                   f" ({', '.join('?' * len(wanted))})", wanted).fetchone()
+        assert found == len(wanted)
+        assert db.conn.execute("SELECT ? LIKE 'sch%', ?", ("schema", 7)).fetchone() == (True, 7)
+    finally:
+        db.close()

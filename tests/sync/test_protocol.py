@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from kiosk.ledger import lines_from_amount
 from sync.protocol import Codec, Dropped, Signer, Verifier, check, generate, topics
-from sync.protocol.envelope import validator
+from sync.protocol.envelope import MAX_DEPTH, nesting, parse, validator
 
 
 @pytest.fixture
@@ -105,3 +105,63 @@ def test_the_compiled_validator_answers_any_json_with_ok_or_dropped(name, docume
         check(name, document)
     except Dropped as exc:
         assert str(exc).startswith(f"{name}: ")
+
+
+def _depth(value) -> int:
+    """Nesting of a parsed value: what :func:`nesting` must find in its text."""
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+_BRACKETY = st.text(alphabet='[]{}"\\ab\n\u4e2d', max_size=12)      # strings that look like structure
+_DEEP = st.recursive(st.integers() | _BRACKETY,
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_BRACKETY, inner, max_size=3),
+                     max_leaves=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_DEEP, ascii_only=st.booleans(), spaced=st.booleans())
+def test_nesting_counts_only_the_structure_never_brackets_in_strings(value, ascii_only, spaced):
+    text = json.dumps(value, ensure_ascii=ascii_only, indent=1 if spaced else None).encode()
+    assert nesting(text) == _depth(value)
+
+
+@pytest.mark.parametrize("payload, deepest", [
+    (b"[" * 33 + b"]" * 33, 33),                    # one past MAX_DEPTH: refused
+    (b"[" * 32 + b"]" * 32, 32),
+    (b"[" * 100_000, 100_000),                      # never closed
+    (b'{"a":' * 40 + b"1" + b"}" * 39, 40),        # one left open
+    (b'["[[[', 4),                                  # an unclosed quote hides nothing...
+    (b'["a\\"[[[", [[]]', 3),                       # ...an escaped quote does not close one
+    (b'[{"a":"]]]"},[[]]]', 3),
+])
+def test_nesting_of_unbalanced_and_tricky_text(payload, deepest):
+    """Exact up to MAX_DEPTH; past it, only "deeper" matters (the count may stop there)."""
+    assert min(nesting(payload), MAX_DEPTH + 1) == min(deepest, MAX_DEPTH + 1)
+
+
+def test_too_deep_is_dropped_before_parsing(codecs):
+    with pytest.raises(Dropped, match="nested deeper than 32"):
+        codecs[1].unpack(b'{"a":' * 33 + b"1" + b"}" * 33, {"ack"})
+    with pytest.raises(Dropped, match="envelope"):         # 32 levels: parsed, then refused by the schema
+        codecs[1].unpack(b'{"a":' * 32 + b"1" + b"}" * 32, {"ack"})
+
+
+@pytest.mark.parametrize("payload, parsed", [
+    (b'{"v":9999999999999999999}', {"v": 9999999999999999999}),         # 19 digits: BIGINT's width
+    (b'{"v":-9999999999999999999}', {"v": -9999999999999999999}),
+    (b'{"v":"123456789012345678901234"}', {"v": "123456789012345678901234"}),      # digits in a string
+    (b'{"a\\"1":"\\"","v":[1,2,3]}', {'a"1': '"', "v": [1, 2, 3]}),
+])
+def test_integers_up_to_nineteen_digits_parse(payload, parsed):
+    assert parse(payload) == parsed
+
+
+@pytest.mark.parametrize("payload", [b'{"v":12345678901234567890}', b'{"v":-12345678901234567890}',
+                                     b'{"s":"\\"","v":[1,12345678901234567890]}', b'["x",' + b"7" * 5000 + b"]"])
+def test_longer_integers_are_dropped_wherever_they_are(payload):
+    with pytest.raises(Dropped, match="integer of"):
+        parse(payload)

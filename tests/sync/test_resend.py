@@ -1,10 +1,12 @@
 """Kiosk resends against a real Mosquitto and hub: a hub that is slow to confirm gets the oldest
 unconfirmed batch again, never the whole window (the resend storm of issue 15)."""
 import json
+import logging
 import uuid
+from types import SimpleNamespace
 
 from kiosk.ledger import pii
-from sync.protocol import Codec
+from sync.protocol import Codec, topics
 
 from .conftest import confirmed_all, wait_for
 
@@ -78,3 +80,14 @@ def test_a_resend_hears_the_corrections_again_and_a_conflicting_one_takes_the_fu
     batch(forged)
     assert hub.stats["skipped"] == 1 and hub.stats["duplicates"] == 2 * len(records)
     assert hub.db.conn.execute("SELECT COUNT(*) FROM hq_alerts WHERE kind = 'conflict'").fetchone()[0] == 1
+
+
+def test_a_hostile_batch_is_dropped_with_its_reason_before_the_resend_check(broker, start_hub, caplog):
+    """The resend check reads the payload the protocol's guarded parser made (once, for the full path too):
+    before, it ran plain json.loads first, and 100,000 nested arrays raised RecursionError there."""
+    hub = start_hub(broker.url)
+    caplog.set_level(logging.WARNING, logger="sync.hq")
+    hub._handle(SimpleNamespace(topic=topics.SourceTopics("s1", "k1").tx, payload=b"[" * 100_000, mid=1, qos=1))
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("dropped" in m and "nested deeper than 32" in m for m in logged), logged
+    assert not any("could not handle" in m for m in logged)
