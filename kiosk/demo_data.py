@@ -64,15 +64,17 @@ class DemoCard:
     card_id: str
     uid: bytes
     forged: bool = False
+    member_id: str | None = None    # a version-2 token (names the member) when set
 
     @property
     def ndef(self) -> bytes:
         key = FORGER_KEY if self.forged else TOKEN_KEY
-        return make_member_token(key, self.card_id, 1_700_000_000, self.uid)
+        return make_member_token(key, self.card_id, 1_700_000_000, self.uid, member_id=self.member_id)
 
 
-def _card(label: str, card_id: str, forged: bool = False) -> DemoCard:
-    return DemoCard(label, card_id, bytes.fromhex("04") + hashlib.sha256(card_id.encode()).digest()[:6], forged)
+def _card(label: str, card_id: str, forged: bool = False, member_id: str | None = None) -> DemoCard:
+    return DemoCard(label, card_id, bytes.fromhex("04") + hashlib.sha256(card_id.encode()).digest()[:6], forged,
+                    member_id)
 
 
 # The people of both halves of `make demo` (the scripted ledger story and the touchscreen app).
@@ -84,13 +86,16 @@ ALICE = _card("Alice Wang (stored value, coupon)", "880000000002")
 LI = _card("李四 (many points)", "880000000003")
 LOST = _card("Lost card", "880000000004")
 FORGED = _card("Forged copy of 张三丰", "880000000001", forged=True)
+# a member of another store the demo kiosk does not hold: a version-2 token, so a purchase is recorded
+# for head office to credit (docs/sync.md, "Deferred earning")
+VISITOR = _card("Member of another store (points from head office)", "880000000201", member_id="M0000000000VISITOR")
 BLANKS = tuple(_card(f"Blank card {i}", f"88000000010{i}") for i in (1, 2, 3))
 CASHIER = _card("Cashier 王芳 (PIN 1234)", "990000000001")
 MANAGER = _card("Manager 陈明 (PIN 2468)", "990000000002")
 TECHNICIAN = _card("Technician 赵工 (PIN 1357)", "990000000003")
 STAFF = ((CASHIER, "cashier01", "王芳", "cashier", "1234"), (MANAGER, "manager01", "陈明", "manager", "2468"),
          (TECHNICIAN, "tech01", "赵工", "technician", "1357"))
-MEMBER_CARDS = (ZHANG, ALICE, LI, LOST, FORGED)
+MEMBER_CARDS = (ZHANG, ALICE, LI, LOST, FORGED, VISITOR)
 ALL_CARDS = MEMBER_CARDS + (CASHIER, MANAGER, TECHNICIAN) + BLANKS
 
 

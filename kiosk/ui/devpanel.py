@@ -9,7 +9,7 @@ from kivy.uix.modalview import ModalView
 from kiosk import demo_data
 
 CARDS = (demo_data.ZHANG, demo_data.ALICE, demo_data.LI, demo_data.LOST, demo_data.FORGED,
-         demo_data.CASHIER, demo_data.MANAGER, demo_data.TECHNICIAN) + demo_data.BLANKS
+         demo_data.CASHIER, demo_data.MANAGER, demo_data.TECHNICIAN) + demo_data.BLANKS + (demo_data.VISITOR,)
 CODES = (("phone_qr", "Phone QR code of 张三丰"), ("forged_qr", "Forged phone QR code"),
          ("receipt", "Receipt ¥88.00"), ("coupon", "Printed coupon C10"), ("gift", "Gift barcode (coffee beans)"))
 # F1..F11 present a card; digits 1..5 scan a code; F12 opens the panel.

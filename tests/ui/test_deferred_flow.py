@@ -48,15 +48,13 @@ def test_a_card_this_kiosk_holds_is_served_as_usual_even_with_a_token_naming_a_m
 
 
 def test_in_the_real_window(kiosk, ledger):
-    """The same, tapped on the simulated reader of the running app (offline: no head office to ask)."""
-    from types import SimpleNamespace
-    card = SimpleNamespace(uid=UID, ndef=make_member_token(demo.TOKEN_KEY, "C-OTHER-1", 1_790_000_000, UID,
-                                                           member_id="M-OTHER-STORE"))
+    """The same with the demo panel's card of another store's member, tapped on the simulated reader of
+    the running app (offline: no head office to ask)."""
     kiosk.sign_in(demo.CASHIER, "1234")
-    kiosk.tap(card)
+    kiosk.tap(demo.VISITOR)
     assert "其他门店会员：在收银台付款，积分由总部补记。" in kiosk.text()
     kiosk.keys("88")
     kiosk.press("pay-stored-value", "confirm")            # stored value is disabled for this member
     assert "已付 ¥88.00。积分将由总部补记。" in kiosk.text()
     record = next(r for r in reversed(ledger.journal()) if r["kind"] == "purchase_deferred")
-    assert (record["member_id"], record["effects"], record["data"]["amount_fen"]) == ("M-OTHER-STORE", [], 8800)
+    assert (record["member_id"], record["effects"], record["data"]["amount_fen"]) == ("M0000000000VISITOR", [], 8800)
