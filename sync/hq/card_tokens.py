@@ -32,4 +32,11 @@ def card_token(conn, key: Ed25519PrivateKey, card_id: str, *, uid: bytes, issued
     if (row[1], row[2]) != ("active", "active"):
         raise Refusal(f"card {card_id} is {row[1]} and its member {row[2]}: no token for it", "card_blocked")
     message = make_member_token(key, card_id, issued_at, uid, member_id=row[0])
-    return {"card_id": card_id, "member_id": row[0], "version": 2, "bytes": len(message), "ndef": message.hex()}
+    return {"card_id": card_id, "member_id": row[0], "version": 2, "bytes": len(message), "ndef": message.hex(),
+            "token_public_key": public_hex(key)}
+
+
+def public_hex(key: Ed25519PrivateKey) -> str:
+    """The key's public half as kiosks' ``[cards] token_public_key`` (and ``kioskctl provision
+    --token-public-key``, ``kiosk-hq run --token-public-key``) take it."""
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()

@@ -194,6 +194,7 @@ def test_head_office_issues_version_2_tokens_for_active_cards_only(hq, home, tmp
     assert main(argv) == 0
     made = json.loads(capsys.readouterr().out)
     public = TOKEN_KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert made["token_public_key"] == public.hex()       # what kiosks are provisioned with
     card = CardVerifier(token_public_key=public).check(UID, bytes.fromhex(made["ndef"]))
     assert (card.card_id, card.member_id, card.issued_at) == ("A", home.ids["A"], int(datetime.fromisoformat("2026-11-20T10:00+08:00").timestamp()))
     home.report_lost("A", operator="admin", at="2026-11-19T10:00")
