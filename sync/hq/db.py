@@ -192,10 +192,11 @@ class Db:
         if self.unsequenced and self.sequence_on_commit:
             feedlog.sequence(self)
 
-    def held(self, insert: str, names: tuple[str, ...]):
-        """A block in which ``insert``'s rows go to PostgreSQL together (:meth:`PgConnection.holding`): one
-        round trip instead of one a row. SQLite has no round trips to save: sent as they come."""
-        return self.conn.holding(insert, names) if self.dialect == "postgresql" else nullcontext()
+    def held(self, tables: dict[str, tuple[str, ...]]):
+        """A block in which the rows inserted into ``tables`` go to PostgreSQL together
+        (:meth:`PgConnection.holding`): one round trip a table instead of one a row. SQLite has no round
+        trips to save: sent as they come."""
+        return self.conn.holding(tables) if self.dialect == "postgresql" else nullcontext()
 
     def lock(self, names: Iterable[str]) -> None:
         """Lock more names inside a named transaction (after its own: a deadlock is then possible and
@@ -253,6 +254,7 @@ class _Held:
 
 
 _PLACEHOLDER = re.compile(r"\?")
+_ONE_ROW_INSERT = re.compile(r"INSERT INTO (\w+) \([^()]*\) VALUES \([^()]*\)")
 
 
 class PgConnection:
@@ -263,17 +265,28 @@ class PgConnection:
     def __init__(self, pg):
         self.pg = pg
         self._sql: dict[str, str] = {}
-        self._held: _Held | None = None
+        self._tables: dict[str, tuple[str, ...]] | None = None     # held: table -> what names it
+        self._held: dict[str, _Held] = {}                          # by the INSERT's text
 
     def execute(self, sql: str, params=()):
-        held = self._held
-        if held is not None:
-            if sql == held.insert:
+        if self._tables is not None:
+            held = self._held.get(sql) or self._hold(sql)
+            if held is not None:
                 held.rows.append(params)
                 return None
-            if any(name in sql for name in held.names):
-                self._send_held()
+            for held in self._held.values():
+                if held.rows and any(name in sql for name in held.names):
+                    self._send(held)
         return self.pg.execute(self._translated(sql), params)
+
+    def _hold(self, sql: str) -> _Held | None:
+        """A held table's one-row INSERT (no ON CONFLICT, no RETURNING: nobody reads its result) is held."""
+        match = _ONE_ROW_INSERT.fullmatch(sql)
+        names = self._tables.get(match.group(1)) if match else None
+        if names is None:
+            return None
+        held = self._held[sql] = _Held(sql, names)
+        return held
 
     def _translated(self, sql: str) -> str:
         translated = self._sql.get(sql)
@@ -283,20 +296,22 @@ class PgConnection:
         return translated
 
     @contextmanager
-    def holding(self, insert: str, names: tuple[str, ...]):
-        """Hold the rows of ``insert`` (a one-row INSERT whose result nobody reads) and send them as one
-        multi-row statement before the next statement that names any of ``names`` (the table and what
-        refers to it) and when the block ends; dropped when it raises."""
-        self._held = _Held(insert, names)
+    def holding(self, tables: dict[str, tuple[str, ...]]):
+        """Hold the rows of one-row INSERTs into ``tables`` and send each INSERT's rows as one multi-row
+        statement before the next statement that names any of ``tables[table]`` (the table and what
+        refers to it) and when the block ends (in the order the INSERTs first came: a table's rows go
+        before those of tables referring to it); dropped when it raises."""
+        self._tables, self._held = tables, {}
         try:
             yield
-            self._send_held()
+            for held in list(self._held.values()):
+                self._send(held)
         finally:
-            self._held = None
+            self._tables, self._held = None, {}
 
-    def _send_held(self) -> None:
-        rows, self._held.rows = self._held.rows, []
-        head, one = self._held.insert.split(" VALUES ")
+    def _send(self, held: _Held) -> None:
+        rows, held.rows = held.rows, []
+        head, one = held.insert.split(" VALUES ")
         for i in range(0, len(rows), HELD_ROWS):
             chunk = rows[i:i + HELD_ROWS]
             self.pg.execute(self._translated(f"{head} VALUES {', '.join([one] * len(chunk))}"),

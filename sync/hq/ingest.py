@@ -106,6 +106,13 @@ def named_cards(records: list[dict]) -> set[str]:
     return cards
 
 
+# The append-only tables whose rows a batch sends together (one INSERT a table, not one a row), with what
+# names them: a statement naming any of these is sent after the held rows (outbox and journal_others
+# refer to journal rows).
+HELD_TABLES = {"journal": ("journal", "outbox"), "lots": ("lots",), "qualifying": ("qualifying",),
+               "purchases": ("purchases",), "topups": ("topups",), "checkins": ("checkins",)}
+
+
 class Ingest:
     def __init__(self, db: Db, *, hold_on_overdraft: bool = False, clock: Clock | None = None,
                  timezone: str = "Asia/Shanghai", rederive: bool = True, policy: Policy | None = None,
@@ -208,13 +215,14 @@ class Ingest:
 
     @contextmanager
     def _journal_held(self):
-        """Without savepoints the batch's journal rows go to PostgreSQL together (before anything reads
-        the journal, and at the end); a row it refuses runs the batch again with savepoints."""
+        """Without savepoints the batch's rows of the append-only tables (:data:`HELD_TABLES`) go to
+        PostgreSQL together, a table's before anything names it, and at the end; a row it refuses runs
+        the batch again with savepoints."""
         if self._savepoints:
             yield
             return
         try:
-            with self.db.held(journal.INSERT, ("journal", "outbox")):     # outbox: refers to journal rows
+            with self.db.held(HELD_TABLES):
                 yield
         except (NeedsSavepoint, *self.db.fatal):
             raise

@@ -90,19 +90,26 @@ def test_held_rows_go_in_one_statement_before_anything_reads_their_table(pg_url)
     db = Db(pg_url)
     db.conn.execute("CREATE TABLE t (n BIGINT NOT NULL)")
     insert = "INSERT INTO t (n) VALUES (?)"
+    db.conn.execute("CREATE TABLE u (n BIGINT NOT NULL)")
+    other = "INSERT INTO u (n) VALUES (?)"
     sent = db.conn.pg = Counting(db.conn.pg)
-    with db.held(insert, ("t",)):
+    with db.held({"t": ("t",), "u": ("u",)}):
         for n in range(3):
             db.conn.execute(insert, (n,))
+            db.conn.execute(other, (n,))
         assert sum(sent.sent.values()) == 0
-        assert db.conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 3     # sent first, together
+        # not held (its result may matter), and it names t: t's rows are sent first, together; u's wait
+        db.conn.execute("INSERT INTO t (n) VALUES (?) ON CONFLICT DO NOTHING", (9,))
+        assert (sent.starting("INSERT INTO t"), sent.starting("INSERT INTO u")) == (2, 0)
+        assert db.conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 4
         db.conn.execute(insert, (3,))
-    assert db.conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 4         # and at the end
-    assert sent.starting("INSERT INTO t") == 2
-    with pytest.raises(ZeroDivisionError), db.held(insert, ("t",)):
+    assert db.conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 5         # and at the end
+    assert db.conn.execute("SELECT COUNT(*) FROM u").fetchone()[0] == 3
+    assert (sent.starting("INSERT INTO t (n) VALUES ($1), "), sent.starting("INSERT INTO u")) == (1, 1)
+    with pytest.raises(ZeroDivisionError), db.held({"t": ("t",)}):
         db.conn.execute(insert, (4,))
         raise ZeroDivisionError
-    assert db.conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 4         # dropped with the block
+    assert db.conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 5         # dropped with the block
     db.close()
 
 
