@@ -240,13 +240,17 @@ class Bench:
 
 def catch_up(swarm: Swarm, db_url: str, timeout: float = 120) -> None:
     """Turn until every kiosk's feed position reached head office's head: the outboxes are confirmed
-    before the feed pages that carry the other kiosks' records have all been served."""
+    before the feed pages that carry the other kiosks' records have all been served, and before the hub
+    has numbered the last rows (once a second, feedlog.py): the head is read once every row has its place."""
+    deadline = time.monotonic() + timeout
     db = Db(db_url)
     try:
+        while db.conn.execute("SELECT 1 FROM hq_log WHERE hq_seq IS NULL LIMIT 1").fetchone() \
+                and time.monotonic() < deadline:
+            swarm.turn()
         head = feed_head(db.conn)
     finally:
         db.close()
-    deadline = time.monotonic() + timeout
     while any(agent.state.get("feed", 0) < head for agent in swarm.agents) and time.monotonic() < deadline:
         swarm.turn()
 
