@@ -72,7 +72,9 @@ def register_and_sync(broker, start_hub, make_kiosk, start_agent, db_url=None):
     a, b = make_kiosk("k1"), make_kiosk("k2", "s2")
     start_hub(broker.url, db_url)
     start_agent(a, broker.url)
-    start_agent(b, broker.url)
+    # kiosk 2 (store s2) hears no head for store s1's rows: its position moves past them at its periodic
+    # feed request (30 s by default), made every second here
+    start_agent(b, broker.url, feed_poll=1.0)
     for name, phone, birthday, card in PEOPLE:
         a.register(name=name, phone=phone, birthday=birthday, card_id=card, operator="admin")
     a.edit_profile("CARD-B", phone=NEW_PHONE, operator="admin")
