@@ -41,6 +41,17 @@ class Token:
     member_id: str | None   # version 2 only
 
 
+def public_key_from_hex(text: str | None) -> Ed25519PublicKey | None:
+    """Head office's token key from its hex, as kiosks' ``[cards] token_public_key``, ``kioskctl provision
+    --token-public-key`` and ``kiosk-hq run --token-public-key`` take it; None: none given."""
+    if not text:
+        return None
+    try:
+        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
+    except ValueError as exc:
+        raise ValueError(f"token public key: 64 hex digits expected ({exc})") from None
+
+
 def _field(text: str, what: str) -> bytes:
     if not CARD_ID.fullmatch(text):
         raise ValueError(f"{what} must be 1-32 letters, digits or '-'")
@@ -107,7 +118,5 @@ def verify_member_token(payload: bytes, public_key: Ed25519PublicKey, uid: bytes
         return token
     if token.uid and token.uid != uid:
         return Refused(BAD_SIGNATURE, "member token was copied from another card (UID mismatch)")
-    if token.version == 1:
-        return MemberCard(card_id=token.card_id, kind="token", secure=True, issued_at=token.issued_at)
     return MemberCard(card_id=token.card_id, kind="token", secure=True, issued_at=token.issued_at,
-                      member_id=token.member_id, token=payload.hex())
+                      member_id=token.member_id, token=payload.hex() if token.member_id else None)

@@ -32,6 +32,12 @@ class MemberCard:
     member_id: str | None = None  # token version 2: the member head office issued the card to
     token: str | None = None      # token version 2: its payload (hex), the proof a deferred purchase journals
 
+    @property
+    def proof(self) -> tuple[str, str] | None:
+        """(member id, token) of a version-2 token: what lets a kiosk that does not hold the member record a
+        purchase head office credits; None for any other card."""
+        return (self.member_id, self.token) if self.member_id else None
+
 
 @dataclass(frozen=True)
 class Refused:

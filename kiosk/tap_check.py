@@ -33,8 +33,7 @@ def card_meaning(cards: dict, db: str | Path, open_ledger: Callable[[], Ledger])
             return {"meaning": REFUSED.get(verdict.reason, "unknown"), "ok": False, "why": verdict.detail}
         try:
             with open_ledger() as led:
-                proof = (verdict.member_id, verdict.token) if verdict.member_id else None
-                found = services.read_card(led, verdict.card_id, counter=verdict.counter, proof=proof)
+                found = services.read_card(led, verdict.card_id, counter=verdict.counter, proof=verdict.proof)
         except LedgerError as exc:
             return {"meaning": f"{verdict.kind} card verified; not looked up", "ok": False, "why": str(exc)}
         kind = found["kind"]

@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
+from drivers.tokens import public_key_from_hex
+
 from .. import config as config_mod
 from ..ledger.clock import from_env as clock_from_env, parse_instant
 from .base import EXIT_USAGE, CtlError, standalone
@@ -121,7 +123,7 @@ def _token_key(text: str) -> str:
     """The member-token public key as the kiosk's configuration holds it (checked: a kiosk with a bad
     one would refuse every member card)."""
     try:
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
+        public_key_from_hex(text)
     except ValueError:
         raise CtlError("--token-public-key: 64 hex digits of an Ed25519 public key expected", "bad_token_key",
                        EXIT_USAGE) from None

@@ -55,9 +55,9 @@ class InputPump:
         if isinstance(event, CardPresented):
             verdict = self.cards.check(event.uid, event.ndef)
             if isinstance(verdict, MemberCard):
-                proof = (verdict.member_id, verdict.token) if verdict.member_id else None
                 self._look_up(lambda led: services.read_card(led, verdict.card_id, counter=verdict.counter,
-                                                             head_office=self.head_office, proof=proof), event.at)
+                                                             head_office=self.head_office, proof=verdict.proof),
+                              event.at)
             else:
                 self.post(lambda: self.sink.on_refused("card", verdict.reason))
         elif isinstance(event, CodeScanned):

@@ -23,10 +23,15 @@ def load_key(path: str | Path) -> Ed25519PrivateKey:
     return key
 
 
+def standing(conn, card_id: str) -> tuple[str, str, str] | None:
+    """(member id, card status, member status) of a card head office knows, else None."""
+    return conn.execute("SELECT c.member_id, c.status, m.status FROM cards c JOIN members m"
+                        " ON m.member_id = c.member_id WHERE c.card_id = ?", (card_id,)).fetchone()
+
+
 def card_token(conn, key: Ed25519PrivateKey, card_id: str, *, uid: bytes, issued_at: int) -> dict:
     """The NDEF message (hex) to write on an active card head office knows, bound to the chip ``uid``."""
-    row = conn.execute("SELECT c.member_id, c.status, m.status FROM cards c JOIN members m"
-                       " ON m.member_id = c.member_id WHERE c.card_id = ?", (card_id,)).fetchone()
+    row = standing(conn, card_id)
     if row is None:
         raise Refusal(f"card {card_id} is not known at head office", "unknown_card")
     if (row[1], row[2]) != ("active", "active"):

@@ -11,6 +11,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from drivers.tokens import public_key_from_hex
 from kiosk import version
 from kiosk.cli_output import EXIT_USAGE, OneLineParser, guarded, read_pin
 from kiosk.ledger import LedgerError
@@ -22,7 +23,7 @@ from ..protocol.limits import DEFAULT_LIMITS
 from . import runs
 from .policy import load_policy
 from .retained import Retained
-from . import deferred, ops_cli, pki
+from . import ops_cli, pki
 from .sources import CHANNELS, Sources
 
 
@@ -120,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
         hub = Hub(args.db, broker_from(args), Signer.load(args.signing_key), hub_id=args.hub_id, group=args.group,
                   mount=args.mount, hold_on_overdraft=args.hold_on_overdraft, timezone=args.timezone, policy=policy,
                   accept_legacy=not args.refuse_unverified, metrics_port=args.metrics_port,
-                  metrics_address=args.metrics_address, token_key=deferred.public_key(args.token_public_key))
+                  metrics_address=args.metrics_address, token_key=public_key_from_hex(args.token_public_key))
         hub.run(stop_on_signals())
         return 0
     if args.command == "keygen":

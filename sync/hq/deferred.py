@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from drivers.tokens import read_member_token
 from drivers.verdict import Refused
 
+from .card_tokens import standing
+
 KIND = "purchase_deferred"
 _CREDITS = uuid.UUID("6f1d2c1e-8a53-4f7a-9d0c-5b2f0e7a4c11")    # the namespace of credit ids
 
@@ -35,16 +37,6 @@ def paid_in_full(rules):
     not know it, so the member paid the full amount at the till), everything else as it is (the tier's
     and the day's points multipliers, bands, the birthday month)."""
     return replace(rules, tiers=tuple(replace(t, discount_percent=Fraction(0)) for t in rules.tiers))
-
-
-def public_key(text: str | None) -> Ed25519PublicKey | None:
-    """The member-token public key from its hex (as kiosks' ``[cards] token_public_key``); None: none."""
-    if not text:
-        return None
-    try:
-        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
-    except ValueError as exc:
-        raise ValueError(f"token public key: 64 hex digits expected ({exc})") from None
 
 
 def problem(conn, record: dict, key: Ed25519PublicKey | None) -> str | None:
@@ -69,8 +61,7 @@ def problem(conn, record: dict, key: Ed25519PublicKey | None) -> str | None:
         return f"the card token is not head office's: {read.detail}"
     if read.version < 2 or (read.card_id, read.member_id) != (card_id, member_id) or member_id != record["member_id"]:
         return "the card token names another card or member than the record"
-    row = conn.execute("SELECT c.member_id, c.status, m.status FROM cards c JOIN members m"
-                       " ON m.member_id = c.member_id WHERE c.card_id = ?", (card_id,)).fetchone()
+    row = standing(conn, card_id)
     if row is None or row[0] != member_id:
         return f"card {card_id} is not member {member_id}'s at head office"
     if row[1] != "active" or row[2] != "active":

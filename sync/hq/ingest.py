@@ -183,7 +183,7 @@ class Ingest:
             self._accept_keys(source, ordered, keys)
             placed = self._placed(source_id, [r["seq"] for r in ordered if r["seq"] <= source.hwm])
             seen = self._journaled([r for r in ordered if r["seq"] > source.hwm] + list(parked.values()))
-            with self._journal_held():
+            with self._rows_held():
                 gaps = self._walk(source, ordered, seen, placed, out)
                 self._drain_parked(source, {**{r["seq"]: r for r in gaps}, **parked}, seen, placed, out)
             self._park(source, parked, gaps, out)
@@ -214,7 +214,7 @@ class Ingest:
         return gaps
 
     @contextmanager
-    def _journal_held(self):
+    def _rows_held(self):
         """Without savepoints the batch's rows of the append-only tables (:data:`HELD_TABLES`) go to
         PostgreSQL together, a table's before anything names it, and at the end; a row it refuses runs
         the batch again with savepoints."""
@@ -227,7 +227,7 @@ class Ingest:
         except (NeedsSavepoint, *self.db.fatal):
             raise
         except Exception as exc:
-            raise NeedsSavepoint(f"journal rows: {type(exc).__name__}") from exc
+            raise NeedsSavepoint(f"held rows: {type(exc).__name__}") from exc
 
     def originate(self, kind: str, effects: list[dict] | Callable[[str], list[dict]], *, store_id: str,
                   operator: str = "hq", member_id: str | None = None, reason: str = "", data: dict | None = None,
@@ -326,15 +326,7 @@ class Ingest:
             f"SELECT tx_id, kiosk_id, seq FROM journal WHERE tx_id IN ({', '.join('?' * len(tx_ids))})", tx_ids)}
 
     def _placed(self, source_id: str, seqs: list[int]) -> dict[int, str]:
-        """The tx_id head office holds at each of these seqs of the source (journaled, else rejected)."""
-        if not seqs:
-            return {}
-        rows = self.conn.execute(
-            "SELECT seq, tx_id, 0 FROM journal WHERE kiosk_id = ? AND seq BETWEEN ? AND ? UNION ALL"
-            " SELECT seq, tx_id, 1 FROM hq_corrections WHERE source_id = ? AND seq BETWEEN ? AND ?"
-            " AND kind = 'rejected' ORDER BY 3 DESC", (source_id, min(seqs), max(seqs), source_id, min(seqs),
-                                                      max(seqs))).fetchall()
-        return {seq: tx_id for seq, tx_id, _ in rows}      # a journaled row wins over a rejection
+        return placed(self.conn, source_id, min(seqs), max(seqs)) if seqs else {}
 
     def _next(self, source: Source, record: dict, seen: dict, placed: dict, out: Outcome) -> bool:
         """Apply (or reject) the source's next record if it continues the chain; else hold the source."""
@@ -489,10 +481,23 @@ class Ingest:
     def _stored_corrections(self, source_id: str, seqs: list[int], out: Outcome) -> list[dict]:
         """Corrections made earlier for records of this batch (a resend must hear them again)."""
         fresh = {c["tx_id"] for c in out.corrections}
-        rows = self.conn.execute(
-            "SELECT tx_id, seq, kind, detail FROM hq_corrections WHERE source_id = ? AND seq >= ? AND seq <= ?",
-            (source_id, min(seqs), max(seqs))).fetchall()
-        return [{"tx_id": t, "seq": s, "kind": k, "detail": json.loads(d)} for t, s, k, d in rows if t not in fresh]
+        return [c for c in stored_corrections(self.conn, source_id, min(seqs), max(seqs)) if c["tx_id"] not in fresh]
+
+
+def placed(conn, source_id: str, low: int, high: int) -> dict[int, str]:
+    """The tx_id head office holds at each seq ``low``..``high`` of the source (journaled, else rejected)."""
+    rows = conn.execute(
+        "SELECT seq, tx_id, 0 FROM journal WHERE kiosk_id = ? AND seq BETWEEN ? AND ? UNION ALL"
+        " SELECT seq, tx_id, 1 FROM hq_corrections WHERE source_id = ? AND seq BETWEEN ? AND ?"
+        " AND kind = 'rejected' ORDER BY 3 DESC", (source_id, low, high, source_id, low, high)).fetchall()
+    return {seq: tx_id for seq, tx_id, _ in rows}      # a journaled row wins over a rejection
+
+
+def stored_corrections(conn, source_id: str, low: int, high: int) -> list[dict]:
+    """The corrections head office made for the source's records ``low``..``high``."""
+    rows = conn.execute("SELECT tx_id, seq, kind, detail FROM hq_corrections WHERE source_id = ? AND seq BETWEEN ? AND ?",
+                        (source_id, low, high)).fetchall()
+    return [{"tx_id": t, "seq": s, "kind": k, "detail": json.loads(d)} for t, s, k, d in rows]
 
 
 def feed_head(conn) -> int:

@@ -13,7 +13,7 @@ guarded parser (depth, size, integers), for this check and the full path's valid
 """
 from __future__ import annotations
 
-import json
+from .ingest import placed, stored_corrections
 
 
 def pure_resend(env, store_id: str, source_id: str) -> tuple[str, list[tuple[int, str]]] | None:
@@ -40,14 +40,8 @@ def answer(conn, source_id: str, records: list[tuple[int, str]]) -> dict | None:
     if row is None or max(seqs) > row[0]:
         return None
     low, high = min(seqs), max(seqs)
-    placed = dict(conn.execute(       # a journaled row wins over a rejection at the same seq
-        "SELECT seq, tx_id FROM (SELECT seq, tx_id, 0 AS journaled FROM hq_corrections WHERE source_id = ?"
-        " AND seq BETWEEN ? AND ? AND kind = 'rejected' UNION ALL SELECT seq, tx_id, 1 FROM journal"
-        " WHERE kiosk_id = ? AND seq BETWEEN ? AND ?) AS p ORDER BY journaled",
-        (source_id, low, high, source_id, low, high)).fetchall())
-    if any(placed.get(seq) != tx_id for seq, tx_id in records):
+    holding = placed(conn, source_id, low, high)
+    if any(holding.get(seq) != tx_id for seq, tx_id in records):
         return None
-    corrections = [{"tx_id": t, "seq": s, "kind": k, "detail": json.loads(d)} for t, s, k, d in conn.execute(
-        "SELECT tx_id, seq, kind, detail FROM hq_corrections WHERE source_id = ? AND seq BETWEEN ? AND ?",
-        (source_id, low, high)).fetchall()]
+    corrections = stored_corrections(conn, source_id, low, high)
     return {"source_id": source_id, "hwm": row[0], "held": row[1], "corrections": corrections, "balances": []}

@@ -1,6 +1,4 @@
 """Which cards are members: signed tokens, bare UIDs (only when allowed), and what is refused."""
-import time
-
 import ndef
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -13,7 +11,7 @@ from drivers.verdict import BAD_SIGNATURE, MALFORMED, NO_KEY, NOT_ACCEPTED, Memb
 HEAD_OFFICE = Ed25519PrivateKey.generate()
 PUBLIC_HEX = HEAD_OFFICE.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 UID = bytes.fromhex("04A1B2C3D4E5F6")
-NOW = int(time.time())
+NOW = 1_790_000_000          # the tokens' issue time (2026-09-21): pinned, nothing reads the clock
 
 
 @pytest.fixture
