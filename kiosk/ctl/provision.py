@@ -120,14 +120,17 @@ def check_credentials(ca_pem: bytes, cert_pem: bytes, key_pem: bytes, kiosk_id: 
 
 
 def _token_key(text: str) -> str:
-    """The member-token public key as the kiosk's configuration holds it (checked: a kiosk with a bad
-    one would refuse every member card)."""
+    """The member-token public key as the kiosk's configuration holds it: checked (a kiosk with a bad one
+    would refuse every member card) and written back as plain hex (``bytes.fromhex`` also takes spaces
+    and line breaks, which must not reach the TOML file)."""
     try:
-        public_key_from_hex(text)
+        key = public_key_from_hex(text)
     except ValueError:
+        key = None
+    if key is None:
         raise CtlError("--token-public-key: 64 hex digits of an Ed25519 public key expected", "bad_token_key",
-                       EXIT_USAGE) from None
-    return text.lower()
+                       EXIT_USAGE)
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
 
 
 def _wifi(ssid: str | None, psk: str | None) -> bytes | None:

@@ -72,7 +72,7 @@ def test_provision_writes_config_and_credentials_into_the_fat_partition(capsys, 
     token_key = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
     status, result = provision(capsys, pki, "--image", str(image),
                                extra=("--wifi-ssid", "Store 3", "--wifi-psk", "counter-wifi-1",
-                                      "--token-public-key", token_key.upper()))
+                                      "--token-public-key", f"{token_key[:32].upper()}\n{token_key[32:]}"))
     assert status == 0, result
     config = fat_read(image, "::/kiosk/kiosk.toml").decode()
     assert tomllib.loads(config)["cards"]["token_public_key"] == token_key
