@@ -19,7 +19,7 @@ from kiosk.ledger import Ledger, LedgerError, pii
 from kiosk.ledger.clock import Clock
 
 from .cli_common import add_broker_options, broker_from, setup_logging, stop_on_signals
-from .inbound import Inbound
+from .inbound import ANSWER_WITHIN, Inbound
 from .local import SyncState
 from .mqtt import Broker, make_client, start, stop
 from .protocol import Codec, Dropped, Verifier, topics
@@ -59,7 +59,7 @@ class Agent:
         self.client.publish(self.topics.tx, self.codec.pack("tx.batch", body), qos=1)
 
     def _ask(self, kind: str, args: dict) -> None:
-        body = request_body(kind, args, 10, self.ledger.clock.now())
+        body = request_body(kind, args, ANSWER_WITHIN, self.ledger.clock.now())
         self.client.publish(self.topics.req, self.codec.pack("request", body), qos=1)
 
     def _on_connect(self, client, userdata, flags, reason, properties) -> None:

@@ -9,6 +9,7 @@ version and anything not newer than what the kiosk holds is ignored (a replay ch
 from __future__ import annotations
 
 import logging
+import time
 from typing import Callable
 
 from kiosk.ledger import Ledger, RulesError, pictures
@@ -18,14 +19,17 @@ from .sender import Sender
 
 log = logging.getLogger("sync.inbound")
 FEED_PAGE = 500
+ANSWER_WITHIN = 10.0    # seconds head office has to answer a request; past them it is given up on (not answered)
 
 
 class Inbound:
     def __init__(self, ledger: Ledger, state: SyncState, sender: Sender, ask: Callable[[str, dict], None], *,
-                 follow_feed: bool = True):
+                 follow_feed: bool = True, monotonic: Callable[[], float] = time.monotonic):
         self.ledger, self.state, self.sender, self.ask = ledger, state, sender, ask
+        self.monotonic = monotonic            # how long a request has been out (tests turn it)
         self.follow_feed = follow_feed        # False: only the load tool, whose kiosks only send
-        self.feed_asked = False
+        self.feed_asked, self.asked_at = False, 0.0
+        self.announced = 0      # the highest feed head heard: one heard while a request was out is fetched after it
 
     def handle(self, env: dict) -> None:
         getattr(self, "_" + env["type"].replace(".", "_"))(env["body"])
@@ -38,12 +42,16 @@ class Inbound:
 
     # -- the feed ------------------------------------------------------------------------------
     def _feed_head(self, body: dict) -> None:
+        self.announced = max(self.announced, body["head"])
         if body["head"] > self.state.get("feed", 0):
             self.fetch()
 
     def fetch(self, force: bool = False) -> None:
-        if self.follow_feed and (force or not self.feed_asked):
-            self.feed_asked = True
+        """Ask for the next page, unless a request is out: one sent before any hub subscribed (or answered
+        too late) gets no answer, so a request older than :data:`ANSWER_WITHIN` no longer counts."""
+        waiting = self.feed_asked and self.monotonic() - self.asked_at < ANSWER_WITHIN
+        if self.follow_feed and (force or not waiting):
+            self.feed_asked, self.asked_at = True, self.monotonic()
             self.ask("feed.fetch", {"after": self.state.get("feed", 0), "limit": FEED_PAGE})
 
     def _response(self, body: dict) -> None:
@@ -65,7 +73,11 @@ class Inbound:
             with self.state.write():
                 self.state.put("feed", result["last"])
             log.info("feed now at %d of %d (%d records)", result["last"], result["head"], len(result["records"]))
-        if result["last"] < result["head"] and result["last"] > position:
+        more = result["last"] < result["head"] and result["last"] > position        # a full page: the next one
+        stale = result["head"] < self.announced         # answered before the rows a head since announced
+        if stale:
+            self.announced = 0      # asked again once: a head office whose feed went back is not asked forever
+        if more or stale:
             self.fetch()
 
     # -- retained head-office data -------------------------------------------------------------
