@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable
 
-from . import pii
+from . import keyed, pii
 
 
 class Overdraft(Exception):
@@ -49,8 +49,7 @@ def apply_effect(conn: sqlite3.Connection, record: dict, effect: dict, shortfall
 @handles("member.add")
 def _member_add(conn, record, e, _):
     conn.execute(
-        "INSERT INTO members (member_id, name, phone, birthday, referrer_id, joined_at, tier, tier_since)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        keyed.ADD_MEMBER,
         (e["member_id"], e["name"], e["phone"], e.get("birthday"), e.get("referrer_id"), record["at"],
          e["tier"], record["at"]))
 
@@ -62,8 +61,7 @@ _MEMBER_FIELDS = {"name", "phone", "birthday", "status", "first_purchase_tx"}
 def _member_set(conn, record, e, _):
     fields = {k: v for k, v in e["fields"].items() if k in _MEMBER_FIELDS}
     assert fields.keys() == e["fields"].keys(), f"unknown member field in {e}"
-    sets = ", ".join(f"{k} = ?" for k in fields)
-    conn.execute(f"UPDATE members SET {sets} WHERE member_id = ?", (*fields.values(), e["member_id"]))
+    conn.execute(keyed.set_member(fields), (*fields.values(), e["member_id"]))
 
 
 @handles("member.erase")
@@ -76,109 +74,96 @@ def _member_erase(conn, record, e, _):
 
 @handles("tier")
 def _tier(conn, record, e, _):
-    conn.execute("UPDATE members SET tier = ?, tier_since = ? WHERE member_id = ?",
-                 (e["tier"], record["at"], e["member_id"]))
+    conn.execute(keyed.SET_TIER, (e["tier"], record["at"], e["member_id"]))
 
 
 @handles("card.add")
 def _card_add(conn, record, e, shortfalls):
     """A member has one live card: a second one (two offline kiosks replacing the same card) is void."""
-    live = conn.execute("SELECT card_id FROM cards WHERE member_id = ? AND status = 'active'",
-                        (e["member_id"],)).fetchone()
+    live = conn.execute(keyed.ACTIVE_CARDS, (e["member_id"],)).fetchone()
     if live:
         shortfalls.append({"what": "card", "card_id": e["card_id"], "member_id": e["member_id"], "live_card": live[0]})
-    conn.execute("INSERT INTO cards (card_id, member_id, status, issued_at) VALUES (?, ?, ?, ?)",
-                 (e["card_id"], e["member_id"], "void" if live else "active", record["at"]))
+    conn.execute(keyed.ADD_CARD, (e["card_id"], e["member_id"], "void" if live else "active", record["at"]))
 
 
 @handles("card.set")
 def _card_set(conn, record, e, _):
-    conn.execute("UPDATE cards SET status = ? WHERE card_id = ?", (e["status"], e["card_id"]))
+    conn.execute(keyed.SET_CARD_STATUS, (e["status"], e["card_id"]))
 
 
 @handles("lot.add")
 def _lot_add(conn, record, e, _):
-    conn.execute("INSERT INTO lots (member_id, lot_id, earned_at, expires_on, points, remaining)"
-                 " VALUES (?, ?, ?, ?, ?, ?)",
-                 (e["member_id"], e["lot_id"], record["at"], e.get("expires_on"), e["points"], e["points"]))
+    conn.execute(keyed.ADD_LOT, (e["member_id"], e["lot_id"], record["at"], e.get("expires_on"), e["points"], e["points"]))
 
 
 @handles("lot.take")
 def _lot_take(conn, record, e, shortfalls):
     key = (e["member_id"], e["lot_id"])
-    row = conn.execute("SELECT remaining FROM lots WHERE member_id = ? AND lot_id = ?", key).fetchone()
+    row = conn.execute(keyed.LOT_LEFT, key).fetchone()
     have = row[0] if row else 0
     taken = min(have, e["points"])
     if taken:
-        conn.execute("UPDATE lots SET remaining = remaining - ? WHERE member_id = ? AND lot_id = ?", (taken, *key))
+        conn.execute(keyed.TAKE_FROM_LOT, (taken, *key))
     if taken < e["points"]:
         short = e["points"] - taken
         shortfalls.append({"what": "points", "member_id": e["member_id"], "lot_id": e["lot_id"], "short": short})
-        conn.execute("UPDATE members SET points_debt = points_debt + ? WHERE member_id = ?", (short, e["member_id"]))
+        conn.execute(keyed.ADD_DEBT, (short, e["member_id"]))
 
 
 @handles("debt")
 def _debt(conn, record, e, _):
-    conn.execute("UPDATE members SET points_debt = points_debt + ? WHERE member_id = ?",
-                 (e["delta"], e["member_id"]))
+    conn.execute(keyed.ADD_DEBT, (e["delta"], e["member_id"]))
 
 
 @handles("sv")
 def _stored_value(conn, record, e, shortfalls):
-    row = conn.execute("SELECT principal_fen, bonus_fen FROM members WHERE member_id = ?", (e["member_id"],)).fetchone()
+    row = conn.execute(keyed.STORED_VALUE, (e["member_id"],)).fetchone()
     principal, bonus = row or (0, 0)        # a member this kiosk does not hold (docs/personal-data.md)
     if principal + e["principal"] < 0 or bonus + e["bonus"] < 0:
         shortfalls.append({"what": "stored_value", "member_id": e["member_id"],
                            "short": -min(0, principal + e["principal"]) - min(0, bonus + e["bonus"])})
-    conn.execute("UPDATE members SET principal_fen = principal_fen + ?, bonus_fen = bonus_fen + ?"
-                 " WHERE member_id = ?", (e["principal"], e["bonus"], e["member_id"]))
+    conn.execute(keyed.ADD_STORED_VALUE, (e["principal"], e["bonus"], e["member_id"]))
     if e["principal"] + e["bonus"] < 0:
-        conn.execute("INSERT INTO sv_spends (tx_id, member_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                     (record["tx_id"], e["member_id"], record["at"]))
+        conn.execute(keyed.ADD_SPEND, (record["tx_id"], e["member_id"], record["at"]))
 
 
 @handles("qualify")
 def _qualify(conn, record, e, _):
-    conn.execute("INSERT INTO qualifying (member_id, at, tx_id, amount) VALUES (?, ?, ?, ?)",
-                 (e["member_id"], e.get("at", record["at"]), record["tx_id"], e["amount"]))
+    conn.execute(keyed.ADD_QUALIFYING, (e["member_id"], e.get("at", record["at"]), record["tx_id"], e["amount"]))
 
 
 @handles("checkin")
 def _checkin(conn, record, e, _):
-    conn.execute("INSERT INTO checkins (member_id, day) VALUES (?, ?)", (e["member_id"], e["day"]))
+    conn.execute(keyed.ADD_CHECKIN, (e["member_id"], e["day"]))
 
 
 @handles("package.add")
 def _package_add(conn, record, e, _):
-    conn.execute("INSERT INTO packages (package_id, member_id, code, name, uses, remaining, expires_on)"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 (e["package_id"], e["member_id"], e["code"], e["name"], e["uses"], e["uses"], e["expires_on"]))
+    conn.execute(keyed.ADD_PACKAGE, (e["package_id"], e["member_id"], e["code"], e["name"], e["uses"], e["uses"], e["expires_on"]))
 
 
 @handles("package.take")
 def _package_take(conn, record, e, shortfalls):
-    row = conn.execute("SELECT remaining FROM packages WHERE package_id = ?", (e["package_id"],)).fetchone()
+    row = conn.execute(keyed.PACKAGE_LEFT, (e["package_id"],)).fetchone()
     have = row[0] if row else 0             # sold before this kiosk held the member
     taken = min(have, e["uses"])
     if taken < e["uses"]:
         shortfalls.append({"what": "package_uses", "package_id": e["package_id"], "short": e["uses"] - taken})
-    conn.execute("UPDATE packages SET remaining = remaining - ?, status = ? WHERE package_id = ?",
-                 (taken, e.get("status", "active"), e["package_id"]))
+    conn.execute(keyed.TAKE_FROM_PACKAGE, (taken, e.get("status", "active"), e["package_id"]))
 
 
 @handles("coupon.add")
 def _coupon_add(conn, record, e, _):
-    conn.execute("INSERT INTO coupons (coupon_id, member_id, code, issued_at, valid_until) VALUES (?, ?, ?, ?, ?)",
-                 (e["coupon_id"], e["member_id"], e["code"], record["at"], e["valid_until"]))
+    conn.execute(keyed.ADD_COUPON, (e["coupon_id"], e["member_id"], e["code"], record["at"], e["valid_until"]))
 
 
 @handles("coupon.use")
 def _coupon_use(conn, record, e, shortfalls):
-    row = conn.execute("SELECT used_tx FROM coupons WHERE coupon_id = ?", (e["coupon_id"],)).fetchone()
+    row = conn.execute(keyed.COUPON_USED, (e["coupon_id"],)).fetchone()
     if row is None or row[0] is not None:   # issued before this kiosk held the member, or used before
         shortfalls.append({"what": "coupon", "coupon_id": e["coupon_id"], "used_by": row[0] if row else None})
         return
-    conn.execute("UPDATE coupons SET used_tx = ? WHERE coupon_id = ?", (record["tx_id"], e["coupon_id"]))
+    conn.execute(keyed.USE_COUPON, (record["tx_id"], e["coupon_id"]))
 
 
 @handles("stock")

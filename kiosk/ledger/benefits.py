@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from . import keyed
 from .dates import add_months, lot_expiry
 from .rules import Rules
 
@@ -25,7 +26,7 @@ def earn_effects(conn, rules: Rules, member_id: str, points: int, lot_id: str, d
     """Earned points repay any debt first; the rest becomes a lot expiring by the rules."""
     if points <= 0:
         return []
-    (debt,) = conn.execute("SELECT points_debt FROM members WHERE member_id = ?", (member_id,)).fetchone()
+    (debt,) = conn.execute(keyed.POINTS_DEBT, (member_id,)).fetchone()
     repay = min(debt, points)
     effects = [{"op": "debt", "member_id": member_id, "delta": -repay}] if repay else []
     if points > repay:

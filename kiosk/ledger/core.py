@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from . import holdings, journal, pii, schema
+from . import holdings, journal, keyed, pii, schema
 from .apply import apply_effect
 from .clock import Clock, from_env
 from .dates import from_utc_text, parse_moment, to_utc_text
@@ -348,9 +348,7 @@ class LedgerCore:
 
     def member_for_card(self, card_id: str, *, active: bool = True) -> dict:
         """The member a card belongs to; a lost, replaced or closed card is refused."""
-        row = self.conn.execute(
-            "SELECT c.status, m.*, k.data_key, k.erased FROM cards c JOIN members m ON m.member_id = c.member_id"
-            " LEFT JOIN member_keys k ON k.member_id = m.member_id WHERE c.card_id = ?", (card_id,)).fetchone()
+        row = self.conn.execute(keyed.MEMBER_BY_CARD, (card_id,)).fetchone()
         if row is None:
             raise NotFound(f"card {card_id} is not known", "unknown_card")
         member = pii.reveal(self.conn, self.keyring, dict(zip(self._member_columns, row[:-2])), keys=row[-2:])

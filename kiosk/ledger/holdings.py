@@ -28,6 +28,6 @@ def valid_coupon(alias: str = "") -> str:
 
 def available_points(conn, member_id: str, day: str) -> int:
     """Points in the member's valid lots on local ``day`` (before any debt is netted off)."""
-    (points,) = conn.execute(f"SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE member_id = ? AND {valid_lot()}",
-                             (member_id, day)).fetchone()
+    from .keyed import VALID_POINTS      # keyed builds its statements from this module's conditions
+    (points,) = conn.execute(VALID_POINTS, (member_id, day)).fetchone()
     return points

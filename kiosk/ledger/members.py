@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from . import guard, pii
+from . import guard, keyed, pii
 from .dates import parse_day
 from .errors import InvalidInput, NotFound, Refused
 from .guard import Spends
@@ -162,8 +162,7 @@ class MemberService(Service):
                     "SELECT package_id, remaining FROM packages WHERE member_id = ? AND remaining > 0",
                     (member_id,)).fetchall():
                 t.effect("package.take", package_id=package_id, uses=remaining, status="forfeited")
-            for (cid,) in self.conn.execute("SELECT card_id FROM cards WHERE member_id = ? AND status = 'active'",
-                                            (member_id,)).fetchall():
+            for (cid,) in self.conn.execute(keyed.ACTIVE_CARDS, (member_id,)).fetchall():
                 t.effect("card.set", card_id=cid, status="closed")
             t.effect("member.set", member_id=member_id, fields={"status": "closed"})
             t.record["data"].update(refund_principal_fen=principal, forfeit_bonus_fen=bonus, forfeit_points=points)

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from . import keyed
 from .errors import LedgerError
 from .phones import normalise_phone
 
@@ -185,7 +186,7 @@ def check_key(conn, keyring: Keyring, where: str) -> None:
 
 
 def data_key(conn, keyring: Keyring, member_id: str) -> bytes | None:
-    row = conn.execute("SELECT data_key FROM member_keys WHERE member_id = ? AND erased = 0", (member_id,)).fetchone()
+    row = conn.execute(keyed.DATA_KEY, (member_id,)).fetchone()
     return keyring.unwrap(member_id, row[0]) if row else None
 
 
@@ -320,9 +321,7 @@ def index_record(conn, keyring: Keyring, record: dict) -> None:
 
 
 def _index_phone(conn, keyring: Keyring, member_id: str, phone: str) -> None:
-    conn.execute("INSERT INTO member_keys (member_id, phone_hash) VALUES (?, ?) ON CONFLICT (member_id)"
-                 " DO UPDATE SET phone_hash = excluded.phone_hash WHERE member_keys.erased = 0",
-                 (member_id, keyring.phone_hash(phone)))
+    conn.execute(keyed.INDEX_PHONE, (member_id, keyring.phone_hash(phone)))
 
 
 def index_plain_members(conn, keyring: Keyring, region: str) -> None:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from . import guard
+from . import guard, keyed
 from .benefits import apply_all, earn_effects
 from .core import TxBuilder, states_inputs
 from .dates import add_months, from_utc_text, to_utc_text
 from .errors import InvalidInput, NotFound, Refused
-from .holdings import available_points, valid_lot
+from .holdings import available_points
 from .guard import Spends
 from .pricing import Line, earn_points
 from .rules import Tier
@@ -40,9 +40,7 @@ class PointsService(Service):
         """
         day = t.local.date().isoformat()
         lots = self.conn.execute(
-            f"SELECT lot_id, remaining FROM lots WHERE member_id = ? AND {valid_lot()}"
-            " ORDER BY lot_id != ?, expires_on IS NULL, expires_on, earned_at, lot_id",
-            (member_id, day, first_lot or "")).fetchall()
+            keyed.LOTS_TO_DRAW, (member_id, day, first_lot or "")).fetchall()
         have = sum(r for _, r in lots)
         if have < points and not into_debt:
             raise Refused(f"only {have} points available, {points} needed", "insufficient_points")
@@ -61,8 +59,7 @@ class PointsService(Service):
     def qualifying_total(self, member_id: str, moment: datetime) -> int:
         since = add_months(moment.date(), -self.rules.tier_window_months)
         (total,) = self.conn.execute(
-            "SELECT COALESCE(SUM(amount), 0) FROM qualifying WHERE member_id = ? AND at >= ?",
-            (member_id, to_utc_text(moment.replace(year=since.year, month=since.month, day=since.day)))).fetchone()
+            keyed.QUALIFYING_SINCE, (member_id, to_utc_text(moment.replace(year=since.year, month=since.month, day=since.day)))).fetchone()
         return total
 
     def tier_for(self, total: int) -> Tier:
@@ -83,8 +80,7 @@ class PointsService(Service):
         with self.transaction("checkin", operator=operator, at=at, card=card_id) as t:
             member = t.member
             day = t.local.date().isoformat()
-            if self.conn.execute("SELECT 1 FROM checkins WHERE member_id = ? AND day = ?",
-                                 (member["member_id"], day)).fetchone():
+            if self.conn.execute(keyed.CHECKED_IN, (member["member_id"], day)).fetchone():
                 raise Refused("already checked in today", "already_checked_in")
             t.effect("checkin", member_id=member["member_id"], day=day)
             self.earn(t, member["member_id"], self.rules.checkin_points)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from . import guard
+from . import guard, keyed
 from .core import TxBuilder, states_inputs
 from .dates import to_utc_text
 from .errors import InvalidInput, NotFound, Refused
 from .guard import Spends
-from .holdings import valid_coupon
 from .pricing import Line, Quote, quote_purchase
 from .points import PointsService
 from .service import Service
@@ -43,9 +42,7 @@ class PurchaseService(Service):
                 raise NotFound(f"coupon {code} is not defined in the rules", "unknown_coupon")
             taken = [cid for cid, _ in found]
             row = self.conn.execute(
-                f"SELECT coupon_id FROM coupons WHERE member_id = ? AND code = ? AND {valid_coupon()}"
-                " AND issued_at <= ? ORDER BY valid_until, coupon_id",
-                (member_id, code, day, instant)).fetchall()
+                keyed.COUPONS_OF_CODE, (member_id, code, day, instant)).fetchall()
             free = [cid for (cid,) in row if cid not in taken]
             if not free:
                 raise Refused(f"the member has no valid {code} coupon", "no_coupon")

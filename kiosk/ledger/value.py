@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from . import guard
+from . import guard, keyed
 from .benefit_ops import BenefitService
 from .benefits import part_share
 from .dates import from_utc_text
@@ -64,8 +64,7 @@ class ValueService(Service):
             if t.moment - from_utc_text(topped_at) > window:
                 raise Refused(f"top-ups can only be undone within {self.rules.undo_window_minutes} minutes",
                               "undo_window_passed")
-            if self.conn.execute("SELECT 1 FROM sv_spends WHERE member_id = ? AND at >= ? LIMIT 1",
-                                 (member_id, topped_at)).fetchone():
+            if self.conn.execute(keyed.SPENT_SINCE, (member_id, topped_at)).fetchone():
                 raise Refused("stored value has been spent since this top-up", "topup_spent")
             later = self.benefits.take_back_topup_bonus(t, topup_tx)
             bonus += later["bonus_fen"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+from . import keyed
 from .dates import to_utc_text
 from .daysum import day_summary
 from .holdings import valid_coupon
@@ -71,8 +72,7 @@ class ViewService(Service):
             "points_expiring": soon[0], "points_expiring_on": soon[1],
             "principal_fen": member["principal_fen"], "bonus_fen": member["bonus_fen"],
             "coupons": coupons, "packages": packages,
-            "checked_in_today": bool(self.conn.execute(
-                "SELECT 1 FROM checkins WHERE member_id = ? AND day = ?", (member_id, day.isoformat())).fetchone()),
+            "checked_in_today": bool(self.conn.execute(keyed.CHECKED_IN, (member_id, day.isoformat())).fetchone()),
             "history": self.history(member_id, history),
             "shown_balance": self.head_office.shown_balance(member_id),
         }

@@ -31,6 +31,7 @@ from kiosk.ledger.core import connect as sqlite_connect, create_private, write_t
 from kiosk.ledger.migrations import Migration, upgrade
 
 from . import feedlog, feedscope
+from .batchcopy import BatchCopy
 from .feedscope import FEED_SCOPE_DDL
 from .holds import HOLDS_DDL
 from .opsdb import NOTIFY_CLAIMS_DDL, OPS_DDL
@@ -192,11 +193,18 @@ class Db:
         if self.unsequenced and self.sequence_on_commit:
             feedlog.sequence(self)
 
-    def held(self, tables: dict[str, tuple[str, ...]]):
+    @contextmanager
+    def held(self, tables: dict[str, tuple[str, ...]], members: set[str] = frozenset(), first: str = ""):
         """A block in which the rows inserted into ``tables`` go to PostgreSQL together
-        (:meth:`PgConnection.holding`): one round trip a table instead of one a row. SQLite has no round
-        trips to save: sent as they come."""
-        return self.conn.holding(tables) if self.dialect == "postgresql" else nullcontext()
+        (:meth:`PgConnection.holding`): one round trip a table instead of one a row, and ``members`` (locked
+        by the open transaction) are read and written in a copy (:meth:`PgConnection.copying`; ``first``:
+        the moment of the batch's first record). SQLite has
+        no round trips to save: everything is sent as it comes."""
+        if self.dialect != "postgresql":
+            yield
+            return
+        with self.conn.holding(tables), self.conn.copying(members, first):
+            yield
 
     def lock(self, names: Iterable[str]) -> None:
         """Lock more names inside a named transaction (after its own: a deadlock is then possible and
@@ -267,8 +275,14 @@ class PgConnection:
         self._sql: dict[str, str] = {}
         self._tables: dict[str, tuple[str, ...]] | None = None     # held: table -> what names it
         self._held: dict[str, _Held] = {}                          # by the INSERT's text
+        self._copy: BatchCopy | None = None                        # a batch's members (:meth:`copying`)
 
     def execute(self, sql: str, params=()):
+        if self._copy is not None and self._copy.active:
+            served = self._copy.serve(sql, params)
+            if served is not None:
+                return served
+            self._copy.before(sql)
         if self._tables is not None:
             held = self._held.get(sql) or self._hold(sql)
             if held is not None:
@@ -308,6 +322,24 @@ class PgConnection:
                 self._send(held)
         finally:
             self._tables, self._held = None, {}
+
+    @contextmanager
+    def copying(self, members: set[str], first: str = ""):
+        """Serve the keyed statements of ``members`` (locked by the open transaction) from a copy in memory
+        (:mod:`.batchcopy`; ``first``: the moment of the batch's first record) and write what changed back
+        when the block ends; dropped when it raises."""
+        if not members:
+            yield
+            return
+        if self._copy is None:
+            self._copy = BatchCopy()
+        self._copy.start(self.pg, members, first)
+        try:
+            yield
+            if self._copy.active:
+                self._copy.write_back()
+        finally:
+            self._copy.end()
 
     def _send(self, held: _Held) -> None:
         rows, held.rows = held.rows, []

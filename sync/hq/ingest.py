@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from kiosk.ledger import journal, pii
+from kiosk.ledger import journal, keyed, pii
 from kiosk.ledger.clock import Clock, from_env, now_text
 from kiosk.ledger.holdings import local_day, valid_lot
 
@@ -178,12 +178,14 @@ class Ingest:
                 self.verifier.new_batch()
             source = self._source(store_id, source_id, channel)
             parked = self._parked(source_id)
-            self._lock_members(records + list(parked.values()))
+            members = self._lock_members(records + list(parked.values()))
             ordered = sorted(records, key=lambda r: r["seq"])
             self._accept_keys(source, ordered, keys)
             placed = self._placed(source_id, [r["seq"] for r in ordered if r["seq"] <= source.hwm])
-            seen = self._journaled([r for r in ordered if r["seq"] > source.hwm] + list(parked.values()))
-            with self._rows_held():
+            fresh = [r for r in ordered if r["seq"] > source.hwm] + list(parked.values())
+            seen = self._journaled(fresh)
+            copied = members if len(fresh) > 1 else set()      # one record gains nothing from a copy
+            with self._rows_held(copied, min((r["at"] for r in fresh), default="")):
                 gaps = self._walk(source, ordered, seen, placed, out)
                 self._drain_parked(source, {**{r["seq"]: r for r in gaps}, **parked}, seen, placed, out)
             self._park(source, parked, gaps, out)
@@ -214,15 +216,16 @@ class Ingest:
         return gaps
 
     @contextmanager
-    def _rows_held(self):
+    def _rows_held(self, members: set[str], first: str):
         """Without savepoints the batch's rows of the append-only tables (:data:`HELD_TABLES`) go to
-        PostgreSQL together, a table's before anything names it, and at the end; a row it refuses runs
-        the batch again with savepoints."""
+        PostgreSQL together, a table's before anything names it, and at the end, and its ``members`` are
+        read and written in a copy (:mod:`.batchcopy`; ``first``: the moment of the batch's first new
+        record); a row PostgreSQL refuses runs the batch again with savepoints."""
         if self._savepoints:
             yield
             return
         try:
-            with self.db.held(HELD_TABLES):
+            with self.db.held(HELD_TABLES, members, first):
                 yield
         except (NeedsSavepoint, *self.db.fatal):
             raise
@@ -304,18 +307,19 @@ class Ingest:
         return {seq: json.loads(text) for seq, text in self.conn.execute(
             "SELECT seq, record FROM hq_parked WHERE source_id = ?", (source_id,)).fetchall()}
 
-    def _lock_members(self, records: list[dict]) -> None:
+    def _lock_members(self, records: list[dict]) -> set[str]:
         """Lock every member, stock and printed coupon the records may touch, the members their inputs'
-        cards belong to included, before anything is read (sorted: batches never wait in a circle).
-        SQLite has one writer: nothing to lock."""
+        cards belong to included, before anything is read (sorted: batches never wait in a circle);
+        returns the members locked. SQLite has one writer: nothing to lock (none returned)."""
         if self.db.dialect == "sqlite":
-            return
+            return set()
         cards = sorted(named_cards(records))
         owners = set()
         if cards:
             owners = {m for (m,) in self.conn.execute(
                 f"SELECT DISTINCT member_id FROM cards WHERE card_id IN ({', '.join('?' * len(cards))})", cards)}
         self.db.lock(lock_names(records) | {f"member:{m}" for m in owners})
+        return set().union(*map(members_of, records), owners)
 
     def _journaled(self, records: list[dict]) -> dict[str, tuple[str, int]]:
         """Which of these tx_ids are journaled already, and as which source's seq (one query)."""
@@ -469,7 +473,7 @@ class Ingest:
 
     def _hold(self, member_id: str, out: Outcome) -> None:
         cards = [c for (c,) in self.conn.execute(
-            "SELECT card_id FROM cards WHERE member_id = ? AND status = 'active'", (member_id,)).fetchall()]
+            keyed.ACTIVE_CARDS, (member_id,)).fetchall()]
         self._block(cards, "held after a double spend", out)
 
     def _block(self, cards: list[str], reason: str, out: Outcome) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from kiosk.ledger import parse_fen
+from kiosk.ledger import keyed, parse_fen
 from kiosk.ledger.dates import from_utc_text, to_utc_text
 from kiosk.ledger.errors import LedgerError
 
@@ -227,7 +227,7 @@ class Monitor:
         (alert_id,) = cursor.fetchone()
         if hold:
             cards = [c for (c,) in self.conn.execute(
-                "SELECT card_id FROM cards WHERE member_id = ? AND status = 'active'", (record["member_id"],))]
+                keyed.ACTIVE_CARDS, (record["member_id"],))]
             for card_id in cards:
                 self.conn.execute("INSERT INTO blocklist (card_id, reason, since) VALUES (?, ?, ?)"
                                   " ON CONFLICT (card_id) DO NOTHING",

@@ -1,0 +1,127 @@
+"""On PostgreSQL a batch's members are read and written in a copy in memory (sync/hq/batchcopy.py): a batch
+costs the same statements whatever its size, and the ledger ends exactly where the SQLite hub (which never
+copies) leaves it, also when the copy cannot serve a statement or PostgreSQL refuses what it wrote back."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from kiosk.ledger import REFERENCE_RULES, Ledger, lines_from_amount, pii
+from sync.hq.db import Db
+from sync.hq.ingest import Ingest
+from sync.hq.retained import Retained
+
+from .test_ingest_statements import Counting
+from .test_rederive import FULL, every_kind, hub, kiosk, send  # noqa: F401  (kiosk: a fixture)
+from .test_rederive_batch import journaled, projections
+
+
+def test_every_kind_in_one_batch_leaves_the_ledger_as_the_sqlite_hub_does(kiosk: Ledger, tmp_path, pg_url):
+    every_kind(kiosk)
+    records = kiosk.journal()
+    pg, lite = hub(pg_url), hub(f"sqlite:///{tmp_path / 'hq.db'}")
+    counting = pg.db.conn.pg = Counting(pg.db.conn.pg)
+    for hq in (pg, lite):
+        out = send(hq, kiosk, records)
+        assert out.applied == len(records) and out.corrections == [] and out.alerts == []
+    assert counting.starting("SAVEPOINT") == 0         # the copy served it: no record had to be run again
+    assert projections(pg) == projections(lite)
+    assert journaled(pg) == journaled(lite)
+    pg.db.close(), lite.db.close()
+
+
+def counter_day(kiosk: Ledger, first: int, members: int) -> None:
+    """Each member: registered, topped up, a purchase paid from it, a purchase earning points, a check-in."""
+    for i in range(first, first + members):
+        card = f"C{i}"
+        kiosk.register(name=f"M{i}", phone=f"1390000{i:04d}", card_id=card, operator="admin", at="2026-11-01T09:00")
+        kiosk.topup(card, 20_000, operator="admin", at="2026-11-01T09:10")
+        kiosk.purchase(card, lines_from_amount(5_000), pay="stored-value", operator="admin", at="2026-11-01T09:20")
+        kiosk.purchase(card, lines_from_amount(3_000 + i), operator="admin", at="2026-11-01T10:00")
+        kiosk.checkin(card, at="2026-11-01T11:00")
+
+
+def test_a_batch_costs_the_same_statements_whatever_its_size(tmp_path, pg_url):
+    kiosk = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", rules_text=REFERENCE_RULES.read_text(),
+                          at="2026-01-01T08:00", pii_key=pii.load_or_make(os.environ["KIOSK_HQ_KEY"]))
+    counter_day(kiosk, 0, 1)
+    opening = kiosk.journal()       # the gifts' stock and a first member: what is read once a hub is done
+    counter_day(kiosk, 1, 2)
+    small = kiosk.journal()[len(opening):]
+    counter_day(kiosk, 3, 12)
+    large = kiosk.journal()[len(opening) + len(small):]
+    assert len(large) == 6 * len(small) == 60
+    db = Db(pg_url)
+    Retained(db).set_rules(REFERENCE_RULES.read_text())
+    ingest = Ingest(db)
+    send(ingest, kiosk, opening)
+    counting = db.conn.pg = Counting(db.conn.pg)
+    sent = []
+    for batch in (small, large):
+        counting.sent.clear()
+        out = send(ingest, kiosk, batch)
+        assert out.applied == len(batch) and out.corrections == []
+        sent.append(sum(counting.sent.values()))
+    assert sent[0] == sent[1] < 40, sent
+    db.close()
+
+
+def test_a_card_another_member_holds_is_refused_as_the_sqlite_hub_refuses_it(tmp_path, pg_url):
+    """Two kiosks issue the same card to two new members while offline: PostgreSQL refuses the copy's card
+    row when it is written back, the batch runs again a record at a time, and the second registration (and
+    what follows it) is rejected exactly as on SQLite."""
+    key = pii.load_or_make(os.environ["KIOSK_HQ_KEY"])
+    first, second = (Ledger.create(tmp_path / f"{k}.db", kiosk_id=k, store_id="s1", rules_text=FULL,
+                                   at="2026-01-01T08:00", pii_key=key) for k in ("k1", "k2"))
+    first.register(name="A", phone="13800000001", card_id="X", operator="admin", at="2026-11-01T09:00")
+    second.register(name="Y", phone="13800000009", card_id="Y", operator="admin", at="2026-11-01T09:00")
+    second.register(name="B", phone="13800000002", card_id="X", operator="admin", at="2026-11-01T09:05")
+    second.topup("X", 10_000, operator="admin", at="2026-11-01T09:06")
+    second.topup("Y", 10_000, operator="admin", at="2026-11-01T09:07")
+    outcomes = []
+    for hq in (hub(pg_url), hub(f"sqlite:///{tmp_path / 'hq.db'}")):
+        send(hq, first, first.journal(), source="k1")
+        out = send(hq, second, second.journal(), source="k2")
+        outcomes.append(([(c["seq"], c["kind"]) for c in out.corrections], out.applied, projections(hq)))
+        hq.db.close()
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == [(3, "rejected"), (4, "rejected")] and outcomes[0][1] == 3   # stock, Y, Y's top-up
+
+
+def test_a_tier_window_longer_than_the_copy_reads_the_database(tmp_path, pg_url):
+    """The copy holds a year of qualifying spend; rules counting three years read the rest from PostgreSQL
+    (a purchase 20 months back still counts towards the tier), at the first go: re-derived from the copy
+    alone the record would differ and the batch would run again a record at a time."""
+    rules = FULL.replace("window_months = 12", "window_months = 36")
+    kiosk = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", rules_text=rules, at="2025-01-01T08:00",
+                          pii_key=pii.load_or_make(os.environ["KIOSK_HQ_KEY"]))
+    kiosk.register(name="A", phone="13800000001", card_id="A", operator="admin", at="2025-03-01T09:00")
+    kiosk.purchase("A", lines_from_amount(60_000), operator="admin", at="2025-03-01T10:00")
+    earlier = kiosk.journal()
+    bought = kiosk.purchase("A", lines_from_amount(50_000), operator="admin", at="2026-11-20T10:00")
+    assert bought["tier"] == "normal"       # 600 + 500 yuan in the window: the kiosk upgrades the member
+    db = Db(pg_url)
+    Retained(db).set_rules(rules)
+    hq = Ingest(db)
+    send(hq, kiosk, earlier)
+    counting = db.conn.pg = Counting(db.conn.pg)
+    out = send(hq, kiosk, kiosk.journal()[len(earlier):])
+    assert out.applied == 1 and out.corrections == []
+    assert counting.starting("SAVEPOINT") == 0
+    assert db.conn.execute("SELECT tier FROM members").fetchone()[0] == "normal"
+    db.close()
+
+
+@pytest.mark.parametrize("cut", [1, 5])
+def test_a_resent_batch_applies_nothing_twice(kiosk: Ledger, pg_url, cut):
+    """A batch sent again, whole or from part-way, changes nothing (the copy is never written back twice)."""
+    every_kind(kiosk)
+    records = kiosk.journal()
+    hq = hub(pg_url)
+    send(hq, kiosk, records)
+    before = projections(hq)
+    out = send(hq, kiosk, records[cut:])
+    assert out.applied == 0 and out.duplicates == len(records) - cut
+    assert projections(hq) == before
+    hq.db.close()
