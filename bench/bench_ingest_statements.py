@@ -6,7 +6,9 @@ check-ins for them; the hub ingests the journal in batches of ``--batch`` record
 reachable, on PostgreSQL, counting every statement sent (on PostgreSQL at the driver: journal rows held for
 one INSERT count once), with head office's re-derivation of each
 record's effects and without it (``_without_rederive``, the shape issue 15 first measured). Figures: ``fresh``
-(first delivery), ``resend`` (the same batches again: duplicates); with the first delivery's CPU per record:
+(first delivery), ``resend`` (the same batches again: duplicates), per record and per batch (as a hub: feed
+rows are numbered by the hub's loop once a second, not after each batch, which cost 6 statements a batch in
+this bench before 2026-12-02); with the first delivery's CPU per record:
 the hub's (this process: ``time.process_time``, not wall time) and, when PostgreSQL runs on this machine,
 its backend's (``/proc``). CPU figures need a few hundred members to settle (``--members 300``); the
 counts do not. Run: ``make bench-ingest-statements``.
@@ -58,9 +60,11 @@ def journal(work: Path, members: int) -> tuple[Ledger, list[dict]]:
     return kiosk, kiosk.journal(limit=100000)
 
 
-def measure(url: str, kiosk: Ledger, records: list[dict], size: int, rederive: bool) -> tuple[dict, dict]:
-    """Statements per record (fresh, resend) and the first delivery's CPU ms per record (hub, server)."""
+def measure(url: str, kiosk: Ledger, records: list[dict], size: int, rederive: bool) -> tuple[dict, dict, dict]:
+    """Statements per record and per batch (fresh, resend) and the first delivery's CPU ms per record (hub,
+    server)."""
     db = Db(url)
+    db.sequence_on_commit = False
     Retained(db).set_rules(REFERENCE_RULES.read_text())
     ingest = Ingest(db, rederive=rederive)
     if db.dialect == "postgresql":      # what goes to the server (rows held for one INSERT are not sent alone)
@@ -72,19 +76,20 @@ def measure(url: str, kiosk: Ledger, records: list[dict], size: int, rederive: b
     batches = [records[i:i + size] for i in range(0, len(records), size)]
     keys = [pii.keys_for(kiosk.conn, batch) for batch in batches]
     server = server_cpu(db)
-    statements, cpu = {}, {}
+    statements, per_batch, cpu = {}, {}, {}
     for name in ("fresh", "resend"):
         counting.count = 0
         hub, backend = time.process_time(), server()
         for batch, batch_keys in zip(batches, keys):
             ingest.batch("s1", "k1", "kiosk", batch, batch_keys)
         statements[name] = round(counting.count / len(records), 2)
+        per_batch[name] = round(counting.count / len(batches), 1)
         if name == "fresh":
             cpu["hub"] = round((time.process_time() - hub) * 1000 / len(records), 3)
             if backend is not None:
                 cpu["server"] = round((server() - backend) * 1000 / len(records), 3)
     db.close()
-    return statements, cpu
+    return statements, per_batch, cpu
 
 
 def server_cpu(db: Db):
@@ -117,14 +122,16 @@ def main() -> None:
         for rederive in (True, False):
             tail = "" if rederive else "_without_rederive"
             sqlite = measure(f"sqlite:///{work / f'hq{tail}.db'}", kiosk, records, args.batch, rederive)
-            out[f"sqlite_statements_per_record{tail}"], out[f"sqlite_cpu_ms_per_record{tail}"] = sqlite
+            (out[f"sqlite_statements_per_record{tail}"], out[f"sqlite_statements_per_batch{tail}"],
+             out[f"sqlite_cpu_ms_per_record{tail}"]) = sqlite
             pg_url, reason = pg_or_reason(args.pg)
             if not pg_url:
                 out["postgresql"] = reason
                 continue
             try:
                 pg = measure(pg_url, kiosk, records, args.batch, rederive)
-                out[f"postgresql_statements_per_record{tail}"], out[f"postgresql_cpu_ms_per_record{tail}"] = pg
+                (out[f"postgresql_statements_per_record{tail}"], out[f"postgresql_statements_per_batch{tail}"],
+                 out[f"postgresql_cpu_ms_per_record{tail}"]) = pg
             finally:
                 drop_pg(args.pg, pg_url)
     print(json.dumps(out))

@@ -110,18 +110,19 @@ class BatchCopy:
         return self.copy.execute(f"SELECT 1 FROM {key.table} WHERE {where}",
                                  [params[i] for _, i in key.row]).fetchone() is not None
 
-    def before(self, sql: str) -> None:
-        """A statement the database runs: what it may read of the copied tables is written back first; one
-        that writes them (or a savepoint) ends the copy."""
+    def before(self, sql: str) -> list[tuple[str, list]]:
+        """A statement the database runs: what it may read of the copied tables must be written back first
+        (the statements returned); one that writes them (or a savepoint) ends the copy."""
         writes = _WRITES.match(sql)
         ends = sql.lstrip().upper().startswith(_TRANSACTION_CONTROL) or bool(writes and writes.group(1) in TABLES)
-        if ends or _NAMES.search(sql):
-            self.write_back()
+        statements = self.write_back() if ends or _NAMES.search(sql) else []
         if ends:
             self.end()
+        return statements
 
-    def write_back(self) -> None:
-        """Send what the copy changed since it was loaded (or last written back)."""
+    def write_back(self) -> list[tuple[str, list]]:
+        """What the copy changed since it was loaded (or last written back), as statements to send."""
+        statements = []
         for table, key in TABLES.items():
             now, then = self._rows(table), self.loaded[table]
             if now == then:
@@ -132,11 +133,11 @@ class BatchCopy:
             gone = [pk for pk in then if pk not in now]
             if gone:       # no keyed statement deletes: a bug, and the slow path is the safe one
                 raise RuntimeError(f"the batch copy lost rows of {table}: {gone[:3]}")
-            self._send(f"INSERT INTO {table} ({', '.join(columns)})", columns, new, "")
             updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
-            self._send(f"INSERT INTO {table} ({', '.join(columns)})", columns, changed,
-                       f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
+            statements += _inserts(table, columns, new, "")
+            statements += _inserts(table, columns, changed, f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
             self.loaded[table] = now
+        return statements
 
     def end(self) -> None:
         self.active, self.members, self.since, self.loaded = False, set(), {}, {}
@@ -145,10 +146,13 @@ class BatchCopy:
         key = [self.columns[table].index(c) for c in TABLES[table]]
         return {tuple(row[i] for i in key): row for row in self.copy.execute(f"SELECT * FROM {table}")}
 
-    def _send(self, head: str, columns: list[str], rows: list[tuple], tail: str) -> None:
-        width = len(columns)
-        for i in range(0, len(rows), ROWS_A_STATEMENT):
-            chunk = rows[i:i + ROWS_A_STATEMENT]
-            marks = ", ".join("(" + ", ".join(f"${n * width + c + 1}" for c in range(width)) + ")"
-                              for n in range(len(chunk)))
-            self.pg.execute(f"{head} VALUES {marks}{tail}", [v for row in chunk for v in row])
+
+def _inserts(table: str, columns: list[str], rows: list[tuple], tail: str) -> list[tuple[str, list]]:
+    """``rows`` as multi-row INSERTs into ``table`` (``$n`` placeholders) ending in ``tail``."""
+    width, statements = len(columns), []
+    for i in range(0, len(rows), ROWS_A_STATEMENT):
+        chunk = rows[i:i + ROWS_A_STATEMENT]
+        marks = ", ".join("(" + ", ".join(f"${n * width + c + 1}" for c in range(width)) + ")" for n in range(len(chunk)))
+        statements.append((f"INSERT INTO {table} ({', '.join(columns)}) VALUES {marks}{tail}",
+                           [v for row in chunk for v in row]))
+    return statements

@@ -193,18 +193,12 @@ class Db:
         if self.unsequenced and self.sequence_on_commit:
             feedlog.sequence(self)
 
-    @contextmanager
     def held(self, tables: dict[str, tuple[str, ...]], members: set[str] = frozenset(), first: str = ""):
-        """A block in which the rows inserted into ``tables`` go to PostgreSQL together
-        (:meth:`PgConnection.holding`): one round trip a table instead of one a row, and ``members`` (locked
-        by the open transaction) are read and written in a copy (:meth:`PgConnection.copying`; ``first``:
-        the moment of the batch's first record). SQLite has
-        no round trips to save: everything is sent as it comes."""
-        if self.dialect != "postgresql":
-            yield
-            return
-        with self.conn.holding(tables), self.conn.copying(members, first):
-            yield
+        """A block in which the rows inserted into ``tables`` go to PostgreSQL together and ``members``
+        (locked by the open transaction) are read and written in a copy (:meth:`PgConnection.holding`;
+        ``first``: the moment of the batch's first record). SQLite has no round trips to save: everything
+        is sent as it comes."""
+        return self.conn.holding(tables, members, first) if self.dialect == "postgresql" else nullcontext()
 
     def lock(self, names: Iterable[str]) -> None:
         """Lock more names inside a named transaction (after its own: a deadlock is then possible and
@@ -251,7 +245,8 @@ def pg_ddl(sqlite_ddl: str) -> str:
             .replace("INTEGER", "BIGINT").replace(") WITHOUT ROWID;", ");").replace(") STRICT;", ");"))
 
 
-HELD_ROWS = 500        # rows of a held INSERT sent in one statement (PostgreSQL takes 65,535 parameters)
+HELD_ROWS = 500        # rows of a held INSERT sent in one statement
+PARAMETERS = 65_535    # in one statement, at most
 
 
 @dataclass
@@ -262,6 +257,7 @@ class _Held:
 
 
 _PLACEHOLDER = re.compile(r"\?")
+_NUMBERED = re.compile(r"\$(\d+)")
 _ONE_ROW_INSERT = re.compile(r"INSERT INTO (\w+) \([^()]*\) VALUES \([^()]*\)")
 
 
@@ -275,14 +271,14 @@ class PgConnection:
         self._sql: dict[str, str] = {}
         self._tables: dict[str, tuple[str, ...]] | None = None     # held: table -> what names it
         self._held: dict[str, _Held] = {}                          # by the INSERT's text
-        self._copy: BatchCopy | None = None                        # a batch's members (:meth:`copying`)
+        self._copy: BatchCopy | None = None                        # a batch's members (:mod:`.batchcopy`)
 
     def execute(self, sql: str, params=()):
         if self._copy is not None and self._copy.active:
             served = self._copy.serve(sql, params)
             if served is not None:
                 return served
-            self._copy.before(sql)
+            self._send_together(self._copy.before(sql))
         if self._tables is not None:
             held = self._held.get(sql) or self._hold(sql)
             if held is not None:
@@ -290,7 +286,7 @@ class PgConnection:
                 return None
             for held in self._held.values():
                 if held.rows and any(name in sql for name in held.names):
-                    self._send(held)
+                    self._send_together(self._statements(held))
         return self.pg.execute(self._translated(sql), params)
 
     def _hold(self, sql: str) -> _Held | None:
@@ -310,44 +306,57 @@ class PgConnection:
         return translated
 
     @contextmanager
-    def holding(self, tables: dict[str, tuple[str, ...]]):
+    def holding(self, tables: dict[str, tuple[str, ...]], members: set[str] = frozenset(), first: str = ""):
         """Hold the rows of one-row INSERTs into ``tables`` and send each INSERT's rows as one multi-row
         statement before the next statement that names any of ``tables[table]`` (the table and what
-        refers to it) and when the block ends (in the order the INSERTs first came: a table's rows go
-        before those of tables referring to it); dropped when it raises."""
+        refers to it); serve the keyed statements of ``members`` (locked by the open transaction) from a
+        copy in memory (:mod:`.batchcopy`; ``first``: the moment of the batch's first record). When the
+        block ends, the held rows and what the copy changed go in one statement; dropped when it raises."""
         self._tables, self._held = tables, {}
+        if members:
+            self._copy = self._copy or BatchCopy()
+            self._copy.start(self.pg, members, first)
         try:
             yield
-            for held in list(self._held.values()):
-                self._send(held)
+            copied = self._copy.write_back() if self._copy is not None and self._copy.active else []
+            self._send_together(copied + [s for held in self._held.values() for s in self._statements(held)])
         finally:
             self._tables, self._held = None, {}
+            if self._copy is not None:
+                self._copy.end()
 
-    @contextmanager
-    def copying(self, members: set[str], first: str = ""):
-        """Serve the keyed statements of ``members`` (locked by the open transaction) from a copy in memory
-        (:mod:`.batchcopy`; ``first``: the moment of the batch's first record) and write what changed back
-        when the block ends; dropped when it raises."""
-        if not members:
-            yield
-            return
-        if self._copy is None:
-            self._copy = BatchCopy()
-        self._copy.start(self.pg, members, first)
-        try:
-            yield
-            if self._copy.active:
-                self._copy.write_back()
-        finally:
-            self._copy.end()
-
-    def _send(self, held: _Held) -> None:
+    def _statements(self, held: _Held) -> list[tuple[str, list]]:
+        """The held rows as multi-row INSERTs (``$n`` placeholders); forgotten here."""
         rows, held.rows = held.rows, []
         head, one = held.insert.split(" VALUES ")
-        for i in range(0, len(rows), HELD_ROWS):
-            chunk = rows[i:i + HELD_ROWS]
-            self.pg.execute(self._translated(f"{head} VALUES {', '.join([one] * len(chunk))}"),
-                            [value for row in chunk for value in row])
+        return [(self._translated(f"{head} VALUES {', '.join([one] * len(chunk))}"),
+                 [value for row in chunk for value in row])
+                for chunk in (rows[i:i + HELD_ROWS] for i in range(0, len(rows), HELD_ROWS))]
+
+    def _send_together(self, statements: list[tuple[str, list]]) -> None:
+        """Writes nobody reads the result of (``$n`` placeholders), in as few statements as the parameter
+        limit allows: several become one ``WITH w0 AS (...), w1 AS (...) SELECT 1``, in which each runs
+        once. None of them sees the others' rows, and none needs to: they write different rows, and no
+        held or copied table refers to another."""
+        group: list[tuple[str, list]] = []
+        for sql, params in statements:
+            if group and sum(len(p) for _, p in group) + len(params) > PARAMETERS:
+                self._send_one(group)
+                group = []
+            group.append((sql, params))
+        if group:
+            self._send_one(group)
+
+    def _send_one(self, group: list[tuple[str, list]]) -> None:
+        if len(group) == 1:
+            self.pg.execute(*group[0])
+            return
+        parts, values = [], []
+        for n, (sql, params) in enumerate(group):
+            offset = len(values)
+            parts.append(f"w{n} AS ({_NUMBERED.sub(lambda m: f'${int(m.group(1)) + offset}', sql)})")
+            values += params
+        self.pg.execute(f"WITH {', '.join(parts)} SELECT 1", values)
 
     def close(self) -> None:
         self.pg.close()

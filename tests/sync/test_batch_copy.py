@@ -53,6 +53,7 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(tmp_path, pg_url):
     large = kiosk.journal()[len(opening) + len(small):]
     assert len(large) == 6 * len(small) == 60
     db = Db(pg_url)
+    db.sequence_on_commit = False       # as a hub: its loop numbers the feed rows once a second
     Retained(db).set_rules(REFERENCE_RULES.read_text())
     ingest = Ingest(db)
     send(ingest, kiosk, opening)
@@ -63,7 +64,7 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(tmp_path, pg_url):
         out = send(ingest, kiosk, batch)
         assert out.applied == len(batch) and out.corrections == []
         sent.append(sum(counting.sent.values()))
-    assert sent[0] == sent[1] < 40, sent
+    assert sent[0] == sent[1] < 20, sent
     db.close()
 
 
