@@ -103,7 +103,14 @@ class BatchCopy:
         return self.copy.execute(sql, params)
 
     def _holds(self, key: Key, params) -> bool:
-        """The copy holds every row the statement can touch."""
+        """The copy holds every row the statement can touch, and SQLite answers it as PostgreSQL would: its
+        keys are text and its other values text, whole numbers or NULL (SQLite finds card "5" for the number
+        5, where PostgreSQL refuses to compare them; a float or a boolean is stored otherwise)."""
+        if not all(p is None or type(p) in (str, int) for p in params):
+            return False
+        keys = [key.member] if key.member is not None else [i for _, i in key.row]
+        if not all(type(params[i]) is str for i in keys):
+            return False
         if key.member is not None:
             return params[key.member] in self.members and (key.since is None or params[key.since] >= self.since[key.table])
         where = " AND ".join(f"{column} = ?" for column, _ in key.row)

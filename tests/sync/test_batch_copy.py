@@ -8,6 +8,7 @@ import os
 import pytest
 
 from kiosk.ledger import REFERENCE_RULES, Ledger, lines_from_amount, pii
+from kiosk.ledger.journal import seal
 from sync.hq.db import Db
 from sync.hq.ingest import Ingest
 from sync.hq.retained import Retained
@@ -125,4 +126,24 @@ def test_a_resent_batch_applies_nothing_twice(kiosk: Ledger, pg_url, cut):
     out = send(hq, kiosk, records[cut:])
     assert out.applied == 0 and out.duplicates == len(records) - cut
     assert projections(hq) == before
+    hq.db.close()
+
+
+def test_a_card_id_that_is_not_text_is_looked_up_by_postgresql_not_the_copy(tmp_path, pg_url):
+    """SQLite finds card "5" for the number 5; PostgreSQL refuses to compare a number with a card id. A
+    record whose inputs name the card as a number is rejected, as it was before the copy: the copy serves
+    only what PostgreSQL would answer the same."""
+    key = pii.load_or_make(os.environ["KIOSK_HQ_KEY"])
+    kiosk = Ledger.create(tmp_path / "k1.db", kiosk_id="k1", store_id="s1", rules_text=FULL, at="2026-01-01T08:00",
+                          pii_key=key)
+    kiosk.register(name="A", phone="13800000001", card_id="5", operator="admin", at="2026-11-01T09:00")
+    kiosk.purchase("5", lines_from_amount(3_000), operator="admin", at="2026-11-01T10:00")
+    kiosk.purchase("5", lines_from_amount(4_000), operator="admin", at="2026-11-01T10:05")
+    records = kiosk.journal()
+    records[-1]["inputs"]["args"]["card_id"] = 5
+    records[-1]["inputs"]["card_id"] = 5
+    seal(records[-1], records[-2]["hash"])
+    hq = hub(pg_url)
+    out = send(hq, kiosk, records)
+    assert [c["seq"] for c in out.corrections] == [records[-1]["seq"]] and out.applied == len(records) - 1
     hq.db.close()
