@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kiosk.ledger import REFERENCE_RULES, Ledger, lines_from_amount, pii
+from kiosk.ledger.errors import LedgerError
 from kiosk.ledger.journal import seal
 from sync.hq.db import Db
 from sync.hq.ingest import Ingest
 from sync.hq.retained import Retained
 
+from .conftest import PG_ADMIN, _fresh_pg_database
 from .test_ingest_statements import Counting
 from .test_rederive import FULL, every_kind, hub, kiosk, send  # noqa: F401  (kiosk: a fixture)
 from .test_rederive_batch import journaled, projections
@@ -147,3 +150,65 @@ def test_a_card_id_that_is_not_text_is_looked_up_by_postgresql_not_the_copy(tmp_
     out = send(hq, kiosk, records)
     assert [c["seq"] for c in out.corrections] == [records[-1]["seq"]] and out.applied == len(records) - 1
     hq.db.close()
+
+
+# -- any counter day, cut into any batches -------------------------------------------------------------
+OPERATIONS = st.lists(st.tuples(
+    st.sampled_from(["topup", "purchase", "purchase_sv", "points_cash", "checkin", "refund", "coupon", "redeem"]),
+    st.sampled_from(["A", "B"]), st.integers(min_value=1, max_value=400)), min_size=1, max_size=14)
+
+
+def counter_work(kiosk: Ledger, operations: list[tuple[str, str, int]]) -> None:
+    """The operations a kiosk would take (the ones it refuses, such as a redeem without the points, are left out)."""
+    bought = []
+    for n, (what, card, yuan) in enumerate(operations):
+        at = f"2026-11-{2 + n:02d}T10:00"
+        fen = yuan * 100
+        try:
+            if what == "topup":
+                kiosk.topup(card, fen, operator="admin", at=at)
+            elif what in ("purchase", "purchase_sv", "points_cash"):
+                bought.append(kiosk.purchase(card, lines_from_amount(fen), pay="stored-value" if what == "purchase_sv"
+                                             else "external", points_cash=100 if what == "points_cash" else 0,
+                                             operator="admin", at=at)["tx_id"])
+            elif what == "checkin":
+                kiosk.checkin(card, at=at)
+            elif what == "refund" and bought:
+                kiosk.refund(bought[-1], 100, operator="admin", at=at)
+            elif what == "coupon":
+                kiosk.issue_coupon(card, "C10", operator="admin", at=at)
+                kiosk.purchase(card, lines_from_amount(max(fen, 5_000)), coupons=["C10"], operator="admin", at=at)
+            elif what == "redeem":
+                kiosk.redeem(card, kiosk.rules.gifts[0].sku, operator="admin", at=at)
+        except LedgerError:
+            pass
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=OPERATIONS, cuts=st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=8))
+def test_any_counter_work_in_any_batches_ends_as_on_sqlite(tmp_path_factory, operations, cuts):
+    made, reason = _fresh_pg_database()
+    if made is None:
+        pytest.skip(reason)
+    admin, name = made
+    work = tmp_path_factory.mktemp("copy")
+    kiosk = Ledger.create(work / "k1.db", kiosk_id="k1", store_id="s1", rules_text=FULL, at="2026-01-01T08:00",
+                          pii_key=pii.load_or_make(os.environ["KIOSK_HQ_KEY"]))
+    kiosk.register(name="A", phone="13800000001", card_id="A", operator="admin", at="2026-11-01T09:00")
+    kiosk.register(name="B", phone="13800000002", card_id="B", referrer_card="A", operator="admin", at="2026-11-01T09:00")
+    counter_work(kiosk, operations)
+    records = kiosk.journal()
+    pg, lite = hub(PG_ADMIN.rsplit("/", 1)[0] + "/" + name), hub(f"sqlite:///{work / 'hq.db'}")
+    try:
+        start, n = 0, 0
+        while start < len(records):
+            size = cuts[n % len(cuts)]
+            out = send(pg, kiosk, records[start:start + size])
+            assert out.corrections == [] and out.alerts == []
+            start, n = start + size, n + 1
+        assert send(lite, kiosk, records).corrections == []
+        assert projections(pg) == projections(lite)
+    finally:
+        pg.db.close(), lite.db.close()
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
