@@ -208,7 +208,8 @@ class Hub:
         for alert in out.alerts:
             self.metrics.alert(alert["kind"])
             self.client.publish(topics.ALERTS, self.codec.pack("alert", alert), qos=1)
-        self.metrics.batch(len(body["records"]), out.applied, out.duplicates, time.monotonic() - started)
+        self.metrics.batch(len(body["records"]), out.applied, out.duplicates, time.monotonic() - started,
+                           again=out.again)
         if out.held_cards:          # the new block list version was committed with the batch
             self.publish_changes()
 

@@ -61,6 +61,7 @@ class Outcome:
     balances: list[dict] = field(default_factory=list)
     head: int = 0
     logged: list[str] = field(default_factory=list)     # tx_ids applied, in order: the feed log's rows
+    again: bool = False         # run again a record at a time (a record refused or rolled back, a row refused)
 
 
 @dataclass
@@ -154,7 +155,9 @@ class Ingest:
             except NeedsSavepoint as why:
                 log.info("batch source=%s again with a savepoint per record: %s", source_id, why)
                 self._forget()
-                return self._batch_once(store_id, source_id, channel, records, keys, savepoints=True)
+                out = self._batch_once(store_id, source_id, channel, records, keys, savepoints=True)
+                out.again = True
+                return out
         except BaseException:
             self._forget()
             raise

@@ -34,6 +34,8 @@ class HubMetrics:
                                   registry=self.registry)
         self.skipped = Counter("kiosk_hq_records_skipped", "records of batches head office already held as sent,"
                                " acknowledged without applying them (resends.py)", registry=self.registry)
+        self.again = Counter("kiosk_hq_batches_again", "batches run again a record at a time: a record refused or"
+                             " rolled back, or a row PostgreSQL refused at the end", registry=self.registry)
         self.batch_seconds = Histogram("kiosk_hq_batch_seconds", "time to apply and answer one batch",
                                        buckets=LATENCY_BUCKETS, registry=self.registry)
         self.ack_delay = Histogram("kiosk_hq_ack_delay_seconds", "message arrival at the hub to its acknowledgement",
@@ -51,8 +53,10 @@ class HubMetrics:
         self.registry.register(_FromDatabase(self))
         self.server = None
 
-    def batch(self, records: int, applied: int, duplicates: int, seconds: float, skipped: bool = False) -> None:
+    def batch(self, records: int, applied: int, duplicates: int, seconds: float, skipped: bool = False,
+              again: bool = False) -> None:
         self.skipped.inc(records if skipped else 0)
+        self.again.inc(int(again))
         self.records.inc(records)
         self.applied.inc(applied)
         self.duplicates.inc(duplicates)

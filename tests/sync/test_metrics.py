@@ -27,6 +27,7 @@ def test_a_scrape_shows_what_the_hub_ingested_and_each_kiosk(broker, start_hub, 
                     what="the kiosk online in the metrics")
     assert seen[("kiosk_hq_records_applied_total", ())] == records
     assert seen[("kiosk_hq_duplicates_total", ())] == 0
+    assert seen[("kiosk_hq_batches_again_total", ())] == 0       # honest records: each batch ran once
     assert seen[("kiosk_hq_batch_seconds_count", ())] == hub.stats["batches"] >= 1
     assert seen[("kiosk_hq_ack_delay_seconds_count", ())] >= 1
     assert seen[("kiosk_hq_parked_records", ())] == 0
