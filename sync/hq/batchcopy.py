@@ -6,19 +6,19 @@ is as good as the database for the batch. The copy is an in-memory SQLite databa
 own tables, filled with ONE statement: the members' rows of :data:`TABLES` (of some tables only the
 live ones, and the dated ones from a horizon before the batch's first record: keyed.LIVE and DATED).
 It serves the statements ``kiosk/ledger/keyed.py`` names when their key is one of the batch's members
-(a dated table's from within the horizon) or a row the copy holds, and writes what changed back with
-one statement a table and kind (new rows, changed rows) when the batch ends or before any other
-statement that names a copied table. A statement it does not serve that writes a copied table, or a
-savepoint, ends the copy (written back first): from then on the database answers everything. A row
-the database refuses at write-back (a card id another member holds) raises, and ingest runs the batch
-again the slow way, one savepoint a record, where the refusal lands on the record that caused it.
+(a dated table's from within the horizon) or a row the copy holds. What it changed (new rows, changed
+rows) is written back before any other statement that names a copied table, and when the batch ends,
+together with the batch's held rows in one statement (``db.PgConnection.holding``). A statement it does
+not serve that writes a copied table, or a savepoint, ends the copy (written back first): from then on
+the database answers everything. A row the database refuses at write-back (a card id another member
+holds) raises, and ingest runs the batch again the slow way, one savepoint a record, where the refusal
+lands on the record that caused it.
 """
 from __future__ import annotations
 
 import logging
 import re
 import sqlite3
-
 from datetime import timedelta
 
 from kiosk.ledger import schema as ledger_schema
@@ -104,12 +104,13 @@ class BatchCopy:
 
     def _holds(self, key: Key, params) -> bool:
         """The copy holds every row the statement can touch, and SQLite answers it as PostgreSQL would: its
-        keys are text and its other values text, whole numbers or NULL (SQLite finds card "5" for the number
+        keys (and a dated table's moment) are text and its other values text, whole numbers or NULL (SQLite finds card "5" for the number
         5, where PostgreSQL refuses to compare them; a float or a boolean is stored otherwise)."""
         if not all(p is None or type(p) in (str, int) for p in params):
             return False
-        keys = [key.member] if key.member is not None else [i for _, i in key.row]
-        if not all(type(params[i]) is str for i in keys):
+        texts = ([key.member] if key.member is not None else [i for _, i in key.row]) + \
+            ([key.since] if key.since is not None else [])
+        if not all(type(params[i]) is str for i in texts):
             return False
         if key.member is not None:
             return params[key.member] in self.members and (key.since is None or params[key.since] >= self.since[key.table])
