@@ -54,13 +54,13 @@ class Rulebook:
 
     def _replacement(self, digest: str) -> tuple[str, datetime] | None:
         """When ``digest`` was replaced, and the last moment a record may still be priced with it."""
-        row = self.conn.execute("SELECT published_at FROM hq_rules WHERE digest = ?", (digest,)).fetchone()
-        (replaced,) = self.conn.execute("SELECT MIN(published_at) FROM hq_rules WHERE published_at > ?",
-                                        (row[0] if row else "",)).fetchone()
+        replaced, limits = self.conn.execute(      # one round trip: read once a batch
+            "SELECT (SELECT MIN(published_at) FROM hq_rules WHERE published_at >"
+            " COALESCE((SELECT published_at FROM hq_rules WHERE digest = ?), '')),"
+            " (SELECT body FROM hq_versions WHERE name = 'limits')", (digest,)).fetchone()
         if not replaced:
             return None
-        limits = self.conn.execute("SELECT body FROM hq_versions WHERE name = 'limits'").fetchone()
-        hours = json.loads(limits[0])["window_hours"] if limits else DEFAULT_LIMITS["window_hours"]
+        hours = json.loads(limits)["window_hours"] if limits else DEFAULT_LIMITS["window_hours"]
         return replaced, from_utc_text(replaced) + timedelta(hours=hours)
 
     def get(self, digest: str) -> Rules | None:

@@ -84,7 +84,7 @@ def test_a_record_re_derived_to_its_very_effects_writes_them_once(tmp_path, chai
     assert counting.starting("INSERT INTO purchases") == sum(r["kind"] == "purchase" for r in records) == 5
     assert counting.starting("INSERT INTO journal ") == len(records)
     assert counting.starting("INSERT INTO outbox") == counting.starting("SAVEPOINT") == 0    # nothing to roll back
-    assert counting.starting("SELECT published_at FROM hq_rules") == 1
+    assert counting.containing("FROM hq_rules WHERE published_at >") == 1
     assert counting.starting("SELECT data_key, erased FROM member_keys") == 0
     ingest.db.close()
 
