@@ -213,3 +213,32 @@ def test_any_counter_work_in_any_batches_ends_as_on_sqlite(tmp_path_factory, ope
         pg.db.close(), lite.db.close()
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.close()
+
+
+def test_a_million_for_another_stores_member_inside_a_batch_is_rejected(tmp_path, pg_url):
+    """The attack the copy must not open: a kiosk's batch (honest records and one forged) credits a member
+    of another store. The copy holds that member too (the record names them); the record is rejected, the
+    honest ones applied, the other member's balance untouched."""
+    key = pii.load_or_make(os.environ["KIOSK_HQ_KEY"])
+    here, there = (Ledger.create(tmp_path / f"{k}.db", kiosk_id=k, store_id=s, rules_text=FULL,
+                                 at="2026-01-01T08:00", pii_key=key) for k, s in (("k1", "s1"), ("k9", "s2")))
+    victim = there.register(name="Z", phone="13800000009", card_id="Z", operator="admin", at="2026-11-01T09:00")
+    here.register(name="A", phone="13800000001", card_id="A", operator="admin", at="2026-11-01T09:00")
+    here.topup("A", 10_000, operator="admin", at="2026-11-02T10:00")
+    here.checkin("A", at="2026-11-02T11:00")
+    here.purchase("A", lines_from_amount(3_000), operator="admin", at="2026-11-02T12:00")
+    records = here.journal()
+    forged = next(i for i, r in enumerate(records) if r["kind"] == "checkin")
+    records[forged]["effects"].append({"op": "sv", "member_id": victim["member_id"], "principal": 100_000_000,
+                                       "bonus": 0})
+    for i in range(forged, len(records)):
+        records[i].pop("hash")
+        seal(records[i], records[i - 1]["hash"])
+    hq = hub(pg_url)
+    send(hq, there, there.journal(), source="k9", store="s2")
+    out = send(hq, here, records)
+    assert [(c["seq"], c["kind"]) for c in out.corrections] == [(records[forged]["seq"], "rejected")]
+    assert out.applied == len(records) - 1
+    assert hq.conn.execute("SELECT principal_fen FROM members WHERE member_id = ?",
+                           (victim["member_id"],)).fetchone()[0] == 0
+    hq.db.close()
