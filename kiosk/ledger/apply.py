@@ -93,7 +93,8 @@ def _card_set(conn, record, e, _):
 
 @handles("lot.add")
 def _lot_add(conn, record, e, _):
-    conn.execute(keyed.ADD_LOT, (e["member_id"], e["lot_id"], record["at"], e.get("expires_on"), e["points"], e["points"]))
+    conn.execute(keyed.ADD_LOT, (e["member_id"], e["lot_id"], record["at"], e.get("expires_on"), e["points"],
+                                 e["points"]))
 
 
 @handles("lot.take")
@@ -139,7 +140,8 @@ def _checkin(conn, record, e, _):
 
 @handles("package.add")
 def _package_add(conn, record, e, _):
-    conn.execute(keyed.ADD_PACKAGE, (e["package_id"], e["member_id"], e["code"], e["name"], e["uses"], e["uses"], e["expires_on"]))
+    conn.execute(keyed.ADD_PACKAGE, (e["package_id"], e["member_id"], e["code"], e["name"], e["uses"], e["uses"],
+                                     e["expires_on"]))
 
 
 @handles("package.take")

@@ -58,8 +58,8 @@ class PointsService(Service):
 
     def qualifying_total(self, member_id: str, moment: datetime) -> int:
         since = add_months(moment.date(), -self.rules.tier_window_months)
-        (total,) = self.conn.execute(
-            keyed.QUALIFYING_SINCE, (member_id, to_utc_text(moment.replace(year=since.year, month=since.month, day=since.day)))).fetchone()
+        start = moment.replace(year=since.year, month=since.month, day=since.day)
+        (total,) = self.conn.execute(keyed.QUALIFYING_SINCE, (member_id, to_utc_text(start))).fetchone()
         return total
 
     def tier_for(self, total: int) -> Tier:

@@ -104,8 +104,9 @@ class BatchCopy:
 
     def _holds(self, key: Key, params) -> bool:
         """The copy holds every row the statement can touch, and SQLite answers it as PostgreSQL would: its
-        keys (and a dated table's moment) are text and its other values text, whole numbers or NULL (SQLite finds card "5" for the number
-        5, where PostgreSQL refuses to compare them; a float or a boolean is stored otherwise)."""
+        keys (and a dated table's moment) are text and its other values text, whole numbers or NULL (SQLite
+        finds card "5" for the number 5, where PostgreSQL refuses to compare them; a float or a boolean is
+        stored otherwise)."""
         if not all(p is None or type(p) in (str, int) for p in params):
             return False
         texts = ([key.member] if key.member is not None else [i for _, i in key.row]) + \
@@ -113,7 +114,8 @@ class BatchCopy:
         if not all(type(params[i]) is str for i in texts):
             return False
         if key.member is not None:
-            return params[key.member] in self.members and (key.since is None or params[key.since] >= self.since[key.table])
+            return params[key.member] in self.members and (
+                key.since is None or params[key.since] >= self.since[key.table])
         where = " AND ".join(f"{column} = ?" for column, _ in key.row)
         return self.copy.execute(f"SELECT 1 FROM {key.table} WHERE {where}",
                                  [params[i] for _, i in key.row]).fetchone() is not None
@@ -160,7 +162,8 @@ def _inserts(table: str, columns: list[str], rows: list[tuple], tail: str) -> li
     width, statements = len(columns), []
     for i in range(0, len(rows), ROWS_A_STATEMENT):
         chunk = rows[i:i + ROWS_A_STATEMENT]
-        marks = ", ".join("(" + ", ".join(f"${n * width + c + 1}" for c in range(width)) + ")" for n in range(len(chunk)))
+        marks = ", ".join("(" + ", ".join(f"${n * width + c + 1}" for c in range(width)) + ")"
+                          for n in range(len(chunk)))
         statements.append((f"INSERT INTO {table} ({', '.join(columns)}) VALUES {marks}{tail}",
                            [v for row in chunk for v in row]))
     return statements

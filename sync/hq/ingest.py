@@ -475,8 +475,7 @@ class Ingest:
                     alert["member_id"], json.dumps(detail)[:300])
 
     def _hold(self, member_id: str, out: Outcome) -> None:
-        cards = [c for (c,) in self.conn.execute(
-            keyed.ACTIVE_CARDS, (member_id,)).fetchall()]
+        cards = [c for (c,) in self.conn.execute(keyed.ACTIVE_CARDS, (member_id,)).fetchall()]
         self._block(cards, "held after a double spend", out)
 
     def _block(self, cards: list[str], reason: str, out: Outcome) -> None:

@@ -196,7 +196,8 @@ def test_any_counter_work_in_any_batches_ends_as_on_sqlite(tmp_path_factory, ope
     kiosk = Ledger.create(work / "k1.db", kiosk_id="k1", store_id="s1", rules_text=FULL, at="2026-01-01T08:00",
                           pii_key=pii.load_or_make(os.environ["KIOSK_HQ_KEY"]))
     kiosk.register(name="A", phone="13800000001", card_id="A", operator="admin", at="2026-11-01T09:00")
-    kiosk.register(name="B", phone="13800000002", card_id="B", referrer_card="A", operator="admin", at="2026-11-01T09:00")
+    kiosk.register(name="B", phone="13800000002", card_id="B", referrer_card="A", operator="admin",
+                   at="2026-11-01T09:00")
     counter_work(kiosk, operations)
     records = kiosk.journal()
     pg, lite = hub(PG_ADMIN.rsplit("/", 1)[0] + "/" + name), hub(f"sqlite:///{work / 'hq.db'}")
