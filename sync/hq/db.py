@@ -200,6 +200,14 @@ class Db:
         is sent as it comes."""
         return self.conn.holding(tables, members, first) if self.dialect == "postgresql" else nullcontext()
 
+    def later(self, sql: str, params=()) -> None:
+        """A write nobody reads the result of: inside :meth:`held` on PostgreSQL it goes with the block's
+        last statement (or before a statement naming its table); otherwise now."""
+        if self.dialect == "postgresql":
+            self.conn.later(sql, params)
+        else:
+            self.conn.execute(sql, params)
+
     def lock(self, names: Iterable[str]) -> None:
         """Lock more names inside a named transaction (after its own: a deadlock is then possible and
         is retried, see :meth:`retrying`). SQLite has one writer: nothing to do."""
@@ -259,6 +267,7 @@ class _Held:
 _PLACEHOLDER = re.compile(r"\?")
 _NUMBERED = re.compile(r"\$(\d+)")
 _ONE_ROW_INSERT = re.compile(r"INSERT INTO (\w+) \([^()]*\) VALUES \([^()]*\)")
+_WRITTEN = re.compile(r"(?:INSERT INTO|UPDATE) (\w+)")
 
 
 class PgConnection:
@@ -272,6 +281,7 @@ class PgConnection:
         self._tables: dict[str, tuple[str, ...]] | None = None     # held: table -> what names it
         self._held: dict[str, _Held] = {}                          # by the INSERT's text
         self._copy: BatchCopy | None = None                        # a batch's members (:mod:`.batchcopy`)
+        self._later: list[tuple[str, str, list]] = []              # (table, statement, parameters): :meth:`later`
 
     def execute(self, sql: str, params=()):
         if self._copy is not None and self._copy.active:
@@ -287,7 +297,20 @@ class PgConnection:
             for held in self._held.values():
                 if held.rows and any(name in sql for name in held.names):
                     self._send_together(self._statements(held))
+            if any(table in sql for table, _, _ in self._later):
+                self._send_together(self._written_later())
         return self.pg.execute(self._translated(sql), params)
+
+    def later(self, sql: str, params=()) -> None:
+        """:meth:`Db.later`: kept until the holding block ends, or a statement names the table it writes."""
+        if self._tables is None:
+            self.pg.execute(self._translated(sql), params)
+        else:
+            self._later.append((_WRITTEN.match(sql).group(1), self._translated(sql), list(params)))
+
+    def _written_later(self) -> list[tuple[str, list]]:
+        statements, self._later = [(sql, params) for _, sql, params in self._later], []
+        return statements
 
     def _hold(self, sql: str) -> _Held | None:
         """A held table's one-row INSERT (no ON CONFLICT, no RETURNING: nobody reads its result) is held."""
@@ -311,7 +334,8 @@ class PgConnection:
         statement before the next statement that names any of ``tables[table]`` (the table and what
         refers to it); serve the keyed statements of ``members`` (locked by the open transaction) from a
         copy in memory (:mod:`.batchcopy`; ``first``: the moment of the batch's first record). When the
-        block ends, the held rows and what the copy changed go in one statement; dropped when it raises."""
+        block ends, the held rows, what the copy changed and the writes sent :meth:`later` go in one
+        statement; dropped when it raises."""
         self._tables, self._held = tables, {}
         if members:
             self._copy = self._copy or BatchCopy()
@@ -319,9 +343,10 @@ class PgConnection:
         try:
             yield
             copied = self._copy.write_back() if self._copy is not None and self._copy.active else []
-            self._send_together(copied + [s for held in self._held.values() for s in self._statements(held)])
+            self._send_together(copied + [s for held in self._held.values() for s in self._statements(held)]
+                                + self._written_later())
         finally:
-            self._tables, self._held = None, {}
+            self._tables, self._held, self._later = None, {}, []
             if self._copy is not None:
                 self._copy.end()
 
@@ -337,7 +362,7 @@ class PgConnection:
         """Writes nobody reads the result of (``$n`` placeholders), in as few statements as the parameter
         limit allows: several become one ``WITH w0 AS (...), w1 AS (...) SELECT 1``, in which each runs
         once. None of them sees the others' rows, and none needs to: they write different rows, and no
-        held or copied table refers to another."""
+        held, copied or later-written table refers to another."""
         group: list[tuple[str, list]] = []
         for sql, params in statements:
             if group and sum(len(p) for _, p in group) + len(params) > PARAMETERS:

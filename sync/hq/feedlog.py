@@ -39,10 +39,11 @@ _NUMBER = ("UPDATE hq_log SET hq_seq = n.position FROM (SELECT hq_id, (SELECT CO
 
 
 def append(db, tx_ids: list[str]) -> None:
-    """Log applied transactions in apply order (inside the transaction that applied them): one statement."""
+    """Log applied transactions in apply order (inside the transaction that applied them): one statement,
+    sent with a batch's last (:meth:`Db.later`)."""
     if not tx_ids:
         return
-    db.conn.execute(f"INSERT INTO hq_log (tx_id) VALUES {', '.join(['(?)'] * len(tx_ids))}", tx_ids)
+    db.later(f"INSERT INTO hq_log (tx_id) VALUES {', '.join(['(?)'] * len(tx_ids))}", tx_ids)
     if db.dialect == "sqlite":
         _number(db.conn, db.dialect)
     else:

@@ -191,11 +191,11 @@ class Ingest:
             with self._rows_held(copied, min((r["at"] for r in fresh), default="")):
                 gaps = self._walk(source, ordered, seen, placed, out)
                 self._drain_parked(source, {**{r["seq"]: r for r in gaps}, **parked}, seen, placed, out)
-            self._park(source, parked, gaps, out)
-            feedlog.append(self.db, out.logged)
-            out.hwm = source.hwm
-            self.conn.execute("UPDATE hq_sources SET hwm = ?, tip = ?, sealed = ?, held = ? WHERE source_id = ?",
+                feedlog.append(self.db, out.logged)
+                self.db.later("UPDATE hq_sources SET hwm = ?, tip = ?, sealed = ?, held = ? WHERE source_id = ?",
                               (source.hwm, source.tip, int(source.sealed), source.held, source_id))
+            self._park(source, parked, gaps, out)
+            out.hwm = source.hwm
             out.corrections += self._stored_corrections(source_id, [r["seq"] for r in records], out)
             if out.held_cards:
                 Retained(self.db, self.clock).republish_blocklist()

@@ -68,7 +68,7 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(tmp_path, pg_url):
         out = send(ingest, kiosk, batch)
         assert out.applied == len(batch) and out.corrections == []
         sent.append(sum(counting.sent.values()))
-    assert sent[0] == sent[1] == 18, sent
+    assert sent[0] == sent[1] == 16, sent
     db.close()
 
 
