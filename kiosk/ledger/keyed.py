@@ -91,6 +91,7 @@ def set_member(fields) -> str:
     KEYED.setdefault(sql, by_member(len(fields)))
     return sql
 
+
 KEYED: dict[str, Key] = {
     MEMBER_BY_CARD: by_row("cards", card_id=0), POINTS_DEBT: by_member(0), STORED_VALUE: by_member(0),
     ACTIVE_CARDS: by_member(0), DATA_KEY: by_member(0), QUALIFYING_SINCE: dated("qualifying", 0, 1),

@@ -27,10 +27,8 @@ from kiosk.ledger.keyed import DATED, KEYED, LIVE, Key
 
 log = logging.getLogger("sync.hq.batchcopy")
 
-# the copied tables, each with its primary key; every one has a member_id column naming whose row it is
-TABLES = {"members": ("member_id",), "cards": ("card_id",), "member_keys": ("member_id",),
-          "lots": ("member_id", "lot_id"), "coupons": ("coupon_id",), "packages": ("package_id",),
-          "qualifying": ("member_id", "at", "tx_id"), "checkins": ("member_id", "day"), "sv_spends": ("tx_id",)}
+# the copied tables (their primary keys are the ledger schema's); each has a member_id column naming whose row it is
+TABLES = ("members", "cards", "member_keys", "lots", "coupons", "packages", "qualifying", "checkins", "sv_spends")
 # how far back a dated table is copied: a year's tier window (a longer one is read from the database)
 HORIZON = timedelta(days=370)
 _NAMES = re.compile(r"\b(" + "|".join(TABLES) + r")\b")
@@ -49,7 +47,10 @@ class BatchCopy:
         self.since: dict[str, str] = {}        # a dated table's horizon, as its column holds it
         self.copy = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         ledger_schema.create(self.copy)
-        self.columns = {t: [r[1] for r in self.copy.execute(f"PRAGMA table_info({t})")] for t in TABLES}
+        info = {t: self.copy.execute(f"PRAGMA table_info({t})").fetchall() for t in TABLES}
+        self.columns = {t: [r[1] for r in rows] for t, rows in info.items()}
+        self.keys = {t: tuple(r[1] for r in sorted((r for r in rows if r[5]), key=lambda r: r[5]))
+                     for t, rows in info.items()}
         self.loaded: dict[str, dict[tuple, tuple]] = {}
         self.usable: bool | None = None         # the database's tables match the copy's (checked once)
 
@@ -133,7 +134,7 @@ class BatchCopy:
     def write_back(self) -> list[tuple[str, list]]:
         """What the copy changed since it was loaded (or last written back), as statements to send."""
         statements = []
-        for table, key in TABLES.items():
+        for table, key in self.keys.items():
             now, then = self._rows(table), self.loaded[table]
             if now == then:
                 continue
@@ -153,7 +154,7 @@ class BatchCopy:
         self.active, self.members, self.since, self.loaded = False, set(), {}, {}
 
     def _rows(self, table: str) -> dict[tuple, tuple]:
-        key = [self.columns[table].index(c) for c in TABLES[table]]
+        key = [self.columns[table].index(c) for c in self.keys[table]]
         return {tuple(row[i] for i in key): row for row in self.copy.execute(f"SELECT * FROM {table}")}
 
 
